@@ -1,0 +1,370 @@
+//! The fused path checked against a slow, obvious reference for every format.
+
+use super::*;
+
+/// A frame in `format` with padded strides and pseudo-random content.
+struct TestFrame {
+    format: PixelFormat,
+    width: usize,
+    height: usize,
+    planes: Vec<Vec<u8>>,
+    strides: Vec<usize>,
+}
+
+fn noise(seed: &mut u64) -> u8 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*seed >> 56) as u8
+}
+
+impl TestFrame {
+    fn new(format: PixelFormat, width: usize, height: usize, padding: usize) -> TestFrame {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let extents: Vec<(usize, usize)> = match format {
+            PixelFormat::Nv12 => vec![(width, height), (cw * 2, ch)],
+            PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
+            PixelFormat::Yuy2 => vec![(cw * 4, height)],
+            PixelFormat::Gray8 => vec![(width, height)],
+            PixelFormat::Rgb | PixelFormat::Bgr => vec![(width * 3, height)],
+            _ => vec![(width * 4, height)],
+        };
+        let mut seed = (width * 31 + height) as u64;
+        let mut planes = Vec::new();
+        let mut strides = Vec::new();
+        for (row, rows) in extents {
+            let stride = row + padding;
+            planes.push((0..stride * rows).map(|_| noise(&mut seed)).collect());
+            strides.push(stride);
+        }
+        TestFrame {
+            format,
+            width,
+            height,
+            planes,
+            strides,
+        }
+    }
+
+    fn view(&self, matrix: YuvMatrix) -> FrameView<'_> {
+        let planes: Vec<&[u8]> = self.planes.iter().map(|p| p.as_slice()).collect();
+        FrameView::new(
+            self.format,
+            self.width,
+            self.height,
+            &planes,
+            &self.strides,
+            matrix,
+        )
+        .expect("test frame is valid")
+    }
+
+    /// Components at (x, y) read the textbook way: RGB, or Y'CbCr for YUV formats.
+    fn native(&self, x: usize, y: usize) -> [f64; 3] {
+        let p = &self.planes;
+        let s = &self.strides;
+        let at = |plane: usize, i: usize| p[plane][i] as f64;
+        match self.format {
+            PixelFormat::Nv12 => {
+                let c = (y / 2) * s[1] + (x / 2) * 2;
+                [at(0, y * s[0] + x), at(1, c), at(1, c + 1)]
+            }
+            PixelFormat::I420 => [
+                at(0, y * s[0] + x),
+                at(1, (y / 2) * s[1] + x / 2),
+                at(2, (y / 2) * s[2] + x / 2),
+            ],
+            PixelFormat::Yuy2 => {
+                let base = y * s[0] + (x / 2) * 4;
+                let luma = if x.is_multiple_of(2) { base } else { base + 2 };
+                [at(0, luma), at(0, base + 1), at(0, base + 3)]
+            }
+            PixelFormat::Gray8 => {
+                let v = at(0, y * s[0] + x);
+                [v, v, v]
+            }
+            f => {
+                let name = f.name();
+                let px = name.len().min(4);
+                let base = y * s[0] + x * px;
+                let pos = |ch: char| name.find(ch).map(|i| at(0, base + i)).unwrap_or(0.0);
+                [pos('R'), pos('G'), pos('B')]
+            }
+        }
+    }
+}
+
+fn reference_rgb(native: [f64; 3], format: PixelFormat, m: YuvMatrix) -> [f64; 3] {
+    if !format.is_yuv() {
+        return native;
+    }
+    let (kr, kb) = (m.kr as f64, m.kb as f64);
+    let kg = 1.0 - kr - kb;
+    let (y, cb, cr) = if m.limited {
+        (
+            (native[0] - 16.0) * 255.0 / 219.0,
+            (native[1] - 128.0) * 255.0 / 224.0,
+            (native[2] - 128.0) * 255.0 / 224.0,
+        )
+    } else {
+        (native[0], native[1] - 128.0, native[2] - 128.0)
+    };
+    let r = y + 2.0 * (1.0 - kr) * cr;
+    let b = y + 2.0 * (1.0 - kb) * cb;
+    let g = (y - kr * r - kb * b) / kg;
+    [
+        r.clamp(0.0, 255.0),
+        g.clamp(0.0, 255.0),
+        b.clamp(0.0, 255.0),
+    ]
+}
+
+/// Slow reference: exact source position per output pixel, bilinear in native space.
+fn reference(
+    frame: &TestFrame,
+    spec: &TensorSpec,
+    mode: ResizeMode,
+    fraction: f64,
+    m: YuvMatrix,
+) -> Vec<f32> {
+    let p = place(
+        mode,
+        frame.width,
+        frame.height,
+        spec.width,
+        spec.height,
+        fraction,
+    );
+    let (dx, dy, dw, dh) = p.dst;
+    let mut rgb_image = vec![[0.0f64; 3]; spec.width * spec.height];
+    for oy in 0..dh {
+        for ox in 0..dw {
+            let sx = (p.src.x + (ox as f64 + 0.5) * p.src.width / dw as f64 - 0.5)
+                .clamp(0.0, (frame.width - 1) as f64);
+            let sy = (p.src.y + (oy as f64 + 0.5) * p.src.height / dh as f64 - 0.5)
+                .clamp(0.0, (frame.height - 1) as f64);
+            let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
+            let (x1, y1) = (
+                (x0 + 1).min(frame.width - 1),
+                (y0 + 1).min(frame.height - 1),
+            );
+            let (fx, fy) = (sx - x0 as f64, sy - y0 as f64);
+            let v: [f64; 3] = std::array::from_fn(|c| {
+                let top = frame.native(x0, y0)[c] * (1.0 - fx) + frame.native(x1, y0)[c] * fx;
+                let bottom = frame.native(x0, y1)[c] * (1.0 - fx) + frame.native(x1, y1)[c] * fx;
+                top * (1.0 - fy) + bottom * fy
+            });
+            rgb_image[(dy + oy) * spec.width + dx + ox] = reference_rgb(v, frame.format, m);
+        }
+    }
+    let inside = |x: usize, y: usize| x >= dx && x < dx + dw && y >= dy && y < dy + dh;
+    let mut out = vec![0.0f32; spec.len()];
+    for y in 0..spec.height {
+        for x in 0..spec.width {
+            let rgb = if inside(x, y) {
+                rgb_image[y * spec.width + x]
+            } else {
+                [0.0; 3]
+            };
+            for c in 0..3 {
+                let component = match spec.order {
+                    ChannelOrder::Rgb => rgb[c],
+                    ChannelOrder::Bgr => rgb[2 - c],
+                };
+                let value =
+                    (component * spec.scale as f64 - spec.mean[c] as f64) / spec.std[c] as f64;
+                let idx = match spec.layout {
+                    Layout::Nchw => c * spec.width * spec.height + y * spec.width + x,
+                    Layout::Nhwc => (y * spec.width + x) * 3 + c,
+                };
+                out[idx] = value as f32;
+            }
+        }
+    }
+    out
+}
+
+fn imagenet_spec(size: usize) -> TensorSpec {
+    TensorSpec {
+        width: size,
+        height: size,
+        layout: Layout::Nchw,
+        order: ChannelOrder::Rgb,
+        scale: 1.0 / 255.0,
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+    }
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn check(
+    format: PixelFormat,
+    w: usize,
+    h: usize,
+    pad: usize,
+    spec: &TensorSpec,
+    mode: ResizeMode,
+    m: YuvMatrix,
+) {
+    let frame = TestFrame::new(format, w, h, pad);
+    let mut pre = Preprocessor::new(spec.clone(), mode, 0.875);
+    let mut out = vec![f32::NAN; spec.len()];
+    pre.run(&frame.view(m), &mut out).expect("sizes match");
+    let expected = reference(&frame, spec, mode, 0.875, m);
+    // 1/255 of a level after normalisation by std ~0.22 is ~0.02; stay well below.
+    let diff = max_difference(&out, &expected);
+    assert!(
+        diff < 2e-3,
+        "{format} {w}x{h} pad {pad} {mode:?}: max difference {diff}"
+    );
+}
+
+#[test]
+fn every_format_matches_the_reference() {
+    for format in PixelFormat::ALL {
+        for (w, h, pad) in [(64, 48, 0), (33, 17, 5), (1, 1, 3), (2, 3, 1), (250, 7, 0)] {
+            for mode in [
+                ResizeMode::CenterCrop,
+                ResizeMode::Stretch,
+                ResizeMode::Letterbox,
+            ] {
+                check(
+                    format,
+                    w,
+                    h,
+                    pad,
+                    &imagenet_spec(24),
+                    mode,
+                    YuvMatrix::BT601,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn large_frames_match_the_reference() {
+    for format in [PixelFormat::Nv12, PixelFormat::Rgbx, PixelFormat::Yuy2] {
+        check(
+            format,
+            1920,
+            1080,
+            64,
+            &imagenet_spec(224),
+            ResizeMode::CenterCrop,
+            YuvMatrix::BT709,
+        );
+    }
+}
+
+#[test]
+fn nhwc_bgr_full_range_matches_the_reference() {
+    let spec = TensorSpec {
+        width: 16,
+        height: 12,
+        layout: Layout::Nhwc,
+        order: ChannelOrder::Bgr,
+        scale: 1.0,
+        mean: [127.0; 3],
+        std: [128.0; 3],
+    };
+    let full = YuvMatrix {
+        limited: false,
+        ..YuvMatrix::BT709
+    };
+    for format in PixelFormat::ALL {
+        check(format, 40, 30, 2, &spec, ResizeMode::Letterbox, full);
+    }
+}
+
+#[test]
+fn pure_red_in_yuv_comes_out_red() {
+    // BT.601 limited-range red: Y 81, Cb 90, Cr 240.
+    let (w, h) = (8, 8);
+    let y = vec![81u8; w * h];
+    let u = vec![90u8; w * h / 4];
+    let v = vec![240u8; w * h / 4];
+    let frame = FrameView::new(
+        PixelFormat::I420,
+        w,
+        h,
+        &[&y, &u, &v],
+        &[w, w / 2, w / 2],
+        YuvMatrix::BT601,
+    )
+    .expect("valid");
+    let spec = TensorSpec {
+        width: 2,
+        height: 2,
+        layout: Layout::Nchw,
+        order: ChannelOrder::Rgb,
+        scale: 1.0,
+        mean: [0.0; 3],
+        std: [1.0; 3],
+    };
+    let mut out = vec![0.0; spec.len()];
+    Preprocessor::new(spec, ResizeMode::Stretch, 1.0)
+        .run(&frame, &mut out)
+        .expect("ok");
+    assert!(out[0..4].iter().all(|&r| r > 252.0), "red {:?}", &out[0..4]);
+    assert!(
+        out[4..12].iter().all(|&gb| gb < 3.0),
+        "green/blue {:?}",
+        &out[4..12]
+    );
+}
+
+#[test]
+fn short_planes_and_strides_are_rejected() {
+    let data = vec![0u8; 10];
+    assert_eq!(
+        FrameView::new(PixelFormat::Rgb, 4, 1, &[&data], &[12], YuvMatrix::BT601).err(),
+        Some(FrameError::PlaneTooSmall {
+            plane: 0,
+            len: 10,
+            needed: 12
+        })
+    );
+    assert_eq!(
+        FrameView::new(PixelFormat::Rgb, 4, 1, &[&data], &[8], YuvMatrix::BT601).err(),
+        Some(FrameError::StrideTooSmall {
+            plane: 0,
+            stride: 8,
+            needed: 12
+        })
+    );
+    assert_eq!(
+        FrameView::new(PixelFormat::Nv12, 2, 2, &[&data], &[2], YuvMatrix::BT601).err(),
+        Some(FrameError::MissingPlane {
+            format: PixelFormat::Nv12,
+            plane: 1
+        })
+    );
+    assert_eq!(
+        FrameView::new(PixelFormat::Gray8, 0, 2, &[&data], &[2], YuvMatrix::BT601).err(),
+        Some(FrameError::Empty {
+            width: 0,
+            height: 2
+        })
+    );
+}
+
+#[test]
+fn wrong_output_size_is_an_error_not_a_panic() {
+    let frame = TestFrame::new(PixelFormat::Gray8, 4, 4, 0);
+    let mut pre = Preprocessor::new(imagenet_spec(8), ResizeMode::Stretch, 1.0);
+    let mut out = vec![0.0; 5];
+    assert_eq!(
+        pre.run(&frame.view(YuvMatrix::BT601), &mut out),
+        Err(PreprocessError::OutputSize {
+            expected: 192,
+            got: 5
+        })
+    );
+}
