@@ -1,0 +1,213 @@
+//! The `imgclassify.*` metadata keys a model carries (see models/README.md), parsed
+//! into what preprocessing and postprocessing need.
+
+use std::fmt;
+
+use crate::preprocess::{ChannelOrder, Layout};
+
+pub const PREFIX: &str = "imgclassify.";
+
+/// What the model's own metadata says; every field is optional so models without our
+/// keys still load with ImageNet defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelMetadata {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub input_size: Option<usize>,
+    pub order: Option<ChannelOrder>,
+    pub layout: Option<Layout>,
+    pub scale: Option<f32>,
+    pub mean: Option<[f32; 3]>,
+    pub std: Option<[f32; 3]>,
+    pub crop_fraction: Option<f64>,
+    /// `Some(true)` when the output already holds probabilities.
+    pub outputs_probabilities: Option<bool>,
+    pub labels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataError {
+    pub key: String,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl fmt::Display for MetadataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown: String = self.value.chars().take(60).collect();
+        if shown.len() < self.value.len() {
+            shown.push('…');
+        }
+        write!(
+            f,
+            "model metadata key '{}' has value '{}', expected {}",
+            self.key, shown, self.expected
+        )
+    }
+}
+
+impl std::error::Error for MetadataError {}
+
+fn bad(key: &str, value: &str, expected: &'static str) -> MetadataError {
+    MetadataError {
+        key: format!("{PREFIX}{key}"),
+        value: value.to_string(),
+        expected,
+    }
+}
+
+fn triple(key: &str, value: &str, positive: bool) -> Result<[f32; 3], MetadataError> {
+    let expected = if positive {
+        "three positive numbers separated by commas"
+    } else {
+        "three numbers separated by commas"
+    };
+    let parts: Vec<f32> = value
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad(key, value, expected))?;
+    match parts.as_slice() {
+        [a, b, c]
+            if parts
+                .iter()
+                .all(|v| v.is_finite() && (!positive || *v > 0.0)) =>
+        {
+            Ok([*a, *b, *c])
+        }
+        _ => Err(bad(key, value, expected)),
+    }
+}
+
+impl ModelMetadata {
+    /// Parses the `imgclassify.*` entries of a model's custom metadata; other keys are ignored.
+    pub fn parse<'a>(
+        entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ModelMetadata, MetadataError> {
+        let mut m = ModelMetadata::default();
+        for (full_key, value) in entries {
+            let Some(key) = full_key.strip_prefix(PREFIX) else {
+                continue;
+            };
+            let v = value.trim();
+            match key {
+                "name" => m.name = Some(v.to_string()),
+                "description" => m.description = Some(v.to_string()),
+                "input_size" => {
+                    let size = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|s| (1..=8192).contains(s))
+                        .ok_or_else(|| bad(key, value, "a size in pixels from 1 to 8192"))?;
+                    m.input_size = Some(size);
+                }
+                "color_order" => {
+                    m.order = Some(match v.to_ascii_uppercase().as_str() {
+                        "RGB" => ChannelOrder::Rgb,
+                        "BGR" => ChannelOrder::Bgr,
+                        _ => return Err(bad(key, value, "RGB or BGR")),
+                    })
+                }
+                "layout" => {
+                    m.layout = Some(match v.to_ascii_uppercase().as_str() {
+                        "NCHW" => Layout::Nchw,
+                        "NHWC" => Layout::Nhwc,
+                        _ => return Err(bad(key, value, "NCHW or NHWC")),
+                    })
+                }
+                "scale" => {
+                    m.scale = Some(
+                        v.parse::<f32>()
+                            .ok()
+                            .filter(|s| s.is_finite() && *s > 0.0)
+                            .ok_or_else(|| bad(key, value, "a positive number"))?,
+                    )
+                }
+                "mean" => m.mean = Some(triple(key, v, false)?),
+                "std" => m.std = Some(triple(key, v, true)?),
+                "crop_fraction" => {
+                    m.crop_fraction = Some(
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|f| *f > 0.0 && *f <= 1.0)
+                            .ok_or_else(|| bad(key, value, "a number in (0, 1]"))?,
+                    )
+                }
+                "output" => {
+                    m.outputs_probabilities = Some(match v {
+                        "logits" => false,
+                        "probabilities" => true,
+                        _ => return Err(bad(key, value, "'logits' or 'probabilities'")),
+                    })
+                }
+                "labels" => m.labels = Some(crate::model::labels::parse_lines(value)),
+                // Provenance and future keys are informational.
+                _ => {}
+            }
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_built_in_keys() {
+        let m = ModelMetadata::parse([
+            ("imgclassify.name", "mobilenet"),
+            ("imgclassify.input_size", "224"),
+            ("imgclassify.color_order", "RGB"),
+            ("imgclassify.layout", "NCHW"),
+            ("imgclassify.scale", "0.00392156862745098"),
+            ("imgclassify.mean", "0.485,0.456,0.406"),
+            ("imgclassify.std", "0.229, 0.224, 0.225"),
+            ("imgclassify.crop_fraction", "0.875"),
+            ("imgclassify.output", "logits"),
+            ("imgclassify.labels", "tench\ngoldfish\n"),
+            ("imgclassify.source", "whatever"),
+            ("producer", "ignored"),
+        ])
+        .expect("valid");
+        assert_eq!(m.name.as_deref(), Some("mobilenet"));
+        assert_eq!(m.input_size, Some(224));
+        assert_eq!(m.order, Some(ChannelOrder::Rgb));
+        assert_eq!(m.layout, Some(Layout::Nchw));
+        assert_eq!(m.std, Some([0.229, 0.224, 0.225]));
+        assert_eq!(m.crop_fraction, Some(0.875));
+        assert_eq!(m.outputs_probabilities, Some(false));
+        assert_eq!(
+            m.labels,
+            Some(vec!["tench".to_string(), "goldfish".to_string()])
+        );
+    }
+
+    #[test]
+    fn empty_metadata_is_fine() {
+        assert_eq!(
+            ModelMetadata::parse([]).expect("valid"),
+            ModelMetadata::default()
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (key, value) in [
+            ("imgclassify.input_size", "0"),
+            ("imgclassify.input_size", "big"),
+            ("imgclassify.color_order", "YUV"),
+            ("imgclassify.layout", "CHW"),
+            ("imgclassify.scale", "-1"),
+            ("imgclassify.mean", "1,2"),
+            ("imgclassify.std", "1,0,1"),
+            ("imgclassify.std", "1,NaN,1"),
+            ("imgclassify.crop_fraction", "1.5"),
+            ("imgclassify.output", "softmax"),
+        ] {
+            let err = ModelMetadata::parse([(key, value)]).expect_err(value);
+            assert_eq!(err.key, key);
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Built-in model names and where their files are found.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A model that `models/convert.py` builds from registry weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltIn {
+    pub name: &'static str,
+    pub file: &'static str,
+    pub description: &'static str,
+}
+
+pub const BUILT_IN: [BuiltIn; 4] = [
+    BuiltIn {
+        name: "mobilenet",
+        file: "mobilenet.onnx",
+        description: "MobileNetV2 1.0, 224x224, ImageNet-1k",
+    },
+    BuiltIn {
+        name: "efficientnet",
+        file: "efficientnet.onnx",
+        description: "EfficientNet-Lite0, 224x224, ImageNet-1k",
+    },
+    BuiltIn {
+        name: "efficientnet-lite1",
+        file: "efficientnet-lite1.onnx",
+        description: "EfficientNet-Lite1, 240x240, ImageNet-1k",
+    },
+    BuiltIn {
+        name: "efficientnet-lite2",
+        file: "efficientnet-lite2.onnx",
+        description: "EfficientNet-Lite2, 260x260, ImageNet-1k",
+    },
+];
+
+pub fn built_in(name: &str) -> Option<&'static BuiltIn> {
+    let name = if name == "efficientnet-lite0" {
+        "efficientnet"
+    } else {
+        name
+    };
+    BUILT_IN.iter().find(|m| m.name == name)
+}
+
+pub fn names() -> String {
+    BUILT_IN.map(|m| m.name).join(", ")
+}
+
+/// Folders searched for built-in models, in order: `IMGCLASSIFY_MODEL_PATH`
+/// (colon-separated), the installed data folder, then the source checkout's `deps/models`.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("IMGCLASSIFY_MODEL_PATH")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(dir) = option_env!("IMGCLASSIFY_INSTALLED_DATADIR") {
+        dirs.push(PathBuf::from(dir).join("models"));
+    }
+    dirs.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deps/models"
+    )));
+    dirs
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZooError {
+    Unknown { name: String },
+    NotInstalled { name: String, tried: Vec<PathBuf> },
+}
+
+impl fmt::Display for ZooError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ZooError::Unknown { name } => write!(
+                f,
+                "unknown model '{name}'; built-in models are: {}; or set model-file to an .onnx file",
+                names()
+            ),
+            ZooError::NotInstalled { name, tried } => {
+                let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "built-in model '{name}' is not installed (looked for {}); run scripts/setup.sh \
+                     to build the models, or set IMGCLASSIFY_MODEL_PATH to the folder holding them",
+                    tried.join(", ")
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ZooError {}
+
+/// The file of a built-in model, from the first search folder that has it.
+pub fn resolve(name: &str) -> Result<PathBuf, ZooError> {
+    let model = built_in(name).ok_or_else(|| ZooError::Unknown {
+        name: name.to_string(),
+    })?;
+    let tried: Vec<PathBuf> = search_dirs()
+        .into_iter()
+        .map(|d| d.join(model.file))
+        .collect();
+    tried
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or(ZooError::NotInstalled {
+            name: model.name.to_string(),
+            tried,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let err = resolve("resnet").expect_err("unknown");
+        let text = err.to_string();
+        assert!(
+            text.contains("'resnet'") && text.contains("mobilenet, efficientnet,"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn lite0_is_an_alias() {
+        assert_eq!(
+            built_in("efficientnet-lite0").map(|m| m.file),
+            Some("efficientnet.onnx")
+        );
+    }
+}
