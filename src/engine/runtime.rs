@@ -1,0 +1,116 @@
+//! Finds and loads the ONNX Runtime library once per process.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use once_cell::sync::OnceCell;
+use ort::environment::Environment;
+use ort::logging::LogLevel;
+
+/// Where ONNX Runtime log lines go; set by the GStreamer glue before the first load.
+pub type LogSink = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+static LOG_SINK: Mutex<Option<LogSink>> = Mutex::new(None);
+static RUNTIME: OnceCell<Result<Runtime, RuntimeError>> = OnceCell::new();
+
+/// The loaded library and the process-wide ONNX Runtime environment.
+pub struct Runtime {
+    pub environment: Environment,
+    pub library: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeError {
+    /// Each place tried, with why it failed.
+    pub attempts: Vec<(String, String)>,
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not load the ONNX Runtime library; tried:")?;
+        for (place, why) in &self.attempts {
+            write!(f, "\n  {place}: {why}")?;
+        }
+        write!(
+            f,
+            "\nRun scripts/setup.sh to fetch it, or set ORT_DYLIB_PATH to a libonnxruntime.so (1.24 or newer)."
+        )
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Sets where ONNX Runtime's own log goes. Only lines logged after the library is
+/// loaded are routed, so call this first.
+pub fn set_log_sink(sink: LogSink) {
+    if let Ok(mut slot) = LOG_SINK.lock() {
+        *slot = Some(sink);
+    }
+}
+
+/// The candidate libraries in order: `ORT_DYLIB_PATH`, the installed copy, the source
+/// checkout's copy, then the system loader's search path.
+pub fn candidates() -> Vec<PathBuf> {
+    let mut list = Vec::new();
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        list.push(PathBuf::from(p));
+    }
+    if let Some(dir) = option_env!("IMGCLASSIFY_INSTALLED_DATADIR") {
+        list.push(PathBuf::from(dir).join("onnxruntime/libonnxruntime.so"));
+    }
+    list.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deps/onnxruntime/libonnxruntime.so"
+    )));
+    list.push(PathBuf::from("libonnxruntime.so.1"));
+    list.push(PathBuf::from("libonnxruntime.so"));
+    list
+}
+
+/// The process-wide runtime, loading the library on first use. ONNX Runtime allows
+/// one library per process, so the first successful load stays for good.
+pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
+    RUNTIME.get_or_init(load).as_ref().map_err(Clone::clone)
+}
+
+fn load() -> Result<Runtime, RuntimeError> {
+    let mut attempts = Vec::new();
+    for path in candidates() {
+        if path.is_absolute() && !path.exists() {
+            attempts.push((path.display().to_string(), "no such file".to_string()));
+            continue;
+        }
+        // ort panics on some malformed libraries; a panic must not reach a streaming thread.
+        let result = std::panic::catch_unwind(|| build_environment(&path));
+        match result {
+            Ok(Ok(environment)) => {
+                return Ok(Runtime {
+                    environment,
+                    library: path,
+                });
+            }
+            Ok(Err(why)) => attempts.push((path.display().to_string(), why)),
+            Err(_) => attempts.push((
+                path.display().to_string(),
+                "the library could not be initialised".to_string(),
+            )),
+        }
+    }
+    Err(RuntimeError { attempts })
+}
+
+fn build_environment(path: &std::path::Path) -> Result<Environment, String> {
+    let builder = ort::init_from(path).map_err(|e| e.to_string())?;
+    builder
+        .with_name("imgclassify")
+        .with_telemetry(false)
+        .with_logger(Arc::new(|level, category, _id, _location, message| {
+            let sink = LOG_SINK.lock().ok().and_then(|s| s.clone());
+            if let Some(sink) = sink {
+                sink(level, &format!("[{category}] {message}"));
+            }
+        }))
+        .build()
+        .map_err(|e| e.to_string())
+}
