@@ -1,0 +1,53 @@
+//! `imgclassify`: classifies every video frame and attaches the labels as metadata.
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    pub struct ImgClassify(ObjectSubclass<imp::ImgClassify>)
+        @extends gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+/// How the frame is fitted to the model input (the `resize-mode` property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifyResizeMode")]
+pub enum ResizeMode {
+    #[default]
+    #[enum_value(
+        name = "Centre crop with the model's evaluation crop fraction (how the weights were evaluated)",
+        nick = "center-crop"
+    )]
+    CenterCrop = 0,
+    #[enum_value(
+        name = "Scale the whole frame, ignoring its aspect ratio",
+        nick = "stretch"
+    )]
+    Stretch = 1,
+    #[enum_value(
+        name = "Scale the whole frame keeping its aspect ratio, with black bars",
+        nick = "letterbox"
+    )]
+    Letterbox = 2,
+}
+
+impl From<ResizeMode> for crate::preprocess::ResizeMode {
+    fn from(mode: ResizeMode) -> Self {
+        match mode {
+            ResizeMode::CenterCrop => crate::preprocess::ResizeMode::CenterCrop,
+            ResizeMode::Stretch => crate::preprocess::ResizeMode::Stretch,
+            ResizeMode::Letterbox => crate::preprocess::ResizeMode::Letterbox,
+        }
+    }
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "imgclassify",
+        gst::Rank::NONE,
+        ImgClassify::static_type(),
+    )
+}
