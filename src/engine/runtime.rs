@@ -34,7 +34,8 @@ impl fmt::Display for RuntimeError {
         }
         write!(
             f,
-            "\nRun scripts/setup.sh to fetch it, or set ORT_DYLIB_PATH to a libonnxruntime.so (1.24 or newer)."
+            "\nRun scripts/setup.sh to fetch it, or set ORT_DYLIB_PATH to the full path of a \
+             libonnxruntime.so (version 1.24 or newer); when ORT_DYLIB_PATH is set, nothing else is tried."
         )
     }
 }
@@ -49,13 +50,14 @@ pub fn set_log_sink(sink: LogSink) {
     }
 }
 
-/// The candidate libraries in order: `ORT_DYLIB_PATH`, the installed copy, the source
-/// checkout's copy, then the system loader's search path.
-pub fn candidates() -> Vec<PathBuf> {
-    let mut list = Vec::new();
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        list.push(PathBuf::from(p));
+/// The libraries to try, in order. An explicit `ORT_DYLIB_PATH` is the only candidate:
+/// silently loading a different library than the one asked for would hide a mistake.
+/// Otherwise: the installed copy, the source checkout's copy, then the system loader.
+pub fn candidates(explicit: Option<PathBuf>) -> Vec<PathBuf> {
+    if let Some(path) = explicit.filter(|p| !p.as_os_str().is_empty()) {
+        return vec![path];
     }
+    let mut list = Vec::new();
     if let Some(dir) = option_env!("IMGCLASSIFY_INSTALLED_DATADIR") {
         list.push(PathBuf::from(dir).join("onnxruntime/libonnxruntime.so"));
     }
@@ -76,7 +78,7 @@ pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
 
 fn load() -> Result<Runtime, RuntimeError> {
     let mut attempts = Vec::new();
-    for path in candidates() {
+    for path in candidates(std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from)) {
         if path.is_absolute() && !path.exists() {
             attempts.push((path.display().to_string(), "no such file".to_string()));
             continue;
@@ -113,4 +115,49 @@ fn build_environment(path: &std::path::Path) -> Result<Environment, String> {
         }))
         .build()
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_path_is_the_only_candidate() {
+        let p = PathBuf::from("/opt/ort/libonnxruntime.so");
+        assert_eq!(candidates(Some(p.clone())), vec![p]);
+    }
+
+    #[test]
+    fn defaults_end_with_the_system_loader() {
+        let list = candidates(None);
+        assert!(
+            list.iter()
+                .any(|p| p.ends_with("deps/onnxruntime/libonnxruntime.so"))
+        );
+        assert_eq!(list.last(), Some(&PathBuf::from("libonnxruntime.so")));
+        assert_eq!(candidates(Some(PathBuf::new())), list);
+    }
+
+    #[test]
+    fn error_lists_every_attempt_and_the_fix() {
+        let e = RuntimeError {
+            attempts: vec![
+                ("/a/libonnxruntime.so".into(), "no such file".into()),
+                (
+                    "libonnxruntime.so.1".into(),
+                    "cannot open shared object file".into(),
+                ),
+            ],
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("/a/libonnxruntime.so: no such file"),
+            "{text}"
+        );
+        assert!(text.contains("libonnxruntime.so.1: cannot open"), "{text}");
+        assert!(
+            text.contains("scripts/setup.sh") && text.contains("ORT_DYLIB_PATH"),
+            "{text}"
+        );
+    }
 }

@@ -87,36 +87,75 @@ pub fn place(
     }
 }
 
-/// Bilinear taps along one axis: for each output index the two source indices and the
-/// weight of the second.
-#[derive(Debug, Clone, Default)]
+/// Resampling weights along one axis: output index `i` reads source indices
+/// `index[i * taps .. (i + 1) * taps]` with the matching `weight`s (which sum to 1).
+/// Downscaling averages each output pixel's footprint by area, so fine detail does not
+/// alias; upscaling interpolates bilinearly.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AxisTaps {
-    pub lo: Vec<u32>,
-    pub hi: Vec<u32>,
-    pub frac: Vec<f32>,
+    pub taps: usize,
+    pub index: Vec<u32>,
+    pub weight: Vec<f32>,
 }
 
 impl AxisTaps {
-    /// Samples `count` pixel centres spread over `[start, start + length)` of a source axis
-    /// of `limit` pixels, clamping at the edges.
+    /// Taps for `count` output pixels covering `[start, start + length)` of a source
+    /// axis of `limit` pixels; positions outside the axis are clamped to its edge.
     pub fn new(start: f64, length: f64, count: usize, limit: usize) -> AxisTaps {
-        let mut taps = AxisTaps {
-            lo: Vec::with_capacity(count),
-            hi: Vec::with_capacity(count),
-            frac: Vec::with_capacity(count),
-        };
-        let step = length / count.max(1) as f64;
-        let last = limit.saturating_sub(1) as f64;
+        let count = count.max(1);
+        let step = length / count as f64;
+        let last = limit.saturating_sub(1);
+        let mut rows: Vec<Vec<(u32, f32)>> = Vec::with_capacity(count);
         for i in 0..count {
-            let pos = (start + (i as f64 + 0.5) * step - 0.5).clamp(0.0, last);
-            let lo = pos.floor();
-            let hi = (lo + 1.0).min(last);
-            taps.lo.push(lo as u32);
-            taps.hi.push(hi as u32);
-            taps.frac.push((pos - lo) as f32);
+            let lo = start + i as f64 * step;
+            rows.push(if step > 1.0 {
+                area(lo, lo + step, last)
+            } else {
+                bilinear(lo + 0.5 * step - 0.5, last)
+            });
         }
-        taps
+        let taps = rows.iter().map(Vec::len).max().unwrap_or(1);
+        let mut out = AxisTaps {
+            taps,
+            index: Vec::with_capacity(count * taps),
+            weight: Vec::with_capacity(count * taps),
+        };
+        for row in rows {
+            let pad = row.last().map_or(0, |t| t.0);
+            for k in 0..taps {
+                let (index, weight) = row.get(k).copied().unwrap_or((pad, 0.0));
+                out.index.push(index);
+                out.weight.push(weight);
+            }
+        }
+        out
     }
+}
+
+fn clamp_index(j: f64, last: usize) -> u32 {
+    j.clamp(0.0, last as f64) as u32
+}
+
+fn bilinear(pos: f64, last: usize) -> Vec<(u32, f32)> {
+    let pos = pos.clamp(0.0, last as f64);
+    let lo = pos.floor();
+    let frac = (pos - lo) as f32;
+    vec![(lo as u32, 1.0 - frac), (clamp_index(lo + 1.0, last), frac)]
+}
+
+/// Box filter: each source pixel j covers [j, j+1) and weighs by its overlap with [a, b).
+fn area(a: f64, b: f64, last: usize) -> Vec<(u32, f32)> {
+    let len = b - a;
+    let mut taps = Vec::new();
+    let mut j = a.floor();
+    while j < b {
+        let overlap = (b.min(j + 1.0) - a.max(j)) / len;
+        if overlap > 1e-9 {
+            taps.push((clamp_index(j, last), overlap as f32));
+        }
+        j += 1.0;
+    }
+    taps
 }
 
 #[cfg(test)]
@@ -169,12 +208,41 @@ mod tests {
     }
 
     #[test]
-    fn taps_stay_inside_the_frame() {
+    fn upscaling_is_bilinear_and_stays_inside_the_frame() {
         let t = AxisTaps::new(0.0, 1.0, 224, 1);
-        assert!(t.lo.iter().all(|&v| v == 0) && t.hi.iter().all(|&v| v == 0));
+        assert_eq!(t.taps, 2);
+        assert!(t.index.iter().all(|&v| v == 0));
+        let t = AxisTaps::new(0.0, 2.0, 4, 2);
+        assert_eq!(t.index, vec![0, 1, 0, 1, 0, 1, 1, 1]);
+        assert_eq!(t.weight, vec![1.0, 0.0, 0.75, 0.25, 0.25, 0.75, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn downscaling_averages_the_footprint() {
         let t = AxisTaps::new(0.0, 4.0, 2, 4);
-        assert_eq!(t.lo, vec![0, 2]);
-        assert_eq!(t.hi, vec![1, 3]);
-        assert_eq!(t.frac, vec![0.5, 0.5]);
+        assert_eq!(t.taps, 2);
+        assert_eq!(t.index, vec![0, 1, 2, 3]);
+        assert_eq!(t.weight, vec![0.5, 0.5, 0.5, 0.5]);
+        // A footprint of 1.5 pixels starting mid-pixel.
+        let t = AxisTaps::new(0.5, 3.0, 2, 4);
+        assert_eq!(t.index, vec![0, 1, 2, 3]);
+        let third = 1.0 / 3.0;
+        for (w, e) in t
+            .weight
+            .iter()
+            .zip([third, 2.0 * third, 2.0 * third, third])
+        {
+            assert!((w - e).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn weights_sum_to_one() {
+        for (len, count) in [(945.0, 224), (1080.0, 260), (17.0, 224), (3.0, 2)] {
+            let t = AxisTaps::new(0.25, len, count, len as usize + 1);
+            for w in t.weight.chunks(t.taps) {
+                assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            }
+        }
     }
 }

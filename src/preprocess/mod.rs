@@ -1,4 +1,5 @@
-//! Frame → model input tensor in one pass: colour conversion, bilinear resize, crop,
+//! Frame → model input tensor in one pass: colour conversion, resize (area average when
+//! shrinking, bilinear when enlarging), crop,
 //! normalisation and layout happen per output pixel, so the full frame is never
 //! converted or scaled.
 
@@ -229,28 +230,26 @@ impl SamplerVisitor for Fill<'_> {
             ChannelOrder::Rgb => [0, 1, 2],
             ChannelOrder::Bgr => [2, 1, 0],
         };
+        let (tx, ty) = (self.xs.taps, self.ys.taps);
         for oy in 0..dh {
-            let (y0, y1, fy) = (
-                self.ys.lo[oy] as usize,
-                self.ys.hi[oy] as usize,
-                self.ys.frac[oy],
-            );
+            let yi = &self.ys.index[oy * ty..(oy + 1) * ty];
+            let yw = &self.ys.weight[oy * ty..(oy + 1) * ty];
             let row = (dy + oy) * w + dx;
             for ox in 0..dw {
-                let (x0, x1, fx) = (
-                    self.xs.lo[ox] as usize,
-                    self.xs.hi[ox] as usize,
-                    self.xs.frac[ox],
-                );
-                let p00 = s.fetch(x0, y0);
-                let p01 = s.fetch(x1, y0);
-                let p10 = s.fetch(x0, y1);
-                let p11 = s.fetch(x1, y1);
+                let xi = &self.xs.index[ox * tx..(ox + 1) * tx];
+                let xw = &self.xs.weight[ox * tx..(ox + 1) * tx];
                 let mut v = [0.0f32; 3];
-                for c in 0..3 {
-                    let top = p00[c] + (p01[c] - p00[c]) * fx;
-                    let bottom = p10[c] + (p11[c] - p10[c]) * fx;
-                    v[c] = top + (bottom - top) * fy;
+                for (&sy, &wy) in yi.iter().zip(yw) {
+                    let mut line = [0.0f32; 3];
+                    for (&sx, &wx) in xi.iter().zip(xw) {
+                        let p = s.fetch(sx as usize, sy as usize);
+                        for c in 0..3 {
+                            line[c] += p[c] * wx;
+                        }
+                    }
+                    for c in 0..3 {
+                        v[c] += line[c] * wy;
+                    }
                 }
                 let rgb = if S::YUV {
                     yuv_to_rgb(&self.matrix, v)

@@ -119,7 +119,34 @@ fn reference_rgb(native: [f64; 3], format: PixelFormat, m: YuvMatrix) -> [f64; 3
     ]
 }
 
-/// Slow reference: exact source position per output pixel, bilinear in native space.
+/// Source weights along one axis for output pixel `i`, computed from first principles:
+/// area overlap when shrinking, bilinear when enlarging.
+fn reference_weights(
+    start: f64,
+    length: f64,
+    count: usize,
+    i: usize,
+    limit: usize,
+) -> Vec<(usize, f64)> {
+    let step = length / count as f64;
+    let clamp = |j: f64| j.clamp(0.0, (limit - 1) as f64) as usize;
+    if step > 1.0 {
+        let (a, b) = (start + i as f64 * step, start + (i + 1) as f64 * step);
+        let mut out = Vec::new();
+        let mut j = a.floor();
+        while j < b {
+            out.push((clamp(j), (b.min(j + 1.0) - a.max(j)) / step));
+            j += 1.0;
+        }
+        out
+    } else {
+        let pos = (start + (i as f64 + 0.5) * step - 0.5).clamp(0.0, (limit - 1) as f64);
+        let f = pos - pos.floor();
+        vec![(clamp(pos.floor()), 1.0 - f), (clamp(pos.floor() + 1.0), f)]
+    }
+}
+
+/// Slow reference: weights per output pixel, resampling in native space.
 fn reference(
     frame: &TestFrame,
     spec: &TensorSpec,
@@ -138,22 +165,18 @@ fn reference(
     let (dx, dy, dw, dh) = p.dst;
     let mut rgb_image = vec![[0.0f64; 3]; spec.width * spec.height];
     for oy in 0..dh {
+        let wy = reference_weights(p.src.y, p.src.height, dh, oy, frame.height);
         for ox in 0..dw {
-            let sx = (p.src.x + (ox as f64 + 0.5) * p.src.width / dw as f64 - 0.5)
-                .clamp(0.0, (frame.width - 1) as f64);
-            let sy = (p.src.y + (oy as f64 + 0.5) * p.src.height / dh as f64 - 0.5)
-                .clamp(0.0, (frame.height - 1) as f64);
-            let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
-            let (x1, y1) = (
-                (x0 + 1).min(frame.width - 1),
-                (y0 + 1).min(frame.height - 1),
-            );
-            let (fx, fy) = (sx - x0 as f64, sy - y0 as f64);
-            let v: [f64; 3] = std::array::from_fn(|c| {
-                let top = frame.native(x0, y0)[c] * (1.0 - fx) + frame.native(x1, y0)[c] * fx;
-                let bottom = frame.native(x0, y1)[c] * (1.0 - fx) + frame.native(x1, y1)[c] * fx;
-                top * (1.0 - fy) + bottom * fy
-            });
+            let wx = reference_weights(p.src.x, p.src.width, dw, ox, frame.width);
+            let mut v = [0.0f64; 3];
+            for &(sy, fy) in &wy {
+                for &(sx, fx) in &wx {
+                    let n = frame.native(sx, sy);
+                    for c in 0..3 {
+                        v[c] += n[c] * fx * fy;
+                    }
+                }
+            }
             rgb_image[(dy + oy) * spec.width + dx + ox] = reference_rgb(v, frame.format, m);
         }
     }
