@@ -1,0 +1,141 @@
+//! Shared set-up for the integration tests: GStreamer with the plugin registered,
+//! paths of the committed test data, and a pipeline runner that collects buffers.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+use gst::prelude::*;
+use gstimgclassify::gst;
+use gstimgclassify::meta::Classification;
+
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer initialises");
+        gstimgclassify::plugin_register_static().expect("plugin registers");
+        // The built-in models are part of the set-up; without them the tests cannot mean anything.
+        if let Err(e) = gstimgclassify::model::zoo::resolve("mobilenet") {
+            panic!("{e}");
+        }
+    });
+}
+
+pub fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> String {
+    data("models").join(name).display().to_string()
+}
+
+/// What a pipeline run produced.
+pub struct Run {
+    pub buffers: Vec<gst::Buffer>,
+    pub messages: Vec<gst::Structure>,
+    pub warnings: Vec<String>,
+}
+
+impl Run {
+    pub fn results(&self) -> Vec<Option<Classification>> {
+        self.buffers
+            .iter()
+            .map(|b| Classification::from_buffer(b))
+            .collect()
+    }
+}
+
+/// Runs `description` (which must end in `appsink name=sink`) to EOS and collects
+/// every buffer and every `imgclassify` element message. Panics on an error message.
+pub fn run(description: &str) -> Run {
+    try_run(description).unwrap_or_else(|e| panic!("pipeline '{description}' failed: {e}"))
+}
+
+/// Like `run`, but returns the error message text instead of panicking.
+pub fn try_run(description: &str) -> Result<Run, String> {
+    init();
+    let pipeline = gst::parse::launch(description)
+        .expect("pipeline parses")
+        .downcast::<gst::Pipeline>()
+        .expect("is a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .expect("pipeline has an appsink named sink")
+        .downcast::<gst_app::AppSink>()
+        .expect("sink is an appsink");
+    sink.set_property("sync", false);
+    let bus = pipeline.bus().expect("pipeline has a bus");
+    let started = pipeline.set_state(gst::State::Playing);
+    let mut run = Run {
+        buffers: Vec::new(),
+        messages: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut failure = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let collect = |msg: gst::Message, run: &mut Run, failure: &mut Option<String>| match msg.view()
+    {
+        gst::MessageView::Element(e) => {
+            if let Some(s) = e.structure().filter(|s| s.name() == "imgclassify") {
+                run.messages.push(s.to_owned());
+            }
+        }
+        gst::MessageView::Warning(w) => {
+            run.warnings
+                .push(format!("{} ({:?})", w.error(), w.debug()))
+        }
+        gst::MessageView::Error(e) => {
+            failure.get_or_insert(format!("{} ({:?})", e.error(), e.debug()));
+        }
+        _ => {}
+    };
+    if started.is_ok() {
+        // Poll both: an error upstream means no EOS ever reaches the sink.
+        loop {
+            while let Some(msg) = bus.pop() {
+                collect(msg, &mut run, &mut failure);
+            }
+            if failure.is_some() || std::time::Instant::now() > deadline {
+                break;
+            }
+            match sink.try_pull_sample(gst::ClockTime::from_mseconds(50)) {
+                Some(sample) => run.buffers.extend(sample.buffer_owned()),
+                None if sink.is_eos() => break,
+                None => {}
+            }
+        }
+    }
+    while let Some(msg) = bus.pop() {
+        collect(msg, &mut run, &mut failure);
+    }
+    if std::time::Instant::now() > deadline {
+        failure.get_or_insert("pipeline did not reach EOS within 120 s".into());
+    }
+    pipeline
+        .set_state(gst::State::Null)
+        .expect("pipeline stops");
+    if started.is_err() && failure.is_none() {
+        failure = Some("state change failed without an error message".into());
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(run),
+    }
+}
+
+/// Top-1 labels each photo may get: tests/data/expected.tsv.
+pub fn expected_labels() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(data("expected.tsv")).expect("expected.tsv readable");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (photo, labels) = l.split_once('\t').expect("photo<TAB>labels");
+            (
+                photo.to_string(),
+                labels.split('|').map(str::to_string).collect(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,65 @@
+//! Custom models: logits vs. probabilities, labels from metadata or defaults, NaN output.
+
+mod common;
+
+/// The fixtures' weights (tests/data/models/make_fixtures.py) and the scores they give
+/// for a black frame under ImageNet normalisation.
+fn expected_probabilities() -> Vec<f64> {
+    let w = [
+        [-1.0, -0.5, 0.0, 0.0],
+        [-1.0, -0.5, -0.5, 0.0],
+        [-1.0, -1.0, -0.8, 0.0],
+    ];
+    let mean = [0.485, 0.456, 0.406];
+    let std = [0.229, 0.224, 0.225];
+    let x: Vec<f64> = (0..3).map(|c| -mean[c] / std[c]).collect();
+    let logits: Vec<f64> = (0..4)
+        .map(|k| (0..3).map(|c| x[c] * w[c][k]).sum())
+        .collect();
+    let sum: f64 = logits.iter().map(|l| l.exp()).sum();
+    logits.iter().map(|l| l.exp() / sum).collect()
+}
+
+fn classify_black(model: &str) -> gstimgclassify::meta::Classification {
+    let path = common::fixture(model);
+    let run = common::run(&format!(
+        "videotestsrc pattern=black num-buffers=1 ! video/x-raw,format=RGB,width=64,height=48 \
+         ! imgclassify model-file={path} top-k=4 ! appsink name=sink"
+    ));
+    run.results()[0].clone().expect("meta")
+}
+
+#[test]
+fn logits_are_softmaxed_and_metadata_labels_used() {
+    let result = classify_black("four_classes.onnx");
+    assert_eq!(result.labels, vec!["zero", "one", "two", "three"]);
+    assert_eq!(result.model, "four_classes");
+    for (got, want) in result.scores.iter().zip(expected_probabilities()) {
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+    }
+}
+
+#[test]
+fn probabilities_are_not_softmaxed_twice() {
+    let result = classify_black("probabilities.onnx");
+    assert_eq!(
+        result.labels,
+        vec!["class 0", "class 1", "class 2", "class 3"]
+    );
+    for (got, want) in result.scores.iter().zip(expected_probabilities()) {
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+    }
+}
+
+#[test]
+fn nan_scores_warn_once_and_attach_nothing() {
+    let path = common::fixture("nan_scores.onnx");
+    let run = common::run(&format!(
+        "videotestsrc num-buffers=3 ! video/x-raw,width=32,height=32 ! imgclassify model-file={path} \
+         ! appsink name=sink"
+    ));
+    assert_eq!(run.buffers.len(), 3, "no frame is lost");
+    assert!(run.results().iter().all(Option::is_none));
+    assert_eq!(run.warnings.len(), 1, "{:?}", run.warnings);
+    assert!(run.warnings[0].contains("NaN"), "{:?}", run.warnings);
+}

@@ -1,0 +1,74 @@
+"""Writes the tiny ONNX models the error and custom-model tests use.
+
+Run with the converter's environment: deps/venv/bin/python tests/data/models/make_fixtures.py
+The outputs are committed; rerun only to change them.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = Path(__file__).resolve().parent
+
+
+def save(name, nodes, inputs, outputs, initializers=(), metadata=None):
+    graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, HERE / name)
+
+
+def image_input(name="input", shape=(1, 3, 8, 8)):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def scores(name, classes):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, classes])
+
+
+def pooled_linear(weights, tail):
+    """Global average pool → [1,3] → MatMul(weights) → tail nodes; output 'scores'."""
+    w = numpy_helper.from_array(np.asarray(weights, dtype=np.float32), "w")
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "w"], ["logits" if tail else "scores"]),
+    ] + tail
+    return nodes, [w]
+
+
+# Four classes. A black frame under ImageNet normalisation gives channel means near
+# -2, so class 0 wins clearly: logits about (6, 4.6, 2.6, 0).
+W = [[-1.0, -0.5, 0.0, 0.0], [-1.0, -0.5, -0.5, 0.0], [-1.0, -1.0, -0.8, 0.0]]
+
+nodes, inits = pooled_linear(W, [helper.make_node("Softmax", ["logits"], ["scores"], axis=1)])
+save("probabilities.onnx", nodes, [image_input()], [scores("scores", 4)], inits)
+
+nodes, inits = pooled_linear(W, [])
+save("four_classes.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
+     {"imgclassify.labels": "zero\none\ntwo\nthree"})
+
+nodes, inits = pooled_linear(W, [helper.make_node("Div", ["logits", "zero"], ["scores"])])
+inits.append(numpy_helper.from_array(np.zeros((1, 4), dtype=np.float32) * 0, "zero"))
+save("nan_scores.onnx", nodes, [image_input()], [scores("scores", 4)], inits)
+
+save("rank2_input.onnx", [helper.make_node("Identity", ["input"], ["scores"])],
+     [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 10])], [scores("scores", 10)])
+
+save("two_inputs.onnx", [helper.make_node("Add", ["input", "other"], ["sum"]),
+                         helper.make_node("GlobalAveragePool", ["sum"], ["pooled"]),
+                         helper.make_node("Flatten", ["pooled"], ["scores"])],
+     [image_input(), image_input("other")], [scores("scores", 3)])
+
+(HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
+good = (HERE / "four_classes.onnx").read_bytes()
+(HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
+(HERE / "three_labels.txt").write_text("zero\none\ntwo\n")
+(HERE / "invalid_utf8.txt").write_bytes(b"zero\none\n\xff\xfe two\nthree\n")
+print("fixtures written to", HERE)

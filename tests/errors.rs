@@ -1,0 +1,141 @@
+//! Every bad model, labels file or name stops NULL→READY with an error that names it.
+
+mod common;
+
+fn error_of(props: &str) -> String {
+    match common::try_run(&format!(
+        "videotestsrc num-buffers=1 ! imgclassify {props} ! appsink name=sink"
+    )) {
+        Ok(_) => panic!("'{props}' should have failed"),
+        Err(e) => e,
+    }
+}
+
+fn assert_error(props: &str, needles: &[&str]) {
+    let text = error_of(props);
+    for needle in needles {
+        assert!(
+            text.contains(needle),
+            "'{props}': error '{text}' lacks '{needle}'"
+        );
+    }
+}
+
+#[test]
+fn missing_model_file() {
+    assert_error(
+        "model-file=/nonexistent/model.onnx",
+        &["/nonexistent/model.onnx", "does not exist"],
+    );
+}
+
+#[test]
+fn directory_instead_of_model_file() {
+    let dir = common::data("models").display().to_string();
+    assert_error(&format!("model-file={dir}"), &[&dir, "is a directory"]);
+}
+
+#[test]
+fn empty_model_file() {
+    let path = std::env::temp_dir().join(format!("imgclassify-empty-{}.onnx", std::process::id()));
+    std::fs::write(&path, b"").expect("write");
+    let shown = path.display().to_string();
+    assert_error(&format!("model-file={shown}"), &[&shown, "is empty"]);
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn random_bytes_and_truncated_models_are_not_onnx() {
+    for name in ["random_bytes.onnx", "truncated.onnx"] {
+        let path = common::fixture(name);
+        assert_error(
+            &format!("model-file={path}"),
+            &[&path, "is not an ONNX model"],
+        );
+    }
+}
+
+#[test]
+fn non_image_input() {
+    let path = common::fixture("rank2_input.onnx");
+    assert_error(
+        &format!("model-file={path}"),
+        &[&path, "[1, 10]", "[N,3,H,W]"],
+    );
+}
+
+#[test]
+fn two_inputs() {
+    let path = common::fixture("two_inputs.onnx");
+    assert_error(&format!("model-file={path}"), &[&path, "2 inputs"]);
+}
+
+#[test]
+fn labels_file_with_wrong_count() {
+    let model = common::fixture("four_classes.onnx");
+    let labels = common::fixture("three_labels.txt");
+    assert_error(
+        &format!("model-file={model} labels-file={labels}"),
+        &[&labels, "3 labels", "4 classes"],
+    );
+    // The built-in models have 1000 classes.
+    assert_error(
+        &format!("labels-file={labels}"),
+        &["3 labels", "1000 classes"],
+    );
+}
+
+#[test]
+fn labels_file_not_utf8() {
+    let model = common::fixture("four_classes.onnx");
+    let labels = common::fixture("invalid_utf8.txt");
+    assert_error(
+        &format!("model-file={model} labels-file={labels}"),
+        &[&labels, "UTF-8", "line 3"],
+    );
+}
+
+#[test]
+fn missing_labels_file() {
+    assert_error(
+        "labels-file=/nonexistent/labels.txt",
+        &["/nonexistent/labels.txt", "cannot read"],
+    );
+}
+
+#[test]
+fn unknown_built_in_name() {
+    assert_error("model=resnet50", &["'resnet50'", "mobilenet, efficientnet"]);
+}
+
+#[test]
+fn runtime_library_not_found_names_the_place_and_the_fix() {
+    const PROBE: &str = "IMGCLASSIFY_TEST_PROBE";
+    if std::env::var_os(PROBE).is_some() {
+        // Child process: the library is loaded once per process, so only here can it fail.
+        println!("PROBE-ERROR {}", error_of(""));
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "runtime_library_not_found_names_the_place_and_the_fix",
+            "--nocapture",
+        ])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .env(PROBE, "1")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("PROBE-ERROR"), "{text}");
+    for needle in [
+        "could not load the ONNX Runtime library",
+        "/nonexistent/libonnxruntime.so: no such file",
+        "ORT_DYLIB_PATH",
+        "scripts/setup.sh",
+    ] {
+        assert!(text.contains(needle), "missing '{needle}' in: {text}");
+    }
+}
