@@ -80,14 +80,14 @@ fn explicitly_padded_strides_are_read_through_the_video_meta() {
         let strides: Vec<i32> = info.stride()[..n].iter().map(|s| s + 96).collect();
         let mut offsets = Vec::new();
         let mut size = 0usize;
-        for p in 0..n {
+        for (p, stride) in strides.iter().enumerate() {
             offsets.push(size);
             let rows = if p == 0 {
                 info.height()
             } else {
                 info.height().div_ceil(2)
             };
-            size += strides[p] as usize * rows as usize;
+            size += *stride as usize * rows as usize;
         }
         let mut padded = gst::Buffer::with_size(size).expect("alloc");
         {
