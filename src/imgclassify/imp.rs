@@ -464,6 +464,7 @@ impl BaseTransformImpl for ImgClassify {
             loaded.resize_mode = settings.resize_mode;
         }
 
+        let preprocess_started = Instant::now();
         if let Err(why) = self.preprocess(loaded, buf) {
             // The frame still flows on, unlabelled: losing video is worse than losing one label.
             if !loaded.warned_frame {
@@ -478,6 +479,7 @@ impl BaseTransformImpl for ImgClassify {
             return Ok(gst::FlowSuccess::Ok);
         }
 
+        let preprocess_time = preprocess_started.elapsed();
         let started = Instant::now();
         let raw = match loaded.engine.run(&loaded.tensor) {
             Ok(raw) => raw,
@@ -487,6 +489,13 @@ impl BaseTransformImpl for ImgClassify {
             }
         };
         let inference_time_ns = started.elapsed().as_nanos() as u64;
+        gst::log!(
+            CAT,
+            imp = self,
+            "preprocess {:?}, inference {} µs",
+            preprocess_time,
+            inference_time_ns / 1000
+        );
 
         if raw.iter().any(|v| !v.is_finite()) {
             if !loaded.warned_scores {
