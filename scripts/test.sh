@@ -6,4 +6,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked 2>&1 | tee "$log"
+# One total over all test binaries.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "imgclassify tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
