@@ -1,31 +1,28 @@
-//! One ONNX Runtime session for a classification model: loading with clear errors,
-//! a warm-up run, and inference on a prepared tensor.
+//! One ONNX Runtime session for a classification model: provider selection with
+//! explicit fallback, model checks, a warm-up run, and inference.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use ort::ep::{CUDA, TensorRT};
 use ort::session::Session;
+use ort::session::builder::SessionBuilder;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
+use super::provider::{Active, Failure, Kind, ProviderOptions, engine_dir};
 use super::runtime::{RuntimeError, runtime};
-use crate::model::{ModelMetadata, ModelSpec, labels, model_spec};
+use crate::model::{ModelMetadata, ModelSpec, ShapeError, model_spec};
 use crate::postprocess::is_probability_vector;
+use crate::preprocess::Layout;
 
-/// Session settings chosen by the user.
+/// Session settings chosen by the user; equal options share a session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EngineOptions {
     /// Intra-op threads; 0 leaves ONNX Runtime's default.
     pub threads: usize,
-}
-
-/// A loaded model ready to run.
-pub struct Engine {
-    session: Session,
-    input_name: String,
-    spec: ModelSpec,
-    labels: Vec<String>,
-    outputs_probabilities: bool,
-    name: String,
+    pub provider: ProviderOptions,
 }
 
 #[derive(Debug)]
@@ -42,6 +39,10 @@ pub enum EngineError {
     Model {
         path: PathBuf,
         problem: String,
+    },
+    /// The requested provider failed and fallback is off.
+    Provider {
+        failures: Vec<Failure>,
     },
     Labels(String),
     LabelCount {
@@ -68,6 +69,21 @@ impl fmt::Display for EngineError {
             EngineError::Model { path, problem } => {
                 write!(f, "model '{}' cannot be used: {problem}", path.display())
             }
+            EngineError::Provider { failures } => {
+                for (i, failure) in failures.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(
+                        f,
+                        "execution provider '{}' cannot be used: {}",
+                        failure.kind, failure.reason
+                    )?;
+                }
+                f.write_str(
+                    " (set fallback=true to run on the next provider, or see the README's GPU section)",
+                )
+            }
             EngineError::Labels(e) => f.write_str(e),
             EngineError::LabelCount {
                 source,
@@ -88,6 +104,39 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// What the model file says about itself, read once per session.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub name: String,
+    pub input_name: String,
+    pub spec: ModelSpec,
+    pub labels: Option<Vec<String>>,
+    /// Whether the output is already a probability vector (else logits).
+    pub outputs_probabilities: bool,
+}
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Sessions alive in this process (for leak checks).
+pub fn live_sessions() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+/// A loaded model on one provider; shared by every element with the same options.
+pub struct SharedModel {
+    session: Mutex<Session>,
+    pub info: ModelInfo,
+    pub active: Active,
+    /// Providers tried before `active`, with ONNX Runtime's reasons.
+    pub failures: Vec<Failure>,
+}
+
+impl Drop for SharedModel {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn check_file(path: &Path) -> Result<(), EngineError> {
     let problem = match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
@@ -102,155 +151,219 @@ fn check_file(path: &Path) -> Result<(), EngineError> {
     })
 }
 
-fn tensor_shape(ty: &ValueType, what: &'static str, path: &Path) -> Result<Vec<i64>, EngineError> {
+fn tensor_shape(ty: &ValueType, what: &str) -> Result<Vec<i64>, String> {
     match ty {
         ValueType::Tensor {
             ty: TensorElementType::Float32,
             shape,
             ..
         } => Ok(shape.iter().copied().collect()),
-        other => Err(EngineError::Model {
-            path: path.to_path_buf(),
-            problem: format!("the {what} is {other}; imgclassify needs a float32 tensor"),
-        }),
+        other => Err(format!(
+            "the {what} is {other}; imgclassify needs a float32 tensor"
+        )),
     }
 }
 
-impl Engine {
-    /// Loads the model, checks it is an image classifier, picks its labels and runs it
-    /// once so the first real frame is not slow.
-    pub fn load(
-        path: &Path,
-        labels_file: Option<&Path>,
-        options: &EngineOptions,
-    ) -> Result<Engine, EngineError> {
-        let rt = runtime().map_err(EngineError::Runtime)?;
+fn base_builder(options: &EngineOptions) -> Result<SessionBuilder, String> {
+    let rt = runtime().map_err(|e| e.to_string())?;
+    let mut builder = Session::builder(&rt.environment)
+        .map_err(|e| e.to_string())?
+        .with_intra_op_spinning(false)
+        .map_err(|e| e.to_string())?;
+    if options.threads > 0 {
+        builder = builder
+            .with_intra_threads(options.threads)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(builder)
+}
+
+/// Reads names, shapes and metadata of a committed session.
+fn inspect(session: &Session) -> Result<(String, ModelSpec, ModelMetadata), String> {
+    let meta = read_metadata(session)?;
+    if session.inputs().len() != 1 {
+        return Err(ShapeError::InputCount(session.inputs().len()).to_string());
+    }
+    let Some(output) = session.outputs().first() else {
+        return Err(ShapeError::OutputCount(0).to_string());
+    };
+    let input = &session.inputs()[0];
+    let spec = model_spec(
+        &tensor_shape(input.dtype(), "input")?,
+        &tensor_shape(output.dtype(), "output")?,
+        &meta,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((input.name().to_string(), spec, meta))
+}
+
+fn read_metadata(session: &Session) -> Result<ModelMetadata, String> {
+    let metadata = session.metadata().map_err(|e| e.to_string())?;
+    let keys = metadata.custom_keys().map_err(|e| e.to_string())?;
+    let entries: Vec<(String, String)> = keys
+        .into_iter()
+        .filter_map(|k| metadata.custom(&k).map(|v| (k, v)))
+        .collect();
+    ModelMetadata::parse(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| e.to_string())
+}
+
+fn sha256_of(path: &Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Builds a session on `kind`, or says why ONNX Runtime refused.
+fn commit_on(kind: Kind, path: &Path, options: &EngineOptions) -> Result<Session, String> {
+    let p = &options.provider;
+    let builder = base_builder(options)?;
+    let builder = match kind {
+        Kind::Cpu => builder,
+        Kind::Cuda => builder
+            .with_execution_providers([CUDA::default()
+                .with_device_id(p.device_id)
+                .build()
+                .error_on_failure()])
+            .map_err(|e| e.to_string())?,
+        Kind::TensorRt => {
+            // Registration fails fast where the library lacks TensorRT; only then is
+            // it worth reading the model's shape for the engine's profile.
+            base_builder(options)?
+                .with_execution_providers([TensorRT::default()
+                    .with_device_id(p.device_id)
+                    .build()
+                    .error_on_failure()])
+                .map_err(|e| e.to_string())?;
+            let probe = base_builder(options)?
+                .commit_from_file(path)
+                .map_err(|e| e.to_string())?;
+            let (input, spec, _) = inspect(&probe)?;
+            drop(probe);
+            let t = &spec.tensor;
+            let shape = match t.layout {
+                Layout::Nchw => format!("{input}:1x3x{}x{}", t.height, t.width),
+                Layout::Nhwc => format!("{input}:1x{}x{}x3", t.height, t.width),
+            };
+            let root = p.engine_cache_root();
+            let dir = engine_dir(
+                &root,
+                &sha256_of(path)?,
+                p.device_id,
+                p.fp16,
+                t.width,
+                t.height,
+            );
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create engine cache '{}': {e}", dir.display()))?;
+            let dir = dir.display().to_string();
+            builder
+                .with_execution_providers([TensorRT::default()
+                    .with_device_id(p.device_id)
+                    .with_fp16(p.fp16)
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(&dir)
+                    .with_timing_cache(true)
+                    .with_timing_cache_path(&dir)
+                    .with_profile_min_shapes(&shape)
+                    .with_profile_opt_shapes(&shape)
+                    .with_profile_max_shapes(&shape)
+                    .build()
+                    .error_on_failure()])
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let mut builder = builder;
+    builder.commit_from_file(path).map_err(|e| e.to_string())
+}
+
+impl SharedModel {
+    /// Loads the model on the first provider of the chain that works, checks it is an
+    /// image classifier and runs it once so the first real frame is not slow.
+    pub fn load(path: &Path, options: &EngineOptions) -> Result<SharedModel, EngineError> {
+        runtime().map_err(EngineError::Runtime)?;
         check_file(path)?;
         let model_err = |problem: String| EngineError::Model {
             path: path.to_path_buf(),
             problem,
         };
-        let mut builder = Session::builder(&rt.environment)
-            .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
-            .map_err(|e| model_err(e.to_string()))?;
-        if options.threads > 0 {
-            builder = builder
-                .with_intra_threads(options.threads)
-                .map_err(|e| model_err(e.to_string()))?;
+        let mut failures = Vec::new();
+        let mut chosen = None;
+        for kind in options.provider.chain() {
+            match commit_on(kind, path, options) {
+                Ok(session) => {
+                    chosen = Some((kind, session));
+                    break;
+                }
+                // On CPU nothing is left to fall back to: the model itself is at fault.
+                Err(reason) if kind == Kind::Cpu => {
+                    return Err(EngineError::NotOnnx {
+                        path: path.to_path_buf(),
+                        reason,
+                    });
+                }
+                Err(reason) => failures.push(Failure { kind, reason }),
+            }
         }
-        let session = builder
-            .commit_from_file(path)
-            .map_err(|e| EngineError::NotOnnx {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-
-        let meta = read_metadata(&session).map_err(|e| model_err(e.to_string()))?;
-        if session.inputs().len() != 1 {
-            return Err(model_err(
-                crate::model::ShapeError::InputCount(session.inputs().len()).to_string(),
-            ));
-        }
-        let Some(output) = session.outputs().first() else {
-            return Err(model_err(
-                crate::model::ShapeError::OutputCount(0).to_string(),
-            ));
+        let Some((kind, session)) = chosen else {
+            return Err(EngineError::Provider { failures });
         };
-        let input = &session.inputs()[0];
-        let input_shape = tensor_shape(input.dtype(), "input", path)?;
-        let output_shape = tensor_shape(output.dtype(), "output", path)?;
-        let spec =
-            model_spec(&input_shape, &output_shape, &meta).map_err(|e| model_err(e.to_string()))?;
-
-        let (labels, source) = match labels_file {
-            Some(file) => (
-                labels::read_file(file).map_err(|e| EngineError::Labels(e.to_string()))?,
-                format!("labels file '{}'", file.display()),
-            ),
-            None => match meta.labels.clone() {
-                Some(l) => (l, "the model's metadata".to_string()),
-                None => (
-                    (0..spec.classes).map(|i| format!("class {i}")).collect(),
-                    String::new(),
-                ),
-            },
-        };
-        if labels.len() != spec.classes {
-            return Err(EngineError::LabelCount {
-                source,
-                labels: labels.len(),
-                classes: spec.classes,
-            });
-        }
-
+        let (input_name, spec, meta) = inspect(&session).map_err(model_err)?;
         let name = meta.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-        let mut engine = Engine {
-            input_name: input.name().to_string(),
-            session,
-            spec,
-            labels,
-            outputs_probabilities: false,
-            name,
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        let mut model = SharedModel {
+            session: Mutex::new(session),
+            info: ModelInfo {
+                name,
+                input_name,
+                spec,
+                labels: meta.labels.clone(),
+                outputs_probabilities: false,
+            },
+            active: Active {
+                kind,
+                device_id: options.provider.device_id,
+            },
+            failures,
         };
-        let warm_up = vec![0.0f32; engine.spec.tensor.len()];
-        let probe = engine.run(&warm_up).map_err(|e| model_err(e.to_string()))?;
+        let warm_up = vec![0.0f32; model.info.spec.tensor.len()];
+        let probe = model.run(&warm_up).map_err(|e| model_err(e.to_string()))?;
         // Without metadata, a model whose output already sums to one ends in a softmax.
-        engine.outputs_probabilities = engine
+        model.info.outputs_probabilities = model
+            .info
             .spec
             .outputs_probabilities
             .unwrap_or_else(|| is_probability_vector(&probe));
-        Ok(engine)
+        Ok(model)
     }
 
-    pub fn spec(&self) -> &ModelSpec {
-        &self.spec
-    }
-
-    pub fn labels(&self) -> &[String] {
-        &self.labels
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether `run` returns probabilities (else logits that need a softmax).
-    pub fn outputs_probabilities(&self) -> bool {
-        self.outputs_probabilities
-    }
-
-    /// Runs the model on one prepared tensor and returns the class scores.
-    pub fn run(&mut self, tensor: &[f32]) -> Result<Vec<f32>, EngineError> {
-        let t = &self.spec.tensor;
-        let shape = match self.spec.tensor.layout {
-            crate::preprocess::Layout::Nchw => [1usize, 3, t.height, t.width],
-            crate::preprocess::Layout::Nhwc => [1usize, t.height, t.width, 3],
+    /// Runs the model on one prepared tensor and returns the raw class scores.
+    pub fn run(&self, tensor: &[f32]) -> Result<Vec<f32>, EngineError> {
+        let t = &self.info.spec.tensor;
+        let shape = match t.layout {
+            Layout::Nchw => [1usize, 3, t.height, t.width],
+            Layout::Nhwc => [1usize, t.height, t.width, 3],
         };
         let input = TensorRef::from_array_view((shape, tensor))
             .map_err(|e| EngineError::Inference(e.to_string()))?;
-        let outputs = self
+        // A panic in another thread mid-run leaves the session usable.
+        let mut session = self
             .session
-            .run(ort::inputs![self.input_name.as_str() => input])
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let outputs = session
+            .run(ort::inputs![self.info.input_name.as_str() => input])
             .map_err(|e| EngineError::Inference(e.to_string()))?;
         let (_, scores) = outputs[0]
             .try_extract_tensor::<f32>()
             .map_err(|e| EngineError::Inference(e.to_string()))?;
         Ok(scores.to_vec())
     }
-}
-
-fn read_metadata(session: &Session) -> Result<ModelMetadata, Box<dyn std::error::Error>> {
-    let metadata = session.metadata()?;
-    let keys = metadata.custom_keys()?;
-    let entries: Vec<(String, String)> = keys
-        .into_iter()
-        .filter_map(|k| metadata.custom(&k).map(|v| (k, v)))
-        .collect();
-    Ok(ModelMetadata::parse(
-        entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )?)
 }
