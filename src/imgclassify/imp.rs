@@ -12,8 +12,8 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use super::ResizeMode;
-use crate::engine::{Engine, EngineError, EngineOptions, runtime};
+use super::{ExecutionProvider, ResizeMode};
+use crate::engine::{Engine, EngineError, EngineOptions, ProviderOptions, runtime};
 use crate::meta::{Classification, STRUCTURE_NAME};
 use crate::model::zoo;
 use crate::postprocess::{softmax, top_k};
@@ -40,6 +40,26 @@ struct Settings {
     threads: u32,
     resize_mode: ResizeMode,
     post_messages: bool,
+    execution_provider: ExecutionProvider,
+    fallback: bool,
+    device_id: i32,
+    fp16: bool,
+    engine_cache_dir: Option<String>,
+}
+
+impl Settings {
+    fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            threads: self.threads as usize,
+            provider: ProviderOptions {
+                requested: self.execution_provider.into(),
+                fallback: self.fallback,
+                device_id: self.device_id,
+                fp16: self.fp16,
+                engine_cache_dir: self.engine_cache_dir.as_ref().map(PathBuf::from),
+            },
+        }
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +73,11 @@ impl Default for Settings {
             threads: 0,
             resize_mode: ResizeMode::default(),
             post_messages: false,
+            execution_provider: ExecutionProvider::default(),
+            fallback: true,
+            device_id: 0,
+            fp16: false,
+            engine_cache_dir: None,
         }
     }
 }
@@ -114,34 +139,34 @@ impl ImgClassify {
                     zoo::ZooError::Unknown { .. } => gst::LibraryError::Settings,
                     zoo::ZooError::NotInstalled { .. } => gst::LibraryError::Init,
                 };
-                gst::error_msg!(kind, ["{}", e])
+                gst::error_msg!(kind, ("{}", e))
             })?,
         };
-        let options = EngineOptions {
-            threads: settings.threads as usize,
-        };
+        let options = settings.engine_options();
         let labels = settings.labels_file.as_ref().map(PathBuf::from);
         let started = Instant::now();
         let engine = Engine::load(&path, labels.as_deref(), &options).map_err(|e| {
             let text = e.to_string();
             match e {
-                EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ["{}", text]),
+                EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", text)),
                 EngineError::ModelFile { .. } => {
-                    gst::error_msg!(gst::ResourceError::NotFound, ["{}", text])
+                    gst::error_msg!(gst::ResourceError::NotFound, ("{}", text))
                 }
                 EngineError::Labels(_) => {
-                    gst::error_msg!(gst::ResourceError::OpenRead, ["{}", text])
+                    gst::error_msg!(gst::ResourceError::OpenRead, ("{}", text))
                 }
-                _ => gst::error_msg!(gst::LibraryError::Settings, ["{}", text]),
+                _ => gst::error_msg!(gst::LibraryError::Settings, ("{}", text)),
             }
         })?;
+        self.report_fallback(&engine, &options);
         let spec = engine.spec().clone();
         gst::info!(
             CAT,
             imp = self,
-            "loaded model '{}' from {} in {:?}: {}x{} {:?} {:?}, {} classes, {}",
+            "loaded model '{}' from {} on {} in {:?}: {}x{} {:?} {:?}, {} classes, {}",
             engine.name(),
             path.display(),
+            engine.active(),
             started.elapsed(),
             spec.tensor.width,
             spec.tensor.height,
@@ -167,6 +192,39 @@ impl ImgClassify {
             warned_frame: false,
             warned_scores: false,
         })
+    }
+
+    /// Says which providers failed before the one in use: a bus warning when the user
+    /// asked for a specific provider, a log line for `auto`.
+    fn report_fallback(&self, engine: &Engine, options: &EngineOptions) {
+        if engine.failures().is_empty() {
+            return;
+        }
+        let reasons: Vec<String> = engine
+            .failures()
+            .iter()
+            .map(|f| {
+                format!(
+                    "execution provider '{}' could not be used: {}",
+                    f.kind, f.reason
+                )
+            })
+            .collect();
+        let text = format!(
+            "{}; running on '{}' instead",
+            reasons.join("; "),
+            engine.active()
+        );
+        if options.provider.warns_on_fallback() {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Init,
+                ("{}", text),
+                ["set fallback=false to fail instead of falling back"]
+            );
+        } else {
+            gst::info!(CAT, imp = self, "execution-provider=auto: {}", text);
+        }
     }
 
     /// Prepares the tensor from the mapped frame; the map is released before inference.
@@ -280,6 +338,41 @@ impl ObjectImpl for ImgClassify {
                     .blurb("How the frame is fitted to the model's input size")
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("execution-provider", ExecutionProvider::default())
+                    .nick("Execution provider")
+                    .blurb("Where the model runs; see fallback for what happens when it cannot (applied at NULL->READY)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("fallback")
+                    .nick("Fallback")
+                    .blurb("When the requested provider cannot be used, fall back to the next (TensorRT, CUDA, CPU) with a warning; if false, fail with an error")
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecInt::builder("device-id")
+                    .nick("Device ID")
+                    .blurb("GPU index for CUDA and TensorRT")
+                    .minimum(0)
+                    .maximum(255)
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("fp16")
+                    .nick("FP16")
+                    .blurb("TensorRT half precision")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("engine-cache-dir")
+                    .nick("Engine cache folder")
+                    .blurb("TensorRT engine and timing cache; engines are kept per model content, GPU, precision and input size (default: $XDG_CACHE_HOME/imgclassify/tensorrt)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("active-provider")
+                    .nick("Active provider")
+                    .blurb("The execution provider really in use once READY: cpu, cuda:N or tensorrt:N")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Also post an element message named 'imgclassify' with the result of every classified frame")
@@ -322,9 +415,31 @@ impl ObjectImpl for ImgClassify {
             "threads" => s.threads = value.get().unwrap_or(0),
             "resize-mode" => s.resize_mode = value.get().unwrap_or_default(),
             "post-messages" => s.post_messages = value.get().unwrap_or(false),
+            "execution-provider" => s.execution_provider = value.get().unwrap_or_default(),
+            "fallback" => s.fallback = value.get().unwrap_or(true),
+            "device-id" => s.device_id = value.get().unwrap_or(0),
+            "fp16" => s.fp16 = value.get().unwrap_or(false),
+            "engine-cache-dir" => {
+                s.engine_cache_dir = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .filter(|p| !p.is_empty())
+            }
             _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
         }
-        if loaded && matches!(name, "model" | "model-file" | "labels-file" | "threads") {
+        let load_time_only = [
+            "model",
+            "model-file",
+            "labels-file",
+            "threads",
+            "execution-provider",
+            "fallback",
+            "device-id",
+            "fp16",
+            "engine-cache-dir",
+        ];
+        if loaded && load_time_only.contains(&name) {
             gst::warning!(
                 CAT,
                 imp = self,
@@ -345,6 +460,15 @@ impl ObjectImpl for ImgClassify {
             "threads" => s.threads.to_value(),
             "resize-mode" => s.resize_mode.to_value(),
             "post-messages" => s.post_messages.to_value(),
+            "execution-provider" => s.execution_provider.to_value(),
+            "fallback" => s.fallback.to_value(),
+            "device-id" => s.device_id.to_value(),
+            "fp16" => s.fp16.to_value(),
+            "engine-cache-dir" => s.engine_cache_dir.to_value(),
+            "active-provider" => lock(&self.state)
+                .as_ref()
+                .map(|l| l.engine.active().to_string())
+                .to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -402,7 +526,10 @@ impl ElementImpl for ImgClassify {
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::NullToReady {
             match self.load() {
-                Ok(loaded) => *lock(&self.state) = Some(loaded),
+                Ok(loaded) => {
+                    *lock(&self.state) = Some(loaded);
+                    self.obj().notify("active-provider");
+                }
                 Err(msg) => {
                     self.post_error_message(msg);
                     return Err(gst::StateChangeError);
@@ -525,7 +652,7 @@ impl BaseTransformImpl for ImgClassify {
             class_ids: ranked.iter().map(|r| r.class_id).collect(),
             scores: ranked.iter().map(|r| r.score).collect(),
             inference_time_ns,
-            provider: "cpu".to_string(),
+            provider: loaded.engine.active().to_string(),
         };
         drop(state);
         gst::trace!(CAT, imp = self, "{:?}", result);

@@ -43,6 +43,33 @@ impl From<ResizeMode> for crate::preprocess::ResizeMode {
     }
 }
 
+/// Which execution provider runs the model (the `execution-provider` property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifyExecutionProvider")]
+pub enum ExecutionProvider {
+    #[default]
+    #[enum_value(name = "The first that works of TensorRT, CUDA, CPU", nick = "auto")]
+    Auto = 0,
+    #[enum_value(name = "NVIDIA TensorRT", nick = "tensorrt")]
+    TensorRt = 1,
+    #[enum_value(name = "NVIDIA CUDA", nick = "cuda")]
+    Cuda = 2,
+    #[enum_value(name = "CPU", nick = "cpu")]
+    Cpu = 3,
+}
+
+impl From<ExecutionProvider> for crate::engine::Requested {
+    fn from(p: ExecutionProvider) -> Self {
+        match p {
+            ExecutionProvider::Auto => crate::engine::Requested::Auto,
+            ExecutionProvider::TensorRt => crate::engine::Requested::TensorRt,
+            ExecutionProvider::Cuda => crate::engine::Requested::Cuda,
+            ExecutionProvider::Cpu => crate::engine::Requested::Cpu,
+        }
+    }
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     gst::Element::register(
         Some(plugin),
