@@ -1,0 +1,127 @@
+//! One session per model and options, shared between elements and freed by the last
+//! one; no first-frame stall. The session count is process-wide, so these tests run
+//! one at a time.
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gstimgclassify::engine::live_sessions;
+use gstimgclassify::gst;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn pipeline(description: &str) -> gst::Pipeline {
+    common::init();
+    gst::parse::launch(description)
+        .expect("parses")
+        .downcast::<gst::Pipeline>()
+        .expect("pipeline")
+}
+
+fn branches(n: usize, props: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "videotestsrc num-buffers=3 ! video/x-raw,width=64,height=48 ! imgclassify {} ! fakesink ",
+                props(i)
+            )
+        })
+        .collect()
+}
+
+fn play_to_eos(p: &gst::Pipeline) {
+    p.set_state(gst::State::Playing).expect("plays");
+    let bus = p.bus().expect("bus");
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("finishes");
+    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
+}
+
+#[test]
+fn elements_with_the_same_model_and_options_share_one_session() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for n in [2, 8] {
+        let p = pipeline(&branches(n, |_| String::new()));
+        p.set_state(gst::State::Ready).expect("ready");
+        assert_eq!(live_sessions(), 1, "{n} elements");
+        play_to_eos(&p);
+        p.set_state(gst::State::Null).expect("null");
+        assert_eq!(live_sessions(), 0, "freed after {n} elements stop");
+    }
+}
+
+#[test]
+fn different_options_get_different_sessions() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = pipeline(&branches(3, |i| format!("threads={}", 1 + i % 2)));
+    p.set_state(gst::State::Ready).expect("ready");
+    assert_eq!(live_sessions(), 2);
+    let q = pipeline(&branches(1, |_| "model=efficientnet".to_string()));
+    q.set_state(gst::State::Ready).expect("ready");
+    assert_eq!(live_sessions(), 3);
+    p.set_state(gst::State::Null).expect("null");
+    assert_eq!(live_sessions(), 1);
+    q.set_state(gst::State::Null).expect("null");
+    assert_eq!(live_sessions(), 0);
+}
+
+#[test]
+fn two_hundred_state_cycles_leak_no_session() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = pipeline(
+        "videotestsrc is-live=true ! video/x-raw,width=32,height=32 ! imgclassify ! fakesink",
+    );
+    for cycle in 0..200 {
+        p.set_state(gst::State::Playing).expect("plays");
+        let (result, state, _) = p.state(gst::ClockTime::from_seconds(30));
+        assert!(
+            result.is_ok() && state == gst::State::Playing,
+            "cycle {cycle}"
+        );
+        assert_eq!(live_sessions(), 1, "cycle {cycle}");
+        p.set_state(gst::State::Null).expect("stops");
+        assert_eq!(live_sessions(), 0, "cycle {cycle}");
+    }
+}
+
+#[test]
+fn first_frame_is_not_slower_than_twice_the_steady_state() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let p = pipeline(
+        "videotestsrc num-buffers=40 ! video/x-raw,format=NV12,width=160,height=120 \
+         ! imgclassify ! appsink name=sink sync=false",
+    );
+    let sink = p
+        .by_name("sink")
+        .expect("sink")
+        .downcast::<gst_app::AppSink>()
+        .expect("appsink");
+    // The model loads and warms up here, as an application would do before going live.
+    p.set_state(gst::State::Ready).expect("ready");
+    let start = Instant::now();
+    p.set_state(gst::State::Playing).expect("plays");
+    sink.pull_sample().expect("first frame");
+    let first = start.elapsed();
+    let mut arrivals = vec![Instant::now()];
+    for _ in 0..30 {
+        sink.pull_sample().expect("frame");
+        arrivals.push(Instant::now());
+    }
+    p.set_state(gst::State::Null).expect("stops");
+    let mut gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort();
+    let steady = gaps[gaps.len() / 2];
+    let ratio = first.as_secs_f64() / steady.as_secs_f64();
+    println!("first frame {first:?}, steady {steady:?} per frame, ratio {ratio:.2}");
+    assert!(
+        ratio <= 2.0,
+        "first frame {first:?} vs steady {steady:?}: ratio {ratio:.2}"
+    );
+}
