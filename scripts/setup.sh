@@ -69,21 +69,28 @@ python_env() {
     fi
 }
 
+# fetch_wheel REQUIREMENT FILE SHA256: the pinned CPython 3.11 manylinux wheel into the
+# cache (whatever the local Python, so the checksum is always the same file's).
+fetch_wheel() {
+    mkdir -p "$CACHE"
+    if [ ! -f "$CACHE/$2" ]; then
+        say "downloading $1 from PyPI"
+        python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64 \
+            -d "$CACHE" "$1"
+    fi
+    echo "$3  $CACHE/$2" | sha256sum -c --quiet - \
+        || die "sha256 of $2 does not match the pinned one; delete $CACHE/$2 and retry"
+}
+
 fetch_onnxruntime() {
     local dir="$DEPS/onnxruntime"
     if [ -e "$dir/libonnxruntime.so.$ORT_VERSION" ]; then
         say "ONNX Runtime $ORT_VERSION present"
         return
     fi
-    mkdir -p "$CACHE" "$dir"
-    if [ ! -f "$CACHE/$ORT_WHEEL" ]; then
-        say "downloading ONNX Runtime $ORT_VERSION (CPU) from PyPI"
-        python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-            --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64 \
-            -d "$CACHE" "onnxruntime==$ORT_VERSION"
-    fi
-    echo "$ORT_WHEEL_SHA256  $CACHE/$ORT_WHEEL" | sha256sum -c --quiet - \
-        || die "sha256 of $ORT_WHEEL does not match; delete $CACHE/$ORT_WHEEL and retry"
+    mkdir -p "$dir"
+    fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_WHEEL_SHA256"
     unzip -q -o -j "$CACHE/$ORT_WHEEL" \
         "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" \
         "onnxruntime/capi/libonnxruntime_providers_shared.so" -d "$dir"
@@ -96,14 +103,7 @@ fetch_gpu() {
     local dir="$DEPS/onnxruntime-gpu"
     mkdir -p "$CACHE" "$dir"
     if [ ! -e "$dir/libonnxruntime_providers_cuda.so" ]; then
-        if [ ! -f "$CACHE/$ORT_GPU_WHEEL" ]; then
-            say "downloading ONNX Runtime $ORT_VERSION (GPU, 256 MB) from PyPI"
-            python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-                --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64 \
-                -d "$CACHE" "onnxruntime-gpu==$ORT_VERSION"
-        fi
-        echo "$ORT_GPU_WHEEL_SHA256  $CACHE/$ORT_GPU_WHEEL" | sha256sum -c --quiet - \
-            || die "sha256 of $ORT_GPU_WHEEL does not match; delete it from $CACHE and retry"
+        fetch_wheel "onnxruntime-gpu==$ORT_VERSION" "$ORT_GPU_WHEEL" "$ORT_GPU_WHEEL_SHA256"
         unzip -q -o -j "$CACHE/$ORT_GPU_WHEEL" "onnxruntime/capi/libonnxruntime*" -d "$dir"
         ln -sf "libonnxruntime.so.$ORT_VERSION" "$dir/libonnxruntime.so"
     fi
