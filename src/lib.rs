@@ -12,6 +12,9 @@ pub mod meta;
 pub mod model;
 pub mod postprocess;
 pub mod preprocess;
+pub mod smoothing;
+pub mod stats;
+pub mod worker;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     meta::register();

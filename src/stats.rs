@@ -1,0 +1,47 @@
+//! Per-element counters behind the read-only `stats` property.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    pub frames_seen: u64,
+    pub frames_classified: u64,
+    /// Async jobs replaced by a newer frame before they ran.
+    pub results_dropped: u64,
+    /// Inferences skipped because downstream reported lateness (QoS).
+    pub qos_skipped: u64,
+    total_inference: Duration,
+    pub max_inference: Duration,
+}
+
+impl Stats {
+    pub fn record_inference(&mut self, took: Duration) {
+        self.frames_classified += 1;
+        self.total_inference += took;
+        self.max_inference = self.max_inference.max(took);
+    }
+
+    pub fn mean_inference(&self) -> Duration {
+        if self.frames_classified == 0 {
+            Duration::ZERO
+        } else {
+            self.total_inference / self.frames_classified as u32
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_max() {
+        let mut s = Stats::default();
+        assert_eq!(s.mean_inference(), Duration::ZERO);
+        s.record_inference(Duration::from_millis(10));
+        s.record_inference(Duration::from_millis(30));
+        assert_eq!(s.frames_classified, 2);
+        assert_eq!(s.mean_inference(), Duration::from_millis(20));
+        assert_eq!(s.max_inference, Duration::from_millis(30));
+    }
+}
