@@ -15,6 +15,10 @@ pub struct Classification {
     pub scores: Vec<f64>,
     pub inference_time_ns: u64,
     pub provider: String,
+    /// Computed on the very buffer that carries it (not carried over from an earlier frame).
+    pub fresh: bool,
+    /// PTS of the frame the result was computed on.
+    pub source_pts: Option<gst::ClockTime>,
 }
 
 /// Registers the meta; safe to call more than once.
@@ -34,6 +38,8 @@ impl Classification {
             .field("scores", gst::Array::new(&self.scores))
             .field("inference-time", self.inference_time_ns)
             .field("provider", &self.provider)
+            .field("fresh", self.fresh)
+            .field("source-pts", self.source_pts)
             .build()
     }
 
@@ -56,6 +62,8 @@ impl Classification {
                 .collect::<Option<_>>()?,
             inference_time_ns: s.get("inference-time").ok()?,
             provider: s.get("provider").ok()?,
+            fresh: s.get("fresh").ok()?,
+            source_pts: s.get("source-pts").ok()?,
         })
     }
 
@@ -92,6 +100,8 @@ mod tests {
             scores: vec![0.9, 0.05],
             inference_time_ns: 1234,
             provider: "cpu".into(),
+            fresh: false,
+            source_pts: Some(gst::ClockTime::from_mseconds(40)),
         };
         let mut buffer = gst::Buffer::new();
         result.attach(buffer.make_mut()).expect("attach");

@@ -2,7 +2,7 @@
 //! frame → preprocess → engine → postprocess → metadata.
 
 use std::path::PathBuf;
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use gst::glib;
@@ -12,12 +12,13 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use super::{ExecutionProvider, ResizeMode};
+use super::inference::{Classifier, Job, Outcome, Params, lock};
+use super::{ExecutionProvider, Mode, ResizeMode};
 use crate::engine::{Engine, EngineError, EngineOptions, ProviderOptions, runtime};
 use crate::meta::{Classification, STRUCTURE_NAME};
 use crate::model::zoo;
-use crate::postprocess::{softmax, top_k};
 use crate::preprocess::{FrameView, PixelFormat, Preprocessor, YuvMatrix};
+use crate::worker::Worker;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -45,9 +46,20 @@ struct Settings {
     device_id: i32,
     fp16: bool,
     engine_cache_dir: Option<String>,
+    inference_interval: u32,
+    mode: Mode,
+    smoothing: f64,
 }
 
 impl Settings {
+    fn params(&self) -> Params {
+        Params {
+            top_k: self.top_k as usize,
+            threshold: self.threshold,
+            smoothing: self.smoothing,
+        }
+    }
+
     fn engine_options(&self) -> EngineOptions {
         EngineOptions {
             threads: self.threads as usize,
@@ -78,13 +90,26 @@ impl Default for Settings {
             device_id: 0,
             fp16: false,
             engine_cache_dir: None,
+            inference_interval: 1,
+            mode: Mode::default(),
+            smoothing: 0.0,
         }
     }
 }
 
 /// Everything that exists between NULL→READY and READY→NULL.
 struct Loaded {
-    engine: Engine,
+    classifier: Arc<Classifier>,
+    /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
+    worker: Option<Worker<Job, Outcome>>,
+    /// Added to upstream latency in `sync` mode: twice one warm inference.
+    latency: gst::ClockTime,
+    /// Index of the next frame since start, flush or caps change.
+    frame_index: u64,
+    /// The newest result and the index of the frame it was computed on.
+    latest: Option<(u64, Classification)>,
+    /// Frame index of the last result posted as a message.
+    posted: Option<u64>,
     preprocessor: Preprocessor,
     resize_mode: ResizeMode,
     tensor: Vec<f32>,
@@ -99,11 +124,8 @@ struct Loaded {
 pub struct ImgClassify {
     settings: Mutex<Settings>,
     state: Mutex<Option<Loaded>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not make every later frame panic too.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Running time before which frames are late, from downstream QoS events.
+    qos_earliest: Mutex<Option<gst::ClockTime>>,
 }
 
 fn yuv_matrix(info: &gst_video::VideoInfo) -> YuvMatrix {
@@ -179,7 +201,18 @@ impl ImgClassify {
                 "logits"
             }
         );
+        let timing = Instant::now();
+        engine
+            .run(&vec![0.0; spec.tensor.len()])
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
+        let latency = gst::ClockTime::from_nseconds(2 * timing.elapsed().as_nanos() as u64);
         Ok(Loaded {
+            classifier: Arc::new(Classifier::new(engine)),
+            worker: None,
+            latency,
+            frame_index: 0,
+            latest: None,
+            posted: None,
             preprocessor: Preprocessor::new(
                 spec.tensor.clone(),
                 settings.resize_mode.into(),
@@ -187,7 +220,6 @@ impl ImgClassify {
             ),
             resize_mode: settings.resize_mode,
             tensor: vec![0.0; spec.tensor.len()],
-            engine,
             video: None,
             warned_frame: false,
             warned_scores: false,
@@ -224,6 +256,79 @@ impl ImgClassify {
             );
         } else {
             gst::info!(CAT, imp = self, "execution-provider=auto: {}", text);
+        }
+    }
+
+    fn stats(&self) -> gst::Structure {
+        let stats = lock(&self.state)
+            .as_ref()
+            .map(|l| lock(&l.classifier.stats).clone())
+            .unwrap_or_default();
+        gst::Structure::builder("imgclassify-stats")
+            .field("frames-seen", stats.frames_seen)
+            .field("frames-classified", stats.frames_classified)
+            .field(
+                "mean-inference-time",
+                stats.mean_inference().as_nanos() as u64,
+            )
+            .field("max-inference-time", stats.max_inference.as_nanos() as u64)
+            .field("results-dropped", stats.results_dropped)
+            .field("qos-skipped", stats.qos_skipped)
+            .build()
+    }
+
+    /// Starts the stream afresh: after a flush, a caps change or a restart.
+    fn reset_stream(loaded: &mut Loaded) {
+        loaded.frame_index = 0;
+        loaded.latest = None;
+        loaded.posted = None;
+        loaded.classifier.reset();
+        if let Some(worker) = &loaded.worker {
+            worker.reset();
+        }
+    }
+
+    /// Whether downstream's last QoS event says this frame is already late.
+    fn is_late(&self, buf: &gst::BufferRef) -> bool {
+        let Some(earliest) = *lock(&self.qos_earliest) else {
+            return false;
+        };
+        let segment = self.obj().segment();
+        let running = segment
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|seg| buf.pts().and_then(|pts| seg.to_running_time(pts)));
+        running.is_some_and(|rt| rt < earliest)
+    }
+
+    /// Makes an inference outcome the current result, or reports why there is none.
+    fn take(&self, loaded: &mut Loaded, outcome: Outcome) -> Result<(), gst::FlowError> {
+        match outcome {
+            Outcome::Done { frame, result } => {
+                if loaded.latest.as_ref().map(|l| l.0) != Some(frame) {
+                    loaded.latest = Some((frame, result));
+                }
+                Ok(())
+            }
+            Outcome::NonFinite => {
+                loaded.latest = None;
+                if !loaded.warned_scores {
+                    loaded.warned_scores = true;
+                    gst::element_imp_warning!(
+                        self,
+                        gst::StreamError::Decode,
+                        ("{}", EngineError::NonFinite),
+                        [
+                            "model '{}'; check its weights",
+                            loaded.classifier.engine.name()
+                        ]
+                    );
+                }
+                Ok(())
+            }
+            Outcome::Failed(e) => {
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("{}", e));
+                Err(gst::FlowError::Error)
+            }
         }
     }
 
@@ -373,6 +478,31 @@ impl ObjectImpl for ImgClassify {
                     .blurb("The execution provider really in use once READY: cpu, cuda:N or tensorrt:N")
                     .read_only()
                     .build(),
+                glib::ParamSpecUInt::builder("inference-interval")
+                    .nick("Inference interval")
+                    .blurb("Classify every Nth frame; the frames between carry the most recent result (fresh=false)")
+                    .minimum(1)
+                    .default_value(1)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("mode", Mode::default())
+                    .nick("Mode")
+                    .blurb("sync: a classified frame waits for its result (latency reported upstream); async: frames never wait, a worker classifies the newest frame (applied at READY->PAUSED)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("smoothing")
+                    .nick("Smoothing")
+                    .blurb("Exponential moving average of the probabilities over classified frames (0 = off, 0.9 = heavy); the top-1 label changes only when another class leads by more than 0.05")
+                    .minimum(0.0)
+                    .maximum(0.99)
+                    .default_value(0.0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Also post an element message named 'imgclassify' with the result of every classified frame")
@@ -416,6 +546,9 @@ impl ObjectImpl for ImgClassify {
             "resize-mode" => s.resize_mode = value.get().unwrap_or_default(),
             "post-messages" => s.post_messages = value.get().unwrap_or(false),
             "execution-provider" => s.execution_provider = value.get().unwrap_or_default(),
+            "inference-interval" => s.inference_interval = value.get::<u32>().unwrap_or(1).max(1),
+            "mode" => s.mode = value.get().unwrap_or_default(),
+            "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
             "fallback" => s.fallback = value.get().unwrap_or(true),
             "device-id" => s.device_id = value.get().unwrap_or(0),
             "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -438,6 +571,7 @@ impl ObjectImpl for ImgClassify {
             "device-id",
             "fp16",
             "engine-cache-dir",
+            "mode",
         ];
         if loaded && load_time_only.contains(&name) {
             gst::warning!(
@@ -461,13 +595,17 @@ impl ObjectImpl for ImgClassify {
             "resize-mode" => s.resize_mode.to_value(),
             "post-messages" => s.post_messages.to_value(),
             "execution-provider" => s.execution_provider.to_value(),
+            "inference-interval" => s.inference_interval.to_value(),
+            "mode" => s.mode.to_value(),
+            "smoothing" => s.smoothing.to_value(),
+            "stats" => self.stats().to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),
             "engine-cache-dir" => s.engine_cache_dir.to_value(),
             "active-provider" => lock(&self.state)
                 .as_ref()
-                .map(|l| l.engine.active().to_string())
+                .map(|l| l.classifier.engine.active().to_string())
                 .to_value(),
             _ => pspec.default_value().clone(),
         }
@@ -574,87 +712,92 @@ impl BaseTransformImpl for ImgClassify {
             .ok_or_else(|| gst::loggable_error!(CAT, "caps set before the model was loaded"))?;
         loaded.video = Some((info, format, matrix));
         loaded.warned_frame = false;
+        Self::reset_stream(loaded);
         Ok(())
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
+        let late = self.is_late(buf);
         let mut state = lock(&self.state);
         let Some(loaded) = state.as_mut() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no model loaded"]);
             return Err(gst::FlowError::NotNegotiated);
         };
         if loaded.resize_mode != settings.resize_mode {
-            let spec = loaded.engine.spec().clone();
+            let spec = loaded.classifier.engine.spec().clone();
             loaded.preprocessor =
                 Preprocessor::new(spec.tensor, settings.resize_mode.into(), spec.crop_fraction);
             loaded.resize_mode = settings.resize_mode;
         }
+        let frame = loaded.frame_index;
+        loaded.frame_index += 1;
+        let stats = Arc::clone(&loaded.classifier.stats);
+        lock(&stats).frames_seen += 1;
 
-        let preprocess_started = Instant::now();
-        if let Err(why) = self.preprocess(loaded, buf) {
-            // The frame still flows on, unlabelled: losing video is worse than losing one label.
-            if !loaded.warned_frame {
-                loaded.warned_frame = true;
-                gst::element_imp_warning!(
-                    self,
-                    gst::StreamError::Format,
-                    ("cannot read frame for classification: {}", why),
-                    ["frames that cannot be read pass through without ImgClassifyMeta"]
-                );
-            }
-            return Ok(gst::FlowSuccess::Ok);
+        let due = frame % u64::from(settings.inference_interval.max(1)) == 0;
+        // Late frames keep their place in the stream; only their inference is skipped.
+        let skip = due && late && loaded.worker.is_none();
+        if skip {
+            lock(&stats).qos_skipped += 1;
         }
-
-        let preprocess_time = preprocess_started.elapsed();
-        let started = Instant::now();
-        let raw = match loaded.engine.run(&loaded.tensor) {
-            Ok(raw) => raw,
-            Err(e) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ["{}", e]);
-                return Err(gst::FlowError::Error);
+        if due && !skip {
+            let preprocess_started = Instant::now();
+            match self.preprocess(loaded, buf) {
+                Err(why) => {
+                    // The frame still flows on, unlabelled: losing video is worse than losing one label.
+                    if !loaded.warned_frame {
+                        loaded.warned_frame = true;
+                        gst::element_imp_warning!(
+                            self,
+                            gst::StreamError::Format,
+                            ("cannot read frame for classification: {}", why),
+                            ["frames that cannot be read pass through without ImgClassifyMeta"]
+                        );
+                    }
+                }
+                Ok(()) => {
+                    gst::log!(
+                        CAT,
+                        imp = self,
+                        "preprocess {:?}",
+                        preprocess_started.elapsed()
+                    );
+                    let params = settings.params();
+                    match &loaded.worker {
+                        None => {
+                            let outcome =
+                                loaded
+                                    .classifier
+                                    .run(&loaded.tensor, frame, buf.pts(), params);
+                            self.take(loaded, outcome)?;
+                        }
+                        Some(worker) => {
+                            let job = Job {
+                                tensor: loaded.tensor.clone(),
+                                frame,
+                                pts: buf.pts(),
+                                params,
+                            };
+                            if worker.submit(job) {
+                                lock(&stats).results_dropped += 1;
+                            }
+                        }
+                    }
+                }
             }
-        };
-        let inference_time_ns = started.elapsed().as_nanos() as u64;
-        gst::log!(
-            CAT,
-            imp = self,
-            "preprocess {:?}, inference {} µs",
-            preprocess_time,
-            inference_time_ns / 1000
-        );
-
-        if raw.iter().any(|v| !v.is_finite()) {
-            if !loaded.warned_scores {
-                loaded.warned_scores = true;
-                gst::element_imp_warning!(
-                    self,
-                    gst::StreamError::Decode,
-                    ("{}", EngineError::NonFinite),
-                    ["model '{}'; check its weights", loaded.engine.name()]
-                );
-            }
-            return Ok(gst::FlowSuccess::Ok);
         }
-        let scores: Vec<f64> = if loaded.engine.outputs_probabilities() {
-            raw.iter().map(|&v| v as f64).collect()
-        } else {
-            softmax(&raw)
+        if let Some(outcome) = loaded.worker.as_ref().and_then(Worker::latest) {
+            self.take(loaded, outcome)?;
+        }
+        let Some((source_frame, mut result)) = loaded.latest.clone() else {
+            return Ok(gst::FlowSuccess::Ok);
         };
-        let ranked = top_k(&scores, settings.top_k as usize, settings.threshold);
-        let labels = loaded.engine.labels();
-        let result = Classification {
-            model: loaded.engine.name().to_string(),
-            labels: ranked
-                .iter()
-                .map(|r| labels.get(r.class_id as usize).cloned().unwrap_or_default())
-                .collect(),
-            class_ids: ranked.iter().map(|r| r.class_id).collect(),
-            scores: ranked.iter().map(|r| r.score).collect(),
-            inference_time_ns,
-            provider: loaded.engine.active().to_string(),
-        };
+        let first_sight = loaded.posted != Some(source_frame);
+        loaded.posted = Some(source_frame);
         drop(state);
+
+        result.fresh = source_frame == frame;
         gst::trace!(CAT, imp = self, "{:?}", result);
         if let Err(e) = result.attach(buf) {
             gst::warning!(
@@ -665,9 +808,81 @@ impl BaseTransformImpl for ImgClassify {
                 e
             );
         }
-        if settings.post_messages {
+        if settings.post_messages && first_sight {
             self.post_result(&result, buf);
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let mode = lock(&self.settings).mode;
+        let mut state = lock(&self.state);
+        let loaded = state
+            .as_mut()
+            .ok_or_else(|| gst::error_msg!(gst::CoreError::StateChange, ("no model loaded")))?;
+        Self::reset_stream(loaded);
+        if mode == Mode::Async {
+            let classifier = Arc::clone(&loaded.classifier);
+            let worker = Worker::start("imgclassify-infer", move |job: Job| {
+                classifier.run(&job.tensor, job.frame, job.pts, job.params)
+            })
+            .map_err(|e| {
+                gst::error_msg!(
+                    gst::CoreError::Thread,
+                    ("cannot start the inference thread: {}", e)
+                )
+            })?;
+            loaded.worker = Some(worker);
+        }
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        // Take the worker out first: joining it must not happen under the state lock.
+        let worker = lock(&self.state).as_mut().and_then(|l| l.worker.take());
+        drop(worker);
+        *lock(&self.qos_earliest) = None;
+        Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) = event.view() {
+            if let Some(loaded) = lock(&self.state).as_mut() {
+                Self::reset_stream(loaded);
+            }
+            *lock(&self.qos_earliest) = None;
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Qos(qos) = event.view() {
+            let (_, _, diff, timestamp) = qos.get();
+            // As GstBaseTransform does: a frame due before timestamp + 2 * lateness is late.
+            *lock(&self.qos_earliest) = match (timestamp, diff) {
+                (Some(ts), diff) if diff > 0 => {
+                    Some(ts + gst::ClockTime::from_nseconds(2 * diff as u64))
+                }
+                _ => None,
+            };
+        }
+        self.parent_src_event(event)
+    }
+
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        let answered = BaseTransformImplExt::parent_query(self, direction, query);
+        if !answered || direction != gst::PadDirection::Src {
+            return answered;
+        }
+        if let gst::QueryViewMut::Latency(q) = query.view_mut() {
+            let ours = match lock(&self.state).as_ref() {
+                Some(loaded) if loaded.worker.is_none() => loaded.latency,
+                _ => gst::ClockTime::ZERO,
+            };
+            let (live, min, max) = q.result();
+            gst::debug!(CAT, imp = self, "adding {} of inference latency", ours);
+            q.set(live, min + ours, max.map(|m| m + ours));
+        }
+        answered
     }
 }

@@ -4,6 +4,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod inference;
 
 glib::wrapper! {
     pub struct ImgClassify(ObjectSubclass<imp::ImgClassify>)
@@ -41,6 +42,21 @@ impl From<ResizeMode> for crate::preprocess::ResizeMode {
             ResizeMode::Letterbox => crate::preprocess::ResizeMode::Letterbox,
         }
     }
+}
+
+/// When inference happens relative to the stream (the `mode` property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifyMode")]
+pub enum Mode {
+    #[default]
+    #[enum_value(name = "Each classified frame waits for its own result", nick = "sync")]
+    Sync = 0,
+    #[enum_value(
+        name = "Frames never wait: a worker classifies the newest frame, buffers carry the latest finished result",
+        nick = "async"
+    )]
+    Async = 1,
 }
 
 /// Which execution provider runs the model (the `execution-provider` property).
