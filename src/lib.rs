@@ -12,6 +12,7 @@ pub mod meta;
 pub mod model;
 pub mod postprocess;
 pub mod preprocess;
+pub mod regions;
 pub mod smoothing;
 pub mod stats;
 pub mod worker;

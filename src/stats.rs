@@ -10,13 +10,20 @@ pub struct Stats {
     pub results_dropped: u64,
     /// Inferences skipped because downstream reported lateness (QoS).
     pub qos_skipped: u64,
+    /// ONNX Runtime calls: one per classified frame, or per batch of regions.
+    pub inference_calls: u64,
+    pub regions_classified: u64,
     total_inference: Duration,
     pub max_inference: Duration,
 }
 
 impl Stats {
-    pub fn record_inference(&mut self, took: Duration) {
+    /// One classified frame that took `calls` inference calls for `regions` regions
+    /// (0 regions: the whole frame).
+    pub fn record_inference(&mut self, took: Duration, calls: u64, regions: u64) {
         self.frames_classified += 1;
+        self.inference_calls += calls;
+        self.regions_classified += regions;
         self.total_inference += took;
         self.max_inference = self.max_inference.max(took);
     }
@@ -38,9 +45,10 @@ mod tests {
     fn mean_and_max() {
         let mut s = Stats::default();
         assert_eq!(s.mean_inference(), Duration::ZERO);
-        s.record_inference(Duration::from_millis(10));
-        s.record_inference(Duration::from_millis(30));
+        s.record_inference(Duration::from_millis(10), 1, 0);
+        s.record_inference(Duration::from_millis(30), 1, 4);
         assert_eq!(s.frames_classified, 2);
+        assert_eq!((s.inference_calls, s.regions_classified), (2, 4));
         assert_eq!(s.mean_inference(), Duration::from_millis(20));
         assert_eq!(s.max_inference, Duration::from_millis(30));
     }

@@ -76,4 +76,23 @@ impl Engine {
     pub fn run(&self, tensor: &[f32]) -> Result<Vec<f32>, EngineError> {
         self.model.run(tensor)
     }
+
+    /// Runs `n` tensors in one call where the model allows, else one by one; either way
+    /// returns `n` rows of class scores and how many inference calls it took.
+    pub fn run_many(&self, tensors: &[f32], n: usize) -> Result<(Vec<f32>, usize), EngineError> {
+        if n <= 1 || self.model.info.batchable {
+            return Ok((self.model.run_batch(tensors, n)?, 1));
+        }
+        let len = self.spec().tensor.len();
+        let mut scores = Vec::with_capacity(n * self.spec().classes);
+        for one in tensors.chunks(len) {
+            scores.extend(self.model.run(one)?);
+        }
+        Ok((scores, n))
+    }
+
+    /// Whether the model takes several images per call.
+    pub fn batchable(&self) -> bool {
+        self.model.info.batchable
+    }
 }

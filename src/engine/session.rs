@@ -113,6 +113,8 @@ pub struct ModelInfo {
     pub labels: Option<Vec<String>>,
     /// Whether the output is already a probability vector (else logits).
     pub outputs_probabilities: bool,
+    /// Whether the batch dimension is dynamic, so several images run in one call.
+    pub batchable: bool,
 }
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -179,7 +181,7 @@ fn base_builder(options: &EngineOptions) -> Result<SessionBuilder, String> {
 }
 
 /// Reads names, shapes and metadata of a committed session.
-fn inspect(session: &Session) -> Result<(String, ModelSpec, ModelMetadata), String> {
+fn inspect(session: &Session) -> Result<(String, ModelSpec, ModelMetadata, bool), String> {
     let meta = read_metadata(session)?;
     if session.inputs().len() != 1 {
         return Err(ShapeError::InputCount(session.inputs().len()).to_string());
@@ -188,13 +190,15 @@ fn inspect(session: &Session) -> Result<(String, ModelSpec, ModelMetadata), Stri
         return Err(ShapeError::OutputCount(0).to_string());
     };
     let input = &session.inputs()[0];
+    let input_shape = tensor_shape(input.dtype(), "input")?;
+    let batchable = input_shape.first().is_some_and(|&n| n < 0);
     let spec = model_spec(
-        &tensor_shape(input.dtype(), "input")?,
+        &input_shape,
         &tensor_shape(output.dtype(), "output")?,
         &meta,
     )
     .map_err(|e| e.to_string())?;
-    Ok((input.name().to_string(), spec, meta))
+    Ok((input.name().to_string(), spec, meta, batchable))
 }
 
 fn read_metadata(session: &Session) -> Result<ModelMetadata, String> {
@@ -241,7 +245,7 @@ fn commit_on(kind: Kind, path: &Path, options: &EngineOptions) -> Result<Session
             let probe = base_builder(options)?
                 .commit_from_file(path)
                 .map_err(|e| e.to_string())?;
-            let (input, spec, _) = inspect(&probe)?;
+            let (input, spec, _, _) = inspect(&probe)?;
             drop(probe);
             let t = &spec.tensor;
             let shape = match t.layout {
@@ -311,7 +315,7 @@ impl SharedModel {
         let Some((kind, session)) = chosen else {
             return Err(EngineError::Provider { failures });
         };
-        let (input_name, spec, meta) = inspect(&session).map_err(model_err)?;
+        let (input_name, spec, meta, batchable) = inspect(&session).map_err(model_err)?;
         let name = meta.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -326,6 +330,7 @@ impl SharedModel {
                 spec,
                 labels: meta.labels.clone(),
                 outputs_probabilities: false,
+                batchable,
             },
             active: Active {
                 kind,
@@ -346,10 +351,24 @@ impl SharedModel {
 
     /// Runs the model on one prepared tensor and returns the raw class scores.
     pub fn run(&self, tensor: &[f32]) -> Result<Vec<f32>, EngineError> {
+        self.run_batch(tensor, 1)
+    }
+
+    /// Runs `n` tensors laid one after another in one call (the model must be
+    /// `batchable` for n > 1); returns `n` rows of class scores.
+    pub fn run_batch(&self, tensors: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
         let t = &self.info.spec.tensor;
+        if n == 0 || tensors.len() != n * t.len() || (n > 1 && !self.info.batchable) {
+            return Err(EngineError::Inference(format!(
+                "a batch of {n} needs {} values and a dynamic batch dimension; got {} values",
+                n * t.len(),
+                tensors.len()
+            )));
+        }
+        let tensor = tensors;
         let shape = match t.layout {
-            Layout::Nchw => [1usize, 3, t.height, t.width],
-            Layout::Nhwc => [1usize, t.height, t.width, 3],
+            Layout::Nchw => [n, 3, t.height, t.width],
+            Layout::Nhwc => [n, t.height, t.width, 3],
         };
         let input = TensorRef::from_array_view((shape, tensor))
             .map_err(|e| EngineError::Inference(e.to_string()))?;
@@ -364,6 +383,13 @@ impl SharedModel {
         let (_, scores) = outputs[0]
             .try_extract_tensor::<f32>()
             .map_err(|e| EngineError::Inference(e.to_string()))?;
+        if scores.len() != n * self.info.spec.classes {
+            return Err(EngineError::Inference(format!(
+                "the model returned {} scores for {n} images of {} classes",
+                scores.len(),
+                self.info.spec.classes
+            )));
+        }
         Ok(scores.to_vec())
     }
 }

@@ -67,7 +67,43 @@ pub struct Preprocessor {
     spec: TensorSpec,
     mode: ResizeMode,
     crop_fraction: f64,
-    cached: Option<((usize, usize), Placement, AxisTaps, AxisTaps)>,
+    cached: Option<(CacheKey, Placement, AxisTaps, AxisTaps)>,
+}
+
+/// Frame size and region the sampling tables were built for.
+type CacheKey = (usize, usize, Option<Region>);
+
+/// A rectangle of whole pixels inside the frame (e.g. a detection to classify).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Region {
+    /// Clips a rectangle given in (possibly negative or oversized) pixel coordinates to
+    /// a `frame_w` x `frame_h` frame; None when nothing of it is inside.
+    pub fn clipped(
+        x: i64,
+        y: i64,
+        w: i64,
+        h: i64,
+        frame_w: usize,
+        frame_h: usize,
+    ) -> Option<Region> {
+        let x0 = x.max(0);
+        let y0 = y.max(0);
+        let x1 = x.saturating_add(w.max(0)).min(frame_w as i64);
+        let y1 = y.saturating_add(h.max(0)).min(frame_h as i64);
+        (x1 > x0 && y1 > y0).then(|| Region {
+            x: x0 as usize,
+            y: y0 as usize,
+            width: (x1 - x0) as usize,
+            height: (y1 - y0) as usize,
+        })
+    }
 }
 
 impl Preprocessor {
@@ -86,22 +122,55 @@ impl Preprocessor {
 
     /// Writes the tensor for `frame` into `out`, which must hold `spec().len()` values.
     pub fn run(&mut self, frame: &FrameView<'_>, out: &mut [f32]) -> Result<(), PreprocessError> {
+        self.run_region(frame, None, out)
+    }
+
+    /// Like `run`, for one region of the frame (which `Region::clipped` keeps inside it).
+    /// A region is fitted by the resize mode without the evaluation crop: it already is
+    /// the object.
+    pub fn run_region(
+        &mut self,
+        frame: &FrameView<'_>,
+        region: Option<Region>,
+        out: &mut [f32],
+    ) -> Result<(), PreprocessError> {
         if out.len() != self.spec.len() {
             return Err(PreprocessError::OutputSize {
                 expected: self.spec.len(),
                 got: out.len(),
             });
         }
-        let key = (frame.width, frame.height);
+        if let Some(r) = region
+            && (r.width == 0
+                || r.height == 0
+                || r.x + r.width > frame.width
+                || r.y + r.height > frame.height)
+        {
+            return Err(PreprocessError::Region(r));
+        }
+        let key = (frame.width, frame.height, region);
         if self.cached.as_ref().map(|c| c.0) != Some(key) {
-            let p = place(
+            let r = region.unwrap_or(Region {
+                x: 0,
+                y: 0,
+                width: frame.width,
+                height: frame.height,
+            });
+            let fraction = if region.is_some() {
+                1.0
+            } else {
+                self.crop_fraction
+            };
+            let mut p = place(
                 self.mode,
-                frame.width,
-                frame.height,
+                r.width,
+                r.height,
                 self.spec.width,
                 self.spec.height,
-                self.crop_fraction,
+                fraction,
             );
+            p.src.x += r.x as f64;
+            p.src.y += r.y as f64;
             let xs = AxisTaps::new(p.src.x, p.src.width, p.dst.2, frame.width);
             let ys = AxisTaps::new(p.src.y, p.src.height, p.dst.3, frame.height);
             self.cached = Some((key, p, xs, ys));
@@ -133,6 +202,7 @@ impl Preprocessor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreprocessError {
     OutputSize { expected: usize, got: usize },
+    Region(Region),
 }
 
 impl std::fmt::Display for PreprocessError {
@@ -144,6 +214,11 @@ impl std::fmt::Display for PreprocessError {
                     "tensor buffer holds {got} values, the model needs {expected}"
                 )
             }
+            PreprocessError::Region(r) => write!(
+                f,
+                "region {}x{} at {},{} is empty or outside the frame",
+                r.width, r.height, r.x, r.y
+            ),
         }
     }
 }

@@ -391,3 +391,98 @@ fn wrong_output_size_is_an_error_not_a_panic() {
         })
     );
 }
+
+#[test]
+fn a_region_equals_the_same_pixels_as_a_frame_of_their_own() {
+    let big = TestFrame::new(PixelFormat::Rgbx, 100, 80, 4);
+    let region = Region {
+        x: 30,
+        y: 20,
+        width: 40,
+        height: 30,
+    };
+    let stride = big.strides[0];
+    let mut small = Vec::new();
+    for row in region.y..region.y + region.height {
+        small.extend_from_slice(
+            &big.planes[0]
+                [row * stride + region.x * 4..row * stride + (region.x + region.width) * 4],
+        );
+    }
+    let small_view = FrameView::new(
+        PixelFormat::Rgbx,
+        40,
+        30,
+        &[&small],
+        &[160],
+        YuvMatrix::BT601,
+    )
+    .expect("valid");
+    for mode in [
+        ResizeMode::CenterCrop,
+        ResizeMode::Stretch,
+        ResizeMode::Letterbox,
+    ] {
+        // Regions skip the evaluation crop, so compare with a crop fraction of 1.
+        let mut whole = Preprocessor::new(imagenet_spec(16), mode, 1.0);
+        let mut expected = vec![0.0; 768];
+        whole.run(&small_view, &mut expected).expect("ok");
+        let mut pre = Preprocessor::new(imagenet_spec(16), mode, 0.875);
+        let mut got = vec![0.0; 768];
+        pre.run_region(&big.view(YuvMatrix::BT601), Some(region), &mut got)
+            .expect("ok");
+        assert!(max_difference(&got, &expected) < 1e-4, "{mode:?}");
+    }
+}
+
+#[test]
+fn regions_are_clipped_to_the_frame() {
+    assert_eq!(
+        Region::clipped(-10, -5, 30, 20, 100, 80),
+        Some(Region {
+            x: 0,
+            y: 0,
+            width: 20,
+            height: 15
+        })
+    );
+    assert_eq!(
+        Region::clipped(90, 70, 30, 20, 100, 80),
+        Some(Region {
+            x: 90,
+            y: 70,
+            width: 10,
+            height: 10
+        })
+    );
+    assert_eq!(Region::clipped(5, 5, 0, 10, 100, 80), None);
+    assert_eq!(Region::clipped(5, 5, -3, 10, 100, 80), None);
+    assert_eq!(Region::clipped(200, 5, 10, 10, 100, 80), None);
+    assert_eq!(
+        Region::clipped(99, 79, 1, 1, 100, 80),
+        Some(Region {
+            x: 99,
+            y: 79,
+            width: 1,
+            height: 1
+        })
+    );
+    assert_eq!(Region::clipped(i64::MAX - 1, 0, i64::MAX, 5, 100, 80), None);
+}
+
+#[test]
+fn a_region_outside_the_frame_is_an_error() {
+    let frame = TestFrame::new(PixelFormat::Gray8, 10, 10, 0);
+    let mut pre = Preprocessor::new(imagenet_spec(4), ResizeMode::Stretch, 1.0);
+    let mut out = vec![0.0; 48];
+    let r = Region {
+        x: 8,
+        y: 0,
+        width: 5,
+        height: 5,
+    };
+    assert_eq!(
+        pre.run_region(&frame.view(YuvMatrix::BT601), Some(r), &mut out),
+        Err(PreprocessError::Region(r))
+    );
+}

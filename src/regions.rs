@@ -1,0 +1,136 @@
+//! Which regions of interest get classified: type filter, minimum size, the largest
+//! first up to a maximum, clipped to the frame.
+
+use crate::preprocess::Region;
+
+/// A region of interest to classify, clipped to the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionInput {
+    pub roi_id: i32,
+    pub roi_type: String,
+    pub region: Region,
+}
+
+/// A detection as found on the buffer: id, type and its rectangle (x, y, w, h).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub roi_id: i32,
+    pub roi_type: String,
+    pub rect: (i64, i64, i64, i64),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// Classify only these ROI types; empty = all.
+    pub types: Vec<String>,
+    /// Skip regions narrower or lower than this (after clipping), in pixels.
+    pub min_size: (u32, u32),
+    /// At most this many per frame, the largest first; 0 = no limit.
+    pub max_regions: u32,
+}
+
+impl Selection {
+    pub fn select(
+        &self,
+        candidates: &[Candidate],
+        frame_w: usize,
+        frame_h: usize,
+    ) -> Vec<RegionInput> {
+        let mut chosen: Vec<RegionInput> = candidates
+            .iter()
+            .filter(|c| self.types.is_empty() || self.types.iter().any(|t| *t == c.roi_type))
+            .filter_map(|c| {
+                let (x, y, w, h) = c.rect;
+                let region = Region::clipped(x, y, w, h, frame_w, frame_h)?;
+                (region.width >= self.min_size.0 as usize
+                    && region.height >= self.min_size.1 as usize)
+                    .then(|| RegionInput {
+                        roi_id: c.roi_id,
+                        roi_type: c.roi_type.clone(),
+                        region,
+                    })
+            })
+            .collect();
+        // Stable: equal areas keep upstream's order.
+        chosen.sort_by_key(|r| std::cmp::Reverse(r.region.width * r.region.height));
+        if self.max_regions > 0 {
+            chosen.truncate(self.max_regions as usize);
+        }
+        chosen
+    }
+}
+
+/// Parses "WxH" (e.g. "32x32"); a single number means a square.
+pub fn parse_size(text: &str) -> Option<(u32, u32)> {
+    let t = text.trim();
+    match t.split_once(['x', 'X', '×']) {
+        Some((w, h)) => Some((w.trim().parse().ok()?, h.trim().parse().ok()?)),
+        None => t.parse().ok().map(|v| (v, v)),
+    }
+}
+
+/// Parses a comma-separated list of ROI types; blanks are dropped.
+pub fn parse_types(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(id: i32, ty: &str, rect: (i64, i64, i64, i64)) -> Candidate {
+        Candidate {
+            roi_id: id,
+            roi_type: ty.into(),
+            rect,
+        }
+    }
+
+    #[test]
+    fn filters_clips_and_orders_by_area() {
+        let c = [
+            cand(1, "car", (10, 10, 20, 20)),
+            cand(2, "person", (0, 0, 50, 50)),
+            cand(3, "car", (90, 70, 30, 30)), // clipped to 10x10
+            cand(4, "car", (5, 5, 0, 10)),    // empty
+            cand(5, "car", (500, 5, 10, 10)), // outside
+            cand(6, "car", (50, 20, 40, 40)),
+        ];
+        let all = Selection::default().select(&c, 100, 80);
+        assert_eq!(
+            all.iter().map(|r| r.roi_id).collect::<Vec<_>>(),
+            vec![2, 6, 1, 3]
+        );
+        assert_eq!(
+            all[3].region,
+            Region {
+                x: 90,
+                y: 70,
+                width: 10,
+                height: 10
+            }
+        );
+        let cars = Selection {
+            types: vec!["car".into()],
+            min_size: (15, 15),
+            max_regions: 1,
+        }
+        .select(&c, 100, 80);
+        assert_eq!(cars.iter().map(|r| r.roi_id).collect::<Vec<_>>(), vec![6]);
+    }
+
+    #[test]
+    fn sizes_and_types_parse() {
+        assert_eq!(parse_size("32x24"), Some((32, 24)));
+        assert_eq!(parse_size(" 16 "), Some((16, 16)));
+        assert_eq!(parse_size("8X9"), Some((8, 9)));
+        assert_eq!(parse_size("big"), None);
+        assert_eq!(parse_size("-1x3"), None);
+        assert_eq!(parse_types(" car, person ,,"), vec!["car", "person"]);
+        assert!(parse_types("").is_empty());
+    }
+}
