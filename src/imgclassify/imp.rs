@@ -13,11 +13,12 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use super::inference::{Classifier, Job, Outcome, Params, lock};
-use super::{ExecutionProvider, Mode, ResizeMode};
+use super::{ExecutionProvider, Mode, ResizeMode, Target};
 use crate::engine::{Engine, EngineError, EngineOptions, ProviderOptions, runtime};
 use crate::meta::{Classification, STRUCTURE_NAME};
 use crate::model::zoo;
 use crate::preprocess::{FrameView, PixelFormat, Preprocessor, YuvMatrix};
+use crate::regions::{Candidate, RegionInput, Selection, parse_size, parse_types};
 use crate::worker::Worker;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -49,9 +50,21 @@ struct Settings {
     inference_interval: u32,
     mode: Mode,
     smoothing: f64,
+    target: Target,
+    region_types: String,
+    min_region_size: String,
+    max_regions: u32,
 }
 
 impl Settings {
+    fn selection(&self) -> Selection {
+        Selection {
+            types: parse_types(&self.region_types),
+            min_size: parse_size(&self.min_region_size).unwrap_or((0, 0)),
+            max_regions: self.max_regions,
+        }
+    }
+
     fn params(&self) -> Params {
         Params {
             top_k: self.top_k as usize,
@@ -93,6 +106,10 @@ impl Default for Settings {
             inference_interval: 1,
             mode: Mode::default(),
             smoothing: 0.0,
+            target: Target::default(),
+            region_types: String::new(),
+            min_region_size: "0x0".to_string(),
+            max_regions: 0,
         }
     }
 }
@@ -113,6 +130,8 @@ struct Loaded {
     preprocessor: Preprocessor,
     resize_mode: ResizeMode,
     tensor: Vec<f32>,
+    /// The regions of one frame, one tensor after another.
+    batch: Vec<f32>,
     /// Set by caps; None until negotiated.
     video: Option<(gst_video::VideoInfo, PixelFormat, YuvMatrix)>,
     /// Warnings already posted this run, so a bad stream does not flood the bus.
@@ -220,6 +239,7 @@ impl ImgClassify {
             ),
             resize_mode: settings.resize_mode,
             tensor: vec![0.0; spec.tensor.len()],
+            batch: Vec::new(),
             video: None,
             warned_frame: false,
             warned_scores: false,
@@ -274,6 +294,8 @@ impl ImgClassify {
             .field("max-inference-time", stats.max_inference.as_nanos() as u64)
             .field("results-dropped", stats.results_dropped)
             .field("qos-skipped", stats.qos_skipped)
+            .field("inference-calls", stats.inference_calls)
+            .field("regions-classified", stats.regions_classified)
             .build()
     }
 
@@ -298,6 +320,19 @@ impl ImgClassify {
             .downcast_ref::<gst::ClockTime>()
             .and_then(|seg| buf.pts().and_then(|pts| seg.to_running_time(pts)));
         running.is_some_and(|rt| rt < earliest)
+    }
+
+    /// The frame still flows on, unlabelled: losing video is worse than losing one label.
+    fn warn_frame(&self, loaded: &mut Loaded, why: &str) {
+        if !loaded.warned_frame {
+            loaded.warned_frame = true;
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                ("cannot read frame for classification: {}", why),
+                ["frames that cannot be read pass through without ImgClassifyMeta"]
+            );
+        }
     }
 
     /// Makes an inference outcome the current result, or reports why there is none.
@@ -332,9 +367,14 @@ impl ImgClassify {
         }
     }
 
-    /// Prepares the tensor from the mapped frame; the map is released before inference.
-    fn preprocess(&self, loaded: &mut Loaded, buf: &gst::BufferRef) -> Result<(), String> {
-        let Some((info, format, matrix)) = loaded.video.as_ref() else {
+    /// Maps the frame read-only and hands it to `body`; the map is released before
+    /// inference.
+    fn with_frame<R>(
+        video: Option<&(gst_video::VideoInfo, PixelFormat, YuvMatrix)>,
+        buf: &gst::BufferRef,
+        body: impl FnOnce(&FrameView<'_>) -> Result<R, String>,
+    ) -> Result<R, String> {
+        let Some((info, format, matrix)) = video else {
             return Err("no caps were negotiated".into());
         };
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
@@ -359,10 +399,72 @@ impl ImgClassify {
             *matrix,
         )
         .map_err(|e| e.to_string())?;
-        loaded
-            .preprocessor
-            .run(&view, &mut loaded.tensor)
-            .map_err(|e| e.to_string())
+        body(&view)
+    }
+
+    /// Prepares the whole-frame tensor.
+    fn preprocess(&self, loaded: &mut Loaded, buf: &gst::BufferRef) -> Result<(), String> {
+        let (pre, tensor) = (&mut loaded.preprocessor, &mut loaded.tensor);
+        Self::with_frame(loaded.video.as_ref(), buf, |view| {
+            pre.run(view, tensor).map_err(|e| e.to_string())
+        })
+    }
+
+    /// The regions of interest on the buffer that the settings select.
+    fn regions_of(
+        loaded: &Loaded,
+        buf: &gst::BufferRef,
+        selection: &Selection,
+    ) -> Vec<RegionInput> {
+        let Some((info, _, _)) = loaded.video.as_ref() else {
+            return Vec::new();
+        };
+        let candidates: Vec<Candidate> = buf
+            .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+            .map(|roi| {
+                let (x, y, w, h) = roi.rect();
+                Candidate {
+                    roi_id: roi.id(),
+                    roi_type: roi.roi_type().to_string(),
+                    rect: (x.into(), y.into(), w.into(), h.into()),
+                }
+            })
+            .collect();
+        selection.select(&candidates, info.width() as usize, info.height() as usize)
+    }
+
+    /// Prepares one tensor per region, one after another in `loaded.batch`.
+    fn preprocess_regions(
+        &self,
+        loaded: &mut Loaded,
+        buf: &gst::BufferRef,
+        regions: &[RegionInput],
+    ) -> Result<(), String> {
+        let len = loaded.preprocessor.spec().len();
+        loaded.batch.resize(regions.len() * len, 0.0);
+        let (pre, batch) = (&mut loaded.preprocessor, &mut loaded.batch);
+        Self::with_frame(loaded.video.as_ref(), buf, |view| {
+            for (region, out) in regions.iter().zip(batch.chunks_mut(len)) {
+                pre.run_region(view, Some(region.region), out)
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Adds the result of each region to its ROI meta as an `imgclassify` param.
+    fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
+        for mut roi in buf.iter_meta_mut::<gst_video::VideoRegionOfInterestMeta>() {
+            let id = roi.id();
+            if let Some(r) = result.regions.iter().find(|r| r.roi_id == id) {
+                let mut param = result.to_structure();
+                param.remove_field("regions");
+                param.set("labels", gst::Array::new(&r.labels));
+                param.set("class-ids", gst::Array::new(&r.class_ids));
+                param.set("scores", gst::Array::new(&r.scores));
+                roi.add_param(param);
+            }
+        }
     }
 
     fn post_result(&self, result: &Classification, buf: &gst::BufferRef) {
@@ -498,6 +600,29 @@ impl ObjectImpl for ImgClassify {
                     .default_value(0.0)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("target", Target::default())
+                    .nick("Target")
+                    .blurb("frame: classify the whole frame; regions: classify each GstVideoRegionOfInterestMeta (one batched inference per frame) and add an 'imgclassify' param to it")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("region-types")
+                    .nick("Region types")
+                    .blurb("Comma-separated ROI types to classify with target=regions (empty = all)")
+                    .default_value(Some(""))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("min-region-size")
+                    .nick("Minimum region size")
+                    .blurb("Skip regions smaller than WxH pixels (after clipping to the frame), e.g. 32x32")
+                    .default_value(Some("0x0"))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-regions")
+                    .nick("Maximum regions")
+                    .blurb("Classify at most this many regions per frame, the largest first (0 = all)")
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped")
@@ -549,6 +674,35 @@ impl ObjectImpl for ImgClassify {
             "inference-interval" => s.inference_interval = value.get::<u32>().unwrap_or(1).max(1),
             "mode" => s.mode = value.get().unwrap_or_default(),
             "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
+            "target" => s.target = value.get().unwrap_or_default(),
+            "region-types" => {
+                s.region_types = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            }
+            "min-region-size" => {
+                let text = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                if parse_size(&text).is_some() {
+                    s.min_region_size = text;
+                } else {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::LibraryError::Settings,
+                        (
+                            "min-region-size '{}' is not WxH (e.g. 32x32); keeping '{}'",
+                            text,
+                            s.min_region_size
+                        )
+                    );
+                }
+            }
+            "max-regions" => s.max_regions = value.get().unwrap_or(0),
             "fallback" => s.fallback = value.get().unwrap_or(true),
             "device-id" => s.device_id = value.get().unwrap_or(0),
             "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -598,6 +752,10 @@ impl ObjectImpl for ImgClassify {
             "inference-interval" => s.inference_interval.to_value(),
             "mode" => s.mode.to_value(),
             "smoothing" => s.smoothing.to_value(),
+            "target" => s.target.to_value(),
+            "region-types" => s.region_types.to_value(),
+            "min-region-size" => s.min_region_size.to_value(),
+            "max-regions" => s.max_regions.to_value(),
             "stats" => self.stats().to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
@@ -741,21 +899,25 @@ impl BaseTransformImpl for ImgClassify {
         if skip {
             lock(&stats).qos_skipped += 1;
         }
-        if due && !skip {
+        if due && !skip && settings.target == Target::Regions {
+            let regions = Self::regions_of(loaded, buf, &settings.selection());
+            match self.preprocess_regions(loaded, buf, &regions) {
+                Err(why) => self.warn_frame(loaded, &why),
+                Ok(()) => {
+                    let outcome = loaded.classifier.run_regions(
+                        &loaded.batch,
+                        &regions,
+                        frame,
+                        buf.pts(),
+                        settings.params(),
+                    );
+                    self.take(loaded, outcome)?;
+                }
+            }
+        } else if due && !skip {
             let preprocess_started = Instant::now();
             match self.preprocess(loaded, buf) {
-                Err(why) => {
-                    // The frame still flows on, unlabelled: losing video is worse than losing one label.
-                    if !loaded.warned_frame {
-                        loaded.warned_frame = true;
-                        gst::element_imp_warning!(
-                            self,
-                            gst::StreamError::Format,
-                            ("cannot read frame for classification: {}", why),
-                            ["frames that cannot be read pass through without ImgClassifyMeta"]
-                        );
-                    }
-                }
+                Err(why) => self.warn_frame(loaded, &why),
                 Ok(()) => {
                     gst::log!(
                         CAT,
@@ -787,7 +949,13 @@ impl BaseTransformImpl for ImgClassify {
                 }
             }
         }
-        if let Some(outcome) = loaded.worker.as_ref().and_then(Worker::latest) {
+        let from_worker = settings.target == Target::Frame;
+        if let Some(outcome) = loaded
+            .worker
+            .as_ref()
+            .filter(|_| from_worker)
+            .and_then(Worker::latest)
+        {
             self.take(loaded, outcome)?;
         }
         let Some((source_frame, mut result)) = loaded.latest.clone() else {
@@ -808,6 +976,7 @@ impl BaseTransformImpl for ImgClassify {
                 e
             );
         }
+        Self::attach_to_rois(&result, buf);
         if settings.post_messages && first_sight {
             self.post_result(&result, buf);
         }

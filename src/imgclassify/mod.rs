@@ -59,6 +59,21 @@ pub enum Mode {
     Async = 1,
 }
 
+/// What gets classified (the `target` property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifyTarget")]
+pub enum Target {
+    #[default]
+    #[enum_value(name = "The whole frame", nick = "frame")]
+    Frame = 0,
+    #[enum_value(
+        name = "Each GstVideoRegionOfInterestMeta on the buffer (e.g. from a detector), batched",
+        nick = "regions"
+    )]
+    Regions = 1,
+}
+
 /// Which execution provider runs the model (the `execution-provider` property).
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
 #[repr(u32)]
