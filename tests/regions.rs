@@ -1,0 +1,193 @@
+//! Region mode: detections upstream (ROI metas) are classified in one batch each frame.
+
+mod common;
+
+use gst::prelude::*;
+use gstimgclassify::gst;
+use gstimgclassify::meta::Classification;
+
+const W: usize = 1280;
+const H: usize = 720;
+
+/// A decoded photo as tightly packed RGB: (width, height, bytes).
+fn photo_rgb(name: &str) -> (usize, usize, Vec<u8>) {
+    let path = common::data(name).display().to_string();
+    let run = common::run(&format!(
+        "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink"
+    ));
+    let buffer = &run.buffers[0];
+    let caps_w: (usize, usize) = match name {
+        "coffee.png" => (600, 400),
+        "chelsea.png" => (451, 300),
+        _ => panic!("unknown photo"),
+    };
+    let (w, h) = caps_w;
+    let map = buffer.map_readable().expect("readable");
+    // GStreamer pads RGB rows to 4 bytes.
+    let stride = (w * 3).div_ceil(4) * 4;
+    let mut tight = Vec::with_capacity(w * h * 3);
+    for row in 0..h {
+        tight.extend_from_slice(&map[row * stride..row * stride + w * 3]);
+    }
+    (w, h, tight)
+}
+
+/// Coffee at (40, 60), the cat at (760, 300) on grey, with their ROI metas and others.
+fn composite(extra: &[(i32, &str, (u32, u32, u32, u32))]) -> gst::Buffer {
+    let mut frame = vec![128u8; W * H * 3];
+    for (name, x0, y0) in [("coffee.png", 40, 60), ("chelsea.png", 760, 300)] {
+        let (w, h, rgb) = photo_rgb(name);
+        for row in 0..h {
+            let at = ((y0 + row) * W + x0) * 3;
+            frame[at..at + w * 3].copy_from_slice(&rgb[row * w * 3..(row + 1) * w * 3]);
+        }
+    }
+    let mut buffer = gst::Buffer::from_mut_slice(frame);
+    {
+        let b = buffer.get_mut().expect("writable");
+        b.set_pts(gst::ClockTime::ZERO);
+        let rois = [
+            (1, "object", (40, 60, 600, 400)),
+            (2, "object", (760, 300, 451, 300)),
+        ];
+        for (id, ty, rect) in rois.iter().chain(extra) {
+            let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, ty, *rect);
+            roi.set_id(*id);
+        }
+    }
+    buffer
+}
+
+fn harness(props: &[(&str, &str)]) -> gst_check::Harness {
+    common::init();
+    let mut h = gst_check::Harness::new("imgclassify");
+    let element = h.element().expect("element");
+    element.set_property_from_str("target", "regions");
+    for (k, v) in props {
+        element.set_property_from_str(k, v);
+    }
+    h.play();
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
+    ));
+    h
+}
+
+fn roi_top1(buffer: &gst::BufferRef, id: i32) -> Option<String> {
+    let roi = buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .find(|r| r.id() == id)?;
+    let param = roi.param("imgclassify")?;
+    let labels = param.get::<gst::Array>("labels").ok()?;
+    labels.first()?.get::<String>().ok()
+}
+
+#[test]
+fn two_photos_in_one_frame_are_told_apart_in_one_batch() {
+    let mut h = harness(&[]);
+    let input = composite(&[]);
+    let original = input.copy_deep().expect("copy");
+    let out = h.push_and_pull(input).expect("out");
+    assert_eq!(roi_top1(&out, 1).as_deref(), Some("espresso"));
+    let cat = roi_top1(&out, 2).expect("cat labelled");
+    assert!(
+        ["Egyptian cat", "tiger cat", "tabby"].contains(&cat.as_str()),
+        "{cat}"
+    );
+    // Pixels untouched.
+    assert!(
+        original.map_readable().expect("map").as_slice()
+            == out.map_readable().expect("map").as_slice()
+    );
+    // Frame-level meta lists both regions with their ids.
+    let meta = Classification::from_buffer(&out).expect("frame meta");
+    assert!(meta.labels.is_empty());
+    let ids: Vec<i32> = meta.regions.iter().map(|r| r.roi_id).collect();
+    assert_eq!(ids, vec![1, 2], "largest first");
+    assert_eq!(meta.regions[0].rect, (40, 60, 600, 400));
+    let stats = h
+        .element()
+        .expect("element")
+        .property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("inference-calls").expect("field"),
+        1,
+        "one batched call"
+    );
+    assert_eq!(stats.get::<u64>("regions-classified").expect("field"), 2);
+}
+
+#[test]
+fn border_empty_and_tiny_regions_are_handled() {
+    let mut h = harness(&[]);
+    let input = composite(&[
+        (3, "object", (1200, 650, 200, 200)), // partly outside: clipped to 80x70
+        (4, "object", (100, 100, 0, 0)),      // empty: skipped
+        (5, "object", (0, 0, 1, 1)),          // 1x1: classified
+        (6, "object", (5000, 5000, 10, 10)),  // outside: skipped
+    ]);
+    let out = h.push_and_pull(input).expect("out");
+    let meta = Classification::from_buffer(&out).expect("meta");
+    let mut ids: Vec<i32> = meta.regions.iter().map(|r| r.roi_id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![1, 2, 3, 5]);
+    let clipped = meta
+        .regions
+        .iter()
+        .find(|r| r.roi_id == 3)
+        .expect("clipped region");
+    assert_eq!(clipped.rect, (1200, 650, 80, 70));
+    assert!(roi_top1(&out, 4).is_none() && roi_top1(&out, 6).is_none());
+    assert!(roi_top1(&out, 5).is_some());
+}
+
+#[test]
+fn type_size_and_count_filters_apply() {
+    let extra = [
+        (3, "face", (300, 500, 64, 64)),
+        (4, "face", (900, 100, 16, 16)),
+    ];
+    let mut h = harness(&[("region-types", "face"), ("min-region-size", "32x32")]);
+    let out = h.push_and_pull(composite(&extra)).expect("out");
+    let ids: Vec<i32> = Classification::from_buffer(&out)
+        .expect("meta")
+        .regions
+        .iter()
+        .map(|r| r.roi_id)
+        .collect();
+    assert_eq!(ids, vec![3]);
+    let mut h = harness(&[("max-regions", "1")]);
+    let out = h.push_and_pull(composite(&extra)).expect("out");
+    let ids: Vec<i32> = Classification::from_buffer(&out)
+        .expect("meta")
+        .regions
+        .iter()
+        .map(|r| r.roi_id)
+        .collect();
+    assert_eq!(ids, vec![1], "the largest region");
+}
+
+#[test]
+fn with_an_interval_regions_carry_their_labels_by_id() {
+    let mut h = harness(&[("inference-interval", "2")]);
+    let first = h.push_and_pull(composite(&[])).expect("out");
+    let second = h.push_and_pull(composite(&[])).expect("out");
+    assert_eq!(roi_top1(&first, 1).as_deref(), Some("espresso"));
+    assert_eq!(roi_top1(&second, 1).as_deref(), Some("espresso"));
+    assert!(!Classification::from_buffer(&second).expect("meta").fresh);
+    let stats = h
+        .element()
+        .expect("element")
+        .property::<gst::Structure>("stats");
+    assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 1);
+}
+
+#[test]
+fn bad_min_region_size_is_refused_with_a_warning() {
+    common::init();
+    let element = gst::ElementFactory::make("imgclassify")
+        .build()
+        .expect("element");
+    element.set_property("min-region-size", "big");
+    assert_eq!(element.property::<String>("min-region-size"), "0x0");
+}
