@@ -38,7 +38,7 @@ impl Selection {
     ) -> Vec<RegionInput> {
         let mut chosen: Vec<RegionInput> = candidates
             .iter()
-            .filter(|c| self.types.is_empty() || self.types.iter().any(|t| *t == c.roi_type))
+            .filter(|c| self.types.is_empty() || self.types.contains(&c.roi_type))
             .filter_map(|c| {
                 let (x, y, w, h) = c.rect;
                 let region = Region::clipped(x, y, w, h, frame_w, frame_h)?;
