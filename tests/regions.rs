@@ -33,7 +33,10 @@ fn photo_rgb(name: &str) -> (usize, usize, Vec<u8>) {
 }
 
 /// Coffee at (40, 60), the cat at (760, 300) on grey, with their ROI metas and others.
-fn composite(extra: &[(i32, &str, (u32, u32, u32, u32))]) -> gst::Buffer {
+/// An ROI meta to add: id, type, rectangle.
+type Roi<'a> = (i32, &'a str, (u32, u32, u32, u32));
+
+fn composite(extra: &[Roi]) -> gst::Buffer {
     let mut frame = vec![128u8; W * H * 3];
     for (name, x0, y0) in [("coffee.png", 40, 60), ("chelsea.png", 760, 300)] {
         let (w, h, rgb) = photo_rgb(name);
