@@ -33,6 +33,7 @@ APT_PACKAGES=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     gstreamer1.0-plugins-bad
+    libpango1.0-dev libcairo2-dev fonts-dejavu-core
     meson ninja-build
     python3 python3-venv python3-pip unzip
 )

@@ -3,9 +3,11 @@
 //! The GStreamer glue lives in [`imgclassify`]; everything it calls is plain Rust:
 //! [`preprocess`] (frame → tensor), [`engine`] (ONNX Runtime), [`postprocess`]
 //! (softmax, top-k), [`model`] (zoo, metadata, labels) and [`meta`] (the buffer meta).
+//! [`classifyoverlay`] draws the results on the video.
 
 pub use gst;
 
+pub mod classifyoverlay;
 pub mod engine;
 pub mod imgclassify;
 pub mod meta;
@@ -19,7 +21,8 @@ pub mod worker;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     meta::register();
-    imgclassify::register(plugin)
+    imgclassify::register(plugin)?;
+    classifyoverlay::register(plugin)
 }
 
 gst::plugin_define!(

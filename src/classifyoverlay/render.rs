@@ -1,0 +1,192 @@
+//! Draws the label box with pango and cairo into premultiplied ARGB pixels. No GStreamer
+//! here: `imp.rs` wraps the pixels into a `GstVideoOverlayRectangle`.
+
+use pango::prelude::*;
+
+use super::layout::{self, Corner, Rect, Rgba};
+
+/// Size used when `font-desc` names no size, in points (for a 480-line frame).
+pub const DEFAULT_FONT_SIZE: i32 = 14;
+
+/// How the box looks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Style {
+    pub font_desc: String,
+    pub corner: Corner,
+    pub text: Rgba,
+    pub background: Rgba,
+}
+
+/// One rendered box: `rect` in frame coordinates and its pixels, `rect.width` × `rect.height`,
+/// rows of `rect.width * 4` bytes, in cairo's ARGB32 layout (a native-endian u32
+/// 0xAARRGGBB, premultiplied alpha): GStreamer's BGRA on little-endian machines, ARGB on
+/// big-endian ones.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub rect: Rect,
+    pub pixels: Vec<u8>,
+}
+
+/// The font of `font_desc` with its size scaled for a frame `frame_height` lines tall.
+pub fn scaled_font(font_desc: &str, frame_height: u32) -> pango::FontDescription {
+    let mut font = pango::FontDescription::from_string(font_desc);
+    let scale = layout::font_scale(frame_height);
+    let size = match font.size() {
+        s if s > 0 => f64::from(s),
+        _ => f64::from(DEFAULT_FONT_SIZE * pango::SCALE),
+    };
+    if font.is_size_absolute() {
+        font.set_absolute_size(size * scale);
+    } else {
+        font.set_size((size * scale).round().min(f64::from(i32::MAX)) as i32);
+    }
+    font
+}
+
+/// Renders `lines` (one per entry, best first) as a box anchored in `style.corner` of a
+/// `frame_width`×`frame_height` frame. `Ok(None)` when there is nothing to draw or the
+/// frame has no room for it.
+pub fn render(
+    lines: &[String],
+    style: &Style,
+    frame_width: u32,
+    frame_height: u32,
+) -> Result<Option<Image>, String> {
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    // The thread's default font map: fonts stay loaded between renderings.
+    let fontmap = pangocairo::FontMap::default();
+    let context = fontmap.create_context();
+    let text = pango::Layout::new(&context);
+    text.set_font_description(Some(&scaled_font(&style.font_desc, frame_height)));
+    text.set_text(&lines.join("\n"));
+    let (_, logical) = text.pixel_extents();
+    let line_height = logical.height().max(1) as u32 / lines.len() as u32;
+    let padding = (line_height / 4).max(2);
+    let Some((width, height)) = layout::box_size(
+        logical.width().max(0) as u32,
+        logical.height().max(0) as u32,
+        padding,
+        frame_width,
+        frame_height,
+    ) else {
+        return Ok(None);
+    };
+    let rect = layout::place(style.corner, frame_width, frame_height, width, height);
+
+    let too_big = |_| format!("a {width}x{height} label box is too large");
+    let mut surface = cairo::ImageSurface::create(
+        cairo::Format::ARgb32,
+        i32::try_from(width).map_err(too_big)?,
+        i32::try_from(height).map_err(too_big)?,
+    )
+    .map_err(|e| format!("cannot create a {width}x{height} cairo surface: {e}"))?;
+    {
+        let cr = cairo::Context::new(&surface).map_err(|e| format!("cairo: {e}"))?;
+        let bg = style.background;
+        cr.set_operator(cairo::Operator::Source);
+        cr.set_source_rgba(bg.r, bg.g, bg.b, bg.a);
+        cr.paint().map_err(|e| format!("cairo: {e}"))?;
+        cr.set_operator(cairo::Operator::Over);
+        let fg = style.text;
+        cr.set_source_rgba(fg.r, fg.g, fg.b, fg.a);
+        pangocairo::functions::update_layout(&cr, &text);
+        cr.move_to(
+            f64::from(padding as i32 - logical.x()),
+            f64::from(padding as i32 - logical.y()),
+        );
+        pangocairo::functions::show_layout(&cr, &text);
+    }
+    surface.flush();
+    let stride = usize::try_from(surface.stride()).map_err(|_| "negative cairo stride")?;
+    let row = width as usize * 4;
+    let data = surface
+        .data()
+        .map_err(|e| format!("cannot read the cairo surface: {e}"))?;
+    let mut pixels = Vec::with_capacity(row * height as usize);
+    for y in 0..height as usize {
+        pixels.extend_from_slice(&data[y * stride..y * stride + row]);
+    }
+    Ok(Some(Image { rect, pixels }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn style(corner: Corner) -> Style {
+        Style {
+            font_desc: "Sans 14".into(),
+            corner,
+            text: Rgba::from_argb(0xffffffff),
+            background: Rgba::from_argb(0x80000000),
+        }
+    }
+
+    fn argb(image: &Image, x: u32, y: u32) -> u32 {
+        let i = (y * image.rect.width + x) as usize * 4;
+        u32::from_ne_bytes(image.pixels[i..i + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn draws_text_on_the_background() {
+        let lines = vec!["espresso  99%".to_string(), "cup  1%".to_string()];
+        let image = render(&lines, &style(Corner::TopRight), 640, 480)
+            .unwrap()
+            .unwrap();
+        let r = image.rect;
+        assert_eq!(image.pixels.len(), (r.width * r.height * 4) as usize);
+        assert!(r.width > 60 && r.height > 20, "{r:?}");
+        assert_eq!((r.width % 2, r.height % 2, r.x % 2, r.y % 2), (0, 0, 0, 0));
+        assert_eq!(r.x as u32 + r.width, 640 - 10);
+        assert_eq!(r.y, 10);
+        // Corners are pure background (premultiplied 50% black); the text is white.
+        assert_eq!(argb(&image, 0, 0), 0x80000000);
+        assert_eq!(argb(&image, r.width - 1, r.height - 1), 0x80000000);
+        let white = (0..r.height)
+            .flat_map(|y| (0..r.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| argb(&image, x, y) == 0xffffffff)
+            .count();
+        assert!(white > 50, "{white} white pixels");
+    }
+
+    #[test]
+    fn the_box_grows_with_the_frame_height() {
+        let lines = vec!["espresso  99%".to_string()];
+        let small = render(&lines, &style(Corner::TopLeft), 640, 480)
+            .unwrap()
+            .unwrap();
+        let large = render(&lines, &style(Corner::TopLeft), 1920, 1080)
+            .unwrap()
+            .unwrap();
+        let ratio = f64::from(large.rect.height) / f64::from(small.rect.height);
+        assert!((2.0..2.5).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn nothing_to_draw() {
+        assert!(
+            render(&[], &style(Corner::TopLeft), 640, 480)
+                .unwrap()
+                .is_none()
+        );
+        let lines = vec!["x".to_string()];
+        assert!(
+            render(&lines, &style(Corner::TopLeft), 1, 1)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_font_without_size_gets_the_default() {
+        let font = scaled_font("Sans", 480);
+        assert_eq!(font.size(), DEFAULT_FONT_SIZE * pango::SCALE);
+        let font = scaled_font("Serif Bold 10", 960);
+        assert_eq!(font.size(), 20 * pango::SCALE);
+        let font = scaled_font("Sans 20px", 960);
+        assert!(font.is_size_absolute());
+        assert_eq!(font.size(), 40 * pango::SCALE);
+    }
+}

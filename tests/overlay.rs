@@ -1,0 +1,497 @@
+//! `classifyoverlay` in real pipelines: pixels changed exactly inside the label box,
+//! untouched buffers without labels, the overlay composition meta for downstream that
+//! takes it, and re-rendering only when the shown labels change.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gst::prelude::*;
+use gstimgclassify::classifyoverlay::layout::Rect;
+use gstimgclassify::gst;
+use gstimgclassify::meta::Classification;
+
+/// 0xAARRGGBB of the test frames: not grey, so that both the grey box and white text change
+/// every pixel they cover.
+const FRAME_COLOUR: &str = "0xff4080c0";
+
+fn classification(labels: &[&str], scores: &[f64]) -> Classification {
+    Classification {
+        model: "test".into(),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        class_ids: (0..labels.len() as u32).collect(),
+        scores: scores.to_vec(),
+        inference_time_ns: 1,
+        provider: "cpu".into(),
+    }
+}
+
+fn espresso() -> Classification {
+    classification(&["espresso", "cup", "soup bowl"], &[0.91, 0.06, 0.01])
+}
+
+/// Labels for the n-th frame (None: the frame gets no meta).
+type Labeller = Box<dyn Fn(u64) -> Option<Classification> + Send + Sync>;
+
+struct Output {
+    buffers: Vec<gst::Buffer>,
+    caps: gst::Caps,
+    /// `renders` of the element named `overlay` (0 when there is none).
+    renders: u64,
+}
+
+/// Runs `description` to EOS. It must end in `appsink name=sink`; an `identity name=tag`
+/// gets `labels(n)` attached to its n-th buffer. With `answer_allocation`, the appsink
+/// answers the ALLOCATION query with the overlay composition meta, as a sink that draws
+/// overlays itself would.
+fn run(description: &str, labels: Option<Labeller>, answer_allocation: bool) -> Output {
+    common::init();
+    let pipeline = gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("{description}: {e}"))
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    if let Some(labels) = labels {
+        let tag = pipeline.by_name("tag").expect("identity name=tag");
+        let count = Arc::new(AtomicU64::new(0));
+        tag.static_pad("src").expect("src pad").add_probe(
+            gst::PadProbeType::BUFFER,
+            move |_, info| {
+                if let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data {
+                    let n = count.fetch_add(1, Ordering::SeqCst);
+                    if let Some(result) = labels(n) {
+                        result.attach(buffer.make_mut()).expect("meta attaches");
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
+    let sink = pipeline
+        .by_name("sink")
+        .expect("appsink name=sink")
+        .downcast::<gst_app::AppSink>()
+        .expect("an appsink");
+    sink.set_property("sync", false);
+    if answer_allocation {
+        sink.static_pad("sink").expect("sink pad").add_probe(
+            gst::PadProbeType::QUERY_DOWNSTREAM,
+            |_, info| {
+                if let Some(q) = info.query_mut()
+                    && let gst::QueryViewMut::Allocation(q) = q.view_mut()
+                {
+                    q.add_allocation_meta::<gst_video::VideoOverlayCompositionMeta>(None);
+                    return gst::PadProbeReturn::Handled;
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    let mut buffers = Vec::new();
+    let mut caps = None;
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        caps = sample.caps_owned();
+        buffers.extend(sample.buffer_owned());
+    }
+    let bus = pipeline.bus().expect("bus");
+    while let Some(msg) = bus.pop() {
+        if let gst::MessageView::Error(e) = msg.view() {
+            panic!("{description}: {} ({:?})", e.error(), e.debug());
+        }
+    }
+    assert!(sink.is_eos(), "{description}: no EOS within 30 s");
+    let renders = pipeline
+        .by_name("overlay")
+        .map(|o| o.property::<u64>("renders"))
+        .unwrap_or(0);
+    pipeline.set_state(gst::State::Null).expect("stops");
+    Output {
+        buffers,
+        caps: caps.expect("at least one sample"),
+        renders,
+    }
+}
+
+fn same_labels(c: Classification) -> Option<Labeller> {
+    Some(Box::new(move |_| Some(c.clone())))
+}
+
+/// A source of identical solid-colour frames tagged by `identity name=tag`.
+fn source(format: &str, width: u32, height: u32, frames: u32) -> String {
+    format!(
+        "videotestsrc num-buffers={frames} pattern=solid-color foreground-color={FRAME_COLOUR} \
+         ! video/x-raw,format={format},width={width},height={height},framerate=30/1 \
+         ! identity name=tag"
+    )
+}
+
+/// The frame `source` makes, without any overlay.
+fn reference(format: &str, width: u32, height: u32) -> gst::Buffer {
+    let out = run(
+        &format!("{} ! appsink name=sink", source(format, width, height, 1)),
+        None,
+        false,
+    );
+    out.buffers[0].clone()
+}
+
+fn video_info(caps: &gst::Caps) -> gst_video::VideoInfo {
+    gst_video::VideoInfo::from_caps(caps).expect("raw video caps")
+}
+
+/// The rectangle of the composition meta on `buffer`.
+fn composition_rect(buffer: &gst::BufferRef) -> Option<Rect> {
+    let meta = buffer.meta::<gst_video::VideoOverlayCompositionMeta>()?;
+    let overlay = meta.overlay();
+    assert_eq!(overlay.n_rectangles(), 1);
+    let (x, y, width, height) = overlay.rectangle(0).ok()?.render_rectangle();
+    Some(Rect {
+        x,
+        y,
+        width,
+        height,
+    })
+}
+
+/// Where `output` differs from `reference`, sample by sample of every component: panics if
+/// any byte outside `rect` differs (padding bytes included); returns how many pixels inside
+/// `rect` have at least one changed sample.
+fn changed_pixels_inside(
+    info: &gst_video::VideoInfo,
+    reference: &gst::BufferRef,
+    output: &gst::BufferRef,
+    rect: Rect,
+) -> usize {
+    let a = reference.map_readable().expect("readable");
+    let b = output.map_readable().expect("readable");
+    assert_eq!(a.len(), b.len());
+    let (width, height) = (info.width(), info.height());
+    let finfo = info.format_info();
+    // Which bytes belong to a sample of a pixel inside the box.
+    let mut inside = vec![false; a.len()];
+    let mut changed = vec![false; (width * height) as usize];
+    for c in 0..finfo.n_components() as usize {
+        let plane = finfo.plane()[c] as usize;
+        let (offset, stride) = (info.offset()[plane], info.stride()[plane] as usize);
+        let bytes = (finfo.depth()[c] as usize).div_ceil(8);
+        let (ws, hs) = (finfo.w_sub()[c], finfo.h_sub()[c]);
+        for cy in 0..finfo.scale_height(c as u8, height) {
+            for cx in 0..finfo.scale_width(c as u8, width) {
+                let at = offset
+                    + cy as usize * stride
+                    + finfo.poffset()[c] as usize
+                    + cx as usize * finfo.pixel_stride()[c] as usize;
+                // A subsampled sample (chroma of 2×2 or 2×1 pixels) is inside only when
+                // every pixel it covers is: the pixels around the box must keep theirs.
+                let (px, py) = (cx << ws, cy << hs);
+                let last_x = (px + (1 << ws) - 1).min(width - 1);
+                let last_y = (py + (1 << hs) - 1).min(height - 1);
+                if !rect.contains(px, py) || !rect.contains(last_x, last_y) {
+                    continue;
+                }
+                inside[at..at + bytes].iter_mut().for_each(|m| *m = true);
+                if a[at..at + bytes] != b[at..at + bytes] {
+                    for y in py..(py + (1 << hs)).min(height) {
+                        for x in px..(px + (1 << ws)).min(width) {
+                            changed[(y * width + x) as usize] = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let outside: Vec<usize> = (0..a.len())
+        .filter(|&i| !inside[i] && a[i] != b[i])
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "{}: {} bytes outside the box {:?} changed, the first at byte {}",
+        info.format(),
+        outside.len(),
+        rect,
+        outside[0]
+    );
+    (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .filter(|&(x, y)| rect.contains(x, y) && changed[(y * width + x) as usize])
+        .count()
+}
+
+/// The box the element draws for `espresso()` on a `width`×`height` frame in `position`,
+/// read from the composition it attaches when downstream takes the meta.
+fn label_box(format: &str, width: u32, height: u32, position: &str) -> Rect {
+    let out = run(
+        &format!(
+            "{} ! classifyoverlay position={position} ! appsink name=sink",
+            source(format, width, height, 1)
+        ),
+        same_labels(espresso()),
+        true,
+    );
+    composition_rect(&out.buffers[0]).expect("composition meta attached")
+}
+
+fn blends_inside_the_box_only(format: &str, position: &str) -> (Rect, usize) {
+    let (width, height) = (320, 240);
+    let rect = label_box(format, width, height, position);
+    let original = reference(format, width, height);
+    let out = run(
+        &format!(
+            "{} ! classifyoverlay name=overlay position={position} ! appsink name=sink",
+            source(format, width, height, 3)
+        ),
+        same_labels(espresso()),
+        false,
+    );
+    let info = video_info(&out.caps);
+    assert_eq!(info.format().to_str(), format);
+    assert_eq!(out.buffers.len(), 3);
+    let mut changed = usize::MAX;
+    for buffer in &out.buffers {
+        assert!(
+            buffer
+                .meta::<gst_video::VideoOverlayCompositionMeta>()
+                .is_none()
+        );
+        changed = changed.min(changed_pixels_inside(&info, &original, buffer, rect));
+    }
+    assert_eq!(out.renders, 1);
+    (rect, changed)
+}
+
+#[test]
+fn rgbx_changes_every_pixel_of_the_box_and_nothing_else() {
+    let (rect, changed) = blends_inside_the_box_only("RGBx", "top-left");
+    // 320×240: the margin is 2% of 240 = 4.8, rounded to 5, made even: 4.
+    assert_eq!((rect.x, rect.y), (4, 4));
+    assert!(rect.width >= 60 && rect.height >= 30, "{rect:?}");
+    assert_eq!(changed, (rect.width * rect.height) as usize);
+}
+
+#[test]
+fn nv12_changes_every_pixel_of_the_box_and_nothing_else() {
+    let (rect, changed) = blends_inside_the_box_only("NV12", "bottom-right");
+    assert_eq!(rect.x as u32 + rect.width, 320 - 4);
+    assert_eq!(rect.y as u32 + rect.height, 240 - 4);
+    assert_eq!(changed, (rect.width * rect.height) as usize);
+}
+
+#[test]
+fn every_accepted_format_is_blended_inside_the_box_only() {
+    let formats = [
+        "NV12", "I420", "YUY2", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx", "xRGB", "xBGR",
+        "ARGB", "ABGR", "GRAY8",
+    ];
+    for format in formats {
+        let (rect, changed) = blends_inside_the_box_only(format, "top-right");
+        let area = (rect.width * rect.height) as usize;
+        // GRAY8 has luma only: a few anti-aliased text pixels may keep the frame's grey.
+        assert!(
+            changed * 100 >= area * 99,
+            "{format}: {changed} of {area} pixels changed"
+        );
+        if format != "GRAY8" {
+            assert_eq!(changed, area, "{format}");
+        }
+    }
+}
+
+#[test]
+fn buffers_without_labels_pass_bit_identical() {
+    let original = reference("RGBx", 320, 240);
+    let original_nv12 = reference("NV12", 320, 240);
+    // No meta at all, meta with no labels, and labels all below min-score.
+    let cases: Vec<(&str, &gst::Buffer, Option<Labeller>)> = vec![
+        ("RGBx", &original, None),
+        ("NV12", &original_nv12, None),
+        (
+            "RGBx",
+            &original,
+            Some(Box::new(|_| Some(classification(&[], &[])))),
+        ),
+        ("RGBx", &original, same_labels(espresso())),
+    ];
+    for (format, original, labels) in cases {
+        let out = run(
+            &format!(
+                "{} ! classifyoverlay name=overlay min-score=0.95 ! appsink name=sink",
+                source(format, 320, 240, 4)
+            ),
+            labels,
+            false,
+        );
+        assert_eq!(out.buffers.len(), 4);
+        assert_eq!(out.renders, 0);
+        let a = original.map_readable().unwrap();
+        for buffer in &out.buffers {
+            assert_eq!(buffer.map_readable().unwrap().as_slice(), a.as_slice());
+            assert!(
+                buffer
+                    .meta::<gst_video::VideoOverlayCompositionMeta>()
+                    .is_none()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_frame_without_labels_between_labelled_ones_is_not_drawn_on() {
+    let original = reference("RGBx", 320, 240);
+    let out = run(
+        &format!(
+            "{} ! classifyoverlay name=overlay ! appsink name=sink",
+            source("RGBx", 320, 240, 3)
+        ),
+        Some(Box::new(|n| (n != 1).then(espresso))),
+        false,
+    );
+    let a = original.map_readable().unwrap();
+    let same: Vec<bool> = out
+        .buffers
+        .iter()
+        .map(|b| b.map_readable().unwrap().as_slice() == a.as_slice())
+        .collect();
+    assert_eq!(same, [false, true, false]);
+    assert_eq!(out.renders, 1);
+}
+
+/// Downstream that accepts the caps feature and lists the meta: pixels untouched, one
+/// composition (the same object) attached to every buffer.
+fn check_attached(out: &Output, original: &gst::Buffer) {
+    let features = out.caps.features(0).expect("features");
+    assert!(
+        features.contains(gst_video::CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION),
+        "{}",
+        out.caps
+    );
+    let a = original.map_readable().unwrap();
+    let mut seqnums = Vec::new();
+    for buffer in &out.buffers {
+        assert_eq!(buffer.map_readable().unwrap().as_slice(), a.as_slice());
+        let meta = buffer
+            .meta::<gst_video::VideoOverlayCompositionMeta>()
+            .expect("composition meta");
+        seqnums.push(meta.overlay().seqnum());
+        let rect = composition_rect(buffer).expect("one rectangle");
+        assert!(rect.x >= 0 && rect.x as u32 + rect.width <= 320, "{rect:?}");
+        assert!(
+            rect.y >= 0 && rect.y as u32 + rect.height <= 240,
+            "{rect:?}"
+        );
+    }
+    seqnums.dedup();
+    assert_eq!(seqnums.len(), 1, "one composition reused");
+    assert_eq!(out.renders, 1);
+}
+
+#[test]
+fn attaches_the_composition_when_downstream_takes_it() {
+    for format in ["RGBx", "NV12"] {
+        let original = reference(format, 320, 240);
+        let out = run(
+            &format!(
+                "{} ! classifyoverlay name=overlay \
+                 ! video/x-raw(meta:GstVideoOverlayComposition) ! appsink name=sink",
+                source(format, 320, 240, 5)
+            ),
+            same_labels(espresso()),
+            true,
+        );
+        assert_eq!(out.buffers.len(), 5);
+        check_attached(&out, &original);
+    }
+}
+
+#[test]
+fn downstream_accepting_only_the_meta_caps_gets_the_meta() {
+    // No ALLOCATION answer, but nothing else than meta caps would be accepted.
+    let original = reference("RGBx", 320, 240);
+    let out = run(
+        &format!(
+            "{} ! classifyoverlay name=overlay \
+             ! video/x-raw(meta:GstVideoOverlayComposition) ! appsink name=sink",
+            source("RGBx", 320, 240, 3)
+        ),
+        same_labels(espresso()),
+        false,
+    );
+    check_attached(&out, &original);
+}
+
+#[test]
+fn downstream_accepting_any_caps_without_the_meta_gets_pixels() {
+    // appsink takes any caps features but does not list the meta when asked: blend, and
+    // say so in the caps.
+    let out = run(
+        &format!(
+            "{} ! classifyoverlay name=overlay ! appsink name=sink",
+            source("RGBx", 320, 240, 1)
+        ),
+        same_labels(espresso()),
+        false,
+    );
+    let features = out.caps.features(0).expect("features");
+    assert!(!features.contains(gst_video::CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION));
+    assert!(
+        out.buffers[0]
+            .meta::<gst_video::VideoOverlayCompositionMeta>()
+            .is_none()
+    );
+}
+
+fn renders(labels: Labeller, properties: &str, frames: u32) -> u64 {
+    run(
+        &format!(
+            "{} ! classifyoverlay name=overlay {properties} ! appsink name=sink",
+            source("NV12", 320, 240, frames)
+        ),
+        Some(labels),
+        false,
+    )
+    .renders
+}
+
+#[test]
+fn renders_only_when_the_shown_labels_change() {
+    // 30 frames, the same labels: one rendering.
+    assert_eq!(renders(Box::new(|_| Some(espresso())), "", 30), 1);
+    // New labels every 10 frames: three.
+    let cycle = |n: u64| {
+        let labels = [["espresso", "cup"], ["cup", "espresso"], ["mug", "cup"]];
+        Some(classification(&labels[(n / 10) as usize % 3], &[0.8, 0.1]))
+    };
+    assert_eq!(renders(Box::new(cycle), "", 30), 3);
+    // Back and forth every frame: every frame.
+    let flip = |n: u64| {
+        Some(classification(
+            if n.is_multiple_of(2) { &["a"] } else { &["b"] },
+            &[0.5],
+        ))
+    };
+    assert_eq!(renders(Box::new(flip), "", 20), 20);
+    // Scores that wobble below the shown precision (whole percent) do not count ...
+    let wobble = |n: u64| Some(classification(&["espresso"], &[0.9101 + n as f64 * 1e-4]));
+    assert_eq!(renders(Box::new(wobble), "", 30), 1);
+    // ... those that change the percentage do, unless scores are hidden.
+    let drift = |n: u64| Some(classification(&["espresso"], &[0.5 + n as f64 * 0.01]));
+    assert_eq!(renders(Box::new(drift), "", 30), 30);
+    assert_eq!(renders(Box::new(drift), "show-scores=false", 30), 1);
+}
+
+#[test]
+fn classifies_and_overlays_a_real_photo() {
+    // The whole chain on the coffee photo: 5 identical frames, one rendering, the box in
+    // the top-left corner.
+    let description = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=RGBx \
+         ! imagefreeze num-buffers=5 ! imgclassify model=mobilenet \
+         ! classifyoverlay name=overlay ! appsink name=sink",
+        common::data("coffee.png").display()
+    );
+    let out = run(&description, None, false);
+    assert_eq!(out.buffers.len(), 5);
+    assert_eq!(out.renders, 1);
+    let result = Classification::from_buffer(&out.buffers[0]).expect("classified");
+    assert_eq!(result.labels[0], "espresso");
+}
