@@ -28,6 +28,9 @@ fn labels(n: u64, change: bool) -> Classification {
         scores: vec![0.91, 0.05, 0.01],
         inference_time_ns: 0,
         provider: "cpu".into(),
+        fresh: true,
+        source_pts: None,
+        regions: Vec::new(),
     }
 }
 

@@ -24,6 +24,9 @@ fn classification(labels: &[&str], scores: &[f64]) -> Classification {
         scores: scores.to_vec(),
         inference_time_ns: 1,
         provider: "cpu".into(),
+        fresh: true,
+        source_pts: None,
+        regions: Vec::new(),
     }
 }
 
