@@ -17,13 +17,19 @@ fn main() {
     let model = args.get(1).map_or("mobilenet", String::as_str);
     let rounds: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(20);
     let path = zoo::resolve(model).unwrap_or_else(|e| panic!("{e}"));
-    let engine = Engine::load(&path, None, &EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let engine =
+        Engine::load(&path, None, &EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let len = engine.spec().tensor.len();
-    println!("{model}: inference per frame (median of {rounds}), batchable: {}", engine.batchable());
+    println!(
+        "{model}: inference per frame (median of {rounds}), batchable: {}",
+        engine.batchable()
+    );
     println!("| regions | batched (1 call) | one by one | speed-up |");
     println!("|---|---|---|---|");
     for n in [1usize, 4, 16] {
-        let tensors: Vec<f32> = (0..n * len).map(|i| ((i % 255) as f32 - 127.0) / 128.0).collect();
+        let tensors: Vec<f32> = (0..n * len)
+            .map(|i| ((i % 255) as f32 - 127.0) / 128.0)
+            .collect();
         let (mut batched, mut single) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let t = Instant::now();
