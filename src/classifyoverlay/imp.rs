@@ -291,7 +291,7 @@ impl ObjectImpl for ClassifyOverlay {
                     .build(),
                 glib::ParamSpecDouble::builder("min-score")
                     .nick("Minimum score")
-                    .blurb("Labels with a lower probability are not drawn; when none is left, the frame passes untouched")
+                    .blurb("Labels with a lower probability are not drawn, nor regions whose best label is below it; when nothing is left, the frame passes untouched")
                     .minimum(0.0)
                     .maximum(1.0)
                     .default_value(DEFAULT_MIN_SCORE)
@@ -299,7 +299,7 @@ impl ObjectImpl for ClassifyOverlay {
                     .build(),
                 glib::ParamSpecUInt64::builder("renders")
                     .nick("Renders")
-                    .blurb("How many times the label box was drawn with pango/cairo since the element started; frames whose shown text, properties and size are unchanged reuse the last drawing")
+                    .blurb("How many times the labels (and region boxes) were drawn with pango/cairo since the element started; frames whose shown text, regions, properties and size are unchanged reuse the last drawing")
                     .read_only()
                     .build(),
             ]
@@ -352,8 +352,8 @@ impl ElementImpl for ClassifyOverlay {
             gst::subclass::ElementMetadata::new(
                 "Classification overlay",
                 "Filter/Editor/Video",
-                "Draws the labels of ImgClassifyMeta (from imgclassify) in a box on the video, or \
-                 attaches them as GstVideoOverlayCompositionMeta when downstream draws overlays",
+                "Draws the labels of ImgClassifyMeta (from imgclassify) in a box on the video and \
+                 outlines classified regions with their labels, or attaches them as GstVideoOverlayCompositionMeta when downstream draws overlays",
                 "imgclassify developers",
             )
         });
