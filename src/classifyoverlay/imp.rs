@@ -107,8 +107,8 @@ fn raw_caps(features: Option<&[&glib::GStr]>) -> gst::Caps {
     caps
 }
 
-/// Wraps rendered pixels as a one-rectangle composition.
-fn composition(image: Image) -> Result<gst_video::VideoOverlayComposition, String> {
+/// Wraps rendered pixels as an overlay rectangle.
+fn rectangle(image: Image) -> Result<gst_video::VideoOverlayRectangle, String> {
     let Image { rect, pixels } = image;
     let mut buffer = gst::Buffer::from_mut_slice(pixels);
     #[cfg(target_endian = "little")]
@@ -123,15 +123,28 @@ fn composition(image: Image) -> Result<gst_video::VideoOverlayComposition, Strin
         rect.height,
     )
     .map_err(|e| e.to_string())?;
-    let rectangle = gst_video::VideoOverlayRectangle::new_raw(
+    Ok(gst_video::VideoOverlayRectangle::new_raw(
         &buffer,
         rect.x,
         rect.y,
         rect.width,
         rect.height,
         gst_video::VideoOverlayFormatFlags::PREMULTIPLIED_ALPHA,
-    );
-    gst_video::VideoOverlayComposition::new(Some(&rectangle)).map_err(|e| e.to_string())
+    ))
+}
+
+/// Wraps rendered images as one composition, drawn in their order (later ones on top).
+fn composition(images: Vec<Image>) -> Result<Option<gst_video::VideoOverlayComposition>, String> {
+    let rectangles = images
+        .into_iter()
+        .map(rectangle)
+        .collect::<Result<Vec<_>, _>>()?;
+    if rectangles.is_empty() {
+        return Ok(None);
+    }
+    gst_video::VideoOverlayComposition::new(&rectangles)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 impl ClassifyOverlay {
@@ -155,8 +168,8 @@ impl ClassifyOverlay {
         takes
     }
 
-    /// Draws `key` (pango + cairo) into a composition; `Ok(None)` when there is nothing
-    /// to draw.
+    /// Draws `key` (pango + cairo) into a composition: each region's outline and label
+    /// box, then the top-k box on top. `Ok(None)` when there is nothing to draw.
     fn render(
         &self,
         key: &RenderKey,
@@ -167,26 +180,37 @@ impl ClassifyOverlay {
             text: Rgba::from_argb(key.text_color),
             background: Rgba::from_argb(key.background_color),
         };
+        let (width, height) = (key.frame_width, key.frame_height);
         let started = Instant::now();
-        let Some(image) = render::render(&key.lines, &style, key.frame_width, key.frame_height)?
-        else {
-            return Ok(None);
-        };
-        let rect = image.rect;
-        let composition = composition(image)?;
-        // Per-region boxes (ROI classification) will be added to this composition here.
+        let mut images = Vec::new();
+        let thickness = layout::outline_width(height);
+        for region in &key.regions {
+            for band in layout::outline(region.rect, thickness) {
+                images.push(render::fill(band, style.text));
+            }
+            images.extend(render::render_region_label(
+                &region.label,
+                region.rect,
+                &style,
+                width,
+                height,
+            )?);
+        }
+        let top_k = render::render(&key.lines, &style, width, height)?;
+        let top_k_rect = top_k.as_ref().map(|image| image.rect);
+        images.extend(top_k);
+        let composition = composition(images)?;
         gst::debug!(
             CAT,
             imp = self,
-            "rendered {} lines into {}x{} at {},{} in {} µs",
+            "rendered {} lines (box {:?}) and {} regions into {} rectangles in {} µs",
             key.lines.len(),
-            rect.width,
-            rect.height,
-            rect.x,
-            rect.y,
+            top_k_rect,
+            key.regions.len(),
+            composition.as_ref().map_or(0, |c| c.n_rectangles()),
             started.elapsed().as_micros()
         );
-        Ok(Some(composition))
+        Ok(composition)
     }
 
     fn attach(&self, buf: &mut gst::BufferRef, composition: &gst_video::VideoOverlayComposition) {
@@ -267,7 +291,7 @@ impl ObjectImpl for ClassifyOverlay {
                     .build(),
                 glib::ParamSpecDouble::builder("min-score")
                     .nick("Minimum score")
-                    .blurb("Labels with a lower probability are not drawn; when none is left, the frame passes untouched")
+                    .blurb("Labels with a lower probability are not drawn, nor regions whose best label is below it; when nothing is left, the frame passes untouched")
                     .minimum(0.0)
                     .maximum(1.0)
                     .default_value(DEFAULT_MIN_SCORE)
@@ -275,7 +299,7 @@ impl ObjectImpl for ClassifyOverlay {
                     .build(),
                 glib::ParamSpecUInt64::builder("renders")
                     .nick("Renders")
-                    .blurb("How many times the label box was drawn with pango/cairo since the element started; frames whose shown text, properties and size are unchanged reuse the last drawing")
+                    .blurb("How many times the labels (and region boxes) were drawn with pango/cairo since the element started; frames whose shown text, regions, properties and size are unchanged reuse the last drawing")
                     .read_only()
                     .build(),
             ]
@@ -328,8 +352,8 @@ impl ElementImpl for ClassifyOverlay {
             gst::subclass::ElementMetadata::new(
                 "Classification overlay",
                 "Filter/Editor/Video",
-                "Draws the labels of ImgClassifyMeta (from imgclassify) in a box on the video, or \
-                 attaches them as GstVideoOverlayCompositionMeta when downstream draws overlays",
+                "Draws the labels of ImgClassifyMeta (from imgclassify) in a box on the video and \
+                 outlines classified regions with their labels, or attaches them as GstVideoOverlayCompositionMeta when downstream draws overlays",
                 "imgclassify developers",
             )
         });
@@ -519,9 +543,24 @@ impl BaseTransformImpl for ClassifyOverlay {
             background_color: settings.background_color,
             frame_width: info.width(),
             frame_height: info.height(),
+            regions: result
+                .regions
+                .iter()
+                .filter_map(|r| {
+                    layout::region_box(
+                        r.rect,
+                        &r.labels,
+                        &r.scores,
+                        settings.show_scores,
+                        settings.min_score,
+                        info.width(),
+                        info.height(),
+                    )
+                })
+                .collect(),
         };
         if state.rendered.as_ref().map(|r| &r.key) != Some(&key) {
-            let composition = if key.lines.is_empty() {
+            let composition = if key.is_empty() {
                 None
             } else {
                 state.renders += 1;

@@ -52,6 +52,48 @@ pub fn render(
     frame_width: u32,
     frame_height: u32,
 ) -> Result<Option<Image>, String> {
+    text_box(lines, style, frame_width, frame_height, |width, height| {
+        layout::place(style.corner, frame_width, frame_height, width, height)
+    })
+}
+
+/// Renders the one-line `label` of a region outlined at `region` as a small box at the
+/// region's top-left corner, kept inside the frame (`layout::place_region_label`).
+pub fn render_region_label(
+    label: &str,
+    region: Rect,
+    style: &Style,
+    frame_width: u32,
+    frame_height: u32,
+) -> Result<Option<Image>, String> {
+    let lines = [label.to_string()];
+    text_box(&lines, style, frame_width, frame_height, |width, height| {
+        layout::place_region_label(region, width, height, frame_width, frame_height)
+    })
+}
+
+/// A `rect` filled with `colour` (for region outlines).
+pub fn fill(rect: Rect, colour: Rgba) -> Image {
+    let premultiply = |c: f64| (c * colour.a * 255.0).round() as u32;
+    let argb = ((colour.a * 255.0).round() as u32) << 24
+        | premultiply(colour.r) << 16
+        | premultiply(colour.g) << 8
+        | premultiply(colour.b);
+    let pixels = argb
+        .to_ne_bytes()
+        .repeat(rect.width as usize * rect.height as usize);
+    Image { rect, pixels }
+}
+
+/// Lays out `lines` in the style's font, sizes a box around them (`layout::box_size`),
+/// asks `place` where a box of that size goes and draws it.
+fn text_box(
+    lines: &[String],
+    style: &Style,
+    frame_width: u32,
+    frame_height: u32,
+    place: impl FnOnce(u32, u32) -> Rect,
+) -> Result<Option<Image>, String> {
     if lines.is_empty() {
         return Ok(None);
     }
@@ -73,7 +115,7 @@ pub fn render(
     ) else {
         return Ok(None);
     };
-    let rect = layout::place(style.corner, frame_width, frame_height, width, height);
+    let rect = place(width, height);
 
     let too_big = |_| format!("a {width}x{height} label box is too large");
     let mut surface = cairo::ImageSurface::create(
@@ -188,5 +230,53 @@ mod tests {
         let font = scaled_font("Sans 20px", 960);
         assert!(font.is_size_absolute());
         assert_eq!(font.size(), 40 * pango::SCALE);
+    }
+
+    #[test]
+    fn region_labels_are_one_line_at_the_region_corner() {
+        let region = Rect {
+            x: 100,
+            y: 80,
+            width: 200,
+            height: 150,
+        };
+        let image = render_region_label("tabby  62%", region, &style(Corner::TopRight), 640, 480)
+            .unwrap()
+            .unwrap();
+        let r = image.rect;
+        assert_eq!((r.x, r.y), (100, 80));
+        assert!(r.width > 40 && r.height > 10 && r.height < 40, "{r:?}");
+        assert_eq!(argb(&image, 0, 0), 0x80000000);
+        // At the bottom-right corner of the frame the label moves inside.
+        let corner = Rect {
+            x: 630,
+            y: 470,
+            width: 10,
+            height: 10,
+        };
+        let image = render_region_label("tabby  62%", corner, &style(Corner::TopLeft), 640, 480)
+            .unwrap()
+            .unwrap();
+        let r = image.rect;
+        assert_eq!(
+            (r.x as u32 + r.width, r.y as u32 + r.height),
+            (640, 480),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn fills_are_premultiplied() {
+        let rect = Rect {
+            x: 2,
+            y: 2,
+            width: 3,
+            height: 2,
+        };
+        let image = fill(rect, Rgba::from_argb(0xffffffff));
+        assert_eq!(image.pixels.len(), 3 * 2 * 4);
+        assert_eq!(argb(&image, 2, 1), 0xffffffff);
+        let image = fill(rect, Rgba::from_argb(0x80ff0000));
+        assert_eq!(argb(&image, 0, 0), 0x80800000);
     }
 }
