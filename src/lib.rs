@@ -3,11 +3,14 @@
 //! The GStreamer glue lives in [`imgclassify`]; everything it calls is plain Rust:
 //! [`preprocess`] (frame → tensor), [`engine`] (ONNX Runtime), [`postprocess`]
 //! (softmax, top-k), [`model`] (zoo, metadata, labels) and [`meta`] (the buffer meta).
+//! [`classifyjson`] writes the results as JSON lines built by [`jsonlines`].
 
 pub use gst;
 
+pub mod classifyjson;
 pub mod engine;
 pub mod imgclassify;
+pub mod jsonlines;
 pub mod meta;
 pub mod model;
 pub mod postprocess;
@@ -15,7 +18,8 @@ pub mod preprocess;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     meta::register();
-    imgclassify::register(plugin)
+    imgclassify::register(plugin)?;
+    classifyjson::register(plugin)
 }
 
 gst::plugin_define!(
