@@ -3,10 +3,13 @@
 //! The GStreamer glue lives in [`imgclassify`]; everything it calls is plain Rust:
 //! [`preprocess`] (frame → tensor), [`engine`] (ONNX Runtime), [`postprocess`]
 //! (softmax, top-k), [`model`] (zoo, metadata, labels) and [`meta`] (the buffer meta).
+//! With the `analytics` feature, `analytics` adds the GStreamer ≥ 1.24 analytics meta.
 //! [`classifyjson`] writes the results as JSON lines built by [`jsonlines`].
 
 pub use gst;
 
+#[cfg(feature = "analytics")]
+pub mod analytics;
 pub mod classifyjson;
 pub mod engine;
 pub mod imgclassify;
