@@ -35,6 +35,7 @@ APT_PACKAGES=(
     gstreamer1.0-plugins-bad
     meson ninja-build
     python3 python3-venv python3-pip unzip
+    python3-gi gir1.2-gstreamer-1.0    # examples/read_meta.py (system Python, PyGObject)
 )
 
 install_system_packages() {
