@@ -36,6 +36,7 @@ APT_PACKAGES=(
     libpango1.0-dev libcairo2-dev fonts-dejavu-core
     meson ninja-build
     python3 python3-venv python3-pip unzip
+    python3-gi gir1.2-gstreamer-1.0    # examples/read_meta.py (system Python, PyGObject)
 )
 
 install_system_packages() {

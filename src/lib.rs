@@ -4,12 +4,18 @@
 //! [`preprocess`] (frame → tensor), [`engine`] (ONNX Runtime), [`postprocess`]
 //! (softmax, top-k), [`model`] (zoo, metadata, labels) and [`meta`] (the buffer meta).
 //! [`classifyoverlay`] draws the results on the video.
+//! With the `analytics` feature, `analytics` adds the GStreamer ≥ 1.24 analytics meta.
+//! [`classifyjson`] writes the results as JSON lines built by [`jsonlines`].
 
 pub use gst;
 
+#[cfg(feature = "analytics")]
+pub mod analytics;
+pub mod classifyjson;
 pub mod classifyoverlay;
 pub mod engine;
 pub mod imgclassify;
+pub mod jsonlines;
 pub mod meta;
 pub mod model;
 pub mod postprocess;
@@ -22,7 +28,8 @@ pub mod worker;
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     meta::register();
     imgclassify::register(plugin)?;
-    classifyoverlay::register(plugin)
+    classifyoverlay::register(plugin)?;
+    classifyjson::register(plugin)
 }
 
 gst::plugin_define!(

@@ -131,14 +131,19 @@ impl Classification {
         })
     }
 
-    /// Attaches the result to the buffer, replacing the structure's fields.
+    /// Attaches the result to the buffer as `ImgClassifyMeta`, replacing the structure's
+    /// fields; with the `analytics` feature also as a `GstAnalyticsClsMtd`.
     pub fn attach(&self, buffer: &mut gst::BufferRef) -> Result<(), glib::BoolError> {
-        let mut meta = gst::meta::CustomMeta::add(buffer, META_NAME)?;
-        let s = meta.mut_structure();
-        s.set_name(STRUCTURE_NAME);
-        for (name, value) in self.to_structure().iter() {
-            s.set_value(name, value.clone());
+        {
+            let mut meta = gst::meta::CustomMeta::add(buffer, META_NAME)?;
+            let s = meta.mut_structure();
+            s.set_name(STRUCTURE_NAME);
+            for (name, value) in self.to_structure().iter() {
+                s.set_value(name, value.clone());
+            }
         }
+        #[cfg(feature = "analytics")]
+        crate::analytics::attach(self, buffer)?;
         Ok(())
     }
 

@@ -1,0 +1,21 @@
+//! `classifyjson`: writes one JSON object per classified buffer (JSON lines) to a file
+//! or standard output and passes every buffer on untouched.
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    pub struct ClassifyJson(ObjectSubclass<imp::ClassifyJson>)
+        @extends gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "classifyjson",
+        gst::Rank::NONE,
+        ClassifyJson::static_type(),
+    )
+}

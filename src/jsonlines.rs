@@ -1,0 +1,236 @@
+//! JSON lines: one JSON object per classified frame, built from the same
+//! [`Classification`] that `ImgClassifyMeta` carries.
+//!
+//! The text is produced by `serde_json`, so it is valid JSON for any label: quotes,
+//! backslashes and control characters are escaped, non-ASCII is written as UTF-8.
+//! Scores that are not finite (NaN, ±infinity) are written as `null`: JSON has no
+//! number for them, and `null` keeps the arrays aligned with `labels` and `class-ids`.
+//! Timestamps are integers in nanoseconds, `null` when unknown.
+
+use serde::Serialize;
+
+use crate::meta::{Classification, RegionResult};
+
+/// Where the frame sits in time; every field is nanoseconds, `None` when unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Times {
+    pub pts: Option<u64>,
+    pub dts: Option<u64>,
+    pub duration: Option<u64>,
+    pub running_time: Option<u64>,
+    pub stream_time: Option<u64>,
+}
+
+/// The object written for one frame. Field names follow the meta's structure.
+#[derive(Serialize)]
+struct Line<'a> {
+    pts: Option<u64>,
+    dts: Option<u64>,
+    duration: Option<u64>,
+    #[serde(rename = "running-time")]
+    running_time: Option<u64>,
+    #[serde(rename = "stream-time")]
+    stream_time: Option<u64>,
+    model: &'a str,
+    labels: &'a [String],
+    #[serde(rename = "class-ids")]
+    class_ids: &'a [u32],
+    scores: Vec<Option<f64>>,
+    provider: &'a str,
+    #[serde(rename = "inference-time")]
+    inference_time: u64,
+    fresh: bool,
+    #[serde(rename = "source-pts")]
+    source_pts: Option<u64>,
+    regions: Vec<Region<'a>>,
+}
+
+/// One classified region (`target=regions`); names follow the `imgclassify-region` structure.
+#[derive(Serialize)]
+struct Region<'a> {
+    #[serde(rename = "roi-id")]
+    roi_id: i32,
+    #[serde(rename = "roi-type")]
+    roi_type: &'a str,
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+    labels: &'a [String],
+    #[serde(rename = "class-ids")]
+    class_ids: &'a [u32],
+    scores: Vec<Option<f64>>,
+}
+
+fn finite(scores: &[f64]) -> Vec<Option<f64>> {
+    scores.iter().map(|&s| s.is_finite().then_some(s)).collect()
+}
+
+impl<'a> From<&'a RegionResult> for Region<'a> {
+    fn from(r: &'a RegionResult) -> Self {
+        Region {
+            roi_id: r.roi_id,
+            roi_type: &r.roi_type,
+            x: r.rect.0,
+            y: r.rect.1,
+            width: r.rect.2,
+            height: r.rect.3,
+            labels: &r.labels,
+            class_ids: &r.class_ids,
+            scores: finite(&r.scores),
+        }
+    }
+}
+
+/// One JSON object on one line, without the trailing newline.
+pub fn line(result: &Classification, times: &Times) -> String {
+    let line = Line {
+        pts: times.pts,
+        dts: times.dts,
+        duration: times.duration,
+        running_time: times.running_time,
+        stream_time: times.stream_time,
+        model: &result.model,
+        labels: &result.labels,
+        class_ids: &result.class_ids,
+        scores: finite(&result.scores),
+        provider: &result.provider,
+        inference_time: result.inference_time_ns,
+        fresh: result.fresh,
+        source_pts: result.source_pts.map(|t| t.nseconds()),
+        regions: result.regions.iter().map(Region::from).collect(),
+    };
+    // Serialising plain strings, integers, finite floats and nulls cannot fail.
+    serde_json::to_string(&line).unwrap_or_else(|e| {
+        serde_json::json!({ "error": format!("cannot serialise result: {e}") }).to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn result(labels: &[&str], scores: &[f64]) -> Classification {
+        Classification {
+            model: "mobilenet".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            class_ids: (0..labels.len() as u32).collect(),
+            scores: scores.to_vec(),
+            inference_time_ns: 5_900_000,
+            provider: "cpu".into(),
+            fresh: true,
+            source_pts: Some(gst::ClockTime::from_mseconds(40)),
+            regions: Vec::new(),
+        }
+    }
+
+    fn parse(text: &str) -> Value {
+        assert!(!text.contains('\n'), "one line: {text}");
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("invalid JSON {text}: {e}"))
+    }
+
+    #[test]
+    fn has_every_field_in_order() {
+        let times = Times {
+            pts: Some(40_000_000),
+            dts: None,
+            duration: Some(40_000_000),
+            running_time: Some(40_000_000),
+            stream_time: Some(40_000_000),
+        };
+        let text = line(&result(&["espresso", "cup"], &[0.99, 0.01]), &times);
+        assert_eq!(
+            text,
+            r#"{"pts":40000000,"dts":null,"duration":40000000,"running-time":40000000,"stream-time":40000000,"model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"regions":[]}"#
+        );
+    }
+
+    #[test]
+    fn regions_are_listed_with_their_rectangles() {
+        let mut r = result(&[], &[]);
+        r.regions.push(RegionResult {
+            roi_id: 3,
+            roi_type: "face".into(),
+            rect: (10, 20, 30, 40),
+            labels: vec!["suit".into()],
+            class_ids: vec![834],
+            scores: vec![0.25],
+        });
+        let v = parse(&line(&r, &Times::default()));
+        assert_eq!(
+            v["regions"],
+            serde_json::json!([{"roi-id": 3, "roi-type": "face", "x": 10, "y": 20, "width": 30,
+                "height": 40, "labels": ["suit"], "class-ids": [834], "scores": [0.25]}])
+        );
+    }
+
+    #[test]
+    fn escapes_quotes_backslashes_and_control_characters() {
+        let labels = [
+            "say \"cheese\"",
+            r"C:\path\to",
+            "tab\there\nnew line\u{1}\u{7f}",
+        ];
+        let v = parse(&line(&result(&labels, &[0.5, 0.3, 0.2]), &Times::default()));
+        let back: Vec<&str> = v["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(back, labels);
+    }
+
+    #[test]
+    fn keeps_non_ascii_as_utf8() {
+        let labels = [
+            "café crème",
+            "日本語のラベル",
+            "emoji 🐈",
+            "\u{2028}separator",
+        ];
+        let text = line(&result(&labels, &[0.4, 0.3, 0.2, 0.1]), &Times::default());
+        assert!(text.contains("café crème") && text.contains("🐈"), "{text}");
+        let v = parse(&text);
+        assert_eq!(v["labels"][1], "日本語のラベル");
+        assert_eq!(v["labels"][3], "\u{2028}separator");
+    }
+
+    #[test]
+    fn writes_non_finite_scores_as_null_never_nan() {
+        let scores = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.25];
+        let text = line(&result(&["a", "b", "c", "d"], &scores), &Times::default());
+        for bad in ["NaN", "nan", "Infinity", ":inf", "[inf", ",inf", "-inf"] {
+            assert!(!text.contains(bad), "{bad} in {text}");
+        }
+        let v = parse(&text);
+        assert_eq!(
+            v["scores"],
+            serde_json::json!([null, null, null, 0.25]),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_times_are_null_and_empty_results_are_empty_arrays() {
+        let v = parse(&line(&result(&[], &[]), &Times::default()));
+        for field in ["pts", "dts", "duration", "running-time", "stream-time"] {
+            assert!(v[field].is_null(), "{field}");
+        }
+        assert_eq!(v["labels"], serde_json::json!([]));
+        assert_eq!(v["scores"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn large_timestamps_and_scores_round_trip_exactly() {
+        let times = Times {
+            pts: Some(u64::MAX - 1),
+            ..Times::default()
+        };
+        let r = result(&["x"], &[0.123_456_789_012_345_67]);
+        let v = parse(&line(&r, &times));
+        assert_eq!(v["pts"].as_u64(), Some(u64::MAX - 1));
+        assert_eq!(v["scores"][0].as_f64(), Some(r.scores[0]));
+    }
+}
