@@ -25,6 +25,9 @@ use gst_analytics::{AnalyticsClassificationMtd, AnalyticsODMtd, AnalyticsRelatio
 
 use crate::meta::{Classification, RegionResult};
 
+/// One ClsMtd's (label, confidence) pairs, best first.
+pub type Labels = Vec<(String, f32)>;
+
 /// The least intersection over union for an ODMtd to count as the region's detection.
 pub const MIN_IOU: f64 = 0.5;
 
@@ -161,9 +164,7 @@ pub fn attach(
     Ok(ids)
 }
 
-fn labels_of(
-    mtd: &gst_analytics::AnalyticsMtdRef<'_, AnalyticsClassificationMtd>,
-) -> Vec<(String, f32)> {
+fn labels_of(mtd: &gst_analytics::AnalyticsMtdRef<'_, AnalyticsClassificationMtd>) -> Labels {
     (0..mtd.len())
         .map(|i| (mtd.quark(i).as_str().to_string(), mtd.level(i)))
         .collect()
@@ -171,7 +172,7 @@ fn labels_of(
 
 /// Every `GstAnalyticsClsMtd` on the buffer as (label, confidence) lists, in the order
 /// they were added.
-pub fn classifications(buffer: &gst::BufferRef) -> Vec<Vec<(String, f32)>> {
+pub fn classifications(buffer: &gst::BufferRef) -> Vec<Labels> {
     let Some(meta) = buffer.meta::<AnalyticsRelationMeta>() else {
         return Vec::new();
     };
@@ -183,7 +184,7 @@ pub fn classifications(buffer: &gst::BufferRef) -> Vec<Vec<(String, f32)>> {
 /// For every `GstAnalyticsODMtd` on the buffer, its id and the (label, confidence) lists
 /// of the ClsMtds it is related to (`RELATE_TO`, from the detection), as GStreamer's
 /// readers walk it.
-pub fn classified_detections(buffer: &gst::BufferRef) -> Vec<(u32, Vec<Vec<(String, f32)>>)> {
+pub fn classified_detections(buffer: &gst::BufferRef) -> Vec<(u32, Vec<Labels>)> {
     let Some(meta) = buffer.meta::<AnalyticsRelationMeta>() else {
         return Vec::new();
     };
@@ -263,12 +264,12 @@ mod tests {
         }
     }
 
+    /// ROI id, type, rectangle.
+    type DetectedBox<'a> = (i32, &'a str, (i32, i32, i32, i32));
+
     /// A buffer with a detector's output: per box an ODMtd and an ROI meta with the same
     /// rectangle (the ROI ids deliberately differ from the mtd ids). Returns the ODMtd ids.
-    fn detected(
-        buffer: &mut gst::BufferRef,
-        boxes: &[(i32, &str, (i32, i32, i32, i32))],
-    ) -> Vec<u32> {
+    fn detected(buffer: &mut gst::BufferRef, boxes: &[DetectedBox]) -> Vec<u32> {
         let mut ids = Vec::new();
         {
             let mut meta = AnalyticsRelationMeta::add(buffer);
