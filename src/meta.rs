@@ -132,7 +132,7 @@ impl Classification {
     }
 
     /// Attaches the result to the buffer as `ImgClassifyMeta`, replacing the structure's
-    /// fields; with the `analytics` feature also as a `GstAnalyticsClsMtd`.
+    /// fields; with the `analytics` feature also as `GstAnalyticsClsMtd`s (see `analytics`).
     pub fn attach(&self, buffer: &mut gst::BufferRef) -> Result<(), glib::BoolError> {
         {
             let mut meta = gst::meta::CustomMeta::add(buffer, META_NAME)?;

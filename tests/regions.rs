@@ -194,3 +194,58 @@ fn bad_min_region_size_is_refused_with_a_warning() {
     element.set_property("min-region-size", "big");
     assert_eq!(element.property::<String>("min-region-size"), "0x0");
 }
+
+#[cfg(feature = "analytics")]
+#[test]
+fn each_region_gets_a_cls_mtd_related_to_the_detections_od_mtd() {
+    use gst_analytics::prelude::*;
+    use gstimgclassify::analytics::{classifications, classified_detections};
+
+    let mut h = harness(&[]);
+    let mut input = composite(&[]);
+    let ods: Vec<u32> = {
+        // What a detector emitting analytics meta adds next to the ROI metas: an ODMtd
+        // per box, the cat first, plus one box with no ROI meta.
+        let b = input.get_mut().expect("writable");
+        let mut meta = gst_analytics::AnalyticsRelationMeta::add(b);
+        [
+            ("cat", (760, 300, 451, 300)),
+            ("object", (40, 60, 600, 400)),
+            ("person", (300, 500, 100, 100)),
+        ]
+        .into_iter()
+        .map(|(ty, (x, y, w, hh))| {
+            meta.add_od_mtd(glib::Quark::from_str(ty), x, y, w, hh, 0.8)
+                .expect("od mtd")
+                .id()
+        })
+        .collect()
+    };
+    let out = h.push_and_pull(input).expect("out");
+    assert_eq!(
+        classifications(&out).len(),
+        2,
+        "one ClsMtd per region, none for the frame"
+    );
+    let related = classified_detections(&out);
+    let top1 = |od: u32| -> Option<String> {
+        let (_, cls) = related.iter().find(|(id, _)| *id == od)?;
+        assert_eq!(cls.len(), 1, "one ClsMtd related to detection {od}");
+        Some(cls[0][0].0.clone())
+    };
+    assert_eq!(top1(ods[1]).as_deref(), Some("espresso"));
+    let cat = top1(ods[0]).expect("cat labelled");
+    assert_eq!(Some(cat.clone()), roi_top1(&out, 2));
+    assert!(
+        ["Egyptian cat", "tiger cat", "tabby"].contains(&cat.as_str()),
+        "{cat}"
+    );
+    let (_, unrelated) = related.iter().find(|(id, _)| *id == ods[2]).expect("od");
+    assert!(unrelated.is_empty());
+    // The ClsMtd's levels are the region's scores.
+    let meta = Classification::from_buffer(&out).expect("meta");
+    let (_, coffee) = related.iter().find(|(id, _)| *id == ods[1]).expect("od");
+    let levels: Vec<f32> = coffee[0].iter().map(|(_, l)| *l).collect();
+    let scores: Vec<f32> = meta.regions[0].scores.iter().map(|&s| s as f32).collect();
+    assert_eq!(levels, scores);
+}
