@@ -204,17 +204,7 @@ mod tests {
     use super::*;
 
     fn result(labels: &[&str], scores: &[f64]) -> Classification {
-        Classification {
-            model: "mobilenet".into(),
-            labels: labels.iter().map(|l| l.to_string()).collect(),
-            class_ids: (0..labels.len() as u32).collect(),
-            scores: scores.to_vec(),
-            inference_time_ns: 1,
-            provider: "cpu".into(),
-            fresh: true,
-            source_pts: None,
-            regions: Vec::new(),
-        }
+        Classification::for_test(labels, scores)
     }
 
     #[test]

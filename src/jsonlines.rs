@@ -112,17 +112,7 @@ mod tests {
     use serde_json::Value;
 
     fn result(labels: &[&str], scores: &[f64]) -> Classification {
-        Classification {
-            model: "mobilenet".into(),
-            labels: labels.iter().map(|l| l.to_string()).collect(),
-            class_ids: (0..labels.len() as u32).collect(),
-            scores: scores.to_vec(),
-            inference_time_ns: 5_900_000,
-            provider: "cpu".into(),
-            fresh: true,
-            source_pts: Some(gst::ClockTime::from_mseconds(40)),
-            regions: Vec::new(),
-        }
+        Classification::for_test(labels, scores)
     }
 
     fn parse(text: &str) -> Value {

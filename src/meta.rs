@@ -147,6 +147,22 @@ impl Classification {
         Ok(())
     }
 
+    /// A frame result with class ids 0.. for the given labels, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(labels: &[&str], scores: &[f64]) -> Classification {
+        Classification {
+            model: "mobilenet".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            class_ids: (0..labels.len() as u32).collect(),
+            scores: scores.to_vec(),
+            inference_time_ns: 5_900_000,
+            provider: "cpu".into(),
+            fresh: true,
+            source_pts: Some(gst::ClockTime::from_mseconds(40)),
+            regions: Vec::new(),
+        }
+    }
+
     /// The result carried by `buffer`, if any.
     pub fn from_buffer(buffer: &gst::BufferRef) -> Option<Classification> {
         let meta = gst::meta::CustomMeta::from_buffer(buffer, META_NAME).ok()?;

@@ -76,6 +76,16 @@ fn harness(props: &[(&str, &str)]) -> gst_check::Harness {
     h
 }
 
+/// The ROI ids listed in the frame meta, in the order classified.
+fn region_ids(buffer: &gst::BufferRef) -> Vec<i32> {
+    Classification::from_buffer(buffer)
+        .expect("meta")
+        .regions
+        .iter()
+        .map(|r| r.roi_id)
+        .collect()
+}
+
 fn roi_top1(buffer: &gst::BufferRef, id: i32) -> Option<String> {
     let roi = buffer
         .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
@@ -152,22 +162,10 @@ fn type_size_and_count_filters_apply() {
     ];
     let mut h = harness(&[("region-types", "face"), ("min-region-size", "32x32")]);
     let out = h.push_and_pull(composite(&extra)).expect("out");
-    let ids: Vec<i32> = Classification::from_buffer(&out)
-        .expect("meta")
-        .regions
-        .iter()
-        .map(|r| r.roi_id)
-        .collect();
-    assert_eq!(ids, vec![3]);
+    assert_eq!(region_ids(&out), vec![3]);
     let mut h = harness(&[("max-regions", "1")]);
     let out = h.push_and_pull(composite(&extra)).expect("out");
-    let ids: Vec<i32> = Classification::from_buffer(&out)
-        .expect("meta")
-        .regions
-        .iter()
-        .map(|r| r.roi_id)
-        .collect();
-    assert_eq!(ids, vec![1], "the largest region");
+    assert_eq!(region_ids(&out), vec![1], "the largest region");
 }
 
 #[test]
