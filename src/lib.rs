@@ -16,6 +16,7 @@ pub mod classifyoverlay;
 pub mod engine;
 pub mod imgclassify;
 pub mod jsonlines;
+pub mod lock;
 pub mod meta;
 pub mod model;
 pub mod postprocess;

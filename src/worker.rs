@@ -1,8 +1,10 @@
 //! Asynchronous inference: one worker thread takes the newest submitted job; a job not
 //! yet started when a newer one arrives is dropped. The streaming thread never waits.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+
+use crate::lock::lock;
 
 struct Shared<J, R> {
     pending: Option<J>,
@@ -16,10 +18,6 @@ struct Shared<J, R> {
 pub struct Worker<J, R> {
     shared: Arc<(Mutex<Shared<J, R>>, Condvar)>,
     thread: Option<JoinHandle<()>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {

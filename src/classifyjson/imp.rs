@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -13,6 +13,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use crate::jsonlines::{self, Times};
+use crate::lock::lock;
 use crate::meta::Classification;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -104,11 +105,6 @@ impl Output {
 pub struct ClassifyJson {
     settings: Mutex<Settings>,
     output: Mutex<Option<Output>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock only means another thread panicked; the data is still usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ClassifyJson {

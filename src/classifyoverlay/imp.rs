@@ -1,7 +1,7 @@
 //! GStreamer glue: properties, negotiation of `meta:GstVideoOverlayComposition`, and the
 //! per-frame path meta → text lines → (cached) overlay → attach or blend.
 
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex};
 use std::time::Instant;
 
 use gst::glib;
@@ -13,6 +13,7 @@ use gst_video::prelude::*;
 use super::Position;
 use super::layout::{self, RenderKey, Rgba};
 use super::render::{self, Image, Style};
+use crate::lock::lock;
 use crate::meta::Classification;
 use crate::preprocess::PixelFormat;
 
@@ -77,11 +78,6 @@ struct State {
 pub struct ClassifyOverlay {
     settings: Mutex<Settings>,
     state: Mutex<State>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not make every later frame panic too.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn has_overlay_feature(features: &gst::CapsFeaturesRef) -> bool {

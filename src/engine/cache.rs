@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::SystemTime;
 
+use crate::lock::lock;
+
 use super::session::{EngineError, EngineOptions, SharedModel};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +33,7 @@ pub fn shared(path: &Path, options: &EngineOptions) -> Result<Arc<SharedModel>, 
         path: canonical,
         options: options.clone(),
     };
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = lock(&CACHE);
     cache.retain(|_, model| model.strong_count() > 0);
     if let Some(model) = cache.get(&key).and_then(Weak::upgrade) {
         return Ok(model);

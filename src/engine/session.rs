@@ -13,6 +13,7 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use super::provider::{Active, Failure, Kind, ProviderOptions, engine_dir};
 use super::runtime::{RuntimeError, runtime};
+use crate::lock::lock;
 use crate::model::{ModelMetadata, ModelSpec, ShapeError, model_spec};
 use crate::postprocess::is_probability_vector;
 use crate::preprocess::Layout;
@@ -373,10 +374,7 @@ impl SharedModel {
         let input = TensorRef::from_array_view((shape, tensor))
             .map_err(|e| EngineError::Inference(e.to_string()))?;
         // A panic in another thread mid-run leaves the session usable.
-        let mut session = self
-            .session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut session = lock(&self.session);
         let outputs = session
             .run(ort::inputs![self.info.input_name.as_str() => input])
             .map_err(|e| EngineError::Inference(e.to_string()))?;

@@ -12,9 +12,10 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use super::inference::{Classifier, Job, Outcome, Params, lock};
+use super::inference::{Classifier, Job, Outcome, Params};
 use super::{ExecutionProvider, Mode, ResizeMode, Target};
 use crate::engine::{Engine, EngineError, EngineOptions, ProviderOptions, runtime};
+use crate::lock::lock;
 use crate::meta::{Classification, STRUCTURE_NAME};
 use crate::model::zoo;
 use crate::preprocess::{FrameView, PixelFormat, Preprocessor, YuvMatrix};
@@ -145,6 +146,11 @@ pub struct ImgClassify {
     state: Mutex<Option<Loaded>>,
     /// Running time before which frames are late, from downstream QoS events.
     qos_earliest: Mutex<Option<gst::ClockTime>>,
+}
+
+/// A string property's new value; None for NULL.
+fn text(value: &glib::Value) -> Option<String> {
+    value.get::<Option<String>>().ok().flatten()
 }
 
 fn yuv_matrix(info: &gst_video::VideoInfo) -> YuvMatrix {
@@ -644,27 +650,9 @@ impl ObjectImpl for ImgClassify {
         let loaded = lock(&self.state).is_some();
         let name = pspec.name();
         match name {
-            "model" => {
-                s.model = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| DEFAULT_MODEL.to_string())
-            }
-            "model-file" => {
-                s.model_file = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .filter(|p| !p.is_empty())
-            }
-            "labels-file" => {
-                s.labels_file = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .filter(|p| !p.is_empty())
-            }
+            "model" => s.model = text(value).unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            "model-file" => s.model_file = text(value).filter(|p| !p.is_empty()),
+            "labels-file" => s.labels_file = text(value).filter(|p| !p.is_empty()),
             "top-k" => s.top_k = value.get().unwrap_or(DEFAULT_TOP_K),
             "threshold" => s.threshold = value.get().unwrap_or(0.0),
             "threads" => s.threads = value.get().unwrap_or(0),
@@ -675,19 +663,9 @@ impl ObjectImpl for ImgClassify {
             "mode" => s.mode = value.get().unwrap_or_default(),
             "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
             "target" => s.target = value.get().unwrap_or_default(),
-            "region-types" => {
-                s.region_types = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default()
-            }
+            "region-types" => s.region_types = text(value).unwrap_or_default(),
             "min-region-size" => {
-                let text = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
+                let text = text(value).unwrap_or_default();
                 if parse_size(&text).is_some() {
                     s.min_region_size = text;
                 } else {
@@ -706,13 +684,7 @@ impl ObjectImpl for ImgClassify {
             "fallback" => s.fallback = value.get().unwrap_or(true),
             "device-id" => s.device_id = value.get().unwrap_or(0),
             "fp16" => s.fp16 = value.get().unwrap_or(false),
-            "engine-cache-dir" => {
-                s.engine_cache_dir = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .filter(|p| !p.is_empty())
-            }
+            "engine-cache-dir" => s.engine_cache_dir = text(value).filter(|p| !p.is_empty()),
             _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
         }
         let load_time_only = [

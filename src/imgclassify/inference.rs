@@ -2,12 +2,13 @@
 //! streaming thread in `sync` mode and on the worker thread in `async` mode.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::engine::Engine;
+use crate::lock::lock;
 use crate::meta::{Classification, RegionResult};
-use crate::postprocess::softmax;
+use crate::postprocess::{Ranked, softmax};
 use crate::regions::RegionInput;
 use crate::smoothing::Smoother;
 use crate::stats::Stats;
@@ -45,11 +46,6 @@ pub struct Classifier {
     /// Per ROI id; upstream trackers keep ids stable, so labels of one object are smoothed.
     region_smoothers: Mutex<HashMap<i32, Smoother>>,
     pub stats: Arc<Mutex<Stats>>,
-}
-
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not make every later frame panic too.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Classifier {
@@ -114,16 +110,14 @@ impl Classifier {
                     params.threshold,
                 );
                 let r = input.region;
+                let (labels, class_ids, scores) = named(&ranked, labels);
                 RegionResult {
                     roi_id: input.roi_id,
                     roi_type: input.roi_type.clone(),
                     rect: (r.x as u32, r.y as u32, r.width as u32, r.height as u32),
-                    labels: ranked
-                        .iter()
-                        .map(|c| labels.get(c.class_id as usize).cloned().unwrap_or_default())
-                        .collect(),
-                    class_ids: ranked.iter().map(|c| c.class_id).collect(),
-                    scores: ranked.iter().map(|c| c.score).collect(),
+                    labels,
+                    class_ids,
+                    scores,
                 }
             })
             .collect();
@@ -163,17 +157,14 @@ impl Classifier {
         let scores = self.probabilities(&raw);
         let ranked =
             lock(&self.smoother).update(&scores, params.smoothing, params.top_k, params.threshold);
-        let labels = self.engine.labels();
+        let (labels, class_ids, scores) = named(&ranked, self.engine.labels());
         Outcome::Done {
             frame,
             result: Classification {
                 model: self.engine.name().to_string(),
-                labels: ranked
-                    .iter()
-                    .map(|r| labels.get(r.class_id as usize).cloned().unwrap_or_default())
-                    .collect(),
-                class_ids: ranked.iter().map(|r| r.class_id).collect(),
-                scores: ranked.iter().map(|r| r.score).collect(),
+                labels,
+                class_ids,
+                scores,
                 inference_time_ns: took.as_nanos() as u64,
                 provider: self.engine.active().to_string(),
                 fresh: true,
@@ -182,4 +173,16 @@ impl Classifier {
             },
         }
     }
+}
+
+/// The ranked classes as the meta's three parallel lists: labels, class ids, scores.
+fn named(ranked: &[Ranked], labels: &[String]) -> (Vec<String>, Vec<u32>, Vec<f64>) {
+    (
+        ranked
+            .iter()
+            .map(|r| labels.get(r.class_id as usize).cloned().unwrap_or_default())
+            .collect(),
+        ranked.iter().map(|r| r.class_id).collect(),
+        ranked.iter().map(|r| r.score).collect(),
+    )
 }
