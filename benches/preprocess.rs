@@ -1,0 +1,97 @@
+//! Frame → tensor cost for every input format, at camera resolutions, for the tensor
+//! sizes of the built-in models. `cargo bench --bench preprocess [-- FILTER]`; the
+//! filter is `format/resolution/size/mode`, e.g. `NV12/1920x1080`.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use gstimgclassify::preprocess::{
+    ChannelOrder, FrameView, Layout, PixelFormat, Preprocessor, ResizeMode, TensorSpec, YuvMatrix,
+};
+use std::time::Duration;
+
+const RESOLUTIONS: [(usize, usize); 4] = [(640, 480), (1280, 720), (1920, 1080), (3840, 2160)];
+const SIZES: [usize; 2] = [224, 260];
+const MODES: [(ResizeMode, &str); 2] = [
+    (ResizeMode::CenterCrop, "center-crop"),
+    (ResizeMode::Stretch, "stretch"),
+];
+
+/// Bytes per row and rows of each plane, as GStreamer lays the format out without padding.
+fn planes(format: PixelFormat, width: usize, height: usize) -> Vec<(usize, usize)> {
+    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+    match format {
+        PixelFormat::Nv12 => vec![(width, height), (cw * 2, ch)],
+        PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
+        PixelFormat::Yuy2 => vec![(cw * 4, height)],
+        PixelFormat::Gray8 => vec![(width, height)],
+        PixelFormat::Rgb | PixelFormat::Bgr => vec![(width * 3, height)],
+        _ => vec![(width * 4, height)],
+    }
+}
+
+/// Deterministic noise: the loops have no data-dependent branches, so content only
+/// needs to defeat nothing, but zeros could flatter a future shortcut.
+fn frame_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed;
+    (0..len)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 56) as u8
+        })
+        .collect()
+}
+
+fn spec(size: usize) -> TensorSpec {
+    TensorSpec {
+        width: size,
+        height: size,
+        layout: Layout::Nchw,
+        order: ChannelOrder::Rgb,
+        scale: 1.0 / 255.0,
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+    }
+}
+
+fn preprocess(c: &mut Criterion) {
+    let mut group = c.benchmark_group("preprocess");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    for format in PixelFormat::ALL {
+        for (width, height) in RESOLUTIONS {
+            let extents = planes(format, width, height);
+            let data: Vec<Vec<u8>> = extents
+                .iter()
+                .enumerate()
+                .map(|(i, (row, rows))| frame_bytes(row * rows, i as u64 + 1))
+                .collect();
+            let strides: Vec<usize> = extents.iter().map(|(row, _)| *row).collect();
+            let slices: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+            let frame = FrameView::new(format, width, height, &slices, &strides, YuvMatrix::BT709)
+                .expect("benchmark frame matches its format");
+            for size in SIZES {
+                for (mode, mode_name) in MODES {
+                    let mut pre = Preprocessor::new(spec(size), mode, 0.875);
+                    let mut out = vec![0.0f32; pre.spec().len()];
+                    let id = BenchmarkId::from_parameter(format!(
+                        "{}/{width}x{height}/{size}/{mode_name}",
+                        format.name()
+                    ));
+                    group.bench_function(id, |b| {
+                        b.iter(|| {
+                            pre.run(&frame, &mut out)
+                                .expect("tensor buffer has the spec's size")
+                        })
+                    });
+                }
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, preprocess);
+criterion_main!(benches);
