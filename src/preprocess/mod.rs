@@ -1,18 +1,22 @@
-//! Frame → model input tensor in one pass: colour conversion, resize (area average when
-//! shrinking, bilinear when enlarging), crop,
-//! normalisation and layout happen per output pixel, so the full frame is never
-//! converted or scaled.
+//! Frame → model input tensor: crop and resize (area average when shrinking, bilinear
+//! when enlarging) straight from the camera's planes, then colour conversion,
+//! normalisation and layout at the model's size, so the full frame is never converted.
+//! Resizing Y'CbCr before converting is exact: the conversion is affine, and each
+//! pixel reads the chroma sample that covers it, as a full-size conversion would.
 
 mod format;
 mod geometry;
-mod sample;
+mod kernel;
+mod layout;
+mod resample;
 #[cfg(test)]
 mod tests;
 
 pub use format::{FrameError, FrameView, PixelFormat, YuvMatrix};
 pub use geometry::{AxisTaps, Placement, Rect, ResizeMode, place};
 
-use sample::{Sampler, SamplerVisitor, with_sampler};
+use multiversion::multiversion;
+use resample::{Components, Plan};
 
 /// Memory order of the model's input tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +71,12 @@ pub struct Preprocessor {
     spec: TensorSpec,
     mode: ResizeMode,
     crop_fraction: f64,
-    cached: Option<(CacheKey, Placement, AxisTaps, AxisTaps)>,
+    cached: Option<(CacheKey, Placement, Plan)>,
+    components: Components,
 }
 
-/// Frame size and region the sampling tables were built for.
-type CacheKey = (usize, usize, Option<Region>);
+/// Frame format, size and region the sampling tables were built for.
+type CacheKey = (PixelFormat, usize, usize, Option<Region>);
 
 /// A rectangle of whole pixels inside the frame (e.g. a detection to classify).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +118,7 @@ impl Preprocessor {
             mode,
             crop_fraction,
             cached: None,
+            components: Components::default(),
         }
     }
 
@@ -148,7 +154,7 @@ impl Preprocessor {
         {
             return Err(PreprocessError::Region(r));
         }
-        let key = (frame.width, frame.height, region);
+        let key = (frame.format, frame.width, frame.height, region);
         if self.cached.as_ref().map(|c| c.0) != Some(key) {
             let r = region.unwrap_or(Region {
                 x: 0,
@@ -173,27 +179,24 @@ impl Preprocessor {
             p.src.y += r.y as f64;
             let xs = AxisTaps::new(p.src.x, p.src.width, p.dst.2, frame.width);
             let ys = AxisTaps::new(p.src.y, p.src.height, p.dst.3, frame.height);
-            self.cached = Some((key, p, xs, ys));
+            let plan = Plan::new(frame, &xs, &ys);
+            self.cached = Some((key, p, plan));
         }
-        let Some((_, placement, xs, ys)) = self.cached.as_ref() else {
+        let Some((_, placement, plan)) = self.cached.as_ref() else {
             return Ok(());
         };
-        let (a, b) = self.spec.affine();
+        plan.run(frame, &mut self.components)
+            .ok_or(PreprocessError::Frame)?;
+        let (_, b) = self.spec.affine();
         if placement.dst != (0, 0, self.spec.width, self.spec.height) {
             fill_padding(&self.spec, b, out);
         }
-        with_sampler(
-            frame,
-            Fill {
-                spec: &self.spec,
-                matrix: yuv_coefficients(frame.matrix),
-                placement,
-                xs,
-                ys,
-                a,
-                b,
-                out,
-            },
+        write_tensor(
+            &self.spec,
+            placement.dst,
+            &self.components.planes,
+            &ChannelMaps::new(&self.spec, frame),
+            out,
         );
         Ok(())
     }
@@ -201,8 +204,13 @@ impl Preprocessor {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreprocessError {
-    OutputSize { expected: usize, got: usize },
+    OutputSize {
+        expected: usize,
+        got: usize,
+    },
     Region(Region),
+    /// The frame's planes are smaller than its size needs; `FrameView::new` rules it out.
+    Frame,
 }
 
 impl std::fmt::Display for PreprocessError {
@@ -219,6 +227,7 @@ impl std::fmt::Display for PreprocessError {
                 "region {}x{} at {},{} is empty or outside the frame",
                 r.width, r.height, r.x, r.y
             ),
+            PreprocessError::Frame => f.write_str("frame planes are smaller than its size"),
         }
     }
 }
@@ -270,78 +279,96 @@ fn yuv_coefficients(m: YuvMatrix) -> YuvCoefficients {
     }
 }
 
-#[inline(always)]
-fn yuv_to_rgb(k: &YuvCoefficients, v: [f32; 3]) -> [f32; 3] {
-    let y = (v[0] - k.y_offset) * k.y_gain;
-    let cb = v[1] - 128.0;
-    let cr = v[2] - 128.0;
-    [
-        (y + k.cr_to_r * cr).clamp(0.0, 255.0),
-        (y - k.cb_to_g * cb - k.cr_to_g * cr).clamp(0.0, 255.0),
-        (y + k.cb_to_b * cb).clamp(0.0, 255.0),
-    ]
-}
-
-struct Fill<'a> {
-    spec: &'a TensorSpec,
-    matrix: YuvCoefficients,
-    placement: &'a Placement,
-    xs: &'a AxisTaps,
-    ys: &'a AxisTaps,
+/// Tensor channel c = clamp(m[c] · components + k[c], 0, 255) * a[c] + b[c]: colour
+/// conversion, channel order and normalisation folded into one affine map per channel.
+#[derive(Debug, Clone, Copy)]
+struct ChannelMaps {
+    m: [[f32; 3]; 3],
+    k: [f32; 3],
     a: [f32; 3],
     b: [f32; 3],
-    out: &'a mut [f32],
 }
 
-impl SamplerVisitor for Fill<'_> {
-    type Output = ();
-
-    fn visit<S: Sampler>(self, s: S) -> Self::Output {
-        let (dx, dy, dw, dh) = self.placement.dst;
-        let (w, h) = (self.spec.width, self.spec.height);
-        let plane = w * h;
+impl ChannelMaps {
+    fn new(spec: &TensorSpec, frame: &FrameView<'_>) -> ChannelMaps {
+        // RGB component r, g, b as a linear function of the three components.
+        let rgb: [([f32; 3], f32); 3] = match frame.format {
+            PixelFormat::Gray8 => [([1.0, 0.0, 0.0], 0.0); 3],
+            f if f.is_yuv() => {
+                let c = yuv_coefficients(frame.matrix);
+                let y0 = -c.y_gain * c.y_offset;
+                [
+                    ([c.y_gain, 0.0, c.cr_to_r], y0 - 128.0 * c.cr_to_r),
+                    (
+                        [c.y_gain, -c.cb_to_g, -c.cr_to_g],
+                        y0 + 128.0 * (c.cb_to_g + c.cr_to_g),
+                    ),
+                    ([c.y_gain, c.cb_to_b, 0.0], y0 - 128.0 * c.cb_to_b),
+                ]
+            }
+            _ => [
+                ([1.0, 0.0, 0.0], 0.0),
+                ([0.0, 1.0, 0.0], 0.0),
+                ([0.0, 0.0, 1.0], 0.0),
+            ],
+        };
         // Model channel c takes RGB component src[c].
-        let src = match self.spec.order {
+        let src = match spec.order {
             ChannelOrder::Rgb => [0, 1, 2],
             ChannelOrder::Bgr => [2, 1, 0],
         };
-        let (tx, ty) = (self.xs.taps, self.ys.taps);
-        for oy in 0..dh {
-            let yi = &self.ys.index[oy * ty..(oy + 1) * ty];
-            let yw = &self.ys.weight[oy * ty..(oy + 1) * ty];
-            let row = (dy + oy) * w + dx;
-            for ox in 0..dw {
-                let xi = &self.xs.index[ox * tx..(ox + 1) * tx];
-                let xw = &self.xs.weight[ox * tx..(ox + 1) * tx];
-                let mut v = [0.0f32; 3];
-                for (&sy, &wy) in yi.iter().zip(yw) {
-                    let mut line = [0.0f32; 3];
-                    for (&sx, &wx) in xi.iter().zip(xw) {
-                        let p = s.fetch(sx as usize, sy as usize);
-                        for c in 0..3 {
-                            line[c] += p[c] * wx;
-                        }
-                    }
-                    for c in 0..3 {
-                        v[c] += line[c] * wy;
+        let (a, b) = spec.affine();
+        ChannelMaps {
+            m: src.map(|s| rgb[s].0),
+            k: src.map(|s| rgb[s].1),
+            a,
+            b,
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, c: usize, p: [f32; 3]) -> f32 {
+        let m = self.m[c];
+        let v = m[0] * p[0] + m[1] * p[1] + m[2] * p[2] + self.k[c];
+        v.clamp(0.0, 255.0) * self.a[c] + self.b[c]
+    }
+}
+
+/// Writes the resized components, mapped to model channels, into the `dst` rectangle
+/// of the tensor in its layout.
+#[multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2+fma", "aarch64+neon"))]
+fn write_tensor(
+    spec: &TensorSpec,
+    dst: (usize, usize, usize, usize),
+    planes: &[Vec<f32>; 3],
+    maps: &ChannelMaps,
+    out: &mut [f32],
+) {
+    let (dx, dy, dw, dh) = dst;
+    let (w, h) = (spec.width, spec.height);
+    let plane = w * h;
+    for oy in 0..dh {
+        let src = oy * dw..(oy + 1) * dw;
+        let (p0, p1, p2) = (
+            &planes[0][src.clone()],
+            &planes[1][src.clone()],
+            &planes[2][src],
+        );
+        let first = (dy + oy) * w + dx;
+        match spec.layout {
+            Layout::Nchw => {
+                for c in 0..3 {
+                    let row = &mut out[c * plane + first..c * plane + first + dw];
+                    for (x, o) in row.iter_mut().enumerate() {
+                        *o = maps.apply(c, [p0[x], p1[x], p2[x]]);
                     }
                 }
-                let rgb = if S::YUV {
-                    yuv_to_rgb(&self.matrix, v)
-                } else {
-                    v
-                };
-                let idx = row + ox;
-                match self.spec.layout {
-                    Layout::Nchw => {
-                        for c in 0..3 {
-                            self.out[c * plane + idx] = rgb[src[c]] * self.a[c] + self.b[c];
-                        }
-                    }
-                    Layout::Nhwc => {
-                        for c in 0..3 {
-                            self.out[idx * 3 + c] = rgb[src[c]] * self.a[c] + self.b[c];
-                        }
+            }
+            Layout::Nhwc => {
+                let row = &mut out[first * 3..(first + dw) * 3];
+                for (x, px) in row.chunks_exact_mut(3).enumerate() {
+                    for (c, o) in px.iter_mut().enumerate() {
+                        *o = maps.apply(c, [p0[x], p1[x], p2[x]]);
                     }
                 }
             }

@@ -1,0 +1,242 @@
+//! The separable resize. For each output row, the plane rows it covers are weighted
+//! into one line (long contiguous loops that vectorise); then each output reads its
+//! few taps from the line. On x86-64 with AVX2 that is eight outputs per hardware
+//! gather; the compiler does not emit gathers by itself, and scalar reads cost about
+//! five times as much here (0.5 ms against 0.1 ms per 1080p frame).
+
+use multiversion::multiversion;
+
+use super::format::FrameView;
+use super::geometry::AxisTaps;
+use super::kernel::Kernel;
+use super::layout::{Pass, passes};
+
+/// Kernels and spans for one frame size, format and placement; built once, reused.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    passes: &'static [Pass],
+    vertical: Vec<Kernel>,
+    /// Per pass, per component.
+    horizontal: Vec<Vec<Gather>>,
+    /// Per pass: first sample (in the pass's first group's units) and byte range read.
+    spans: Vec<(usize, usize)>,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// The three component planes of the resized picture, row-major.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Components {
+    pub planes: [Vec<f32>; 3],
+    /// A pass's current output row, vertically weighted: one value per byte read.
+    line: Vec<f32>,
+}
+
+/// One component's horizontal taps, laid out for gathers.
+#[derive(Debug, Clone)]
+struct Gather {
+    slot: usize,
+    /// Line position of output x's first tap.
+    first: Vec<i32>,
+    /// Line positions from one tap to the next.
+    step: usize,
+    taps: usize,
+    /// Tap-major: `weight[t * width + x]`.
+    weight: Vec<f32>,
+    /// The furthest line position any tap reads.
+    reach: usize,
+}
+
+impl Gather {
+    fn new(kernel: &Kernel, slot: usize, step: usize, offset: usize, origin: usize) -> Gather {
+        let width = kernel.start.len();
+        let taps = kernel.taps;
+        let mut weight = vec![0.0; taps * width];
+        for x in 0..width {
+            for (t, w) in kernel.weights(x).iter().enumerate() {
+                weight[t * width + x] = *w;
+            }
+        }
+        let first: Vec<i32> = kernel
+            .start
+            .iter()
+            .map(|&s| (s as usize * step + offset - origin) as i32)
+            .collect();
+        let reach = first.iter().max().copied().unwrap_or(0) as usize + (taps - 1) * step;
+        Gather {
+            slot,
+            first,
+            step,
+            taps,
+            weight,
+            reach,
+        }
+    }
+}
+
+impl Plan {
+    /// `xs`/`ys` are the full-resolution taps of the placement (width/height outputs).
+    pub fn new(frame: &FrameView<'_>, xs: &AxisTaps, ys: &AxisTaps) -> Plan {
+        let passes = passes(frame.format);
+        let samples = |total: usize, halved: bool| {
+            if halved { total.div_ceil(2) } else { total }
+        };
+        let mut plan = Plan {
+            passes,
+            vertical: Vec::with_capacity(passes.len()),
+            horizontal: Vec::with_capacity(passes.len()),
+            spans: Vec::with_capacity(passes.len()),
+            width: xs.index.len() / xs.taps.max(1),
+            height: ys.index.len() / ys.taps.max(1),
+        };
+        for pass in passes {
+            plan.vertical.push(Kernel::new(
+                ys,
+                pass.halved as u32,
+                samples(frame.height, pass.halved),
+            ));
+            let kernels: Vec<Kernel> = pass
+                .groups
+                .iter()
+                .map(|g| Kernel::new(xs, g.halved as u32, samples(frame.width, g.halved)))
+                .collect();
+            // Bytes of a row that any group reads, counted from the first one read.
+            let mut first = usize::MAX;
+            let mut end = 0;
+            for (g, k) in pass.groups.iter().zip(&kernels) {
+                let (lo, hi) = k.span();
+                first = first.min(lo * g.step);
+                let last_offset = g.components.iter().map(|c| c.1).max().unwrap_or(0);
+                end = end.max((hi - 1) * g.step + last_offset + 1);
+            }
+            plan.spans.push((first, end));
+            let mut gathers = Vec::new();
+            for (g, k) in pass.groups.iter().zip(&kernels) {
+                for &(slot, offset) in g.components {
+                    gathers.push(Gather::new(k, slot, g.step, offset, first));
+                }
+            }
+            plan.horizontal.push(gathers);
+        }
+        plan
+    }
+
+    /// Resizes `frame` into `into`; None when a row the plan needs is not in the frame
+    /// (which `FrameView::new` rules out for the size the plan was made for).
+    pub fn run(&self, frame: &FrameView<'_>, into: &mut Components) -> Option<()> {
+        let size = self.width * self.height;
+        for plane in &mut into.planes {
+            plane.resize(size, 0.0);
+        }
+        for (p, pass) in self.passes.iter().enumerate() {
+            let (first, end) = self.spans[p];
+            let data = frame.planes.get(pass.plane)?;
+            let stride = *frame.strides.get(pass.plane)?;
+            let vertical = &self.vertical[p];
+            let mut rows: Vec<&[u8]> = Vec::with_capacity(vertical.taps);
+            let mut weights: Vec<f32> = Vec::with_capacity(vertical.taps);
+            into.line.resize(end - first, 0.0);
+            for oy in 0..self.height {
+                rows.clear();
+                weights.clear();
+                let top = vertical.start[oy] as usize;
+                // Runs shorter than the kernel are padded with zero weights; skip them.
+                for (r, &w) in (top..).zip(vertical.weights(oy)) {
+                    if w != 0.0 {
+                        rows.push(data.get(r * stride + first..r * stride + end)?);
+                        weights.push(w);
+                    }
+                }
+                weigh_rows(&mut into.line, &rows, &weights);
+                for gather in &self.horizontal[p] {
+                    let plane = into.planes.get_mut(gather.slot)?;
+                    let out = &mut plane[oy * self.width..(oy + 1) * self.width];
+                    weigh_line(out, &into.line, gather);
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+/// `line[j] = Σ weights[r] * rows[r][j]`, kept in registers across rows.
+#[multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2+fma", "aarch64+neon"))]
+fn weigh_rows(line: &mut [f32], rows: &[&[u8]], weights: &[f32]) {
+    const CHUNK: usize = 32;
+    let n = line.len();
+    let full = n - n % CHUNK;
+    for base in (0..full).step_by(CHUNK) {
+        let mut acc = [0.0f32; CHUNK];
+        for (row, &w) in rows.iter().zip(weights) {
+            let src = &row[base..base + CHUNK];
+            for l in 0..CHUNK {
+                acc[l] += w * src[l] as f32;
+            }
+        }
+        line[base..base + CHUNK].copy_from_slice(&acc);
+    }
+    for (j, v) in line.iter_mut().enumerate().skip(full) {
+        *v = rows.iter().zip(weights).map(|(r, w)| w * r[j] as f32).sum();
+    }
+}
+
+/// `out[x] = Σ_t weight[t][x] * line[first[x] + t * step]`.
+fn weigh_line(out: &mut [f32], line: &[f32], g: &Gather) {
+    #[cfg(target_arch = "x86_64")]
+    if g.reach < line.len()
+        && g.first.len() == out.len()
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has AVX2 and FMA, and every position read is below `reach`,
+        // which is inside `line`.
+        unsafe { weigh_line_avx2(out, line, g) };
+        return;
+    }
+    weigh_line_scalar(out, line, g, 0);
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "aarch64+neon"))]
+fn weigh_line_scalar(out: &mut [f32], line: &[f32], g: &Gather, from: usize) {
+    let width = out.len();
+    for (x, o) in out.iter_mut().enumerate().skip(from) {
+        let first = g.first[x] as usize;
+        *o = (0..g.taps)
+            .map(|t| {
+                let v = line.get(first + t * g.step).copied().unwrap_or(0.0);
+                g.weight[t * width + x] * v
+            })
+            .sum();
+    }
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA, `g.first` must have `out.len()` entries, and
+/// `g.reach` must be below `line.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weigh_line_avx2(out: &mut [f32], line: &[f32], g: &Gather) {
+    use std::arch::x86_64::*;
+    const LANES: usize = 8;
+    let width = out.len();
+    let full = width - width % LANES;
+    let step = _mm256_set1_epi32(g.step as i32);
+    for x0 in (0..full).step_by(LANES) {
+        // SAFETY: x0 + LANES <= width = g.first.len().
+        let mut index = unsafe { _mm256_loadu_si256(g.first.as_ptr().add(x0).cast()) };
+        let mut acc = _mm256_setzero_ps();
+        for t in 0..g.taps {
+            // SAFETY: lane x reads first[x] + t * step <= reach < line.len(); the
+            // weights row t has `width` entries.
+            unsafe {
+                let values = _mm256_i32gather_ps::<4>(line.as_ptr(), index);
+                let weights = _mm256_loadu_ps(g.weight.as_ptr().add(t * width + x0));
+                acc = _mm256_fmadd_ps(values, weights, acc);
+            }
+            index = _mm256_add_epi32(index, step);
+        }
+        // SAFETY: x0 + LANES <= out.len().
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(x0), acc) };
+    }
+    weigh_line_scalar(out, line, g, full);
+}
