@@ -60,6 +60,11 @@ pub fn try_run(description: &str) -> Result<Run, String> {
         .expect("pipeline parses")
         .downcast::<gst::Pipeline>()
         .expect("is a pipeline");
+    try_run_pipeline(&pipeline)
+}
+
+/// `try_run` for a pipeline built by hand.
+pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
     let sink = pipeline
         .by_name("sink")
         .expect("pipeline has an appsink named sink")
