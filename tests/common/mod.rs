@@ -144,3 +144,26 @@ pub fn expected_labels() -> Vec<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// Runs `f` on its own thread and waits at most `seconds` for it, so that a deadlock
+/// fails the test instead of hanging the suite. A panic in `f` is re-raised here.
+pub fn bounded<T: Send + 'static>(
+    what: &str,
+    seconds: u64,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(value) => value,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: no answer within {seconds} s (deadlock?)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread ended without sending"),
+        },
+    }
+}
