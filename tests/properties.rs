@@ -273,7 +273,7 @@ fn hammer(mode: &str, how_long: Duration) -> (usize, usize) {
                 element.set_property("inference-interval", 1 + i % 3);
                 let resize = ["center-crop", "stretch", "letterbox"][i as usize % 3];
                 element.set_property_from_str("resize-mode", resize);
-                element.set_property("post-messages", i % 2 == 0);
+                element.set_property("post-messages", i.is_multiple_of(2));
                 element.set_property_from_str("target", ["frame", "regions"][i as usize % 2]);
                 element.set_property("max-regions", i % 4);
                 i += 1;
@@ -289,7 +289,7 @@ fn hammer(mode: &str, how_long: Duration) -> (usize, usize) {
                 let _ = element.property::<gst::Structure>("stats");
                 let _ = element.property::<Option<String>>("active-provider");
                 let _ = element.property::<u32>("top-k");
-                if i % 50 == 0 {
+                if i.is_multiple_of(50) {
                     let model = ["efficientnet", "mobilenet"][(i / 50) % 2];
                     element.set_property("model", model);
                     changes.fetch_add(1, Ordering::Relaxed);
@@ -345,7 +345,7 @@ fn a_sync_handler_may_read_properties_when_the_element_warns() {
     let _s = serial();
     common::init();
     let nan = common::fixture("nan_scores.onnx");
-    let cases: [(&str, String, Option<(&str, &str)>); 3] = [
+    let cases = [
         ("NaN scores", format!("model-file={nan}"), None),
         (
             "model changed while playing",

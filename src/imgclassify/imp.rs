@@ -433,7 +433,7 @@ impl ImgClassify {
         let stats = Arc::clone(&loaded.classifier.stats);
         lock(&stats).frames_seen += 1;
 
-        let due = frame % u64::from(settings.inference_interval.max(1)) == 0;
+        let due = frame.is_multiple_of(u64::from(settings.inference_interval.max(1)));
         // Late frames keep their place in the stream; only their inference is skipped.
         let skip = due && late && loaded.worker.is_none();
         if skip {
