@@ -131,17 +131,25 @@ mod tests {
     fn results_arrive_and_newest_job_wins() {
         let ran = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&ran);
+        // Jobs run only while the test lets them, so no sleep decides the order on a
+        // loaded machine.
+        let gate = Arc::new(Mutex::new(()));
+        let held = lock(&gate);
+        let job_gate = Arc::clone(&gate);
         let w = Worker::start("t", move |job: u32| {
             counter.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(30));
+            drop(lock(&job_gate));
             job * 10
         })
         .expect("thread");
         assert!(!w.submit(1));
-        std::thread::sleep(Duration::from_millis(5));
+        while ran.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         // 1 is running; 2 waits and is replaced by 3.
         assert!(!w.submit(2));
         assert!(w.submit(3));
+        drop(held);
         w.wait_idle();
         assert_eq!(w.latest(), Some(30));
         assert_eq!(ran.load(Ordering::SeqCst), 2);

@@ -50,7 +50,7 @@ fn every_format_and_size_passes_untouched_with_labels() {
     for format in PixelFormat::ALL {
         let mut h = gst_check::Harness::new("imgclassify");
         h.play();
-        for (w, hgt) in [(1, 1), (33, 17), (1920, 1080)] {
+        for (w, hgt) in [(1, 1), (2, 3), (33, 17), (4095, 1), (1920, 1080)] {
             let info = video_info(format, w, hgt);
             h.set_src_caps(info.to_caps().expect("caps"));
             let frame = test_frame(&info);
@@ -67,13 +67,18 @@ fn every_format_and_size_passes_untouched_with_labels() {
 #[test]
 fn explicitly_padded_strides_are_read_through_the_video_meta() {
     common::init();
-    for format in [
+    let formats = [
         PixelFormat::Nv12,
         PixelFormat::I420,
         PixelFormat::Rgbx,
         PixelFormat::Yuy2,
-    ] {
-        let info = video_info(format, 640, 480);
+    ];
+    let sizes = [(640, 480), (2, 3), (1, 1)];
+    for (format, (width, height)) in formats
+        .into_iter()
+        .flat_map(|f| sizes.map(|size| (f, size)))
+    {
+        let info = video_info(format, width, height);
         let tight = test_frame(&info);
         // Same picture with 96 spare bytes per row, described by a GstVideoMeta.
         let n = info.n_planes() as usize;
@@ -125,9 +130,15 @@ fn explicitly_padded_strides_are_read_through_the_video_meta() {
         assert_bit_identical(&original, &out);
         let result = Classification::from_buffer(&out).expect("meta on padded frame");
         // Same pixels, different memory layout: the same answer.
-        assert_eq!(result.class_ids, reference.class_ids, "{format}");
+        assert_eq!(
+            result.class_ids, reference.class_ids,
+            "{format} {width}x{height}"
+        );
         for (a, b) in result.scores.iter().zip(&reference.scores) {
-            assert!((a - b).abs() < 1e-6, "{format}: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{format} {width}x{height}: {a} vs {b}"
+            );
         }
     }
 }

@@ -86,6 +86,36 @@ fn labels_file_with_wrong_count() {
 }
 
 #[test]
+fn labels_file_with_more_lines_than_classes() {
+    let model = common::fixture("four_classes.onnx");
+    let labels = common::fixture("five_labels.txt");
+    assert_error(
+        &format!("model-file={model} labels-file={labels}"),
+        &[&labels, "5 labels", "4 classes", "one line per class"],
+    );
+}
+
+#[test]
+fn metadata_labels_that_do_not_match_the_output() {
+    let path = common::fixture("metadata_five_labels.onnx");
+    assert_error(
+        &format!("model-file={path}"),
+        &[&path, "metadata", "5 labels", "4 classes", "labels file"],
+    );
+}
+
+#[test]
+fn output_whose_declared_size_is_wrong() {
+    // The file declares [1, 4] but computes [1, 3]; ONNX Runtime then leaves the class
+    // dimension open, and a class count that is not fixed is refused.
+    let path = common::fixture("wrong_output_size.onnx");
+    assert_error(
+        &format!("model-file={path}"),
+        &[&path, "[1, -1]", "fixed number of classes"],
+    );
+}
+
+#[test]
 fn labels_file_not_utf8() {
     let model = common::fixture("four_classes.onnx");
     let labels = common::fixture("invalid_utf8.txt");

@@ -29,7 +29,7 @@ impl Engine {
                 format!("labels file '{}'", file.display()),
             ),
             None => match model.info.labels.clone() {
-                Some(l) => (l, "the model's metadata".to_string()),
+                Some(l) => (l, format!("the metadata of model '{}'", path.display())),
                 None => (
                     (0..classes).map(|i| format!("class {i}")).collect(),
                     String::new(),

@@ -33,7 +33,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_MODEL: &str = "mobilenet";
 const DEFAULT_TOP_K: u32 = 3;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Settings {
     model: String,
     model_file: Option<String>,
@@ -120,6 +120,8 @@ struct Loaded {
     classifier: Arc<Classifier>,
     /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
     worker: Option<Worker<Job, Outcome>>,
+    /// The mode in use between READY→PAUSED and PAUSED→READY.
+    streaming_mode: Option<Mode>,
     /// Added to upstream latency in `sync` mode: twice one warm inference.
     latency: gst::ClockTime,
     /// Index of the next frame since start, flush or caps change.
@@ -138,6 +140,25 @@ struct Loaded {
     /// Warnings already posted this run, so a bad stream does not flood the bus.
     warned_frame: bool,
     warned_scores: bool,
+}
+
+/// A bus message decided while the state lock is held and posted once it is released:
+/// an application's bus sync handler runs on the posting thread and may read this
+/// element's properties, which take the same locks.
+enum Notice {
+    UnreadableFrame(String),
+    NonFinite { model: String },
+    Failed(String),
+    NotLoaded,
+}
+
+/// The result a buffer carries: the frame it was computed on, and whether this is the
+/// first buffer to carry it.
+struct Labelled {
+    source_frame: u64,
+    frame: u64,
+    result: Classification,
+    first_sight: bool,
 }
 
 #[derive(Default)]
@@ -234,6 +255,7 @@ impl ImgClassify {
         Ok(Loaded {
             classifier: Arc::new(Classifier::new(engine)),
             worker: None,
+            streaming_mode: None,
             latency,
             frame_index: 0,
             latest: None,
@@ -329,20 +351,19 @@ impl ImgClassify {
     }
 
     /// The frame still flows on, unlabelled: losing video is worse than losing one label.
-    fn warn_frame(&self, loaded: &mut Loaded, why: &str) {
+    fn warn_frame(loaded: &mut Loaded, why: &str, notices: &mut Vec<Notice>) {
         if !loaded.warned_frame {
             loaded.warned_frame = true;
-            gst::element_imp_warning!(
-                self,
-                gst::StreamError::Format,
-                ("cannot read frame for classification: {}", why),
-                ["frames that cannot be read pass through without ImgClassifyMeta"]
-            );
+            notices.push(Notice::UnreadableFrame(why.to_string()));
         }
     }
 
-    /// Makes an inference outcome the current result, or reports why there is none.
-    fn take(&self, loaded: &mut Loaded, outcome: Outcome) -> Result<(), gst::FlowError> {
+    /// Makes an inference outcome the current result, or says why there is none.
+    fn take(
+        loaded: &mut Loaded,
+        outcome: Outcome,
+        notices: &mut Vec<Notice>,
+    ) -> Result<(), gst::FlowError> {
         match outcome {
             Outcome::Done { frame, result } => {
                 if loaded.latest.as_ref().map(|l| l.0) != Some(frame) {
@@ -354,23 +375,140 @@ impl ImgClassify {
                 loaded.latest = None;
                 if !loaded.warned_scores {
                     loaded.warned_scores = true;
-                    gst::element_imp_warning!(
-                        self,
-                        gst::StreamError::Decode,
-                        ("{}", EngineError::NonFinite),
-                        [
-                            "model '{}'; check its weights",
-                            loaded.classifier.engine.name()
-                        ]
-                    );
+                    notices.push(Notice::NonFinite {
+                        model: loaded.classifier.engine.name().to_string(),
+                    });
                 }
                 Ok(())
             }
             Outcome::Failed(e) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ("{}", e));
+                notices.push(Notice::Failed(e));
                 Err(gst::FlowError::Error)
             }
         }
+    }
+
+    /// Posts what `transform_ip` decided under the state lock, now that no lock is held.
+    fn post(&self, notice: Notice) {
+        match notice {
+            Notice::UnreadableFrame(why) => gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                ("cannot read frame for classification: {}", why),
+                ["frames that cannot be read pass through without ImgClassifyMeta"]
+            ),
+            Notice::NonFinite { model } => gst::element_imp_warning!(
+                self,
+                gst::StreamError::Decode,
+                ("{}", EngineError::NonFinite),
+                ["model '{}'; check its weights", model]
+            ),
+            Notice::Failed(e) => {
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("{}", e))
+            }
+            Notice::NotLoaded => {
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no model loaded"])
+            }
+        }
+    }
+
+    /// Runs (or skips) inference for one frame under the state lock and returns the
+    /// result the buffer carries; messages to post go to `notices`.
+    fn classify(
+        &self,
+        loaded: &mut Loaded,
+        buf: &gst::BufferRef,
+        settings: &Settings,
+        late: bool,
+        notices: &mut Vec<Notice>,
+    ) -> Result<Option<Labelled>, gst::FlowError> {
+        if loaded.resize_mode != settings.resize_mode {
+            let spec = loaded.classifier.engine.spec().clone();
+            loaded.preprocessor =
+                Preprocessor::new(spec.tensor, settings.resize_mode.into(), spec.crop_fraction);
+            loaded.resize_mode = settings.resize_mode;
+        }
+        let frame = loaded.frame_index;
+        loaded.frame_index += 1;
+        let stats = Arc::clone(&loaded.classifier.stats);
+        lock(&stats).frames_seen += 1;
+
+        let due = frame.is_multiple_of(u64::from(settings.inference_interval.max(1)));
+        // Late frames keep their place in the stream; only their inference is skipped.
+        let skip = due && late && loaded.worker.is_none();
+        if skip {
+            lock(&stats).qos_skipped += 1;
+        }
+        if due && !skip && settings.target == Target::Regions {
+            let regions = Self::regions_of(loaded, buf, &settings.selection());
+            match self.preprocess_regions(loaded, buf, &regions) {
+                Err(why) => Self::warn_frame(loaded, &why, notices),
+                Ok(()) => {
+                    let outcome = loaded.classifier.run_regions(
+                        &loaded.batch,
+                        &regions,
+                        frame,
+                        buf.pts(),
+                        settings.params(),
+                    );
+                    Self::take(loaded, outcome, notices)?;
+                }
+            }
+        } else if due && !skip {
+            let preprocess_started = Instant::now();
+            match self.preprocess(loaded, buf) {
+                Err(why) => Self::warn_frame(loaded, &why, notices),
+                Ok(()) => {
+                    gst::log!(
+                        CAT,
+                        imp = self,
+                        "preprocess {:?}",
+                        preprocess_started.elapsed()
+                    );
+                    let params = settings.params();
+                    match &loaded.worker {
+                        None => {
+                            let outcome =
+                                loaded
+                                    .classifier
+                                    .run(&loaded.tensor, frame, buf.pts(), params);
+                            Self::take(loaded, outcome, notices)?;
+                        }
+                        Some(worker) => {
+                            let job = Job {
+                                tensor: loaded.tensor.clone(),
+                                frame,
+                                pts: buf.pts(),
+                                params,
+                            };
+                            if worker.submit(job) {
+                                lock(&stats).results_dropped += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let from_worker = settings.target == Target::Frame;
+        if let Some(outcome) = loaded
+            .worker
+            .as_ref()
+            .filter(|_| from_worker)
+            .and_then(Worker::latest)
+        {
+            Self::take(loaded, outcome, notices)?;
+        }
+        let Some((source_frame, result)) = loaded.latest.clone() else {
+            return Ok(None);
+        };
+        let first_sight = loaded.posted != Some(source_frame);
+        loaded.posted = Some(source_frame);
+        Ok(Some(Labelled {
+            source_frame,
+            frame,
+            result,
+            first_sight,
+        }))
     }
 
     /// Maps the frame read-only and hands it to `body`; the map is released before
@@ -646,46 +784,62 @@ impl ObjectImpl for ImgClassify {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = lock(&self.settings);
-        let loaded = lock(&self.state).is_some();
+        let (loaded_model, streaming_mode) = match lock(&self.state).as_ref() {
+            Some(l) => (
+                Some(l.classifier.engine.name().to_string()),
+                l.streaming_mode,
+            ),
+            None => (None, None),
+        };
         let name = pspec.name();
-        match name {
-            "model" => s.model = text(value).unwrap_or_else(|| DEFAULT_MODEL.to_string()),
-            "model-file" => s.model_file = text(value).filter(|p| !p.is_empty()),
-            "labels-file" => s.labels_file = text(value).filter(|p| !p.is_empty()),
-            "top-k" => s.top_k = value.get().unwrap_or(DEFAULT_TOP_K),
-            "threshold" => s.threshold = value.get().unwrap_or(0.0),
-            "threads" => s.threads = value.get().unwrap_or(0),
-            "resize-mode" => s.resize_mode = value.get().unwrap_or_default(),
-            "post-messages" => s.post_messages = value.get().unwrap_or(false),
-            "execution-provider" => s.execution_provider = value.get().unwrap_or_default(),
-            "inference-interval" => s.inference_interval = value.get::<u32>().unwrap_or(1).max(1),
-            "mode" => s.mode = value.get().unwrap_or_default(),
-            "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
-            "target" => s.target = value.get().unwrap_or_default(),
-            "region-types" => s.region_types = text(value).unwrap_or_default(),
-            "min-region-size" => {
-                let text = text(value).unwrap_or_default();
-                if parse_size(&text).is_some() {
-                    s.min_region_size = text;
-                } else {
-                    gst::element_imp_warning!(
-                        self,
-                        gst::LibraryError::Settings,
-                        (
-                            "min-region-size '{}' is not WxH (e.g. 32x32); keeping '{}'",
-                            text,
-                            s.min_region_size
-                        )
-                    );
+        let mut refused = None;
+        let changed = {
+            let mut s = lock(&self.settings);
+            let before = s.clone();
+            match name {
+                "model" => s.model = text(value).unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+                "model-file" => s.model_file = text(value).filter(|p| !p.is_empty()),
+                "labels-file" => s.labels_file = text(value).filter(|p| !p.is_empty()),
+                "top-k" => s.top_k = value.get().unwrap_or(DEFAULT_TOP_K),
+                "threshold" => s.threshold = value.get().unwrap_or(0.0),
+                "threads" => s.threads = value.get().unwrap_or(0),
+                "resize-mode" => s.resize_mode = value.get().unwrap_or_default(),
+                "post-messages" => s.post_messages = value.get().unwrap_or(false),
+                "execution-provider" => s.execution_provider = value.get().unwrap_or_default(),
+                "inference-interval" => {
+                    s.inference_interval = value.get::<u32>().unwrap_or(1).max(1)
                 }
+                "mode" => s.mode = value.get().unwrap_or_default(),
+                "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
+                "target" => s.target = value.get().unwrap_or_default(),
+                "region-types" => s.region_types = text(value).unwrap_or_default(),
+                "min-region-size" => {
+                    let text = text(value).unwrap_or_default();
+                    if parse_size(&text).is_some() {
+                        s.min_region_size = text;
+                    } else {
+                        refused = Some(format!(
+                            "min-region-size '{}' is not WxH (e.g. 32x32); keeping '{}'",
+                            text, s.min_region_size
+                        ));
+                    }
+                }
+                "max-regions" => s.max_regions = value.get().unwrap_or(0),
+                "fallback" => s.fallback = value.get().unwrap_or(true),
+                "device-id" => s.device_id = value.get().unwrap_or(0),
+                "fp16" => s.fp16 = value.get().unwrap_or(false),
+                "engine-cache-dir" => s.engine_cache_dir = text(value).filter(|p| !p.is_empty()),
+                _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
             }
-            "max-regions" => s.max_regions = value.get().unwrap_or(0),
-            "fallback" => s.fallback = value.get().unwrap_or(true),
-            "device-id" => s.device_id = value.get().unwrap_or(0),
-            "fp16" => s.fp16 = value.get().unwrap_or(false),
-            "engine-cache-dir" => s.engine_cache_dir = text(value).filter(|p| !p.is_empty()),
-            _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
+            *s != before
+        };
+        // Posted with no lock held: a bus sync handler runs on this thread and may read
+        // this element's properties.
+        if let Some(text) = refused {
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", text));
+        }
+        if !changed {
+            return;
         }
         let load_time_only = [
             "model",
@@ -697,19 +851,50 @@ impl ObjectImpl for ImgClassify {
             "device-id",
             "fp16",
             "engine-cache-dir",
-            "mode",
         ];
-        if loaded && load_time_only.contains(&name) {
-            gst::warning!(
-                CAT,
-                imp = self,
-                "property '{}' changed while the model is loaded: it takes effect after the element goes back to NULL",
-                name
+        if let Some(model) = loaded_model.filter(|_| load_time_only.contains(&name)) {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                (
+                    "property '{}' changed while model '{}' is loaded: the new value takes effect \
+                     the next time the element goes from NULL to READY",
+                    name,
+                    model
+                ),
+                ["set it in the NULL state, or set the element to NULL and back to apply it"]
+            );
+        }
+        if let Some(mode) = streaming_mode.filter(|_| name == "mode") {
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                (
+                    "property 'mode' changed while streaming in {} mode: the new value takes \
+                     effect the next time the element goes from READY to PAUSED",
+                    match mode {
+                        Mode::Sync => "sync",
+                        Mode::Async => "async",
+                    }
+                ),
+                ["set it in the NULL or READY state"]
             );
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        // These wait for the state lock, which a frame holds through inference; the
+        // settings lock is not held meanwhile so setters are not held up too.
+        match pspec.name() {
+            "stats" => return self.stats().to_value(),
+            "active-provider" => {
+                return lock(&self.state)
+                    .as_ref()
+                    .map(|l| l.classifier.engine.active().to_string())
+                    .to_value();
+            }
+            _ => {}
+        }
         let s = lock(&self.settings);
         match pspec.name() {
             "model" => s.model.to_value(),
@@ -728,15 +913,10 @@ impl ObjectImpl for ImgClassify {
             "region-types" => s.region_types.to_value(),
             "min-region-size" => s.min_region_size.to_value(),
             "max-regions" => s.max_regions.to_value(),
-            "stats" => self.stats().to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),
             "engine-cache-dir" => s.engine_cache_dir.to_value(),
-            "active-provider" => lock(&self.state)
-                .as_ref()
-                .map(|l| l.classifier.engine.active().to_string())
-                .to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -849,93 +1029,26 @@ impl BaseTransformImpl for ImgClassify {
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
         let late = self.is_late(buf);
-        let mut state = lock(&self.state);
-        let Some(loaded) = state.as_mut() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no model loaded"]);
-            return Err(gst::FlowError::NotNegotiated);
+        let mut notices = Vec::new();
+        let labelled = match lock(&self.state).as_mut() {
+            Some(loaded) => self.classify(loaded, buf, &settings, late, &mut notices),
+            None => {
+                notices.push(Notice::NotLoaded);
+                Err(gst::FlowError::NotNegotiated)
+            }
         };
-        if loaded.resize_mode != settings.resize_mode {
-            let spec = loaded.classifier.engine.spec().clone();
-            loaded.preprocessor =
-                Preprocessor::new(spec.tensor, settings.resize_mode.into(), spec.crop_fraction);
-            loaded.resize_mode = settings.resize_mode;
+        for notice in notices {
+            self.post(notice);
         }
-        let frame = loaded.frame_index;
-        loaded.frame_index += 1;
-        let stats = Arc::clone(&loaded.classifier.stats);
-        lock(&stats).frames_seen += 1;
-
-        let due = frame % u64::from(settings.inference_interval.max(1)) == 0;
-        // Late frames keep their place in the stream; only their inference is skipped.
-        let skip = due && late && loaded.worker.is_none();
-        if skip {
-            lock(&stats).qos_skipped += 1;
-        }
-        if due && !skip && settings.target == Target::Regions {
-            let regions = Self::regions_of(loaded, buf, &settings.selection());
-            match self.preprocess_regions(loaded, buf, &regions) {
-                Err(why) => self.warn_frame(loaded, &why),
-                Ok(()) => {
-                    let outcome = loaded.classifier.run_regions(
-                        &loaded.batch,
-                        &regions,
-                        frame,
-                        buf.pts(),
-                        settings.params(),
-                    );
-                    self.take(loaded, outcome)?;
-                }
-            }
-        } else if due && !skip {
-            let preprocess_started = Instant::now();
-            match self.preprocess(loaded, buf) {
-                Err(why) => self.warn_frame(loaded, &why),
-                Ok(()) => {
-                    gst::log!(
-                        CAT,
-                        imp = self,
-                        "preprocess {:?}",
-                        preprocess_started.elapsed()
-                    );
-                    let params = settings.params();
-                    match &loaded.worker {
-                        None => {
-                            let outcome =
-                                loaded
-                                    .classifier
-                                    .run(&loaded.tensor, frame, buf.pts(), params);
-                            self.take(loaded, outcome)?;
-                        }
-                        Some(worker) => {
-                            let job = Job {
-                                tensor: loaded.tensor.clone(),
-                                frame,
-                                pts: buf.pts(),
-                                params,
-                            };
-                            if worker.submit(job) {
-                                lock(&stats).results_dropped += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let from_worker = settings.target == Target::Frame;
-        if let Some(outcome) = loaded
-            .worker
-            .as_ref()
-            .filter(|_| from_worker)
-            .and_then(Worker::latest)
-        {
-            self.take(loaded, outcome)?;
-        }
-        let Some((source_frame, mut result)) = loaded.latest.clone() else {
+        let Some(Labelled {
+            source_frame,
+            frame,
+            mut result,
+            first_sight,
+        }) = labelled?
+        else {
             return Ok(gst::FlowSuccess::Ok);
         };
-        let first_sight = loaded.posted != Some(source_frame);
-        loaded.posted = Some(source_frame);
-        drop(state);
 
         result.fresh = source_frame == frame;
         gst::trace!(CAT, imp = self, "{:?}", result);
@@ -975,12 +1088,16 @@ impl BaseTransformImpl for ImgClassify {
             })?;
             loaded.worker = Some(worker);
         }
+        loaded.streaming_mode = Some(mode);
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         // Take the worker out first: joining it must not happen under the state lock.
-        let worker = lock(&self.state).as_mut().and_then(|l| l.worker.take());
+        let worker = lock(&self.state).as_mut().and_then(|l| {
+            l.streaming_mode = None;
+            l.worker.take()
+        });
         drop(worker);
         *lock(&self.qos_earliest) = None;
         Ok(())

@@ -51,7 +51,8 @@ impl fmt::Display for ShapeError {
             }
             ShapeError::Output(shape) => write!(
                 f,
-                "the model output has shape {shape:?}; imgclassify needs [N,classes] or [classes]"
+                "the model output has shape {shape:?}; imgclassify needs [N,classes] or [classes] \
+                 with a fixed number of classes"
             ),
         }
     }

@@ -60,6 +60,11 @@ pub fn try_run(description: &str) -> Result<Run, String> {
         .expect("pipeline parses")
         .downcast::<gst::Pipeline>()
         .expect("is a pipeline");
+    try_run_pipeline(&pipeline)
+}
+
+/// `try_run` for a pipeline built by hand.
+pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
     let sink = pipeline
         .by_name("sink")
         .expect("pipeline has an appsink named sink")
@@ -138,4 +143,27 @@ pub fn expected_labels() -> Vec<(String, Vec<String>)> {
             )
         })
         .collect()
+}
+
+/// Runs `f` on its own thread and waits at most `seconds` for it, so that a deadlock
+/// fails the test instead of hanging the suite. A panic in `f` is re-raised here.
+pub fn bounded<T: Send + 'static>(
+    what: &str,
+    seconds: u64,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(value) => value,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: no answer within {seconds} s (deadlock?)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread ended without sending"),
+        },
+    }
 }

@@ -66,9 +66,19 @@ save("two_inputs.onnx", [helper.make_node("Add", ["input", "other"], ["sum"]),
                          helper.make_node("Flatten", ["pooled"], ["scores"])],
      [image_input(), image_input("other")], [scores("scores", 3)])
 
+# Metadata that names five classes for an output of four.
+nodes, inits = pooled_linear(W, [])
+save("metadata_five_labels.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
+     {"imgclassify.labels": "zero\none\ntwo\nthree\nfour"})
+
+# Declares four classes but computes three: only running it shows the mismatch.
+nodes, inits = pooled_linear([row[:3] for row in W], [])
+save("wrong_output_size.onnx", nodes, [image_input()], [scores("scores", 4)], inits)
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
 (HERE / "three_labels.txt").write_text("zero\none\ntwo\n")
+(HERE / "five_labels.txt").write_text("zero\none\ntwo\nthree\nfour\n")
 (HERE / "invalid_utf8.txt").write_bytes(b"zero\none\n\xff\xfe two\nthree\n")
 print("fixtures written to", HERE)

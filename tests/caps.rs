@@ -1,0 +1,124 @@
+//! Caps: what the element refuses at negotiation, and a stream whose size and format
+//! change while it plays.
+
+mod common;
+
+use gst::prelude::*;
+use gstimgclassify::gst;
+use gstimgclassify::meta::Classification;
+
+/// Linked without a caps check, as a dynamic pipeline may be: the caps meet
+/// `imgclassify` only when the source negotiates.
+#[test]
+fn caps_it_cannot_read_are_refused_at_negotiation() {
+    common::init();
+    for (what, source) in [
+        ("audio", "audiotestsrc num-buffers=1"),
+        (
+            "an unsupported raw format",
+            "videotestsrc num-buffers=1 ! video/x-raw,format=P010_10LE,width=64,height=48",
+        ),
+        (
+            "compressed video",
+            "videotestsrc num-buffers=1 ! video/x-raw,width=64,height=48 ! jpegenc",
+        ),
+    ] {
+        let pipeline = gst::parse::launch(&format!(
+            "{source} ! identity name=last  imgclassify name=classify ! appsink name=sink"
+        ))
+        .expect("parses")
+        .downcast::<gst::Pipeline>()
+        .expect("pipeline");
+        let pad = |element: &str, pad: &str| {
+            pipeline
+                .by_name(element)
+                .and_then(|e| e.static_pad(pad))
+                .expect("pad")
+        };
+        pad("last", "src")
+            .link_full(&pad("classify", "sink"), gst::PadLinkCheck::empty())
+            .expect("links unchecked");
+        let error = common::try_run_pipeline(&pipeline)
+            .err()
+            .unwrap_or_else(|| panic!("{what} was accepted"));
+        assert!(error.contains("not-negotiated"), "{what}: {error}");
+    }
+}
+
+/// The coffee photo as one raw frame of the given format and size.
+fn coffee(format: &str, width: i32, height: i32) -> (gst::Caps, gst::Buffer) {
+    let path = common::data("coffee.png").display().to_string();
+    let run = common::run(&format!(
+        "filesrc location={path} ! decodebin ! videoconvert ! videoscale \
+         ! video/x-raw,format={format},width={width},height={height} ! appsink name=sink"
+    ));
+    let frame = run.buffers.first().expect("one decoded frame").clone();
+    let caps = gst::Caps::builder("video/x-raw")
+        .field("format", format)
+        .field("width", width)
+        .field("height", height)
+        .field("framerate", gst::Fraction::new(30, 1))
+        .build();
+    (caps, frame)
+}
+
+#[test]
+fn size_and_format_change_mid_stream_keep_the_labels_right() {
+    common::init();
+    let phases = [coffee("NV12", 640, 480), coffee("RGBx", 1920, 1080)];
+    let pipeline = gst::parse::launch(
+        "appsrc name=src format=time ! imgclassify ! appsink name=sink sync=false",
+    )
+    .expect("parses")
+    .downcast::<gst::Pipeline>()
+    .expect("pipeline");
+    let by_name = |name: &str| pipeline.by_name(name).expect("named element");
+    let src = by_name("src")
+        .downcast::<gst_app::AppSrc>()
+        .expect("appsrc");
+    let sink = by_name("sink")
+        .downcast::<gst_app::AppSink>()
+        .expect("appsink");
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    let mut pts = 0;
+    for (caps, frame) in &phases {
+        // appsrc queues the new caps in order with the buffers.
+        src.set_caps(Some(caps));
+        for _ in 0..2 {
+            let mut buffer = frame.copy();
+            buffer
+                .make_mut()
+                .set_pts(gst::ClockTime::from_mseconds(33 * pts));
+            pts += 1;
+            src.push_buffer(buffer).expect("pushed");
+        }
+    }
+    src.end_of_stream().expect("eos");
+    let mut seen = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        let info =
+            gst_video::VideoInfo::from_caps(sample.caps().expect("caps")).expect("video caps");
+        let buffer = sample.buffer().expect("buffer");
+        let result = Classification::from_buffer(buffer).expect("every frame has a meta");
+        assert!(result.fresh, "{result:?}");
+        seen.push((
+            info.format().to_str().to_string(),
+            info.width(),
+            result.labels[0].clone(),
+        ));
+    }
+    let bus = pipeline.bus().expect("bus");
+    let error = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning]);
+    pipeline.set_state(gst::State::Null).expect("stops");
+    assert!(error.is_none(), "{error:?}");
+    let espresso = |format: &str, width: u32| (format.to_string(), width, "espresso".to_string());
+    assert_eq!(
+        seen,
+        vec![
+            espresso("NV12", 640),
+            espresso("NV12", 640),
+            espresso("RGBx", 1920),
+            espresso("RGBx", 1920),
+        ]
+    );
+}
