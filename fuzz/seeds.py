@@ -2,6 +2,7 @@
 """Writes the committed seed corpora, fuzz/corpus/<target>/, in the input layouts the
 fuzz targets document at their top. Run it again after changing a layout."""
 
+import base64
 import os
 import shutil
 import struct
@@ -118,6 +119,11 @@ def model_metadata_seeds():
     seeds["long-utf8-value"] = metadata([1, 3, 8, 8], [4], [("imgclassify.input_size", "é" * 70)])
     seeds["not-an-image"] = metadata([1, 10], [1, 2], [])
     seeds["bad-output"] = metadata([1, 3, 8, 8], [1, -1], [])
+    seeds["fixed-side-too-large"] = metadata([1, 3, 8193, 8193], [1, 2], [])
+    seeds["fixed-side-i64-max"] = metadata([1, 3, 2**63 - 1, 2**63 - 1], [1, 2], [])
+    # Found by the fuzzer: a fixed 8193x8193 input was accepted (fixed in model_spec).
+    seeds["crash-a0d3ca5aebd5cffe36fed9a0c608ed9e3969043c"] = base64.b64decode(
+        "JAMF/////////38FBQMEaW1nY2xhc3NpZnkuBAQEBAQEBAQEBAQEBAQEbGF5b3WHPW5od2M=")
     return seeds
 
 

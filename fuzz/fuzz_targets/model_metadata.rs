@@ -10,14 +10,12 @@
 //! | rest    | metadata text, lossily UTF-8: entries separated by NUL, each `key=value` |
 #![no_main]
 
+use gstimgclassify::model::input::MAX_INPUT_SIZE;
 use gstimgclassify::model::labels::parse_lines;
 use gstimgclassify::model::metadata::{ModelMetadata, PREFIX};
 use gstimgclassify::model::{ModelSpec, model_spec};
 use gstimgclassify::preprocess::Layout;
 use libfuzzer_sys::fuzz_target;
-
-/// The largest side `imgclassify.input_size` allows; a model's fixed sides are held to it too.
-const MAX_SIDE: usize = 8192;
 
 /// One shape dimension: a selector byte, small values directly (-1 is ONNX's "dynamic"),
 /// the edges by name, anything else from the next eight bytes.
@@ -33,8 +31,8 @@ fn dim(data: &mut &[u8]) -> Option<i64> {
         }
         252 => i64::MAX,
         253 => i64::MIN,
-        254 => MAX_SIDE as i64,
-        _ => MAX_SIDE as i64 + 1,
+        254 => MAX_INPUT_SIZE as i64,
+        _ => MAX_INPUT_SIZE as i64 + 1,
     })
 }
 
@@ -52,7 +50,7 @@ fn check_labels(text: &str) {
 
 fn check_metadata(meta: &ModelMetadata) {
     if let Some(size) = meta.input_size {
-        assert!((1..=MAX_SIDE).contains(&size));
+        assert!((1..=MAX_INPUT_SIZE).contains(&size));
     }
     if let Some(scale) = meta.scale {
         assert!(scale.is_finite() && scale > 0.0);
@@ -73,7 +71,7 @@ fn check_metadata(meta: &ModelMetadata) {
 fn check_spec(spec: &ModelSpec, input: &[i64]) {
     let t = &spec.tensor;
     assert!(
-        (1..=MAX_SIDE).contains(&t.width) && (1..=MAX_SIDE).contains(&t.height),
+        (1..=MAX_INPUT_SIZE).contains(&t.width) && (1..=MAX_INPUT_SIZE).contains(&t.height),
         "input {input:?} accepted as {}x{}",
         t.width,
         t.height
