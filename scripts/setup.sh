@@ -37,6 +37,8 @@ APT_PACKAGES=(
     meson ninja-build
     python3 python3-venv python3-pip unzip
     python3-gi gir1.2-gstreamer-1.0    # examples/read_meta.py (system Python, PyGObject)
+    g++                                # scripts/fuzz.sh: libFuzzer is C++
+    valgrind libglib2.0-dev            # scripts/valgrind.sh: memcheck and GLib's suppressions
 )
 
 install_system_packages() {

@@ -9,6 +9,11 @@ use crate::preprocess::{ChannelOrder, Layout, TensorSpec};
 /// Size used when a model has dynamic spatial dims and no `input_size` metadata.
 pub const DEFAULT_INPUT_SIZE: usize = 224;
 
+/// Largest height or width taken from a model's shape or `input_size` metadata: the
+/// element allocates width x height x 3 floats per image, which must neither overflow
+/// nor exhaust memory for a model that merely declares a huge input.
+pub const MAX_INPUT_SIZE: usize = 8192;
+
 /// Everything needed to feed the model and read its answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
@@ -26,6 +31,7 @@ pub enum ShapeError {
     NotImage(Vec<i64>),
     NotFloat { what: &'static str, ty: String },
     Output(Vec<i64>),
+    TooLarge(Vec<i64>),
 }
 
 impl fmt::Display for ShapeError {
@@ -54,6 +60,10 @@ impl fmt::Display for ShapeError {
                 "the model output has shape {shape:?}; imgclassify needs [N,classes] or [classes] \
                  with a fixed number of classes"
             ),
+            ShapeError::TooLarge(shape) => write!(
+                f,
+                "the model input has shape {shape:?}; imgclassify takes heights and widths up to {MAX_INPUT_SIZE}"
+            ),
         }
     }
 }
@@ -81,6 +91,9 @@ pub fn model_spec(
     let default = meta.input_size.unwrap_or(DEFAULT_INPUT_SIZE);
     let height = fixed(h).unwrap_or(default);
     let width = fixed(w).unwrap_or(default);
+    if height > MAX_INPUT_SIZE || width > MAX_INPUT_SIZE {
+        return Err(ShapeError::TooLarge(input.to_vec()));
+    }
     let classes = match output {
         [n] | [_, n] => fixed(*n),
         [_, n, 1, 1] => fixed(*n),
@@ -169,5 +182,22 @@ mod tests {
             model_spec(&[1, 3, 8, 8], &[1, -1], &meta),
             Err(ShapeError::Output(vec![1, -1]))
         );
+    }
+
+    #[test]
+    fn fixed_sides_beyond_the_limit_are_rejected() {
+        let meta = ModelMetadata::default();
+        let side = MAX_INPUT_SIZE as i64;
+        assert!(model_spec(&[1, 3, side, side], &[1, 2], &meta).is_ok());
+        for input in [
+            vec![1, 3, side + 1, side],
+            vec![1, side, side + 1, 3],
+            vec![1, 3, i64::MAX, i64::MAX],
+        ] {
+            assert_eq!(
+                model_spec(&input, &[1, 2], &meta),
+                Err(ShapeError::TooLarge(input.clone()))
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::input::MAX_INPUT_SIZE;
 use crate::preprocess::{ChannelOrder, Layout};
 
 pub const PREFIX: &str = "imgclassify.";
@@ -97,7 +98,7 @@ impl ModelMetadata {
                     let size = v
                         .parse::<usize>()
                         .ok()
-                        .filter(|s| (1..=8192).contains(s))
+                        .filter(|s| (1..=MAX_INPUT_SIZE).contains(s))
                         .ok_or_else(|| bad(key, value, "a size in pixels from 1 to 8192"))?;
                     m.input_size = Some(size);
                 }
