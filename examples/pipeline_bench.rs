@@ -26,7 +26,8 @@ Usage: cargo run --release --example pipeline_bench -- [OPTIONS]
 Benchmark (default). Each round runs every variant for --frames frames after --warmup
 frames, in an order that rotates from round to round, so load on the machine hits all
 variants alike. Prints a Markdown table: median time per frame over the rounds, with the
-fastest and the slowest round in brackets.
+fastest and the slowest round in brackets, and the ratios overhead (b/a) and d/b, each
+the median of the ratios within a round.
 
   ort     bare ONNX Runtime: the very session the element uses, run on a fixed tensor
           (tests/data/coffee.png, preprocessed once)
@@ -553,14 +554,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn median(times: &[Duration]) -> Option<Duration> {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    let n = sorted.len();
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
     match n {
         0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
     }
 }
 
@@ -712,10 +712,14 @@ fn bench(o: &Options) -> Result<(), Error> {
         .unwrap_or_default();
     println!();
     println!(
-        "`cargo run --release --example pipeline_bench -- {}` ({date}): {} at {width}x{height}, \
+        "`cargo run --release --example pipeline_bench{}` ({date}): {} at {width}x{height}, \
          {frames} frames per variant and round after {} warm-up frames, {} rounds interleaved \
          ({:.0} s); {}, {} CPUs; ONNX Runtime {}{}.",
-        o.command,
+        if o.command.is_empty() {
+            String::new()
+        } else {
+            format!(" -- {}", o.command)
+        },
         Path::new(PHOTO)
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
@@ -730,37 +734,62 @@ fn bench(o: &Options) -> Result<(), Error> {
             .unwrap_or_default(),
     );
     println!();
-    print!("| model | threads |");
+    // Each ratio: its heading, numerator, denominator, and how it reads.
+    type Ratio = (&'static str, Variant, Variant, fn(f64) -> String);
+    let ratios: Vec<Ratio> = [
+        (
+            "overhead (b/a)",
+            Variant::Nv12,
+            Variant::Ort,
+            (|r| format!("{:+.0} %", (r - 1.0) * 100.0)) as fn(f64) -> String,
+        ),
+        ("d/b", Variant::OpenCv, Variant::Nv12, |r| {
+            format!("{r:.2}×")
+        }),
+    ]
+    .into_iter()
+    .filter(|(_, num, den, _)| o.variants.contains(num) && o.variants.contains(den))
+    .collect();
+    let mut heading = "| model | threads |".to_string();
     for v in &o.variants {
-        print!(" {} |", v.heading());
+        heading.push_str(&format!(" {} |", v.heading()));
     }
-    println!(" overhead (b/a) | d/b |");
-    println!("|---|---|{}---|---|", "---|".repeat(o.variants.len()));
+    for (name, ..) in &ratios {
+        heading.push_str(&format!(" {name} |"));
+    }
+    println!("{heading}");
+    println!(
+        "|---|---|{}",
+        "---|".repeat(o.variants.len() + ratios.len())
+    );
     for row in &rows {
         let threads = if row.threads == 0 {
             "0 (ORT default)".to_string()
         } else {
             row.threads.to_string()
         };
-        print!("| {} | {threads} |", row.model);
+        let mut line = format!("| {} | {threads} |", row.model);
         for v in &o.variants {
-            let times = &row.times[index(*v)];
-            match (median(times), times.iter().min(), times.iter().max()) {
-                (Some(m), Some(lo), Some(hi)) => {
-                    print!(" {:.2} ms ({:.2}–{:.2}) |", ms(m), ms(*lo), ms(*hi))
-                }
-                _ => print!(" – |"),
+            let times: Vec<f64> = row.times[index(*v)].iter().map(|&t| ms(t)).collect();
+            let lo = times.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = times.iter().copied().fold(0.0, f64::max);
+            if let Some(m) = median(times) {
+                line.push_str(&format!(" {m:.2} ms ({lo:.2}–{hi:.2}) |"));
             }
         }
-        let med = |v: Variant| median(&row.times[index(v)]).map(ms);
-        match (med(Variant::Ort), med(Variant::Nv12)) {
-            (Some(a), Some(b)) => print!(" {:+.0} % |", (b / a - 1.0) * 100.0),
-            _ => print!(" – |"),
+        for (_, num, den, show) in &ratios {
+            // Within each round, then the median: both sides of a ratio ran seconds
+            // apart at most, so a burst of load elsewhere mostly cancels out.
+            let per_round = row.times[index(*num)]
+                .iter()
+                .zip(&row.times[index(*den)])
+                .map(|(n, d)| n.as_secs_f64() / d.as_secs_f64())
+                .collect();
+            if let Some(r) = median(per_round) {
+                line.push_str(&format!(" {} |", show(r)));
+            }
         }
-        match (med(Variant::Nv12), med(Variant::OpenCv)) {
-            (Some(b), Some(d)) => println!(" {:.2}× |", d / b),
-            _ => println!(" – |"),
-        }
+        println!("{line}");
     }
     println!();
     for row in rows.iter().filter(|r| r.threads == rows[0].threads) {
