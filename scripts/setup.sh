@@ -63,7 +63,7 @@ check_rust() {
 
 python_env() {
     if [ ! -x "$DEPS/venv/bin/python" ]; then
-        say "creating the Python environment for the model converter"
+        say "creating the Python environment for the model converter and the benchmark"
         python3 -m venv "$DEPS/venv"
     fi
     local stamp="$DEPS/venv/.requirements"
