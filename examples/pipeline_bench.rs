@@ -318,6 +318,7 @@ fn imgclassify(model: &str, threads: u32) -> Result<gst::Element, Error> {
 fn engine_options(threads: u32) -> EngineOptions {
     EngineOptions {
         threads: threads as usize,
+        input_size: None,
         provider: ProviderOptions {
             requested: Requested::Cpu,
             ..ProviderOptions::default()

@@ -73,6 +73,18 @@ fn different_options_get_different_sessions() {
 }
 
 #[test]
+fn each_input_size_gets_its_own_session() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let sizes = ["input-size=160", "input-size=160", ""];
+    let p = pipeline(&branches(3, |i| sizes[i].to_string()));
+    p.set_state(gst::State::Ready).expect("ready");
+    assert_eq!(live_sessions(), 2);
+    play_to_eos(&p);
+    p.set_state(gst::State::Null).expect("null");
+    assert_eq!(live_sessions(), 0);
+}
+
+#[test]
 fn two_hundred_state_cycles_leak_no_session() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let p = pipeline(

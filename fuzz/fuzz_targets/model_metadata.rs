@@ -126,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
 
-    match model_spec(&input, &output, &meta) {
+    match model_spec(&input, &output, &meta, None) {
         Ok(spec) => check_spec(&spec, &input),
         Err(e) => {
             let _ = e.to_string();

@@ -16,7 +16,7 @@ use super::runtime::{RuntimeError, runtime};
 use crate::lock::lock;
 use crate::model::{ModelMetadata, ModelSpec, ShapeError, model_spec};
 use crate::postprocess::is_probability_vector;
-use crate::preprocess::Layout;
+use crate::preprocess::{Layout, TensorSpec};
 
 /// Session settings chosen by the user; equal options share a session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -24,6 +24,10 @@ pub struct EngineOptions {
     /// Intra-op threads; 0 leaves ONNX Runtime's default.
     pub threads: usize,
     pub provider: ProviderOptions,
+    /// Square size to run a model with dynamic height and width at (`input-size`);
+    /// None = the model's own. Sessions at different sizes are never shared, since the
+    /// spec, and a TensorRT engine, belong to one size.
+    pub input_size: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -181,8 +185,12 @@ fn base_builder(options: &EngineOptions) -> Result<SessionBuilder, String> {
     Ok(builder)
 }
 
-/// Reads names, shapes and metadata of a committed session.
-fn inspect(session: &Session) -> Result<(String, ModelSpec, ModelMetadata, bool), String> {
+/// Reads names, shapes and metadata of a committed session; `input_size` as in
+/// [`EngineOptions`].
+fn inspect(
+    session: &Session,
+    input_size: Option<usize>,
+) -> Result<(String, ModelSpec, ModelMetadata, bool), String> {
     let meta = read_metadata(session)?;
     if session.inputs().len() != 1 {
         return Err(ShapeError::InputCount(session.inputs().len()).to_string());
@@ -197,6 +205,7 @@ fn inspect(session: &Session) -> Result<(String, ModelSpec, ModelMetadata, bool)
         &input_shape,
         &tensor_shape(output.dtype(), "output")?,
         &meta,
+        input_size,
     )
     .map_err(|e| e.to_string())?;
     Ok((input.name().to_string(), spec, meta, batchable))
@@ -220,6 +229,15 @@ fn sha256_of(path: &Path) -> Result<String, String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+/// TensorRT's optimisation profile for one image of the size the element feeds, so the
+/// engine is built for that size (with `input-size`, not the model's own).
+fn profile_shape(input: &str, t: &TensorSpec) -> String {
+    match t.layout {
+        Layout::Nchw => format!("{input}:1x3x{}x{}", t.height, t.width),
+        Layout::Nhwc => format!("{input}:1x{}x{}x3", t.height, t.width),
+    }
 }
 
 /// Builds a session on `kind`, or says why ONNX Runtime refused.
@@ -246,13 +264,10 @@ fn commit_on(kind: Kind, path: &Path, options: &EngineOptions) -> Result<Session
             let probe = base_builder(options)?
                 .commit_from_file(path)
                 .map_err(|e| e.to_string())?;
-            let (input, spec, _, _) = inspect(&probe)?;
+            let (input, spec, _, _) = inspect(&probe, options.input_size)?;
             drop(probe);
             let t = &spec.tensor;
-            let shape = match t.layout {
-                Layout::Nchw => format!("{input}:1x3x{}x{}", t.height, t.width),
-                Layout::Nhwc => format!("{input}:1x{}x{}x3", t.height, t.width),
-            };
+            let shape = profile_shape(&input, t);
             let root = p.engine_cache_root();
             let dir = engine_dir(
                 &root,
@@ -316,7 +331,8 @@ impl SharedModel {
         let Some((kind, session)) = chosen else {
             return Err(EngineError::Provider { failures });
         };
-        let (input_name, spec, meta, batchable) = inspect(&session).map_err(model_err)?;
+        let (input_name, spec, meta, batchable) =
+            inspect(&session, options.input_size).map_err(model_err)?;
         let name = meta.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -389,5 +405,37 @@ impl SharedModel {
             )));
         }
         Ok(scores.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensorrt_profile_follows_the_input_size() {
+        let meta = ModelMetadata {
+            input_size: Some(224),
+            ..Default::default()
+        };
+        let own = model_spec(&[-1, 3, -1, -1], &[-1, 1000], &meta, None).expect("valid");
+        assert_eq!(profile_shape("input", &own.tensor), "input:1x3x224x224");
+        let small = model_spec(&[-1, 3, -1, -1], &[-1, 1000], &meta, Some(160)).expect("valid");
+        assert_eq!(profile_shape("input", &small.tensor), "input:1x3x160x160");
+        let nhwc = model_spec(&[-1, -1, -1, 3], &[-1, 1000], &meta, Some(300)).expect("valid");
+        assert_eq!(profile_shape("x", &nhwc.tensor), "x:1x300x300x3");
+    }
+
+    #[test]
+    fn input_size_is_part_of_the_session_key() {
+        use std::hash::{BuildHasher, RandomState};
+        let own = EngineOptions::default();
+        let small = EngineOptions {
+            input_size: Some(160),
+            ..Default::default()
+        };
+        assert_ne!(own, small);
+        let hasher = RandomState::new();
+        assert_ne!(hasher.hash_one(&own), hasher.hash_one(&small));
     }
 }

@@ -17,7 +17,7 @@ use super::{ExecutionProvider, Mode, ResizeMode, Target};
 use crate::engine::{Engine, EngineError, EngineOptions, ProviderOptions, runtime};
 use crate::lock::lock;
 use crate::meta::{Classification, STRUCTURE_NAME};
-use crate::model::zoo;
+use crate::model::{self, zoo};
 use crate::preprocess::{FrameView, PixelFormat, Preprocessor, YuvMatrix};
 use crate::regions::{Candidate, RegionInput, Selection, parse_size, parse_types};
 use crate::worker::Worker;
@@ -41,6 +41,8 @@ struct Settings {
     top_k: u32,
     threshold: f64,
     threads: u32,
+    /// 0 = the model's own size; checked at NULL→READY.
+    input_size: u32,
     resize_mode: ResizeMode,
     post_messages: bool,
     execution_provider: ExecutionProvider,
@@ -74,9 +76,10 @@ impl Settings {
         }
     }
 
-    fn engine_options(&self) -> EngineOptions {
+    fn engine_options(&self, input_size: Option<usize>) -> EngineOptions {
         EngineOptions {
             threads: self.threads as usize,
+            input_size,
             provider: ProviderOptions {
                 requested: self.execution_provider.into(),
                 fallback: self.fallback,
@@ -97,6 +100,7 @@ impl Default for Settings {
             top_k: DEFAULT_TOP_K,
             threshold: 0.0,
             threads: 0,
+            input_size: 0,
             resize_mode: ResizeMode::default(),
             post_messages: false,
             execution_provider: ExecutionProvider::default(),
@@ -210,7 +214,9 @@ impl ImgClassify {
                 gst::error_msg!(kind, ("{}", e))
             })?,
         };
-        let options = settings.engine_options();
+        let input_size = model::requested_input_size(settings.input_size.into())
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
+        let options = settings.engine_options(input_size);
         let labels = settings.labels_file.as_ref().map(PathBuf::from);
         let started = Instant::now();
         let engine = Engine::load(&path, labels.as_deref(), &options).map_err(|e| {
@@ -231,13 +237,17 @@ impl ImgClassify {
         gst::info!(
             CAT,
             imp = self,
-            "loaded model '{}' from {} on {} in {:?}: {}x{} {:?} {:?}, {} classes, {}",
+            "loaded model '{}' from {} on {} in {:?}: {}x{} ({}) {:?} {:?}, {} classes, {}",
             engine.name(),
             path.display(),
             engine.active(),
             started.elapsed(),
             spec.tensor.width,
             spec.tensor.height,
+            match input_size {
+                Some(size) => format!("input-size={size}"),
+                None => "the model's own size".to_string(),
+            },
             spec.tensor.layout,
             spec.tensor.order,
             spec.classes,
@@ -684,6 +694,18 @@ impl ObjectImpl for ImgClassify {
                     .default_value(0)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("input-size")
+                    .nick("Input size")
+                    .blurb(&format!(
+                        "Run a model whose height and width are dynamic at this square size instead of its own, \
+                         e.g. MobileNet at 128, 160 or 192 (faster, less accurate); 0 = the model's own size, \
+                         else {} to {}. A model with a fixed size accepts only that size (applied at NULL->READY)",
+                        model::INPUT_SIZE_RANGE.start(),
+                        model::INPUT_SIZE_RANGE.end()
+                    ))
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecEnum::builder_with_default("resize-mode", ResizeMode::default())
                     .nick("Resize mode")
                     .blurb("How the frame is fitted to the model's input size")
@@ -803,6 +825,7 @@ impl ObjectImpl for ImgClassify {
                 "top-k" => s.top_k = value.get().unwrap_or(DEFAULT_TOP_K),
                 "threshold" => s.threshold = value.get().unwrap_or(0.0),
                 "threads" => s.threads = value.get().unwrap_or(0),
+                "input-size" => s.input_size = value.get().unwrap_or(0),
                 "resize-mode" => s.resize_mode = value.get().unwrap_or_default(),
                 "post-messages" => s.post_messages = value.get().unwrap_or(false),
                 "execution-provider" => s.execution_provider = value.get().unwrap_or_default(),
@@ -846,6 +869,7 @@ impl ObjectImpl for ImgClassify {
             "model-file",
             "labels-file",
             "threads",
+            "input-size",
             "execution-provider",
             "fallback",
             "device-id",
@@ -903,6 +927,7 @@ impl ObjectImpl for ImgClassify {
             "top-k" => s.top_k.to_value(),
             "threshold" => s.threshold.to_value(),
             "threads" => s.threads.to_value(),
+            "input-size" => s.input_size.to_value(),
             "resize-mode" => s.resize_mode.to_value(),
             "post-messages" => s.post_messages.to_value(),
             "execution-provider" => s.execution_provider.to_value(),

@@ -2,6 +2,7 @@
 //! ImageNet defaults filling what the shapes leave open.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use super::metadata::ModelMetadata;
 use crate::preprocess::{ChannelOrder, Layout, TensorSpec};
@@ -13,6 +14,39 @@ pub const DEFAULT_INPUT_SIZE: usize = 224;
 /// element allocates width x height x 3 floats per image, which must neither overflow
 /// nor exhaust memory for a model that merely declares a huge input.
 pub const MAX_INPUT_SIZE: usize = 8192;
+
+/// Square sizes a dynamic model may be run at (`input-size`). MobileNet and
+/// EfficientNet halve the image five times, so below 32 the last feature map is empty;
+/// above 1024 the tensor alone passes 12 MB per image and no ImageNet model gains.
+pub const INPUT_SIZE_RANGE: RangeInclusive<usize> = 32..=1024;
+
+/// An `input-size` outside 0 and [`INPUT_SIZE_RANGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSizeError(pub u64);
+
+impl fmt::Display for InputSizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "input-size={} is out of range; set input-size=0 for the model's own size, \
+             or a square size from {} to {} pixels",
+            self.0,
+            INPUT_SIZE_RANGE.start(),
+            INPUT_SIZE_RANGE.end()
+        )
+    }
+}
+
+impl std::error::Error for InputSizeError {}
+
+/// The size an `input-size` value asks for: None for 0 (the model's own size).
+pub fn requested_input_size(value: u64) -> Result<Option<usize>, InputSizeError> {
+    match usize::try_from(value) {
+        Ok(0) => Ok(None),
+        Ok(size) if INPUT_SIZE_RANGE.contains(&size) => Ok(Some(size)),
+        _ => Err(InputSizeError(value)),
+    }
+}
 
 /// Everything needed to feed the model and read its answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +63,18 @@ pub enum ShapeError {
     InputCount(usize),
     OutputCount(usize),
     NotImage(Vec<i64>),
-    NotFloat { what: &'static str, ty: String },
+    NotFloat {
+        what: &'static str,
+        ty: String,
+    },
     Output(Vec<i64>),
     TooLarge(Vec<i64>),
+    /// The model's height or width is fixed and differs from the requested size.
+    FixedSize {
+        width: usize,
+        height: usize,
+        requested: usize,
+    },
 }
 
 impl fmt::Display for ShapeError {
@@ -64,6 +107,21 @@ impl fmt::Display for ShapeError {
                 f,
                 "the model input has shape {shape:?}; imgclassify takes heights and widths up to {MAX_INPUT_SIZE}"
             ),
+            ShapeError::FixedSize {
+                width,
+                height,
+                requested,
+            } => {
+                write!(
+                    f,
+                    "its input size is fixed at {width}x{height} pixels, so it cannot run at \
+                     input-size={requested} ({requested}x{requested}); set input-size=0 (the model's own size)"
+                )?;
+                if width == height {
+                    write!(f, " or input-size={width}")?;
+                }
+                f.write_str(", or use a model whose height and width are dynamic")
+            }
         }
     }
 }
@@ -75,10 +133,13 @@ fn fixed(dim: i64) -> Option<usize> {
 }
 
 /// Builds the spec from the input and output shapes (-1 = dynamic) and the metadata.
+/// `requested` (from `input-size`) replaces the size of dynamic height and width; a
+/// fixed one must already equal it.
 pub fn model_spec(
     input: &[i64],
     output: &[i64],
     meta: &ModelMetadata,
+    requested: Option<usize>,
 ) -> Result<ModelSpec, ShapeError> {
     let [_, a, b, c] = input else {
         return Err(ShapeError::NotImage(input.to_vec()));
@@ -88,11 +149,20 @@ pub fn model_spec(
         (_, 3) => (Layout::Nhwc, *a, *b),
         _ => return Err(ShapeError::NotImage(input.to_vec())),
     };
-    let default = meta.input_size.unwrap_or(DEFAULT_INPUT_SIZE);
+    let default = requested.or(meta.input_size).unwrap_or(DEFAULT_INPUT_SIZE);
     let height = fixed(h).unwrap_or(default);
     let width = fixed(w).unwrap_or(default);
     if height > MAX_INPUT_SIZE || width > MAX_INPUT_SIZE {
         return Err(ShapeError::TooLarge(input.to_vec()));
+    }
+    if let Some(requested) = requested
+        && (height != requested || width != requested)
+    {
+        return Err(ShapeError::FixedSize {
+            width,
+            height,
+            requested,
+        });
     }
     let classes = match output {
         [n] | [_, n] => fixed(*n),
@@ -137,7 +207,7 @@ mod tests {
             input_size: Some(260),
             ..Default::default()
         };
-        let spec = model_spec(&[-1, 3, -1, -1], &[-1, 1000], &meta).expect("valid");
+        let spec = model_spec(&[-1, 3, -1, -1], &[-1, 1000], &meta, None).expect("valid");
         assert_eq!((spec.tensor.width, spec.tensor.height), (260, 260));
         assert_eq!(spec.tensor.layout, Layout::Nchw);
         assert_eq!(spec.classes, 1000);
@@ -145,8 +215,8 @@ mod tests {
 
     #[test]
     fn fixed_nhwc_without_metadata_gets_imagenet_defaults() {
-        let spec =
-            model_spec(&[1, 192, 160, 3], &[1, 10], &ModelMetadata::default()).expect("valid");
+        let spec = model_spec(&[1, 192, 160, 3], &[1, 10], &ModelMetadata::default(), None)
+            .expect("valid");
         assert_eq!((spec.tensor.width, spec.tensor.height), (160, 192));
         assert_eq!(spec.tensor.layout, Layout::Nhwc);
         assert_eq!(spec.tensor.mean, [0.485, 0.456, 0.406]);
@@ -159,7 +229,7 @@ mod tests {
             layout: Some(Layout::Nhwc),
             ..Default::default()
         };
-        let spec = model_spec(&[1, 3, 3, 3], &[1, 2], &meta).expect("valid");
+        let spec = model_spec(&[1, 3, 3, 3], &[1, 2], &meta, None).expect("valid");
         assert_eq!(spec.tensor.layout, Layout::Nhwc);
     }
 
@@ -167,35 +237,101 @@ mod tests {
     fn non_image_inputs_and_bad_outputs_are_rejected() {
         let meta = ModelMetadata::default();
         assert_eq!(
-            model_spec(&[1, 10], &[1, 2], &meta),
+            model_spec(&[1, 10], &[1, 2], &meta, None),
             Err(ShapeError::NotImage(vec![1, 10]))
         );
         assert_eq!(
-            model_spec(&[1, 4, 8, 8], &[1, 2], &meta),
+            model_spec(&[1, 4, 8, 8], &[1, 2], &meta, None),
             Err(ShapeError::NotImage(vec![1, 4, 8, 8]))
         );
         assert_eq!(
-            model_spec(&[1, 3, 8, 8], &[1, 2, 3], &meta),
+            model_spec(&[1, 3, 8, 8], &[1, 2, 3], &meta, None),
             Err(ShapeError::Output(vec![1, 2, 3]))
         );
         assert_eq!(
-            model_spec(&[1, 3, 8, 8], &[1, -1], &meta),
+            model_spec(&[1, 3, 8, 8], &[1, -1], &meta, None),
             Err(ShapeError::Output(vec![1, -1]))
         );
+    }
+
+    #[test]
+    fn input_size_replaces_dynamic_dims_and_keeps_the_crop() {
+        let meta = ModelMetadata {
+            input_size: Some(224),
+            crop_fraction: Some(0.875),
+            ..Default::default()
+        };
+        let spec = model_spec(&[-1, 3, -1, -1], &[-1, 1000], &meta, Some(160)).expect("valid");
+        assert_eq!((spec.tensor.width, spec.tensor.height), (160, 160));
+        assert_eq!(spec.tensor.len(), 3 * 160 * 160);
+        assert_eq!(spec.crop_fraction, 0.875);
+        let nhwc = model_spec(&[1, -1, -1, 3], &[1, 10], &meta, Some(300)).expect("valid");
+        assert_eq!((nhwc.tensor.width, nhwc.tensor.height), (300, 300));
+        assert_eq!(nhwc.tensor.layout, Layout::Nhwc);
+    }
+
+    #[test]
+    fn fixed_dims_accept_only_their_own_size() {
+        let meta = ModelMetadata::default();
+        let spec = model_spec(&[1, 3, 64, 64], &[1, 4], &meta, Some(64)).expect("same size");
+        assert_eq!((spec.tensor.width, spec.tensor.height), (64, 64));
+        let err = model_spec(&[1, 3, 64, 64], &[1, 4], &meta, Some(224)).expect_err("fixed");
+        assert_eq!(
+            err,
+            ShapeError::FixedSize {
+                width: 64,
+                height: 64,
+                requested: 224
+            }
+        );
+        let text = err.to_string();
+        for needle in ["64x64", "input-size=224", "input-size=0", "input-size=64"] {
+            assert!(text.contains(needle), "'{needle}' missing in: {text}");
+        }
+        // One fixed dim is enough to refuse, and a non-square model has no one size to suggest.
+        let err = model_spec(&[1, 3, 192, -1], &[1, 4], &meta, Some(160)).expect_err("fixed H");
+        assert_eq!(
+            err,
+            ShapeError::FixedSize {
+                width: 160,
+                height: 192,
+                requested: 160
+            }
+        );
+        let err = model_spec(&[1, 192, 160, 3], &[1, 4], &meta, Some(160)).expect_err("non-square");
+        assert!(!err.to_string().contains("or input-size=160"), "{err}");
+    }
+
+    #[test]
+    fn input_size_bounds() {
+        assert_eq!(requested_input_size(0), Ok(None));
+        assert_eq!(requested_input_size(32), Ok(Some(32)));
+        assert_eq!(requested_input_size(160), Ok(Some(160)));
+        assert_eq!(requested_input_size(1024), Ok(Some(1024)));
+        for bad in [1, 31, 1025, u64::from(u32::MAX)] {
+            let err = requested_input_size(bad).expect_err("out of range");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("input-size={bad}"))
+                    && text.contains("input-size=0")
+                    && text.contains("32 to 1024"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
     fn fixed_sides_beyond_the_limit_are_rejected() {
         let meta = ModelMetadata::default();
         let side = MAX_INPUT_SIZE as i64;
-        assert!(model_spec(&[1, 3, side, side], &[1, 2], &meta).is_ok());
+        assert!(model_spec(&[1, 3, side, side], &[1, 2], &meta, None).is_ok());
         for input in [
             vec![1, 3, side + 1, side],
             vec![1, side, side + 1, 3],
             vec![1, 3, i64::MAX, i64::MAX],
         ] {
             assert_eq!(
-                model_spec(&input, &[1, 2], &meta),
+                model_spec(&input, &[1, 2], &meta, None),
                 Err(ShapeError::TooLarge(input.clone()))
             );
         }

@@ -5,5 +5,7 @@ pub mod labels;
 pub mod metadata;
 pub mod zoo;
 
-pub use input::{ModelSpec, ShapeError, model_spec};
+pub use input::{
+    INPUT_SIZE_RANGE, InputSizeError, ModelSpec, ShapeError, model_spec, requested_input_size,
+};
 pub use metadata::{MetadataError, ModelMetadata};

@@ -9,28 +9,45 @@ pub struct BuiltIn {
     pub name: &'static str,
     pub file: &'static str,
     pub description: &'static str,
+    /// The size the weights were trained and evaluated at.
+    pub size: usize,
+    /// Square sizes its family was published at, to run it at with `input-size`: the
+    /// MobileNet papers' resolution multiplier (128 to 224), and the sizes of
+    /// EfficientNet-Lite0 to Lite4 (224 to 300).
+    pub family_sizes: &'static [usize],
 }
+
+const MOBILENET_SIZES: &[usize] = &[128, 160, 192, 224];
+const EFFICIENTNET_LITE_SIZES: &[usize] = &[224, 240, 260, 280, 300];
 
 pub const BUILT_IN: [BuiltIn; 4] = [
     BuiltIn {
         name: "mobilenet",
         file: "mobilenet.onnx",
         description: "MobileNetV2 1.0, 224x224, ImageNet-1k",
+        size: 224,
+        family_sizes: MOBILENET_SIZES,
     },
     BuiltIn {
         name: "efficientnet",
         file: "efficientnet.onnx",
         description: "EfficientNet-Lite0, 224x224, ImageNet-1k",
+        size: 224,
+        family_sizes: EFFICIENTNET_LITE_SIZES,
     },
     BuiltIn {
         name: "efficientnet-lite1",
         file: "efficientnet-lite1.onnx",
         description: "EfficientNet-Lite1, 240x240, ImageNet-1k",
+        size: 240,
+        family_sizes: EFFICIENTNET_LITE_SIZES,
     },
     BuiltIn {
         name: "efficientnet-lite2",
         file: "efficientnet-lite2.onnx",
         description: "EfficientNet-Lite2, 260x260, ImageNet-1k",
+        size: 260,
+        family_sizes: EFFICIENTNET_LITE_SIZES,
     },
 ];
 
@@ -127,6 +144,17 @@ mod tests {
             text.contains("'resnet'") && text.contains("mobilenet, efficientnet,"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn family_sizes_include_the_own_size_and_fit_input_size() {
+        for model in BUILT_IN {
+            assert!(model.family_sizes.contains(&model.size), "{}", model.name);
+            assert!(model.description.contains(&format!("{0}x{0}", model.size)));
+            for size in model.family_sizes {
+                assert!(crate::model::INPUT_SIZE_RANGE.contains(size), "{size}");
+            }
+        }
     }
 
     #[test]

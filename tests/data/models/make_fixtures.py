@@ -54,6 +54,12 @@ nodes, inits = pooled_linear(W, [])
 save("four_classes.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
      {"imgclassify.labels": "zero\none\ntwo\nthree"})
 
+# Height and width fixed at 64, bigger than input-size's minimum of 32, so running it at
+# its own size and refusing any other can both be tested.
+nodes, inits = pooled_linear(W, [])
+save("fixed_64.onnx", nodes, [image_input(shape=(1, 3, 64, 64))], [scores("scores", 4)], inits,
+     {"imgclassify.labels": "zero\none\ntwo\nthree"})
+
 nodes, inits = pooled_linear(W, [helper.make_node("Div", ["logits", "zero"], ["scores"])])
 inits.append(numpy_helper.from_array(np.zeros((1, 4), dtype=np.float32) * 0, "zero"))
 save("nan_scores.onnx", nodes, [image_input()], [scores("scores", 4)], inits)
