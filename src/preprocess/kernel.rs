@@ -55,11 +55,10 @@ impl Kernel {
         {
             let start = (*lo).min(latest);
             kernel.start.push(start);
-            for (j, w) in index.iter().zip(weight) {
+            // Zero-weight taps may lie outside the run (bilinear pads with a neighbour).
+            for (j, w) in index.iter().zip(weight).filter(|(_, w)| **w != 0.0) {
                 let k = ((j >> shift) - start) as usize;
-                if *w != 0.0
-                    && let Some(slot) = kernel.weight.get_mut(i * taps + k)
-                {
+                if let Some(slot) = kernel.weight.get_mut(i * taps + k) {
                     *slot += w;
                 }
             }
@@ -134,6 +133,19 @@ mod tests {
         }
         assert_eq!(k.weights(3), &[0.0, 1.0]);
         assert_eq!(k.span(), (0, 2));
+    }
+
+    #[test]
+    fn zero_weight_taps_before_the_run_are_ignored() {
+        // Bilinear at an exact pixel position: weight 0 on the left neighbour.
+        let axis = AxisTaps {
+            taps: 2,
+            index: vec![3, 4],
+            weight: vec![0.0, 1.0],
+        };
+        let k = Kernel::new(&axis, 0, 8);
+        assert_eq!((k.taps, k.start[0]), (1, 4));
+        assert_eq!(k.weights(0), &[1.0]);
     }
 
     #[test]
