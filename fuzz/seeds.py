@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora, fuzz/corpus/<target>/, in the input layouts the
-fuzz targets document at their top. Run it again after changing a layout."""
+fuzz targets document at their top. Run it again after changing a layout. Files it
+does not write (crash inputs saved as they were found) are left alone."""
 
 import base64
 import os
-import shutil
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,8 +129,7 @@ def model_metadata_seeds():
 
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
