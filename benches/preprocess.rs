@@ -15,19 +15,6 @@ const MODES: [(ResizeMode, &str); 2] = [
     (ResizeMode::Stretch, "stretch"),
 ];
 
-/// Bytes per row and rows of each plane, as GStreamer lays the format out without padding.
-fn planes(format: PixelFormat, width: usize, height: usize) -> Vec<(usize, usize)> {
-    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
-    match format {
-        PixelFormat::Nv12 => vec![(width, height), (cw * 2, ch)],
-        PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
-        PixelFormat::Yuy2 => vec![(cw * 4, height)],
-        PixelFormat::Gray8 => vec![(width, height)],
-        PixelFormat::Rgb | PixelFormat::Bgr => vec![(width * 3, height)],
-        _ => vec![(width * 4, height)],
-    }
-}
-
 /// Deterministic noise: the loops have no data-dependent branches, so content only
 /// needs to defeat nothing, but zeros could flatter a future shortcut.
 fn frame_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -62,7 +49,7 @@ fn preprocess(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(1));
     for format in PixelFormat::ALL {
         for (width, height) in RESOLUTIONS {
-            let extents = planes(format, width, height);
+            let extents = format.plane_extents(width, height);
             let data: Vec<Vec<u8>> = extents
                 .iter()
                 .enumerate()

@@ -84,7 +84,7 @@ impl PixelFormat {
     }
 
     /// For each plane: (bytes per row for `width`, number of rows for `height`).
-    fn plane_extents(self, width: usize, height: usize) -> Vec<(usize, usize)> {
+    pub fn plane_extents(self, width: usize, height: usize) -> Vec<(usize, usize)> {
         let cw = width.div_ceil(2);
         let ch = height.div_ceil(2);
         match self {

@@ -18,7 +18,7 @@ pub(crate) struct Plan {
     vertical: Vec<Kernel>,
     /// Per pass, per component.
     horizontal: Vec<Vec<Gather>>,
-    /// Per pass: first sample (in the pass's first group's units) and byte range read.
+    /// Per pass: the bytes [first, end) of each plane row that its groups read.
     spans: Vec<(usize, usize)>,
     pub width: usize,
     pub height: usize,
