@@ -357,10 +357,29 @@ fn write_tensor(
         let first = (dy + oy) * w + dx;
         match spec.layout {
             Layout::Nchw => {
+                // Fixed-size chunks so that every pixel takes the vector path: the
+                // compiler's own loop left up to 63 of 224 pixels to a scalar tail.
+                // The last chunk may overlap the one before; it writes the same values.
+                const CHUNK: usize = 16;
+                let tail = (!dw.is_multiple_of(CHUNK) && dw > CHUNK).then(|| dw - CHUNK);
                 for c in 0..3 {
                     let row = &mut out[c * plane + first..c * plane + first + dw];
-                    for (x, o) in row.iter_mut().enumerate() {
-                        *o = maps.apply(c, [p0[x], p1[x], p2[x]]);
+                    if dw < CHUNK {
+                        for (x, o) in row.iter_mut().enumerate() {
+                            *o = maps.apply(c, [p0[x], p1[x], p2[x]]);
+                        }
+                        continue;
+                    }
+                    for base in (0..dw - dw % CHUNK).step_by(CHUNK).chain(tail) {
+                        let o = &mut row[base..base + CHUNK];
+                        let (a, b, d) = (
+                            &p0[base..base + CHUNK],
+                            &p1[base..base + CHUNK],
+                            &p2[base..base + CHUNK],
+                        );
+                        for x in 0..CHUNK {
+                            o[x] = maps.apply(c, [a[x], b[x], d[x]]);
+                        }
                     }
                 }
             }
