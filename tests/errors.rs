@@ -2,28 +2,9 @@
 
 mod common;
 
-fn error_of(props: &str) -> String {
-    match common::try_run(&format!(
-        "videotestsrc num-buffers=1 ! imgclassify {props} ! appsink name=sink"
-    )) {
-        Ok(_) => panic!("'{props}' should have failed"),
-        Err(e) => e,
-    }
-}
-
-fn assert_error(props: &str, needles: &[&str]) {
-    let text = error_of(props);
-    for needle in needles {
-        assert!(
-            text.contains(needle),
-            "'{props}': error '{text}' lacks '{needle}'"
-        );
-    }
-}
-
 #[test]
 fn missing_model_file() {
-    assert_error(
+    common::assert_error(
         "model-file=/nonexistent/model.onnx",
         &["/nonexistent/model.onnx", "does not exist"],
     );
@@ -32,7 +13,7 @@ fn missing_model_file() {
 #[test]
 fn directory_instead_of_model_file() {
     let dir = common::data("models").display().to_string();
-    assert_error(&format!("model-file={dir}"), &[&dir, "is a directory"]);
+    common::assert_error(&format!("model-file={dir}"), &[&dir, "is a directory"]);
 }
 
 #[test]
@@ -40,7 +21,7 @@ fn empty_model_file() {
     let path = std::env::temp_dir().join(format!("imgclassify-empty-{}.onnx", std::process::id()));
     std::fs::write(&path, b"").expect("write");
     let shown = path.display().to_string();
-    assert_error(&format!("model-file={shown}"), &[&shown, "is empty"]);
+    common::assert_error(&format!("model-file={shown}"), &[&shown, "is empty"]);
     std::fs::remove_file(&path).ok();
 }
 
@@ -48,7 +29,7 @@ fn empty_model_file() {
 fn random_bytes_and_truncated_models_are_not_onnx() {
     for name in ["random_bytes.onnx", "truncated.onnx"] {
         let path = common::fixture(name);
-        assert_error(
+        common::assert_error(
             &format!("model-file={path}"),
             &[&path, "is not an ONNX model"],
         );
@@ -58,7 +39,7 @@ fn random_bytes_and_truncated_models_are_not_onnx() {
 #[test]
 fn non_image_input() {
     let path = common::fixture("rank2_input.onnx");
-    assert_error(
+    common::assert_error(
         &format!("model-file={path}"),
         &[&path, "[1, 10]", "[N,3,H,W]"],
     );
@@ -67,19 +48,19 @@ fn non_image_input() {
 #[test]
 fn two_inputs() {
     let path = common::fixture("two_inputs.onnx");
-    assert_error(&format!("model-file={path}"), &[&path, "2 inputs"]);
+    common::assert_error(&format!("model-file={path}"), &[&path, "2 inputs"]);
 }
 
 #[test]
 fn labels_file_with_wrong_count() {
     let model = common::fixture("four_classes.onnx");
     let labels = common::fixture("three_labels.txt");
-    assert_error(
+    common::assert_error(
         &format!("model-file={model} labels-file={labels}"),
         &[&labels, "3 labels", "4 classes"],
     );
     // The built-in models have 1000 classes.
-    assert_error(
+    common::assert_error(
         &format!("labels-file={labels}"),
         &["3 labels", "1000 classes"],
     );
@@ -89,7 +70,7 @@ fn labels_file_with_wrong_count() {
 fn labels_file_with_more_lines_than_classes() {
     let model = common::fixture("four_classes.onnx");
     let labels = common::fixture("five_labels.txt");
-    assert_error(
+    common::assert_error(
         &format!("model-file={model} labels-file={labels}"),
         &[&labels, "5 labels", "4 classes", "one line per class"],
     );
@@ -98,7 +79,7 @@ fn labels_file_with_more_lines_than_classes() {
 #[test]
 fn metadata_labels_that_do_not_match_the_output() {
     let path = common::fixture("metadata_five_labels.onnx");
-    assert_error(
+    common::assert_error(
         &format!("model-file={path}"),
         &[&path, "metadata", "5 labels", "4 classes", "labels file"],
     );
@@ -109,7 +90,7 @@ fn output_whose_declared_size_is_wrong() {
     // The file declares [1, 4] but computes [1, 3]; ONNX Runtime then leaves the class
     // dimension open, and a class count that is not fixed is refused.
     let path = common::fixture("wrong_output_size.onnx");
-    assert_error(
+    common::assert_error(
         &format!("model-file={path}"),
         &[&path, "[1, -1]", "fixed number of classes"],
     );
@@ -119,7 +100,7 @@ fn output_whose_declared_size_is_wrong() {
 fn labels_file_not_utf8() {
     let model = common::fixture("four_classes.onnx");
     let labels = common::fixture("invalid_utf8.txt");
-    assert_error(
+    common::assert_error(
         &format!("model-file={model} labels-file={labels}"),
         &[&labels, "UTF-8", "line 3"],
     );
@@ -127,7 +108,7 @@ fn labels_file_not_utf8() {
 
 #[test]
 fn missing_labels_file() {
-    assert_error(
+    common::assert_error(
         "labels-file=/nonexistent/labels.txt",
         &["/nonexistent/labels.txt", "cannot read"],
     );
@@ -135,7 +116,7 @@ fn missing_labels_file() {
 
 #[test]
 fn unknown_built_in_name() {
-    assert_error("model=resnet50", &["'resnet50'", "mobilenet, efficientnet"]);
+    common::assert_error("model=resnet50", &["'resnet50'", "mobilenet, efficientnet"]);
 }
 
 #[test]
@@ -143,7 +124,7 @@ fn runtime_library_not_found_names_the_place_and_the_fix() {
     const PROBE: &str = "IMGCLASSIFY_TEST_PROBE";
     if std::env::var_os(PROBE).is_some() {
         // Child process: the library is loaded once per process, so only here can it fail.
-        println!("PROBE-ERROR {}", error_of(""));
+        println!("PROBE-ERROR {}", common::error_of(""));
         return;
     }
     let exe = std::env::current_exe().expect("test binary path");

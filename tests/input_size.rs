@@ -18,25 +18,6 @@ fn classify_photo(photo: &str, props: &str) -> Classification {
         .unwrap_or_else(|| panic!("{photo} with '{props}': no meta"))
 }
 
-fn error_of(props: &str) -> String {
-    match common::try_run(&format!(
-        "videotestsrc num-buffers=1 ! imgclassify {props} ! appsink name=sink"
-    )) {
-        Ok(_) => panic!("'{props}' should have failed"),
-        Err(e) => e,
-    }
-}
-
-fn assert_error(props: &str, needles: &[&str]) {
-    let text = error_of(props);
-    for needle in needles {
-        assert!(
-            text.contains(needle),
-            "'{props}': error '{text}' lacks '{needle}'"
-        );
-    }
-}
-
 #[test]
 fn mobilenet_at_160_still_sees_the_espresso() {
     let own = classify_photo("coffee.png", "model=mobilenet");
@@ -73,7 +54,7 @@ fn a_fixed_size_model_runs_at_its_own_size() {
 #[test]
 fn a_fixed_size_model_refuses_another_size() {
     let model = common::fixture("fixed_64.onnx");
-    assert_error(
+    common::assert_error(
         &format!("model-file={model} input-size=224"),
         &[
             &model,
@@ -84,7 +65,7 @@ fn a_fixed_size_model_refuses_another_size() {
         ],
     );
     let model = common::fixture("four_classes.onnx");
-    assert_error(
+    common::assert_error(
         &format!("model-file={model} input-size=32"),
         &[&model, "fixed at 8x8", "input-size=32", "set input-size=0"],
     );
@@ -93,7 +74,7 @@ fn a_fixed_size_model_refuses_another_size() {
 #[test]
 fn sizes_out_of_range_are_refused() {
     for size in ["16", "31", "1025", "4294967295"] {
-        assert_error(
+        common::assert_error(
             &format!("input-size={size}"),
             &[
                 &format!("input-size={size} is out of range"),

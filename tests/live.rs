@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -10,20 +9,13 @@ use gstimgclassify::engine::live_sessions;
 use gstimgclassify::gst;
 use gstimgclassify::meta::Classification;
 
-/// Tests here count sessions, which are process-wide: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn stats(element: &gst::Element) -> gst::Structure {
     element.property::<gst::Structure>("stats")
 }
 
 #[test]
 fn async_mode_keeps_every_live_frame_and_results_stay_recent() {
-    let _s = serial();
+    let _s = common::serial();
     let run = common::run(
         "videotestsrc is-live=true num-buffers=300 pattern=ball \
          ! video/x-raw,format=NV12,width=1920,height=1080,framerate=30/1 \
@@ -60,7 +52,7 @@ fn async_mode_keeps_every_live_frame_and_results_stay_recent() {
 
 #[test]
 fn interval_five_classifies_exactly_one_frame_in_five() {
-    let _s = serial();
+    let _s = common::serial();
     let run = common::run(
         "videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120 \
          ! imgclassify inference-interval=5 post-messages=true ! appsink name=sink",
@@ -126,7 +118,7 @@ fn top1_changes(smoothing: f64) -> usize {
 
 #[test]
 fn smoothing_stops_labels_flickering() {
-    let _s = serial();
+    let _s = common::serial();
     let raw = top1_changes(0.0);
     let smooth = top1_changes(0.8);
     println!("top-1 changes over 40 alternating frames: {raw} raw, {smooth} smoothed");
@@ -136,7 +128,7 @@ fn smoothing_stops_labels_flickering() {
 
 #[test]
 fn late_frames_skip_inference_not_the_frame() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     let mut h = gst_check::Harness::new("imgclassify");
     h.play();
@@ -186,7 +178,7 @@ fn pipeline_latency(mode: &str) -> gst::ClockTime {
 
 #[test]
 fn sync_mode_reports_its_inference_time_as_latency() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     let sync = pipeline_latency("sync");
     let asynchronous = pipeline_latency("async");
@@ -199,7 +191,7 @@ fn sync_mode_reports_its_inference_time_as_latency() {
 
 #[test]
 fn stats_count_frames_and_inference_time() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     let p = gst::parse::launch(
         "videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 \
@@ -246,13 +238,13 @@ const ASYNC_LIVE: &str = "videotestsrc is-live=true ! video/x-raw,width=640,heig
 
 #[test]
 fn stopping_during_async_inference_is_prompt() {
-    let _s = serial();
+    let _s = common::serial();
     promptly(ASYNC_LIVE, |_| {});
 }
 
 #[test]
 fn flushing_seek_during_async_inference_is_prompt() {
-    let _s = serial();
+    let _s = common::serial();
     promptly(
         "videotestsrc ! video/x-raw,width=640,height=480,framerate=30/1 \
          ! imgclassify model=efficientnet-lite2 mode=async ! fakesink sync=true",
@@ -266,7 +258,7 @@ fn flushing_seek_during_async_inference_is_prompt() {
 
 #[test]
 fn eos_during_async_inference_is_prompt() {
-    let _s = serial();
+    let _s = common::serial();
     promptly(ASYNC_LIVE, |p| {
         p.send_event(gst::event::Eos::new());
         let bus = p.bus().expect("bus");

@@ -4,21 +4,14 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstimgclassify::engine::live_sessions;
 use gstimgclassify::gst;
 use gstimgclassify::meta::Classification;
-
-/// Tests here count sessions, which are process-wide: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Frames that may already be past the point where the element reads its settings
 /// when a property changes: one queued in the appsink (max-buffers=1), one blocked on
@@ -121,7 +114,7 @@ impl Drop for Playing {
 
 #[test]
 fn per_frame_properties_apply_from_the_next_frame_while_playing() {
-    let _s = serial();
+    let _s = common::serial();
     let p = Playing::start("top-k=1");
     assert!((0..3).all(|_| p.result().labels.len() == 1));
 
@@ -189,7 +182,7 @@ fn per_frame_properties_apply_from_the_next_frame_while_playing() {
 
 #[test]
 fn load_time_properties_warn_and_apply_after_null() {
-    let _s = serial();
+    let _s = common::serial();
     let p = Playing::start("");
     assert_eq!(p.result().model, "mobilenet");
     let four = common::fixture("four_classes.onnx");
@@ -242,7 +235,7 @@ fn load_time_properties_warn_and_apply_after_null() {
 
 #[test]
 fn hammering_properties_during_playback_neither_races_nor_deadlocks() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     for mode in ["sync", "async"] {
         let (model_changes, warnings) = common::bounded(&format!("mode={mode}"), 60, move || {
@@ -350,7 +343,7 @@ fn hammer(mode: &str, how_long: Duration) -> (usize, usize) {
 /// thread that posted the message; that must not deadlock on the element's own locks.
 #[test]
 fn a_sync_handler_may_read_properties_when_the_element_warns() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     let nan = common::fixture("nan_scores.onnx");
     let cases = [

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -12,25 +12,9 @@ use gstimgclassify::engine::live_sessions;
 use gstimgclassify::gst;
 use gstimgclassify::meta::Classification;
 
-/// Tests here count sessions and file descriptors, which are process-wide: one at a
-/// time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn pipeline(description: &str) -> gst::Pipeline {
-    common::init();
-    gst::parse::launch(description)
-        .expect("parses")
-        .downcast::<gst::Pipeline>()
-        .expect("pipeline")
-}
-
 #[test]
 fn eight_pipelines_in_parallel_threads_on_one_model() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     let coffee = common::data("coffee.png").display().to_string();
     let start = Arc::new(Barrier::new(8));
@@ -76,7 +60,7 @@ fn events_pipeline(mode: &str, action: Action) -> gst::Pipeline {
         Action::FlushingSeek => "videotestsrc num-buffers=1000",
         Action::Eos => "videotestsrc is-live=true",
     };
-    pipeline(&format!(
+    common::pipeline(&format!(
         "{source} ! video/x-raw,width=64,height=48,framerate=100/1 \
          ! imgclassify mode={mode} ! appsink name=sink sync=true max-buffers=2"
     ))
@@ -123,7 +107,7 @@ fn act(mode: &'static str, state: gst::State, action: Action) -> (bool, Vec<gst:
 
 #[test]
 fn flushing_seeks_and_eos_in_every_state_neither_crash_nor_hang() {
-    let _s = serial();
+    let _s = common::serial();
     common::init();
     use gst::State::*;
     for mode in ["sync", "async"] {
@@ -204,9 +188,9 @@ fn cycle(p: &gst::Pipeline, elements: &[gst::Element]) {
 
 #[test]
 fn fifty_state_cycles_leave_no_file_descriptor_open() {
-    let _s = serial();
+    let _s = common::serial();
     common::bounded("state cycles", 120, || {
-        let p = pipeline(
+        let p = common::pipeline(
             "videotestsrc is-live=true ! video/x-raw,width=32,height=32 \
              ! imgclassify name=sync ! fakesink \
              videotestsrc is-live=true ! video/x-raw,width=32,height=32 \
@@ -229,7 +213,7 @@ fn fifty_state_cycles_leave_no_file_descriptor_open() {
 
         // Failed loads too: ONNX Runtime refuses the file each time.
         let truncated = common::fixture("truncated.onnx");
-        let bad = pipeline(&format!(
+        let bad = common::pipeline(&format!(
             "videotestsrc ! imgclassify model-file={truncated} ! fakesink"
         ));
         let before = open_fds();

@@ -4,22 +4,11 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstimgclassify::engine::live_sessions;
 use gstimgclassify::gst;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn pipeline(description: &str) -> gst::Pipeline {
-    common::init();
-    gst::parse::launch(description)
-        .expect("parses")
-        .downcast::<gst::Pipeline>()
-        .expect("pipeline")
-}
 
 fn branches(n: usize, props: impl Fn(usize) -> String) -> String {
     (0..n)
@@ -46,9 +35,9 @@ fn play_to_eos(p: &gst::Pipeline) {
 
 #[test]
 fn elements_with_the_same_model_and_options_share_one_session() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     for n in [2, 8] {
-        let p = pipeline(&branches(n, |_| String::new()));
+        let p = common::pipeline(&branches(n, |_| String::new()));
         p.set_state(gst::State::Ready).expect("ready");
         assert_eq!(live_sessions(), 1, "{n} elements");
         play_to_eos(&p);
@@ -59,11 +48,11 @@ fn elements_with_the_same_model_and_options_share_one_session() {
 
 #[test]
 fn different_options_get_different_sessions() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let p = pipeline(&branches(3, |i| format!("threads={}", 1 + i % 2)));
+    let _serial = common::serial();
+    let p = common::pipeline(&branches(3, |i| format!("threads={}", 1 + i % 2)));
     p.set_state(gst::State::Ready).expect("ready");
     assert_eq!(live_sessions(), 2);
-    let q = pipeline(&branches(1, |_| "model=efficientnet".to_string()));
+    let q = common::pipeline(&branches(1, |_| "model=efficientnet".to_string()));
     q.set_state(gst::State::Ready).expect("ready");
     assert_eq!(live_sessions(), 3);
     p.set_state(gst::State::Null).expect("null");
@@ -74,9 +63,9 @@ fn different_options_get_different_sessions() {
 
 #[test]
 fn each_input_size_gets_its_own_session() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let sizes = ["input-size=160", "input-size=160", ""];
-    let p = pipeline(&branches(3, |i| sizes[i].to_string()));
+    let p = common::pipeline(&branches(3, |i| sizes[i].to_string()));
     p.set_state(gst::State::Ready).expect("ready");
     assert_eq!(live_sessions(), 2);
     play_to_eos(&p);
@@ -86,8 +75,8 @@ fn each_input_size_gets_its_own_session() {
 
 #[test]
 fn two_hundred_state_cycles_leak_no_session() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let p = pipeline(
+    let _serial = common::serial();
+    let p = common::pipeline(
         "videotestsrc is-live=true ! video/x-raw,width=32,height=32 ! imgclassify ! fakesink",
     );
     for cycle in 0..200 {
@@ -105,8 +94,8 @@ fn two_hundred_state_cycles_leak_no_session() {
 
 #[test]
 fn first_frame_is_not_slower_than_twice_the_steady_state() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let p = pipeline(
+    let _serial = common::serial();
+    let p = common::pipeline(
         "videotestsrc num-buffers=40 ! video/x-raw,format=NV12,width=160,height=120 \
          ! imgclassify ! appsink name=sink sync=false",
     );

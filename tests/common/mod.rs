@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::{Mutex, MutexGuard, Once};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
@@ -55,12 +55,24 @@ pub fn run(description: &str) -> Run {
 
 /// Like `run`, but returns the error message text instead of panicking.
 pub fn try_run(description: &str) -> Result<Run, String> {
+    try_run_pipeline(&pipeline(description))
+}
+
+/// The pipeline of a gst-launch `description`, with the plugin registered.
+pub fn pipeline(description: &str) -> gst::Pipeline {
     init();
-    let pipeline = gst::parse::launch(description)
+    gst::parse::launch(description)
         .expect("pipeline parses")
         .downcast::<gst::Pipeline>()
-        .expect("is a pipeline");
-    try_run_pipeline(&pipeline)
+        .expect("is a pipeline")
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Held by the tests of one test binary that count process-wide things (sessions, file
+/// descriptors), so that they run one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `try_run` for a pipeline built by hand.
@@ -127,6 +139,28 @@ pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
     match failure {
         Some(f) => Err(f),
         None => Ok(run),
+    }
+}
+
+/// The error that stops `videotestsrc num-buffers=1 ! imgclassify {props} ! appsink`;
+/// panics if the pipeline runs.
+pub fn error_of(props: &str) -> String {
+    match try_run(&format!(
+        "videotestsrc num-buffers=1 ! imgclassify {props} ! appsink name=sink"
+    )) {
+        Ok(_) => panic!("'{props}' should have failed"),
+        Err(e) => e,
+    }
+}
+
+/// `error_of(props)` names every one of `needles`.
+pub fn assert_error(props: &str, needles: &[&str]) {
+    let text = error_of(props);
+    for needle in needles {
+        assert!(
+            text.contains(needle),
+            "'{props}': error '{text}' lacks '{needle}'"
+        );
     }
 }
 
