@@ -4,7 +4,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gstimgclassify::preprocess::{
-    ChannelOrder, FrameView, Layout, PixelFormat, Preprocessor, ResizeMode, TensorSpec, YuvMatrix,
+    FrameView, PixelFormat, Preprocessor, ResizeMode, TensorSpec, YuvMatrix,
 };
 use std::time::Duration;
 
@@ -29,18 +29,6 @@ fn frame_bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn spec(size: usize) -> TensorSpec {
-    TensorSpec {
-        width: size,
-        height: size,
-        layout: Layout::Nchw,
-        order: ChannelOrder::Rgb,
-        scale: 1.0 / 255.0,
-        mean: [0.485, 0.456, 0.406],
-        std: [0.229, 0.224, 0.225],
-    }
-}
-
 fn preprocess(c: &mut Criterion) {
     let mut group = c.benchmark_group("preprocess");
     group
@@ -61,7 +49,7 @@ fn preprocess(c: &mut Criterion) {
                 .expect("benchmark frame matches its format");
             for size in SIZES {
                 for (mode, mode_name) in MODES {
-                    let mut pre = Preprocessor::new(spec(size), mode, 0.875);
+                    let mut pre = Preprocessor::new(TensorSpec::imagenet(size), mode, 0.875);
                     let mut out = vec![0.0f32; pre.spec().len()];
                     let id = BenchmarkId::from_parameter(format!(
                         "{}/{width}x{height}/{size}/{mode_name}",

@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 
 use super::metadata::ModelMetadata;
-use crate::preprocess::{ChannelOrder, Layout, TensorSpec};
+use crate::preprocess::{ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec};
 
 /// Size used when a model has dynamic spatial dims and no `input_size` metadata.
 pub const DEFAULT_INPUT_SIZE: usize = 224;
@@ -180,16 +180,12 @@ pub fn model_spec(
             scale: meta
                 .scale
                 .unwrap_or(if imagenet { 1.0 / 255.0 } else { 1.0 }),
-            mean: meta.mean.unwrap_or(if imagenet {
-                [0.485, 0.456, 0.406]
-            } else {
-                [0.0; 3]
-            }),
-            std: meta.std.unwrap_or(if imagenet {
-                [0.229, 0.224, 0.225]
-            } else {
-                [1.0; 3]
-            }),
+            mean: meta
+                .mean
+                .unwrap_or(if imagenet { IMAGENET_MEAN } else { [0.0; 3] }),
+            std: meta
+                .std
+                .unwrap_or(if imagenet { IMAGENET_STD } else { [1.0; 3] }),
         },
         crop_fraction: meta.crop_fraction.unwrap_or(1.0),
         classes,

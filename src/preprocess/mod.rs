@@ -44,7 +44,25 @@ pub struct TensorSpec {
     pub std: [f32; 3],
 }
 
+/// ImageNet's RGB mean and standard deviation of 0..1 pixels: the normalisation a model
+/// gets when its metadata names none.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
 impl TensorSpec {
+    /// A square NCHW RGB tensor with ImageNet normalisation.
+    pub fn imagenet(size: usize) -> TensorSpec {
+        TensorSpec {
+            width: size,
+            height: size,
+            layout: Layout::Nchw,
+            order: ChannelOrder::Rgb,
+            scale: 1.0 / 255.0,
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.width * self.height * 3
     }

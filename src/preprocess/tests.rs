@@ -207,18 +207,6 @@ fn reference(
     out
 }
 
-fn imagenet_spec(size: usize) -> TensorSpec {
-    TensorSpec {
-        width: size,
-        height: size,
-        layout: Layout::Nchw,
-        order: ChannelOrder::Rgb,
-        scale: 1.0 / 255.0,
-        mean: [0.485, 0.456, 0.406],
-        std: [0.229, 0.224, 0.225],
-    }
-}
-
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
@@ -262,7 +250,7 @@ fn every_format_matches_the_reference() {
                     w,
                     h,
                     pad,
-                    &imagenet_spec(24),
+                    &TensorSpec::imagenet(24),
                     mode,
                     YuvMatrix::BT601,
                 );
@@ -279,7 +267,7 @@ fn large_frames_match_the_reference() {
             1920,
             1080,
             64,
-            &imagenet_spec(224),
+            &TensorSpec::imagenet(224),
             ResizeMode::CenterCrop,
             YuvMatrix::BT709,
         );
@@ -381,7 +369,7 @@ fn short_planes_and_strides_are_rejected() {
 #[test]
 fn wrong_output_size_is_an_error_not_a_panic() {
     let frame = TestFrame::new(PixelFormat::Gray8, 4, 4, 0);
-    let mut pre = Preprocessor::new(imagenet_spec(8), ResizeMode::Stretch, 1.0);
+    let mut pre = Preprocessor::new(TensorSpec::imagenet(8), ResizeMode::Stretch, 1.0);
     let mut out = vec![0.0; 5];
     assert_eq!(
         pre.run(&frame.view(YuvMatrix::BT601), &mut out),
@@ -424,10 +412,10 @@ fn a_region_equals_the_same_pixels_as_a_frame_of_their_own() {
         ResizeMode::Letterbox,
     ] {
         // Regions skip the evaluation crop, so compare with a crop fraction of 1.
-        let mut whole = Preprocessor::new(imagenet_spec(16), mode, 1.0);
+        let mut whole = Preprocessor::new(TensorSpec::imagenet(16), mode, 1.0);
         let mut expected = vec![0.0; 768];
         whole.run(&small_view, &mut expected).expect("ok");
-        let mut pre = Preprocessor::new(imagenet_spec(16), mode, 0.875);
+        let mut pre = Preprocessor::new(TensorSpec::imagenet(16), mode, 0.875);
         let mut got = vec![0.0; 768];
         pre.run_region(&big.view(YuvMatrix::BT601), Some(region), &mut got)
             .expect("ok");
@@ -473,7 +461,7 @@ fn regions_are_clipped_to_the_frame() {
 #[test]
 fn a_region_outside_the_frame_is_an_error() {
     let frame = TestFrame::new(PixelFormat::Gray8, 10, 10, 0);
-    let mut pre = Preprocessor::new(imagenet_spec(4), ResizeMode::Stretch, 1.0);
+    let mut pre = Preprocessor::new(TensorSpec::imagenet(4), ResizeMode::Stretch, 1.0);
     let mut out = vec![0.0; 48];
     let r = Region {
         x: 8,
