@@ -16,7 +16,7 @@ pub use format::{FrameError, FrameView, PixelFormat, YuvMatrix};
 pub use geometry::{AxisTaps, Placement, Rect, ResizeMode, place};
 
 use multiversion::multiversion;
-use resample::{Components, Plan};
+use resample::{Components, Plan, chunk_starts};
 
 /// Memory order of the model's input tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,9 +377,7 @@ fn write_tensor(
             Layout::Nchw => {
                 // Fixed-size chunks so that every pixel takes the vector path: the
                 // compiler's own loop left up to 63 of 224 pixels to a scalar tail.
-                // The last chunk may overlap the one before; it writes the same values.
                 const CHUNK: usize = 16;
-                let tail = (!dw.is_multiple_of(CHUNK) && dw > CHUNK).then(|| dw - CHUNK);
                 for c in 0..3 {
                     let row = &mut out[c * plane + first..c * plane + first + dw];
                     if dw < CHUNK {
@@ -388,7 +386,7 @@ fn write_tensor(
                         }
                         continue;
                     }
-                    for base in (0..dw - dw % CHUNK).step_by(CHUNK).chain(tail) {
+                    for base in chunk_starts(dw, CHUNK) {
                         let o = &mut row[base..base + CHUNK];
                         let (a, b, d) = (
                             &p0[base..base + CHUNK],

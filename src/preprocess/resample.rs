@@ -159,6 +159,16 @@ impl Plan {
     }
 }
 
+/// Starts of `chunk`-long windows that cover `0..n`; none when `n < chunk`. When `n` is
+/// not a multiple of `chunk`, the last window overlaps the one before: a loop whose
+/// body only writes its window then writes the same values twice, which costs less
+/// than a scalar tail (for 945-value lines that tail was a tenth of `weigh_rows`).
+pub(crate) fn chunk_starts(n: usize, chunk: usize) -> impl Iterator<Item = usize> {
+    let full = if n < chunk { 0 } else { n - n % chunk };
+    let tail = (n > chunk && !n.is_multiple_of(chunk)).then(|| n - chunk);
+    (0..full).step_by(chunk).chain(tail)
+}
+
 /// `line[j] = Σ weights[r] * rows[r][j]`, kept in registers across rows.
 #[multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2+fma", "aarch64+neon"))]
 fn weigh_rows(line: &mut [f32], rows: &[&[u8]], weights: &[f32]) {
@@ -170,11 +180,7 @@ fn weigh_rows(line: &mut [f32], rows: &[&[u8]], weights: &[f32]) {
         }
         return;
     }
-    // The tail is one more chunk that overlaps the last full one: it writes the same
-    // values again, and a scalar tail would cost more than the chunk (it was a tenth
-    // of this function's time for 945-byte lines).
-    let tail = (!n.is_multiple_of(CHUNK)).then(|| n - CHUNK);
-    for base in (0..n - n % CHUNK).step_by(CHUNK).chain(tail) {
+    for base in chunk_starts(n, CHUNK) {
         let mut acc = [0.0f32; CHUNK];
         for (row, &w) in rows.iter().zip(weights) {
             let src = &row[base..base + CHUNK];

@@ -474,3 +474,20 @@ fn a_region_outside_the_frame_is_an_error() {
         Err(PreprocessError::Region(r))
     );
 }
+
+#[test]
+fn chunk_starts_cover_every_index_once_or_with_one_overlap() {
+    use super::resample::chunk_starts;
+    let starts = |n| chunk_starts(n, 16).collect::<Vec<_>>();
+    assert_eq!(starts(0), Vec::<usize>::new());
+    assert_eq!(starts(15), Vec::<usize>::new());
+    assert_eq!(starts(16), vec![0]);
+    assert_eq!(starts(17), vec![0, 1]);
+    assert_eq!(starts(32), vec![0, 16]);
+    assert_eq!(starts(224), (0..14).map(|i| i * 16).collect::<Vec<_>>());
+    assert_eq!(starts(945), {
+        let mut v: Vec<usize> = (0..59).map(|i| i * 16).collect();
+        v.push(945 - 16);
+        v
+    });
+}
