@@ -3,7 +3,7 @@
 //! filter is `format/resolution/size/mode`, e.g. `NV12/1920x1080`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use gstimgclassify::preprocess::{
+use gstimgclassify::testing::preprocess::{
     FrameView, PixelFormat, Preprocessor, ResizeMode, TensorSpec, YuvMatrix,
 };
 use std::time::Duration;

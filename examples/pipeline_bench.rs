@@ -12,13 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst_video::prelude::*;
-use gstimgclassify::engine::{
-    Engine, EngineOptions, ProviderOptions, Requested, live_sessions, runtime,
-};
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
-use gstimgclassify::model::zoo;
-use gstimgclassify::preprocess::{FrameView, PixelFormat, Preprocessor, ResizeMode, YuvMatrix};
+use gstimgclassify::testing::backend::{
+    Backend, EngineOptions, OnnxRuntime, ProviderOptions, Requested, runtime,
+};
+use gstimgclassify::testing::live_sessions;
+use gstimgclassify::testing::model::zoo;
+use gstimgclassify::testing::preprocess::{
+    FrameView, PixelFormat, Preprocessor, ResizeMode, YuvMatrix,
+};
 
 const USAGE: &str = "\
 Usage: cargo run --release --example pipeline_bench -- [OPTIONS]
@@ -274,7 +277,7 @@ fn packed_nv12(sample: &gst::Sample) -> Result<Vec<u8>, Error> {
 }
 
 /// The photo as the model's input tensor, for the bare ONNX Runtime variant.
-fn tensor(engine: &Engine, rgbx: &gst::Sample) -> Result<Vec<f32>, Error> {
+fn tensor(engine: &OnnxRuntime, rgbx: &gst::Sample) -> Result<Vec<f32>, Error> {
     let info = video_info(rgbx)?;
     let buffer = rgbx.buffer().ok_or("frame without buffer")?;
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)?;
@@ -286,7 +289,7 @@ fn tensor(engine: &Engine, rgbx: &gst::Sample) -> Result<Vec<f32>, Error> {
         &[frame.plane_stride()[0] as usize],
         YuvMatrix::BT601,
     )?;
-    let spec = engine.spec();
+    let spec = &engine.info().spec;
     let mut preprocessor = Preprocessor::new(
         spec.tensor.clone(),
         ResizeMode::CenterCrop,
@@ -297,13 +300,19 @@ fn tensor(engine: &Engine, rgbx: &gst::Sample) -> Result<Vec<f32>, Error> {
     Ok(tensor)
 }
 
-fn top1(engine: &Engine, scores: &[f32]) -> String {
+fn top1(engine: &OnnxRuntime, scores: &[f32]) -> String {
     let best = scores
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i);
-    engine.labels()[best].clone()
+    engine
+        .info()
+        .labels
+        .as_ref()
+        .and_then(|labels| labels.get(best))
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn imgclassify(model: &str, threads: u32) -> Result<gst::Element, Error> {
@@ -462,13 +471,18 @@ fn pipeline_round(
     Ok((elapsed / frames as u32, label))
 }
 
-fn ort_round(engine: &Engine, tensor: &[f32], warmup: u64, frames: u64) -> Result<Duration, Error> {
+fn ort_round(
+    engine: &OnnxRuntime,
+    tensor: &[f32],
+    warmup: u64,
+    frames: u64,
+) -> Result<Duration, Error> {
     for _ in 0..warmup {
-        engine.run(tensor)?;
+        engine.run(tensor, 1)?;
     }
     let started = Instant::now();
     for _ in 0..frames {
-        std::hint::black_box(engine.run(tensor)?);
+        std::hint::black_box(engine.run(tensor, 1)?);
     }
     Ok(started.elapsed() / frames as u32)
 }
@@ -539,7 +553,7 @@ struct Row {
     model: String,
     path: PathBuf,
     threads: u32,
-    engine: Engine,
+    engine: OnnxRuntime,
     tensor: Vec<f32>,
     /// Per variant (in `Variant::ALL` order): time per frame of each round.
     times: [Vec<Duration>; 5],
@@ -609,10 +623,10 @@ fn bench(o: &Options) -> Result<(), Error> {
     for model in &o.models {
         let path = zoo::resolve(model)?;
         for &threads in &o.threads {
-            let engine = Engine::load(&path, None, &engine_options(threads))?;
+            let engine = OnnxRuntime::load(&path, &engine_options(threads))?;
             let tensor = tensor(&engine, &rgbx)?;
             let mut top1: [Option<String>; 5] = Default::default();
-            top1[index(Variant::Ort)] = Some(self::top1(&engine, &engine.run(&tensor)?));
+            top1[index(Variant::Ort)] = Some(self::top1(&engine, &engine.run(&tensor, 1)?.rows));
             rows.push(Row {
                 model: model.clone(),
                 path: path.clone(),

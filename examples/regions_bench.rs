@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use gstimgclassify::engine::{Engine, EngineOptions};
-use gstimgclassify::model::zoo;
+use gstimgclassify::testing::backend::{Backend, EngineOptions, OnnxRuntime};
+use gstimgclassify::testing::model::zoo;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -18,11 +18,11 @@ fn main() {
     let rounds: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(20);
     let path = zoo::resolve(model).unwrap_or_else(|e| panic!("{e}"));
     let engine =
-        Engine::load(&path, None, &EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    let len = engine.spec().tensor.len();
+        OnnxRuntime::load(&path, &EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let len = engine.info().spec.tensor.len();
     println!(
         "{model}: inference per frame (median of {rounds}), batchable: {}",
-        engine.batchable()
+        engine.info().batchable
     );
     println!("| regions | batched (1 call) | one by one | speed-up |");
     println!("|---|---|---|---|");
@@ -33,11 +33,11 @@ fn main() {
         let (mut batched, mut single) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let t = Instant::now();
-            engine.run_many(&tensors, n).expect("batched run");
+            engine.run(&tensors, n).expect("batched run");
             batched.push(t.elapsed());
             let t = Instant::now();
             for one in tensors.chunks(len) {
-                engine.run(one).expect("single run");
+                engine.run(one, 1).expect("single run");
             }
             single.push(t.elapsed());
         }

@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
-use gstimgclassify::model::zoo;
+use gstimgclassify::testing::model::zoo;
 
 fn data(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -80,7 +80,7 @@ fn measure(model: &str, size: usize, frames: u32, warmup: u32) -> Vec<(Duration,
         element.static_pad("sink").expect("sink pad").add_probe(
             gst::PadProbeType::BUFFER,
             move |_, _| {
-                *gstimgclassify::lock::lock(&entered) = Some(Instant::now());
+                *gstimgclassify::testing::lock(&entered) = Some(Instant::now());
                 gst::PadProbeReturn::Ok
             },
         );
@@ -90,19 +90,19 @@ fn measure(model: &str, size: usize, frames: u32, warmup: u32) -> Vec<(Duration,
         element.static_pad("src").expect("src pad").add_probe(
             gst::PadProbeType::BUFFER,
             move |_, info| {
-                let took = gstimgclassify::lock::lock(&entered).take();
+                let took = gstimgclassify::testing::lock(&entered).take();
                 if let (Some(t), Some(buffer)) = (took, info.buffer()) {
                     let inference = Classification::from_buffer(buffer)
                         .map(|c| Duration::from_nanos(c.inference_time_ns))
                         .unwrap_or_default();
-                    gstimgclassify::lock::lock(&times).push((t.elapsed(), inference));
+                    gstimgclassify::testing::lock(&times).push((t.elapsed(), inference));
                 }
                 gst::PadProbeReturn::Ok
             },
         );
     }
     run_to_eos(&pipeline);
-    let times = gstimgclassify::lock::lock(&times).clone();
+    let times = gstimgclassify::testing::lock(&times).clone();
     assert_eq!(times.len(), (frames + warmup) as usize, "every frame timed");
     times.into_iter().skip(warmup as usize).collect()
 }

@@ -23,7 +23,7 @@
 use gst_analytics::prelude::*;
 use gst_analytics::{AnalyticsClassificationMtd, AnalyticsODMtd, AnalyticsRelationMeta, RelTypes};
 
-use crate::meta::{Classification, RegionResult};
+use crate::result::{Classification, RegionResult};
 
 /// One ClsMtd's (label, confidence) pairs, best first.
 pub type Labels = Vec<(String, f32)>;
@@ -432,19 +432,5 @@ mod tests {
             "no type match: first"
         );
         assert_eq!(id((60, 0, 100, 100), "car"), None, "IoU below MIN_IOU");
-    }
-
-    #[test]
-    fn meta_attach_adds_both_metas() {
-        gst::init().expect("gstreamer");
-        crate::meta::register();
-        let r = result(&["espresso"], &[0.99]);
-        let mut buffer = gst::Buffer::new();
-        r.attach(buffer.make_mut()).expect("attach");
-        assert_eq!(Classification::from_buffer(&buffer), Some(r));
-        assert_eq!(
-            classifications(&buffer),
-            vec![vec![("espresso".to_string(), 0.99f32)]]
-        );
     }
 }

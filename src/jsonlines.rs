@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::meta::{Classification, RegionResult};
+use crate::result::{Classification, RegionResult};
 
 /// Where the frame sits in time; every field is nanoseconds, `None` when unknown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

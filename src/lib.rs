@@ -1,30 +1,61 @@
 //! imgclassify: image classification on video frames with ONNX Runtime.
 //!
-//! The GStreamer glue lives in [`imgclassify`]; everything it calls is plain Rust:
-//! [`preprocess`] (frame → tensor), [`engine`] (ONNX Runtime), [`postprocess`]
-//! (softmax, top-k), [`model`] (zoo, metadata, labels) and [`meta`] (the buffer meta).
-//! [`classifyoverlay`] draws the results on the video.
-//! With the `analytics` feature, `analytics` adds the GStreamer ≥ 1.24 analytics meta.
-//! [`classifyjson`] writes the results as JSON lines built by [`jsonlines`].
+//! The elements are `imgclassify`, `classifyoverlay` and `classifyjson`. A frame flows
+//! through `preprocess` (frame → tensor), a `backend` (ONNX Runtime today), `postprocess`
+//! (activation, smoothing, top-k, labels) and ends as a [`Classification`] on the buffer.
+//!
+//! The public API is what an application reads: [`Classification`] and [`RegionResult`],
+//! [`Classification::from_buffer`] (the `ImgClassifyMeta`), the [`meta`] names, and with
+//! the `analytics` feature the `analytics` helpers for the GStreamer ≥ 1.24 analytics meta.
 
 pub use gst;
 
 #[cfg(feature = "analytics")]
 pub mod analytics;
-pub mod classifyjson;
-pub mod classifyoverlay;
-pub mod engine;
-pub mod imgclassify;
-pub mod jsonlines;
-pub mod lock;
+mod backend;
+mod classifyjson;
+mod classifyoverlay;
+mod imgclassify;
+mod jsonlines;
+mod lock;
 pub mod meta;
-pub mod model;
-pub mod postprocess;
-pub mod preprocess;
-pub mod regions;
-pub mod smoothing;
-pub mod stats;
-pub mod worker;
+mod model;
+mod postprocess;
+mod preprocess;
+mod regions;
+mod result;
+mod stats;
+
+pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME};
+
+/// Internals for the crate's own tests, benchmarks, examples and fuzz targets; not an API.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::backend::onnxruntime::live_sessions;
+    pub use crate::lock::lock;
+
+    pub mod backend {
+        pub use crate::backend::onnxruntime::{
+            EngineOptions, OnnxRuntime, ProviderOptions, Requested, runtime,
+        };
+        pub use crate::backend::{Backend, Scores};
+    }
+
+    pub mod model {
+        pub use crate::model::labels::parse_lines;
+        pub use crate::model::metadata::PREFIX;
+        pub use crate::model::{Layout, MAX_INPUT_SIZE, ModelMetadata, ModelSpec, model_spec, zoo};
+    }
+
+    pub mod preprocess {
+        pub use crate::model::{ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec};
+        pub use crate::preprocess::*;
+    }
+
+    pub mod overlay {
+        pub use crate::classifyoverlay::layout::Rect;
+    }
+}
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     meta::register();

@@ -1,85 +1,10 @@
 //! `ImgClassifyMeta`: the result of one classification, carried on the buffer as a
 //! `GstCustomMeta` so C, Python and Rust read it without a header of ours.
 
+use crate::result::{Classification, STRUCTURE_NAME};
+
 /// Name the meta is registered under (`gst_buffer_get_custom_meta(buf, META_NAME)`).
 pub const META_NAME: &str = "ImgClassifyMeta";
-/// Name of the structure inside the meta and of the element message.
-pub const STRUCTURE_NAME: &str = "imgclassify";
-
-/// One classified region of interest (`target=regions`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RegionResult {
-    /// The id of the `GstVideoRegionOfInterestMeta` it belongs to.
-    pub roi_id: i32,
-    pub roi_type: String,
-    /// The region as classified, clipped to the frame: x, y, width, height.
-    pub rect: (u32, u32, u32, u32),
-    pub labels: Vec<String>,
-    pub class_ids: Vec<u32>,
-    pub scores: Vec<f64>,
-}
-
-pub const REGION_STRUCTURE_NAME: &str = "imgclassify-region";
-
-impl RegionResult {
-    fn to_structure(&self) -> gst::Structure {
-        gst::Structure::builder(REGION_STRUCTURE_NAME)
-            .field("roi-id", self.roi_id)
-            .field("roi-type", &self.roi_type)
-            .field("x", self.rect.0)
-            .field("y", self.rect.1)
-            .field("width", self.rect.2)
-            .field("height", self.rect.3)
-            .field("labels", gst::Array::new(&self.labels))
-            .field("class-ids", gst::Array::new(&self.class_ids))
-            .field("scores", gst::Array::new(&self.scores))
-            .build()
-    }
-
-    fn from_structure(s: &gst::StructureRef) -> Option<RegionResult> {
-        Some(RegionResult {
-            roi_id: s.get("roi-id").ok()?,
-            roi_type: s.get("roi-type").ok()?,
-            rect: (
-                s.get("x").ok()?,
-                s.get("y").ok()?,
-                s.get("width").ok()?,
-                s.get("height").ok()?,
-            ),
-            labels: array(s, "labels")?,
-            class_ids: array(s, "class-ids")?,
-            scores: array(s, "scores")?,
-        })
-    }
-}
-
-fn array<T: for<'a> glib::value::FromValue<'a> + 'static>(
-    s: &gst::StructureRef,
-    name: &str,
-) -> Option<Vec<T>> {
-    s.get::<gst::Array>(name)
-        .ok()?
-        .iter()
-        .map(|v| v.get::<T>().ok())
-        .collect()
-}
-
-/// What one inference found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Classification {
-    pub model: String,
-    pub labels: Vec<String>,
-    pub class_ids: Vec<u32>,
-    pub scores: Vec<f64>,
-    pub inference_time_ns: u64,
-    pub provider: String,
-    /// Computed on the very buffer that carries it (not carried over from an earlier frame).
-    pub fresh: bool,
-    /// PTS of the frame the result was computed on.
-    pub source_pts: Option<gst::ClockTime>,
-    /// Per-region results with `target=regions` (the top-level lists are then empty).
-    pub regions: Vec<RegionResult>,
-}
 
 /// Registers the meta; safe to call more than once.
 pub fn register() {
@@ -89,48 +14,6 @@ pub fn register() {
 }
 
 impl Classification {
-    /// The fields shared by the meta and the element message.
-    pub fn to_structure(&self) -> gst::Structure {
-        gst::Structure::builder(STRUCTURE_NAME)
-            .field("model", &self.model)
-            .field("labels", gst::Array::new(&self.labels))
-            .field("class-ids", gst::Array::new(&self.class_ids))
-            .field("scores", gst::Array::new(&self.scores))
-            .field("inference-time", self.inference_time_ns)
-            .field("provider", &self.provider)
-            .field("fresh", self.fresh)
-            .field("source-pts", self.source_pts)
-            .field(
-                "regions",
-                gst::Array::new(self.regions.iter().map(RegionResult::to_structure)),
-            )
-            .build()
-    }
-
-    /// Reads a structure written by `to_structure`.
-    pub fn from_structure(s: &gst::StructureRef) -> Option<Classification> {
-        Some(Classification {
-            model: s.get("model").ok()?,
-            labels: array(s, "labels")?,
-            class_ids: array(s, "class-ids")?,
-            scores: array(s, "scores")?,
-            inference_time_ns: s.get("inference-time").ok()?,
-            provider: s.get("provider").ok()?,
-            fresh: s.get("fresh").ok()?,
-            source_pts: s.get("source-pts").ok()?,
-            regions: s
-                .get::<gst::Array>("regions")
-                .ok()?
-                .iter()
-                .map(|v| {
-                    v.get::<gst::Structure>()
-                        .ok()
-                        .and_then(|r| RegionResult::from_structure(&r))
-                })
-                .collect::<Option<_>>()?,
-        })
-    }
-
     /// Attaches the result to the buffer as `ImgClassifyMeta`, replacing the structure's
     /// fields; with the `analytics` feature also as `GstAnalyticsClsMtd`s (see `analytics`).
     pub fn attach(&self, buffer: &mut gst::BufferRef) -> Result<(), glib::BoolError> {
@@ -147,22 +30,6 @@ impl Classification {
         Ok(())
     }
 
-    /// A frame result with class ids 0.. for the given labels, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn for_test(labels: &[&str], scores: &[f64]) -> Classification {
-        Classification {
-            model: "mobilenet".into(),
-            labels: labels.iter().map(|l| l.to_string()).collect(),
-            class_ids: (0..labels.len() as u32).collect(),
-            scores: scores.to_vec(),
-            inference_time_ns: 5_900_000,
-            provider: "cpu".into(),
-            fresh: true,
-            source_pts: Some(gst::ClockTime::from_mseconds(40)),
-            regions: Vec::new(),
-        }
-    }
-
     /// The result carried by `buffer`, if any.
     pub fn from_buffer(buffer: &gst::BufferRef) -> Option<Classification> {
         let meta = gst::meta::CustomMeta::from_buffer(buffer, META_NAME).ok()?;
@@ -173,6 +40,7 @@ impl Classification {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::RegionResult;
 
     #[test]
     fn survives_a_round_trip_through_a_buffer() {
@@ -201,5 +69,20 @@ mod tests {
         assert_eq!(Classification::from_buffer(&buffer), Some(result));
         let meta = gst::meta::CustomMeta::from_buffer(&buffer, META_NAME).expect("meta");
         assert_eq!(meta.structure().name(), STRUCTURE_NAME);
+    }
+
+    #[cfg(feature = "analytics")]
+    #[test]
+    fn meta_attach_adds_both_metas() {
+        gst::init().expect("gstreamer");
+        register();
+        let r = Classification::for_test(&["espresso"], &[0.99]);
+        let mut buffer = gst::Buffer::new();
+        r.attach(buffer.make_mut()).expect("attach");
+        assert_eq!(Classification::from_buffer(&buffer), Some(r));
+        assert_eq!(
+            crate::analytics::classifications(&buffer),
+            vec![vec![("espresso".to_string(), 0.99f32)]]
+        );
     }
 }

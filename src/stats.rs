@@ -37,6 +37,25 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// The `stats` property's value; times in nanoseconds.
+    pub fn to_structure(&self) -> gst::Structure {
+        gst::Structure::builder("imgclassify-stats")
+            .field("frames-seen", self.frames_seen)
+            .field("frames-classified", self.frames_classified)
+            .field(
+                "mean-inference-time",
+                self.mean_inference().as_nanos() as u64,
+            )
+            .field("max-inference-time", self.max_inference.as_nanos() as u64)
+            .field("results-dropped", self.results_dropped)
+            .field("qos-skipped", self.qos_skipped)
+            .field("inference-calls", self.inference_calls)
+            .field("regions-classified", self.regions_classified)
+            .build()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,8 @@
 mod common;
 
 use gst::prelude::*;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
 
 /// Linked without a caps check, as a dynamic pipeline may be: the caps meet
 /// `imgclassify` only when the source negotiates.

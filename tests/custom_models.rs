@@ -20,7 +20,7 @@ fn expected_probabilities() -> Vec<f64> {
     logits.iter().map(|l| l.exp() / sum).collect()
 }
 
-fn classify_black(model: &str) -> gstimgclassify::meta::Classification {
+fn classify_black(model: &str) -> gstimgclassify::Classification {
     let path = common::fixture(model);
     let run = common::run(&format!(
         "videotestsrc pattern=black num-buffers=1 ! video/x-raw,format=RGB,width=64,height=48 \

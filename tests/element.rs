@@ -2,9 +2,9 @@
 
 mod common;
 
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
-use gstimgclassify::preprocess::PixelFormat;
+use gstimgclassify::testing::preprocess::PixelFormat;
 
 fn video_info(format: PixelFormat, w: u32, h: u32) -> gst_video::VideoInfo {
     let f = gst_video::VideoFormat::from_string(format.name());

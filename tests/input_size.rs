@@ -4,8 +4,8 @@
 mod common;
 
 use gst::prelude::*;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
 
 fn classify_photo(photo: &str, props: &str) -> Classification {
     let path = common::data(photo).display().to_string();

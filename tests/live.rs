@@ -5,9 +5,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstimgclassify::engine::live_sessions;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
+use gstimgclassify::testing::live_sessions;
 
 fn stats(element: &gst::Element) -> gst::Structure {
     element.property::<gst::Structure>("stats")

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use gst::prelude::*;
-use gstimgclassify::classifyoverlay::layout::Rect;
 use gstimgclassify::gst;
-use gstimgclassify::meta::{Classification, RegionResult};
+use gstimgclassify::testing::overlay::Rect;
+use gstimgclassify::{Classification, RegionResult};
 
 /// 0xAARRGGBB of the test frames: not grey, so that both the grey box and white text change
 /// every pixel they cover.

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstimgclassify::engine::live_sessions;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
+use gstimgclassify::testing::live_sessions;
 
 /// Frames that may already be past the point where the element reads its settings
 /// when a property changes: one queued in the appsink (max-buffers=1), one blocked on

@@ -3,8 +3,8 @@
 mod common;
 
 use gst::prelude::*;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
 
 const W: usize = 1280;
 const H: usize = 720;

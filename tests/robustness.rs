@@ -8,9 +8,9 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstimgclassify::engine::live_sessions;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
+use gstimgclassify::testing::live_sessions;
 
 #[test]
 fn eight_pipelines_in_parallel_threads_on_one_model() {

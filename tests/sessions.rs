@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstimgclassify::engine::live_sessions;
 use gstimgclassify::gst;
+use gstimgclassify::testing::live_sessions;
 
 fn branches(n: usize, props: impl Fn(usize) -> String) -> String {
     (0..n)

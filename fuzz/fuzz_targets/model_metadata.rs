@@ -10,11 +10,10 @@
 //! | rest    | metadata text, lossily UTF-8: entries separated by NUL, each `key=value` |
 #![no_main]
 
-use gstimgclassify::model::input::MAX_INPUT_SIZE;
-use gstimgclassify::model::labels::parse_lines;
-use gstimgclassify::model::metadata::{ModelMetadata, PREFIX};
-use gstimgclassify::model::{ModelSpec, model_spec};
-use gstimgclassify::preprocess::Layout;
+use gstimgclassify::testing::model::{
+    MAX_INPUT_SIZE, ModelMetadata, ModelSpec, PREFIX, model_spec, parse_lines,
+};
+use gstimgclassify::testing::model::Layout;
 use libfuzzer_sys::fuzz_target;
 
 /// One shape dimension: a selector byte, small values directly (-1 is ONNX's "dynamic"),

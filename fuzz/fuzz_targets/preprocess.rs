@@ -19,7 +19,7 @@
 //! | rest    | pixel bytes, repeated to fill the planes                                |
 #![no_main]
 
-use gstimgclassify::preprocess::{
+use gstimgclassify::testing::preprocess::{
     ChannelOrder, FrameView, Layout, PixelFormat, Preprocessor, Region, ResizeMode, TensorSpec,
     YuvMatrix,
 };

@@ -14,7 +14,7 @@ use gst_base::subclass::prelude::*;
 
 use crate::jsonlines::{self, Times};
 use crate::lock::lock;
-use crate::meta::Classification;
+use crate::result::Classification;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(

@@ -14,8 +14,8 @@ use super::Position;
 use super::layout::{self, RenderKey, Rgba};
 use super::render::{self, Image, Style};
 use crate::lock::lock;
-use crate::meta::Classification;
 use crate::preprocess::PixelFormat;
+use crate::result::Classification;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(

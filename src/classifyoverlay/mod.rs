@@ -8,8 +8,8 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
-pub mod layout;
-pub mod render;
+pub(crate) mod layout;
+mod render;
 
 glib::wrapper! {
     pub struct ClassifyOverlay(ObjectSubclass<imp::ClassifyOverlay>)

@@ -1,34 +1,28 @@
-//! GStreamer glue: properties, caps, state changes, and the per-frame path
-//! frame → preprocess → engine → postprocess → metadata.
+//! GStreamer glue for `imgclassify`: properties, caps, state changes and the per-frame
+//! hand-off to the stream. The work happens in the sibling files: `loading` (NULL→READY),
+//! `stream` and `schedule` (each frame), `classifier` (inference and postprocessing),
+//! `frame` (reading buffers) and `output` (meta, messages, warnings).
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Instant;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 
-use super::inference::{Classifier, Job, Outcome, Params};
-use super::{ExecutionProvider, Mode, ResizeMode, Target};
-use crate::engine::{Engine, EngineError, EngineOptions, ProviderOptions, runtime};
+use super::frame::VideoInput;
+use super::loading::{self, LoadRequest, Model};
+use super::output::{self, Notice};
+use super::stream::{FrameSettings, Stream};
+use super::{CAT, ExecutionProvider, Mode, ResizeMode, Target};
+use crate::backend::onnxruntime::ProviderOptions;
 use crate::lock::lock;
-use crate::meta::{Classification, STRUCTURE_NAME};
 use crate::model::{self, zoo};
-use crate::preprocess::{FrameView, PixelFormat, Preprocessor, YuvMatrix};
-use crate::regions::{Candidate, RegionInput, Selection, parse_size, parse_types};
-use crate::worker::Worker;
-
-static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new(
-        "imgclassify",
-        gst::DebugColorFlags::empty(),
-        Some("Image classification with ONNX Runtime"),
-    )
-});
+use crate::postprocess::Params;
+use crate::preprocess::PixelFormat;
+use crate::regions::{Selection, parse_size, parse_types};
 
 const DEFAULT_MODEL: &str = "mobilenet";
 const DEFAULT_TOP_K: u32 = 3;
@@ -54,32 +48,44 @@ struct Settings {
     mode: Mode,
     smoothing: f64,
     target: Target,
+    /// As set, for the getter; parsed into `selection` when set.
     region_types: String,
     min_region_size: String,
     max_regions: u32,
+    /// The ROI filter, parsed once from the three properties above.
+    selection: Arc<Selection>,
 }
 
 impl Settings {
-    fn selection(&self) -> Selection {
-        Selection {
+    fn frame(&self) -> FrameSettings {
+        FrameSettings {
+            params: Params {
+                top_k: self.top_k as usize,
+                threshold: self.threshold,
+                smoothing: self.smoothing,
+            },
+            interval: self.inference_interval,
+            target: self.target,
+            resize_mode: self.resize_mode,
+            post_messages: self.post_messages,
+        }
+    }
+
+    fn reparse_selection(&mut self) {
+        self.selection = Arc::new(Selection {
             types: parse_types(&self.region_types),
             min_size: parse_size(&self.min_region_size).unwrap_or((0, 0)),
             max_regions: self.max_regions,
-        }
+        });
     }
 
-    fn params(&self) -> Params {
-        Params {
-            top_k: self.top_k as usize,
-            threshold: self.threshold,
-            smoothing: self.smoothing,
-        }
-    }
-
-    fn engine_options(&self, input_size: Option<usize>) -> EngineOptions {
-        EngineOptions {
-            threads: self.threads as usize,
-            input_size,
+    fn load_request(&self) -> LoadRequest {
+        LoadRequest {
+            model: self.model.clone(),
+            model_file: self.model_file.as_ref().map(PathBuf::from),
+            labels_file: self.labels_file.as_ref().map(PathBuf::from),
+            threads: self.threads,
+            input_size: self.input_size,
             provider: ProviderOptions {
                 requested: self.execution_provider.into(),
                 fallback: self.fallback,
@@ -115,60 +121,22 @@ impl Default for Settings {
             region_types: String::new(),
             min_region_size: "0x0".to_string(),
             max_regions: 0,
+            selection: Arc::new(Selection::default()),
         }
     }
 }
 
-/// Everything that exists between NULL→READY and READY→NULL.
-struct Loaded {
-    classifier: Arc<Classifier>,
-    /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
-    worker: Option<Worker<Job, Outcome>>,
-    /// The mode in use between READY→PAUSED and PAUSED→READY.
-    streaming_mode: Option<Mode>,
-    /// Added to upstream latency in `sync` mode: twice one warm inference.
-    latency: gst::ClockTime,
-    /// Index of the next frame since start, flush or caps change.
-    frame_index: u64,
-    /// The newest result and the index of the frame it was computed on.
-    latest: Option<(u64, Classification)>,
-    /// Frame index of the last result posted as a message.
-    posted: Option<u64>,
-    preprocessor: Preprocessor,
-    resize_mode: ResizeMode,
-    tensor: Vec<f32>,
-    /// The regions of one frame, one tensor after another.
-    batch: Vec<f32>,
-    /// Set by caps; None until negotiated.
-    video: Option<(gst_video::VideoInfo, PixelFormat, YuvMatrix)>,
-    /// Warnings already posted this run, so a bad stream does not flood the bus.
-    warned_frame: bool,
-    warned_scores: bool,
-}
-
-/// A bus message decided while the state lock is held and posted once it is released:
-/// an application's bus sync handler runs on the posting thread and may read this
-/// element's properties, which take the same locks.
-enum Notice {
-    UnreadableFrame(String),
-    NonFinite { model: String },
-    Failed(String),
-    NotLoaded,
-}
-
-/// The result a buffer carries: the frame it was computed on, and whether this is the
-/// first buffer to carry it.
-struct Labelled {
-    source_frame: u64,
-    frame: u64,
-    result: Classification,
-    first_sight: bool,
+/// Everything that exists between NULL→READY and READY→NULL: the model, and the stream
+/// it serves between READY→PAUSED and PAUSED→READY.
+struct State {
+    model: Model,
+    stream: Stream,
 }
 
 #[derive(Default)]
 pub struct ImgClassify {
     settings: Mutex<Settings>,
-    state: Mutex<Option<Loaded>>,
+    state: Mutex<Option<State>>,
     /// Running time before which frames are late, from downstream QoS events.
     qos_earliest: Mutex<Option<gst::ClockTime>>,
 }
@@ -178,174 +146,13 @@ fn text(value: &glib::Value) -> Option<String> {
     value.get::<Option<String>>().ok().flatten()
 }
 
-fn yuv_matrix(info: &gst_video::VideoInfo) -> YuvMatrix {
-    let c = info.colorimetry();
-    let base = match c.matrix() {
-        gst_video::VideoColorMatrix::Bt709 => YuvMatrix::BT709,
-        gst_video::VideoColorMatrix::Bt2020 => YuvMatrix::BT2020,
-        _ => YuvMatrix::BT601,
-    };
-    YuvMatrix {
-        limited: c.range() != gst_video::VideoColorRange::Range0_255,
-        ..base
-    }
-}
-
 impl ImgClassify {
-    fn load(&self) -> Result<Loaded, gst::ErrorMessage> {
-        let settings = lock(&self.settings).clone();
-        runtime::set_log_sink(std::sync::Arc::new(|level, line| {
-            use ort::logging::LogLevel;
-            let level = match level {
-                LogLevel::Verbose => gst::DebugLevel::Log,
-                LogLevel::Info => gst::DebugLevel::Info,
-                LogLevel::Warning => gst::DebugLevel::Warning,
-                LogLevel::Error | LogLevel::Fatal => gst::DebugLevel::Error,
-            };
-            gst::log_with_level!(CAT, level, "onnxruntime: {}", line);
-        }));
-        let path = match &settings.model_file {
-            Some(file) => PathBuf::from(file),
-            None => zoo::resolve(&settings.model).map_err(|e| {
-                let kind = match e {
-                    zoo::ZooError::Unknown { .. } => gst::LibraryError::Settings,
-                    zoo::ZooError::NotInstalled { .. } => gst::LibraryError::Init,
-                };
-                gst::error_msg!(kind, ("{}", e))
-            })?,
-        };
-        let input_size = model::requested_input_size(settings.input_size.into())
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
-        let options = settings.engine_options(input_size);
-        let labels = settings.labels_file.as_ref().map(PathBuf::from);
-        let started = Instant::now();
-        let engine = Engine::load(&path, labels.as_deref(), &options).map_err(|e| {
-            let text = e.to_string();
-            match e {
-                EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", text)),
-                EngineError::ModelFile { .. } => {
-                    gst::error_msg!(gst::ResourceError::NotFound, ("{}", text))
-                }
-                EngineError::Labels(_) => {
-                    gst::error_msg!(gst::ResourceError::OpenRead, ("{}", text))
-                }
-                _ => gst::error_msg!(gst::LibraryError::Settings, ("{}", text)),
-            }
-        })?;
-        self.report_fallback(&engine, &options);
-        let spec = engine.spec().clone();
-        gst::info!(
-            CAT,
-            imp = self,
-            "loaded model '{}' from {} on {} in {:?}: {}x{} ({}) {:?} {:?}, {} classes, {}",
-            engine.name(),
-            path.display(),
-            engine.active(),
-            started.elapsed(),
-            spec.tensor.width,
-            spec.tensor.height,
-            match input_size {
-                Some(size) => format!("input-size={size}"),
-                None => "the model's own size".to_string(),
-            },
-            spec.tensor.layout,
-            spec.tensor.order,
-            spec.classes,
-            if engine.outputs_probabilities() {
-                "probabilities"
-            } else {
-                "logits"
-            }
-        );
-        let timing = Instant::now();
-        engine
-            .run(&vec![0.0; spec.tensor.len()])
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
-        let latency = gst::ClockTime::from_nseconds(2 * timing.elapsed().as_nanos() as u64);
-        Ok(Loaded {
-            classifier: Arc::new(Classifier::new(engine)),
-            worker: None,
-            streaming_mode: None,
-            latency,
-            frame_index: 0,
-            latest: None,
-            posted: None,
-            preprocessor: Preprocessor::new(
-                spec.tensor.clone(),
-                settings.resize_mode.into(),
-                spec.crop_fraction,
-            ),
-            resize_mode: settings.resize_mode,
-            tensor: vec![0.0; spec.tensor.len()],
-            batch: Vec::new(),
-            video: None,
-            warned_frame: false,
-            warned_scores: false,
-        })
-    }
-
-    /// Says which providers failed before the one in use: a bus warning when the user
-    /// asked for a specific provider, a log line for `auto`.
-    fn report_fallback(&self, engine: &Engine, options: &EngineOptions) {
-        if engine.failures().is_empty() {
-            return;
-        }
-        let reasons: Vec<String> = engine
-            .failures()
-            .iter()
-            .map(|f| {
-                format!(
-                    "execution provider '{}' could not be used: {}",
-                    f.kind, f.reason
-                )
-            })
-            .collect();
-        let text = format!(
-            "{}; running on '{}' instead",
-            reasons.join("; "),
-            engine.active()
-        );
-        if options.provider.warns_on_fallback() {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Init,
-                ("{}", text),
-                ["set fallback=false to fail instead of falling back"]
-            );
-        } else {
-            gst::info!(CAT, imp = self, "execution-provider=auto: {}", text);
-        }
-    }
-
     fn stats(&self) -> gst::Structure {
-        let stats = lock(&self.state)
+        lock(&self.state)
             .as_ref()
-            .map(|l| lock(&l.classifier.stats).clone())
-            .unwrap_or_default();
-        gst::Structure::builder("imgclassify-stats")
-            .field("frames-seen", stats.frames_seen)
-            .field("frames-classified", stats.frames_classified)
-            .field(
-                "mean-inference-time",
-                stats.mean_inference().as_nanos() as u64,
-            )
-            .field("max-inference-time", stats.max_inference.as_nanos() as u64)
-            .field("results-dropped", stats.results_dropped)
-            .field("qos-skipped", stats.qos_skipped)
-            .field("inference-calls", stats.inference_calls)
-            .field("regions-classified", stats.regions_classified)
-            .build()
-    }
-
-    /// Starts the stream afresh: after a flush, a caps change or a restart.
-    fn reset_stream(loaded: &mut Loaded) {
-        loaded.frame_index = 0;
-        loaded.latest = None;
-        loaded.posted = None;
-        loaded.classifier.reset();
-        if let Some(worker) = &loaded.worker {
-            worker.reset();
-        }
+            .map(|s| lock(&s.model.classifier.stats).clone())
+            .unwrap_or_default()
+            .to_structure()
     }
 
     /// Whether downstream's last QoS event says this frame is already late.
@@ -358,286 +165,6 @@ impl ImgClassify {
             .downcast_ref::<gst::ClockTime>()
             .and_then(|seg| buf.pts().and_then(|pts| seg.to_running_time(pts)));
         running.is_some_and(|rt| rt < earliest)
-    }
-
-    /// The frame still flows on, unlabelled: losing video is worse than losing one label.
-    fn warn_frame(loaded: &mut Loaded, why: &str, notices: &mut Vec<Notice>) {
-        if !loaded.warned_frame {
-            loaded.warned_frame = true;
-            notices.push(Notice::UnreadableFrame(why.to_string()));
-        }
-    }
-
-    /// Makes an inference outcome the current result, or says why there is none.
-    fn take(
-        loaded: &mut Loaded,
-        outcome: Outcome,
-        notices: &mut Vec<Notice>,
-    ) -> Result<(), gst::FlowError> {
-        match outcome {
-            Outcome::Done { frame, result } => {
-                if loaded.latest.as_ref().map(|l| l.0) != Some(frame) {
-                    loaded.latest = Some((frame, result));
-                }
-                Ok(())
-            }
-            Outcome::NonFinite => {
-                loaded.latest = None;
-                if !loaded.warned_scores {
-                    loaded.warned_scores = true;
-                    notices.push(Notice::NonFinite {
-                        model: loaded.classifier.engine.name().to_string(),
-                    });
-                }
-                Ok(())
-            }
-            Outcome::Failed(e) => {
-                notices.push(Notice::Failed(e));
-                Err(gst::FlowError::Error)
-            }
-        }
-    }
-
-    /// Posts what `transform_ip` decided under the state lock, now that no lock is held.
-    fn post(&self, notice: Notice) {
-        match notice {
-            Notice::UnreadableFrame(why) => gst::element_imp_warning!(
-                self,
-                gst::StreamError::Format,
-                ("cannot read frame for classification: {}", why),
-                ["frames that cannot be read pass through without ImgClassifyMeta"]
-            ),
-            Notice::NonFinite { model } => gst::element_imp_warning!(
-                self,
-                gst::StreamError::Decode,
-                ("{}", EngineError::NonFinite),
-                ["model '{}'; check its weights", model]
-            ),
-            Notice::Failed(e) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ("{}", e))
-            }
-            Notice::NotLoaded => {
-                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no model loaded"])
-            }
-        }
-    }
-
-    /// Runs (or skips) inference for one frame under the state lock and returns the
-    /// result the buffer carries; messages to post go to `notices`.
-    fn classify(
-        &self,
-        loaded: &mut Loaded,
-        buf: &gst::BufferRef,
-        settings: &Settings,
-        late: bool,
-        notices: &mut Vec<Notice>,
-    ) -> Result<Option<Labelled>, gst::FlowError> {
-        if loaded.resize_mode != settings.resize_mode {
-            let spec = loaded.classifier.engine.spec().clone();
-            loaded.preprocessor =
-                Preprocessor::new(spec.tensor, settings.resize_mode.into(), spec.crop_fraction);
-            loaded.resize_mode = settings.resize_mode;
-        }
-        let frame = loaded.frame_index;
-        loaded.frame_index += 1;
-        let stats = Arc::clone(&loaded.classifier.stats);
-        lock(&stats).frames_seen += 1;
-
-        let due = frame.is_multiple_of(u64::from(settings.inference_interval.max(1)));
-        // Late frames keep their place in the stream; only their inference is skipped.
-        let skip = due && late && loaded.worker.is_none();
-        if skip {
-            lock(&stats).qos_skipped += 1;
-        }
-        if due && !skip && settings.target == Target::Regions {
-            let regions = Self::regions_of(loaded, buf, &settings.selection());
-            match self.preprocess_regions(loaded, buf, &regions) {
-                Err(why) => Self::warn_frame(loaded, &why, notices),
-                Ok(()) => {
-                    let outcome = loaded.classifier.run_regions(
-                        &loaded.batch,
-                        &regions,
-                        frame,
-                        buf.pts(),
-                        settings.params(),
-                    );
-                    Self::take(loaded, outcome, notices)?;
-                }
-            }
-        } else if due && !skip {
-            let preprocess_started = Instant::now();
-            match self.preprocess(loaded, buf) {
-                Err(why) => Self::warn_frame(loaded, &why, notices),
-                Ok(()) => {
-                    gst::log!(
-                        CAT,
-                        imp = self,
-                        "preprocess {:?}",
-                        preprocess_started.elapsed()
-                    );
-                    let params = settings.params();
-                    match &loaded.worker {
-                        None => {
-                            let outcome =
-                                loaded
-                                    .classifier
-                                    .run(&loaded.tensor, frame, buf.pts(), params);
-                            Self::take(loaded, outcome, notices)?;
-                        }
-                        Some(worker) => {
-                            let job = Job {
-                                tensor: loaded.tensor.clone(),
-                                frame,
-                                pts: buf.pts(),
-                                params,
-                            };
-                            if worker.submit(job) {
-                                lock(&stats).results_dropped += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let from_worker = settings.target == Target::Frame;
-        if let Some(outcome) = loaded
-            .worker
-            .as_ref()
-            .filter(|_| from_worker)
-            .and_then(Worker::latest)
-        {
-            Self::take(loaded, outcome, notices)?;
-        }
-        let Some((source_frame, result)) = loaded.latest.clone() else {
-            return Ok(None);
-        };
-        let first_sight = loaded.posted != Some(source_frame);
-        loaded.posted = Some(source_frame);
-        Ok(Some(Labelled {
-            source_frame,
-            frame,
-            result,
-            first_sight,
-        }))
-    }
-
-    /// Maps the frame read-only and hands it to `body`; the map is released before
-    /// inference.
-    fn with_frame<R>(
-        video: Option<&(gst_video::VideoInfo, PixelFormat, YuvMatrix)>,
-        buf: &gst::BufferRef,
-        body: impl FnOnce(&FrameView<'_>) -> Result<R, String>,
-    ) -> Result<R, String> {
-        let Some((info, format, matrix)) = video else {
-            return Err("no caps were negotiated".into());
-        };
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
-            .map_err(|_| "the buffer could not be mapped as a video frame".to_string())?;
-        let n = frame.n_planes() as usize;
-        let mut planes: Vec<&[u8]> = Vec::with_capacity(n);
-        for i in 0..n {
-            planes.push(frame.plane_data(i as u32).map_err(|e| e.to_string())?);
-        }
-        let strides: Vec<usize> = frame.plane_stride()[..n]
-            .iter()
-            .map(|&s| {
-                usize::try_from(s).map_err(|_| format!("negative stride {s} is not supported"))
-            })
-            .collect::<Result<_, _>>()?;
-        let view = FrameView::new(
-            *format,
-            info.width() as usize,
-            info.height() as usize,
-            &planes,
-            &strides,
-            *matrix,
-        )
-        .map_err(|e| e.to_string())?;
-        body(&view)
-    }
-
-    /// Prepares the whole-frame tensor.
-    fn preprocess(&self, loaded: &mut Loaded, buf: &gst::BufferRef) -> Result<(), String> {
-        let (pre, tensor) = (&mut loaded.preprocessor, &mut loaded.tensor);
-        Self::with_frame(loaded.video.as_ref(), buf, |view| {
-            pre.run(view, tensor).map_err(|e| e.to_string())
-        })
-    }
-
-    /// The regions of interest on the buffer that the settings select.
-    fn regions_of(
-        loaded: &Loaded,
-        buf: &gst::BufferRef,
-        selection: &Selection,
-    ) -> Vec<RegionInput> {
-        let Some((info, _, _)) = loaded.video.as_ref() else {
-            return Vec::new();
-        };
-        let candidates: Vec<Candidate> = buf
-            .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
-            .map(|roi| {
-                let (x, y, w, h) = roi.rect();
-                Candidate {
-                    roi_id: roi.id(),
-                    roi_type: roi.roi_type().to_string(),
-                    rect: (x.into(), y.into(), w.into(), h.into()),
-                }
-            })
-            .collect();
-        selection.select(&candidates, info.width() as usize, info.height() as usize)
-    }
-
-    /// Prepares one tensor per region, one after another in `loaded.batch`.
-    fn preprocess_regions(
-        &self,
-        loaded: &mut Loaded,
-        buf: &gst::BufferRef,
-        regions: &[RegionInput],
-    ) -> Result<(), String> {
-        let len = loaded.preprocessor.spec().len();
-        loaded.batch.resize(regions.len() * len, 0.0);
-        let (pre, batch) = (&mut loaded.preprocessor, &mut loaded.batch);
-        Self::with_frame(loaded.video.as_ref(), buf, |view| {
-            for (region, out) in regions.iter().zip(batch.chunks_mut(len)) {
-                pre.run_region(view, Some(region.region), out)
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Adds the result of each region to its ROI meta as an `imgclassify` param.
-    fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
-        for mut roi in buf.iter_meta_mut::<gst_video::VideoRegionOfInterestMeta>() {
-            let id = roi.id();
-            if let Some(r) = result.regions.iter().find(|r| r.roi_id == id) {
-                let mut param = result.to_structure();
-                param.remove_field("regions");
-                param.set("labels", gst::Array::new(&r.labels));
-                param.set("class-ids", gst::Array::new(&r.class_ids));
-                param.set("scores", gst::Array::new(&r.scores));
-                roi.add_param(param);
-            }
-        }
-    }
-
-    fn post_result(&self, result: &Classification, buf: &gst::BufferRef) {
-        let mut s = result.to_structure();
-        let pts = buf.pts();
-        s.set("timestamp", pts);
-        let segment = self
-            .obj()
-            .sink_pad()
-            .sticky_event::<gst::event::Segment>(0)
-            .and_then(|e| e.segment().clone().downcast::<gst::ClockTime>().ok());
-        let (running, stream) = match (&segment, pts) {
-            (Some(seg), Some(pts)) => (seg.to_running_time(pts), seg.to_stream_time(pts)),
-            _ => (None, None),
-        };
-        s.set("running-time", running);
-        s.set("stream-time", stream);
-        let msg = gst::message::Element::builder(s).src(&*self.obj()).build();
-        let _ = self.obj().post_message(msg);
     }
 }
 
@@ -655,21 +182,18 @@ impl ObjectImpl for ImgClassify {
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb(&format!(
-                        "Built-in model: {} (ignored when model-file is set; applied at NULL->READY)",
+                        "Built-in model: {} (ignored when model-file is set; changeable only in NULL, read at NULL->READY)",
                         zoo::names()
                     ))
                     .default_value(Some(DEFAULT_MODEL))
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("model-file")
                     .nick("Model file")
-                    .blurb("Path of an ONNX image classifier with input [N,3,H,W] or [N,H,W,3]; overrides model (applied at NULL->READY)")
-                    .mutable_ready()
+                    .blurb("Path of an ONNX image classifier with input [N,3,H,W] or [N,H,W,3]; overrides model (changeable only in NULL; read at NULL->READY)")
                     .build(),
                 glib::ParamSpecString::builder("labels-file")
                     .nick("Labels file")
-                    .blurb("UTF-8 text file with one label per line, line N = class N; overrides the model's labels (applied at NULL->READY)")
-                    .mutable_ready()
+                    .blurb("UTF-8 text file with one label per line, line N = class N; overrides the model's labels (changeable only in NULL; read at NULL->READY)")
                     .build(),
                 glib::ParamSpecUInt::builder("top-k")
                     .nick("Top K")
@@ -689,22 +213,20 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecUInt::builder("threads")
                     .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads (0 = ONNX Runtime's default: one per core; applied at NULL->READY)")
+                    .blurb("ONNX Runtime intra-op threads (0 = ONNX Runtime's default: one per core; changeable only in NULL, read at NULL->READY)")
                     .maximum(256)
                     .default_value(0)
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("input-size")
                     .nick("Input size")
                     .blurb(&format!(
                         "Run a model whose height and width are dynamic at this square size instead of its own, \
                          e.g. MobileNet at 128, 160 or 192 (faster, less accurate); 0 = the model's own size, \
-                         else {} to {}. A model with a fixed size accepts only that size (applied at NULL->READY)",
+                         else {} to {}. A model with a fixed size accepts only that size (changeable only in NULL; read at NULL->READY)",
                         model::INPUT_SIZE_RANGE.start(),
                         model::INPUT_SIZE_RANGE.end()
                     ))
                     .default_value(0)
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("resize-mode", ResizeMode::default())
                     .nick("Resize mode")
@@ -713,14 +235,12 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("execution-provider", ExecutionProvider::default())
                     .nick("Execution provider")
-                    .blurb("Where the model runs; see fallback for what happens when it cannot (applied at NULL->READY)")
-                    .mutable_ready()
+                    .blurb("Where the model runs; see fallback for what happens when it cannot (changeable only in NULL; read at NULL->READY)")
                     .build(),
                 glib::ParamSpecBoolean::builder("fallback")
                     .nick("Fallback")
                     .blurb("When the requested provider cannot be used, fall back to the next (TensorRT, CUDA, CPU) with a warning; if false, fail with an error")
                     .default_value(true)
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecInt::builder("device-id")
                     .nick("Device ID")
@@ -728,18 +248,15 @@ impl ObjectImpl for ImgClassify {
                     .minimum(0)
                     .maximum(255)
                     .default_value(0)
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecBoolean::builder("fp16")
                     .nick("FP16")
                     .blurb("TensorRT half precision")
                     .default_value(false)
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("engine-cache-dir")
                     .nick("Engine cache folder")
                     .blurb("TensorRT engine and timing cache; engines are kept per model content, GPU, precision and input size (default: $XDG_CACHE_HOME/imgclassify/tensorrt)")
-                    .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("active-provider")
                     .nick("Active provider")
@@ -806,13 +323,6 @@ impl ObjectImpl for ImgClassify {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let (loaded_model, streaming_mode) = match lock(&self.state).as_ref() {
-            Some(l) => (
-                Some(l.classifier.engine.name().to_string()),
-                l.streaming_mode,
-            ),
-            None => (None, None),
-        };
         let name = pspec.name();
         let mut refused = None;
         let changed = {
@@ -835,11 +345,15 @@ impl ObjectImpl for ImgClassify {
                 "mode" => s.mode = value.get().unwrap_or_default(),
                 "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
                 "target" => s.target = value.get().unwrap_or_default(),
-                "region-types" => s.region_types = text(value).unwrap_or_default(),
+                "region-types" => {
+                    s.region_types = text(value).unwrap_or_default();
+                    s.reparse_selection();
+                }
                 "min-region-size" => {
                     let text = text(value).unwrap_or_default();
                     if parse_size(&text).is_some() {
                         s.min_region_size = text;
+                        s.reparse_selection();
                     } else {
                         refused = Some(format!(
                             "min-region-size '{}' is not WxH (e.g. 32x32); keeping '{}'",
@@ -847,7 +361,10 @@ impl ObjectImpl for ImgClassify {
                         ));
                     }
                 }
-                "max-regions" => s.max_regions = value.get().unwrap_or(0),
+                "max-regions" => {
+                    s.max_regions = value.get().unwrap_or(0);
+                    s.reparse_selection();
+                }
                 "fallback" => s.fallback = value.get().unwrap_or(true),
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -861,48 +378,15 @@ impl ObjectImpl for ImgClassify {
         if let Some(text) = refused {
             gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", text));
         }
-        if !changed {
-            return;
-        }
-        let load_time_only = [
-            "model",
-            "model-file",
-            "labels-file",
-            "threads",
-            "input-size",
-            "execution-provider",
-            "fallback",
-            "device-id",
-            "fp16",
-            "engine-cache-dir",
-        ];
-        if let Some(model) = loaded_model.filter(|_| load_time_only.contains(&name)) {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Settings,
-                (
-                    "property '{}' changed while model '{}' is loaded: the new value takes effect \
-                     the next time the element goes from NULL to READY",
-                    name,
-                    model
+        if changed {
+            let (loaded_model, mode) = match lock(&self.state).as_ref() {
+                Some(s) => (
+                    Some(s.model.classifier.model_name().to_string()),
+                    s.stream.mode(),
                 ),
-                ["set it in the NULL state, or set the element to NULL and back to apply it"]
-            );
-        }
-        if let Some(mode) = streaming_mode.filter(|_| name == "mode") {
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Settings,
-                (
-                    "property 'mode' changed while streaming in {} mode: the new value takes \
-                     effect the next time the element goes from READY to PAUSED",
-                    match mode {
-                        Mode::Sync => "sync",
-                        Mode::Async => "async",
-                    }
-                ),
-                ["set it in the NULL or READY state"]
-            );
+                None => (None, None),
+            };
+            output::warn_if_deferred(&self.obj(), pspec, loaded_model.as_deref(), mode);
         }
     }
 
@@ -914,7 +398,7 @@ impl ObjectImpl for ImgClassify {
             "active-provider" => {
                 return lock(&self.state)
                     .as_ref()
-                    .map(|l| l.classifier.engine.active().to_string())
+                    .map(|s| s.model.active.clone())
                     .to_value();
             }
             _ => {}
@@ -998,9 +482,14 @@ impl ElementImpl for ImgClassify {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::NullToReady {
-            match self.load() {
-                Ok(loaded) => {
-                    *lock(&self.state) = Some(loaded);
+            let (request, resize_mode) = {
+                let s = lock(&self.settings);
+                (s.load_request(), s.resize_mode)
+            };
+            match loading::load(&self.obj(), &request) {
+                Ok(model) => {
+                    let stream = Stream::new(&model.spec, resize_mode);
+                    *lock(&self.state) = Some(State { model, stream });
                     self.obj().notify("active-provider");
                 }
                 Err(msg) => {
@@ -1026,69 +515,58 @@ impl BaseTransformImpl for ImgClassify {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(incaps)
-            .map_err(|_| gst::loggable_error!(CAT, "caps {} are not raw video", incaps))?;
-        let format = PixelFormat::from_name(info.format().to_str()).ok_or_else(|| {
-            gst::loggable_error!(CAT, "format {} is not supported", info.format())
-        })?;
-        let matrix = yuv_matrix(&info);
+        let video =
+            VideoInput::from_caps(incaps).map_err(|e| gst::loggable_error!(CAT, "{}", e))?;
         gst::debug!(
             CAT,
             imp = self,
             "negotiated {} {}x{} {:?}",
-            format,
-            info.width(),
-            info.height(),
-            matrix
+            video.format,
+            video.info.width(),
+            video.info.height(),
+            video.matrix
         );
         let mut state = lock(&self.state);
-        let loaded = state
+        let state = state
             .as_mut()
             .ok_or_else(|| gst::loggable_error!(CAT, "caps set before the model was loaded"))?;
-        loaded.video = Some((info, format, matrix));
-        loaded.warned_frame = false;
-        Self::reset_stream(loaded);
+        state.stream.set_video(video, &state.model.classifier);
         Ok(())
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = lock(&self.settings).clone();
+        let (settings, selection) = {
+            let s = lock(&self.settings);
+            (s.frame(), Arc::clone(&s.selection))
+        };
         let late = self.is_late(buf);
         let mut notices = Vec::new();
-        let labelled = match lock(&self.state).as_mut() {
-            Some(loaded) => self.classify(loaded, buf, &settings, late, &mut notices),
+        let carried = match lock(&self.state).as_mut() {
+            Some(state) => state.stream.process(
+                &state.model.classifier,
+                buf,
+                settings,
+                &selection,
+                late,
+                &mut notices,
+            ),
             None => {
                 notices.push(Notice::NotLoaded);
                 Err(gst::FlowError::NotNegotiated)
             }
         };
         for notice in notices {
-            self.post(notice);
+            output::post(&self.obj(), notice);
         }
-        let Some(Labelled {
-            source_frame,
-            frame,
-            mut result,
-            first_sight,
-        }) = labelled?
-        else {
+        let Some(carried) = carried? else {
             return Ok(gst::FlowSuccess::Ok);
         };
-
-        result.fresh = source_frame == frame;
-        gst::trace!(CAT, imp = self, "{:?}", result);
-        if let Err(e) = result.attach(buf) {
-            gst::warning!(
-                CAT,
-                imp = self,
-                "could not attach {}: {}",
-                STRUCTURE_NAME,
-                e
-            );
-        }
-        Self::attach_to_rois(&result, buf);
-        if settings.post_messages && first_sight {
-            self.post_result(&result, buf);
+        let fresh = carried.is_fresh();
+        let mut result = carried.result;
+        result.fresh = fresh;
+        output::attach(&self.obj(), &result, buf);
+        if settings.post_messages && carried.first_sight {
+            output::post_result(&self.obj(), &result, buf);
         }
         Ok(gst::FlowSuccess::Ok)
     }
@@ -1096,33 +574,23 @@ impl BaseTransformImpl for ImgClassify {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let mode = lock(&self.settings).mode;
         let mut state = lock(&self.state);
-        let loaded = state
+        let state = state
             .as_mut()
             .ok_or_else(|| gst::error_msg!(gst::CoreError::StateChange, ("no model loaded")))?;
-        Self::reset_stream(loaded);
-        if mode == Mode::Async {
-            let classifier = Arc::clone(&loaded.classifier);
-            let worker = Worker::start("imgclassify-infer", move |job: Job| {
-                classifier.run(&job.tensor, job.frame, job.pts, job.params)
-            })
+        state
+            .stream
+            .start(mode, &state.model.classifier)
             .map_err(|e| {
                 gst::error_msg!(
                     gst::CoreError::Thread,
                     ("cannot start the inference thread: {}", e)
                 )
-            })?;
-            loaded.worker = Some(worker);
-        }
-        loaded.streaming_mode = Some(mode);
-        Ok(())
+            })
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         // Take the worker out first: joining it must not happen under the state lock.
-        let worker = lock(&self.state).as_mut().and_then(|l| {
-            l.streaming_mode = None;
-            l.worker.take()
-        });
+        let worker = lock(&self.state).as_mut().and_then(|s| s.stream.stop());
         drop(worker);
         *lock(&self.qos_earliest) = None;
         Ok(())
@@ -1130,8 +598,8 @@ impl BaseTransformImpl for ImgClassify {
 
     fn sink_event(&self, event: gst::Event) -> bool {
         if let gst::EventView::FlushStop(_) = event.view() {
-            if let Some(loaded) = lock(&self.state).as_mut() {
-                Self::reset_stream(loaded);
+            if let Some(state) = lock(&self.state).as_mut() {
+                state.stream.restart(&state.model.classifier);
             }
             *lock(&self.qos_earliest) = None;
         }
@@ -1159,7 +627,7 @@ impl BaseTransformImpl for ImgClassify {
         }
         if let gst::QueryViewMut::Latency(q) = query.view_mut() {
             let ours = match lock(&self.state).as_ref() {
-                Some(loaded) if loaded.worker.is_none() => loaded.latency,
+                Some(state) if state.stream.is_synchronous() => state.model.latency,
                 _ => gst::ClockTime::ZERO,
             };
             let (live, min, max) = q.result();

@@ -1,10 +1,26 @@
 //! `imgclassify`: classifies every video frame and attaches the labels as metadata.
 
+use std::sync::LazyLock;
+
 use gst::glib;
 use gst::prelude::*;
 
+mod classifier;
+mod frame;
 mod imp;
-mod inference;
+mod loading;
+mod output;
+mod schedule;
+mod stream;
+mod worker;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "imgclassify",
+        gst::DebugColorFlags::empty(),
+        Some("Image classification with ONNX Runtime"),
+    )
+});
 
 glib::wrapper! {
     pub struct ImgClassify(ObjectSubclass<imp::ImgClassify>)
@@ -90,13 +106,13 @@ pub enum ExecutionProvider {
     Cpu = 3,
 }
 
-impl From<ExecutionProvider> for crate::engine::Requested {
+impl From<ExecutionProvider> for crate::backend::onnxruntime::Requested {
     fn from(p: ExecutionProvider) -> Self {
         match p {
-            ExecutionProvider::Auto => crate::engine::Requested::Auto,
-            ExecutionProvider::TensorRt => crate::engine::Requested::TensorRt,
-            ExecutionProvider::Cuda => crate::engine::Requested::Cuda,
-            ExecutionProvider::Cpu => crate::engine::Requested::Cpu,
+            ExecutionProvider::Auto => crate::backend::onnxruntime::Requested::Auto,
+            ExecutionProvider::TensorRt => crate::backend::onnxruntime::Requested::TensorRt,
+            ExecutionProvider::Cuda => crate::backend::onnxruntime::Requested::Cuda,
+            ExecutionProvider::Cpu => crate::backend::onnxruntime::Requested::Cpu,
         }
     }
 }

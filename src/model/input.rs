@@ -1,43 +1,21 @@
 //! Reads the model's input and output shapes into a tensor spec, with metadata and
 //! ImageNet defaults filling what the shapes leave open.
 
-use std::fmt;
-use std::ops::RangeInclusive;
-
 use super::metadata::ModelMetadata;
-use crate::preprocess::{ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec};
-
-/// Size used when a model has dynamic spatial dims and no `input_size` metadata.
-pub const DEFAULT_INPUT_SIZE: usize = 224;
-
-/// Largest height or width taken from a model's shape or `input_size` metadata: the
-/// element allocates width x height x 3 floats per image, which must neither overflow
-/// nor exhaust memory for a model that merely declares a huge input.
-pub const MAX_INPUT_SIZE: usize = 8192;
-
-/// Square sizes a dynamic model may be run at (`input-size`). MobileNet and
-/// EfficientNet halve the image five times, so below 32 the last feature map is empty;
-/// above 1024 the tensor alone passes 12 MB per image and no ImageNet model gains.
-pub const INPUT_SIZE_RANGE: RangeInclusive<usize> = 32..=1024;
+use super::tensor::{
+    ChannelOrder, DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE_RANGE, Layout,
+    MAX_INPUT_SIZE, TensorSpec,
+};
 
 /// An `input-size` outside 0 and [`INPUT_SIZE_RANGE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "input-size={0} is out of range; set input-size=0 for the model's own size, \
+     or a square size from {start} to {end} pixels",
+    start = INPUT_SIZE_RANGE.start(),
+    end = INPUT_SIZE_RANGE.end()
+)]
 pub struct InputSizeError(pub u64);
-
-impl fmt::Display for InputSizeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "input-size={} is out of range; set input-size=0 for the model's own size, \
-             or a square size from {} to {} pixels",
-            self.0,
-            INPUT_SIZE_RANGE.start(),
-            INPUT_SIZE_RANGE.end()
-        )
-    }
-}
-
-impl std::error::Error for InputSizeError {}
 
 /// The size an `input-size` value asks for: None for 0 (the model's own size).
 pub fn requested_input_size(value: u64) -> Result<Option<usize>, InputSizeError> {
@@ -58,18 +36,27 @@ pub struct ModelSpec {
     pub outputs_probabilities: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShapeError {
+    #[error("the model has {0} inputs; imgclassify needs exactly one image input")]
     InputCount(usize),
+    #[error("the model has {0} outputs; imgclassify needs at least one class-score output")]
     OutputCount(usize),
+    #[error("the model input has shape {0:?}; imgclassify needs [N,3,H,W] or [N,H,W,3]")]
     NotImage(Vec<i64>),
-    NotFloat {
-        what: &'static str,
-        ty: String,
-    },
+    #[error("the model {what} is of type {ty}; imgclassify needs float32")]
+    NotFloat { what: &'static str, ty: String },
+    #[error(
+        "the model output has shape {0:?}; imgclassify needs [N,classes] or [classes] \
+         with a fixed number of classes"
+    )]
     Output(Vec<i64>),
+    #[error(
+        "the model input has shape {0:?}; imgclassify takes heights and widths up to {MAX_INPUT_SIZE}"
+    )]
     TooLarge(Vec<i64>),
     /// The model's height or width is fixed and differs from the requested size.
+    #[error("{}", fixed_size_text(*width, *height, *requested))]
     FixedSize {
         width: usize,
         height: usize,
@@ -77,56 +64,16 @@ pub enum ShapeError {
     },
 }
 
-impl fmt::Display for ShapeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ShapeError::InputCount(n) => write!(
-                f,
-                "the model has {n} inputs; imgclassify needs exactly one image input"
-            ),
-            ShapeError::OutputCount(n) => write!(
-                f,
-                "the model has {n} outputs; imgclassify needs at least one class-score output"
-            ),
-            ShapeError::NotImage(shape) => write!(
-                f,
-                "the model input has shape {shape:?}; imgclassify needs [N,3,H,W] or [N,H,W,3]"
-            ),
-            ShapeError::NotFloat { what, ty } => {
-                write!(
-                    f,
-                    "the model {what} is of type {ty}; imgclassify needs float32"
-                )
-            }
-            ShapeError::Output(shape) => write!(
-                f,
-                "the model output has shape {shape:?}; imgclassify needs [N,classes] or [classes] \
-                 with a fixed number of classes"
-            ),
-            ShapeError::TooLarge(shape) => write!(
-                f,
-                "the model input has shape {shape:?}; imgclassify takes heights and widths up to {MAX_INPUT_SIZE}"
-            ),
-            ShapeError::FixedSize {
-                width,
-                height,
-                requested,
-            } => {
-                write!(
-                    f,
-                    "its input size is fixed at {width}x{height} pixels, so it cannot run at \
-                     input-size={requested} ({requested}x{requested}); set input-size=0 (the model's own size)"
-                )?;
-                if width == height {
-                    write!(f, " or input-size={width}")?;
-                }
-                f.write_str(", or use a model whose height and width are dynamic")
-            }
-        }
+fn fixed_size_text(width: usize, height: usize, requested: usize) -> String {
+    let mut text = format!(
+        "its input size is fixed at {width}x{height} pixels, so it cannot run at \
+         input-size={requested} ({requested}x{requested}); set input-size=0 (the model's own size)"
+    );
+    if width == height {
+        text.push_str(&format!(" or input-size={width}"));
     }
+    text + ", or use a model whose height and width are dynamic"
 }
-
-impl std::error::Error for ShapeError {}
 
 fn fixed(dim: i64) -> Option<usize> {
     (dim > 0).then_some(dim as usize)

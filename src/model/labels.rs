@@ -1,6 +1,5 @@
 //! Class labels: one per line, index = class id.
 
-use std::fmt;
 use std::path::Path;
 
 /// Splits text into labels; a trailing newline and Windows line ends are tolerated.
@@ -14,41 +13,36 @@ pub fn parse_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LabelsError {
-    Read { path: String, reason: String },
+    #[error("cannot read labels file '{path}': {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("labels file '{path}' is not UTF-8 text (line {line}); save it as UTF-8")]
     NotUtf8 { path: String, line: usize },
+    #[error("labels file '{path}' has no labels; put one label per line")]
     Empty { path: String },
+    /// `origin` says where the labels came from: a labels file or the model's metadata.
+    #[error(
+        "{origin} has {labels} labels but the model outputs {classes} classes; \
+         give a labels file with one line per class"
+    )]
+    Count {
+        origin: String,
+        labels: usize,
+        classes: usize,
+    },
 }
-
-impl fmt::Display for LabelsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LabelsError::Read { path, reason } => {
-                write!(f, "cannot read labels file '{path}': {reason}")
-            }
-            LabelsError::NotUtf8 { path, line } => write!(
-                f,
-                "labels file '{path}' is not UTF-8 text (line {line}); save it as UTF-8"
-            ),
-            LabelsError::Empty { path } => {
-                write!(
-                    f,
-                    "labels file '{path}' has no labels; put one label per line"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for LabelsError {}
 
 /// Reads a labels file: UTF-8, one label per line.
 pub fn read_file(path: &Path) -> Result<Vec<String>, LabelsError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| LabelsError::Read {
         path: shown.clone(),
-        reason: e.to_string(),
+        source: e,
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -60,6 +54,38 @@ pub fn read_file(path: &Path) -> Result<Vec<String>, LabelsError> {
     let labels = parse_lines(&text);
     if labels.is_empty() {
         return Err(LabelsError::Empty { path: shown });
+    }
+    Ok(labels)
+}
+
+/// The labels for a model with `classes` outputs: the labels file if given, else the
+/// model's own, else `class N`; a count that does not match is an error.
+pub fn choose(
+    labels_file: Option<&Path>,
+    model_labels: Option<&[String]>,
+    model_path: &Path,
+    classes: usize,
+) -> Result<Vec<String>, LabelsError> {
+    let (labels, origin) = match (labels_file, model_labels) {
+        (Some(file), _) => (
+            read_file(file)?,
+            format!("labels file '{}'", file.display()),
+        ),
+        (None, Some(own)) => (
+            own.to_vec(),
+            format!("the metadata of model '{}'", model_path.display()),
+        ),
+        (None, None) => (
+            (0..classes).map(|i| format!("class {i}")).collect(),
+            String::new(),
+        ),
+    };
+    if labels.len() != classes {
+        return Err(LabelsError::Count {
+            origin,
+            labels: labels.len(),
+            classes,
+        });
     }
     Ok(labels)
 }

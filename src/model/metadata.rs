@@ -1,10 +1,7 @@
 //! The `imgclassify.*` metadata keys a model carries (see models/README.md), parsed
 //! into what preprocessing and postprocessing need.
 
-use std::fmt;
-
-use super::input::MAX_INPUT_SIZE;
-use crate::preprocess::{ChannelOrder, Layout};
+use super::tensor::{ChannelOrder, Layout, MAX_INPUT_SIZE};
 
 pub const PREFIX: &str = "imgclassify.";
 
@@ -26,28 +23,25 @@ pub struct ModelMetadata {
     pub labels: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "model metadata key '{key}' has value '{}', expected {expected}",
+    shortened(value)
+)]
 pub struct MetadataError {
     pub key: String,
     pub value: String,
     pub expected: &'static str,
 }
 
-impl fmt::Display for MetadataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown: String = self.value.chars().take(60).collect();
-        if shown.len() < self.value.len() {
-            shown.push('…');
-        }
-        write!(
-            f,
-            "model metadata key '{}' has value '{}', expected {}",
-            self.key, shown, self.expected
-        )
+/// A value cut to 60 characters: metadata can hold a whole labels list.
+fn shortened(value: &str) -> String {
+    let mut shown: String = value.chars().take(60).collect();
+    if shown.len() < value.len() {
+        shown.push('…');
     }
+    shown
 }
-
-impl std::error::Error for MetadataError {}
 
 fn bad(key: &str, value: &str, expected: &'static str) -> MetadataError {
     MetadataError {
@@ -141,7 +135,7 @@ impl ModelMetadata {
                         _ => return Err(bad(key, value, "'logits' or 'probabilities'")),
                     })
                 }
-                "labels" => m.labels = Some(crate::model::labels::parse_lines(value)),
+                "labels" => m.labels = Some(super::labels::parse_lines(value)),
                 // Provenance and future keys are informational.
                 _ => {}
             }

@@ -1,11 +1,14 @@
-//! The model zoo, the metadata models carry, their labels and input shapes.
+//! What a model is, independent of what runs it: its input contract, the metadata it
+//! carries, its labels, and the built-in models.
 
 pub mod input;
 pub mod labels;
 pub mod metadata;
+pub mod tensor;
 pub mod zoo;
 
-pub use input::{
-    INPUT_SIZE_RANGE, InputSizeError, ModelSpec, ShapeError, model_spec, requested_input_size,
-};
+pub use input::{ModelSpec, ShapeError, model_spec, requested_input_size};
 pub use metadata::{MetadataError, ModelMetadata};
+pub use tensor::{
+    ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, TensorSpec,
+};

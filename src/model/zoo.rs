@@ -1,6 +1,5 @@
 //! Built-in model names and where their files are found.
 
-use std::fmt;
 use std::path::PathBuf;
 
 /// A model that `models/convert.py` builds from registry weights.
@@ -84,34 +83,25 @@ pub fn search_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ZooError {
+    #[error(
+        "unknown model '{name}'; built-in models are: {}; or set model-file to an .onnx file",
+        names()
+    )]
     Unknown { name: String },
+    #[error(
+        "built-in model '{name}' is not installed (looked for {}); run scripts/setup.sh \
+         to build the models, or set IMGCLASSIFY_MODEL_PATH to the folder holding them",
+        shown(tried)
+    )]
     NotInstalled { name: String, tried: Vec<PathBuf> },
 }
 
-impl fmt::Display for ZooError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ZooError::Unknown { name } => write!(
-                f,
-                "unknown model '{name}'; built-in models are: {}; or set model-file to an .onnx file",
-                names()
-            ),
-            ZooError::NotInstalled { name, tried } => {
-                let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-                write!(
-                    f,
-                    "built-in model '{name}' is not installed (looked for {}); run scripts/setup.sh \
-                     to build the models, or set IMGCLASSIFY_MODEL_PATH to the folder holding them",
-                    tried.join(", ")
-                )
-            }
-        }
-    }
+fn shown(paths: &[PathBuf]) -> String {
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    paths.join(", ")
 }
-
-impl std::error::Error for ZooError {}
 
 /// The file of a built-in model, from the first search folder that has it.
 pub fn resolve(name: &str) -> Result<PathBuf, ZooError> {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, Once};
 
 use gst::prelude::*;
+use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::meta::Classification;
 
 pub fn init() {
     static INIT: Once = Once::new();
@@ -15,7 +15,7 @@ pub fn init() {
         gst::init().expect("GStreamer initialises");
         gstimgclassify::plugin_register_static().expect("plugin registers");
         // The built-in models are part of the set-up; without them the tests cannot mean anything.
-        if let Err(e) = gstimgclassify::model::zoo::resolve("mobilenet") {
+        if let Err(e) = gstimgclassify::testing::model::zoo::resolve("mobilenet") {
             panic!("{e}");
         }
     });

@@ -116,13 +116,6 @@ impl ProviderOptions {
     }
 }
 
-/// A provider that could not be used, with ONNX Runtime's reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub kind: Kind,
-    pub reason: String,
-}
-
 /// Folder for one TensorRT engine: a different model, GPU, precision or input shape
 /// gets a different folder, so a stale or foreign engine is never loaded.
 pub fn engine_dir(

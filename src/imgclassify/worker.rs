@@ -95,7 +95,8 @@ impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {
         s.generation += 1;
     }
 
-    /// Waits until nothing is pending or running (for tests and draining).
+    /// Waits until nothing is pending or running.
+    #[cfg(test)]
     pub fn wait_idle(&self) {
         let (mutex, cond) = &*self.shared;
         let mut s = lock(mutex);

@@ -8,7 +8,8 @@ use std::time::SystemTime;
 
 use crate::lock::lock;
 
-use super::session::{EngineError, EngineOptions, SharedModel};
+use super::error::EngineError;
+use super::session::{EngineOptions, SharedModel};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {

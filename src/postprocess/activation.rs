@@ -1,10 +1,32 @@
-//! Model output → ranked classes: softmax where the model gives logits, then top-k.
+//! Raw model output → class probabilities: softmax for logits, nothing for a model that
+//! already ends in a softmax.
 
-/// One reported class.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ranked {
-    pub class_id: u32,
-    pub score: f64,
+/// What turns a model's raw output row into probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Softmax,
+    /// The output already is a probability distribution.
+    None,
+}
+
+impl Activation {
+    /// The model's metadata decides (`imgclassify.output`); without it, a model whose
+    /// output for the warm-up tensor already is a distribution ends in a softmax, which
+    /// must not be applied a second time.
+    pub fn decide(outputs_probabilities: Option<bool>, warm_up_row: &[f32]) -> Activation {
+        if outputs_probabilities.unwrap_or_else(|| is_probability_vector(warm_up_row)) {
+            Activation::None
+        } else {
+            Activation::Softmax
+        }
+    }
+
+    pub fn apply(self, row: &[f32]) -> Vec<f64> {
+        match self {
+            Activation::Softmax => softmax(row),
+            Activation::None => row.iter().map(|&v| v as f64).collect(),
+        }
+    }
 }
 
 /// Numerically stable softmax (the largest logit is subtracted first).
@@ -21,31 +43,6 @@ pub fn is_probability_vector(values: &[f32]) -> bool {
     !values.is_empty()
         && values.iter().all(|v| (0.0..=1.0).contains(v))
         && (values.iter().map(|&v| v as f64).sum::<f64>() - 1.0).abs() < 1e-3
-}
-
-/// The `k` best classes with a score of at least `threshold`, best first; ties keep
-/// the lower class id first. NaN scores are never reported.
-pub fn top_k(scores: &[f64], k: usize, threshold: f64) -> Vec<Ranked> {
-    let mut ranked: Vec<Ranked> = scores
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_nan() && **s >= threshold)
-        .map(|(i, &score)| Ranked {
-            class_id: i as u32,
-            score,
-        })
-        .collect();
-    let by_score = |a: &Ranked, b: &Ranked| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.class_id.cmp(&b.class_id))
-    };
-    if k < ranked.len() {
-        ranked.select_nth_unstable_by(k, by_score);
-        ranked.truncate(k);
-    }
-    ranked.sort_by(by_score);
-    ranked
 }
 
 #[cfg(test)]
@@ -75,18 +72,16 @@ mod tests {
     }
 
     #[test]
-    fn top_k_orders_best_first_and_applies_threshold() {
-        let scores = [0.1, 0.4, 0.05, 0.4, 0.05];
-        let r = top_k(&scores, 3, 0.0);
-        let ids: Vec<u32> = r.iter().map(|r| r.class_id).collect();
-        assert_eq!(ids, vec![1, 3, 0]);
-        assert_eq!(top_k(&scores, 10, 0.3).len(), 2);
-        assert!(top_k(&scores, 0, 0.0).is_empty());
-    }
-
-    #[test]
-    fn top_k_skips_nan() {
-        let r = top_k(&[f64::NAN, 0.5, 0.2], 3, 0.0);
-        assert_eq!(r.iter().map(|r| r.class_id).collect::<Vec<_>>(), vec![1, 2]);
+    fn metadata_wins_over_the_warm_up_row() {
+        assert_eq!(
+            Activation::decide(Some(false), &[0.5, 0.5]),
+            Activation::Softmax
+        );
+        assert_eq!(
+            Activation::decide(Some(true), &[3.0, -1.0]),
+            Activation::None
+        );
+        assert_eq!(Activation::decide(None, &[0.5, 0.5]), Activation::None);
+        assert_eq!(Activation::decide(None, &[3.0, -1.0]), Activation::Softmax);
     }
 }

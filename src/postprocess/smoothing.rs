@@ -5,7 +5,7 @@
 //! top-1 only changes when another class's averaged probability exceeds the current
 //! top-1's by more than `HYSTERESIS`; until then the current class stays first.
 
-use crate::postprocess::{Ranked, top_k};
+use super::topk::{Ranked, top_k};
 
 /// Lead (in averaged probability) a class needs to take over the top-1 place.
 pub const HYSTERESIS: f64 = 0.05;

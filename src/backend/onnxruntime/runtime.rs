@@ -1,6 +1,5 @@
 //! Finds and loads the ONNX Runtime library once per process.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -20,27 +19,25 @@ pub struct Runtime {
     pub library: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "could not load the ONNX Runtime library; tried:{}\nRun scripts/setup.sh to fetch it, or set \
+     ORT_DYLIB_PATH to the full path of a libonnxruntime.so (version 1.24 or newer); when \
+     ORT_DYLIB_PATH is set, nothing else is tried.",
+    listed(attempts)
+)]
 pub struct RuntimeError {
-    /// Each place tried, with why it failed.
+    /// Each place tried, with why it failed. Kept as text: the error is cloned to every
+    /// element that asks after the one failed load, and ort's errors are not `Clone`.
     pub attempts: Vec<(String, String)>,
 }
 
-impl fmt::Display for RuntimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "could not load the ONNX Runtime library; tried:")?;
-        for (place, why) in &self.attempts {
-            write!(f, "\n  {place}: {why}")?;
-        }
-        write!(
-            f,
-            "\nRun scripts/setup.sh to fetch it, or set ORT_DYLIB_PATH to the full path of a \
-             libonnxruntime.so (version 1.24 or newer); when ORT_DYLIB_PATH is set, nothing else is tried."
-        )
-    }
+fn listed(attempts: &[(String, String)]) -> String {
+    attempts
+        .iter()
+        .map(|(place, why)| format!("\n  {place}: {why}"))
+        .collect()
 }
-
-impl std::error::Error for RuntimeError {}
 
 /// Sets where ONNX Runtime's own log goes. Only lines logged after the library is
 /// loaded are routed, so call this first.
@@ -92,7 +89,7 @@ fn load() -> Result<Runtime, RuntimeError> {
                     library: path,
                 });
             }
-            Ok(Err(why)) => attempts.push((path.display().to_string(), why)),
+            Ok(Err(why)) => attempts.push((path.display().to_string(), why.to_string())),
             Err(_) => attempts.push((
                 path.display().to_string(),
                 "the library could not be initialised".to_string(),
@@ -102,9 +99,9 @@ fn load() -> Result<Runtime, RuntimeError> {
     Err(RuntimeError { attempts })
 }
 
-fn build_environment(path: &std::path::Path) -> Result<Environment, String> {
-    let builder = ort::init_from(path).map_err(|e| e.to_string())?;
-    builder
+fn build_environment(path: &std::path::Path) -> Result<Environment, Box<dyn std::error::Error>> {
+    let builder = ort::init_from(path)?;
+    Ok(builder
         .with_name("imgclassify")
         .with_telemetry(false)
         .with_logger(Arc::new(|level, category, _id, _location, message| {
@@ -113,8 +110,7 @@ fn build_environment(path: &std::path::Path) -> Result<Environment, String> {
                 sink(level, &format!("[{category}] {message}"));
             }
         }))
-        .build()
-        .map_err(|e| e.to_string())
+        .build()?)
 }
 
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! The seam between the element and whatever runs the model. The element hands a
+//! backend a batch of preprocessed tensors and gets raw score rows back; activation,
+//! smoothing, top-k and labels happen afterwards, in `postprocess`, whatever the backend.
+//! Nothing of GStreamer or of one runtime's types crosses this trait, so an in-process
+//! runtime and a remote inference server fit behind it alike.
+
+pub mod onnxruntime;
+
+use crate::model::ModelSpec;
+
+/// The element type of the model's input tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    Float32,
+}
+
+/// What a backend's model takes and gives, read once when it is loaded.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// The model's own name (its metadata's), else the file's stem.
+    pub name: String,
+    /// Input size, layout, channel order and normalisation; the output's class count
+    /// and whether the model says it outputs probabilities.
+    pub spec: ModelSpec,
+    pub input_type: ElementType,
+    /// The labels the model carries, if any.
+    pub labels: Option<Vec<String>>,
+    /// Whether several images run in one call.
+    pub batchable: bool,
+}
+
+/// Raw class scores for a batch: one row of `spec.classes` values per image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub rows: Vec<f32>,
+    /// Inference calls it took: 1 for a batch the model takes at once, one per image
+    /// otherwise.
+    pub calls: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(
+        "inference failed: a batch of {images} needs {expected} values and a dynamic batch \
+         dimension; got {got} values"
+    )]
+    BatchShape {
+        images: usize,
+        expected: usize,
+        got: usize,
+    },
+    #[error(
+        "inference failed: the model returned {got} scores for {images} images of {classes} classes"
+    )]
+    OutputSize {
+        got: usize,
+        images: usize,
+        classes: usize,
+    },
+    #[error("inference failed: {0}")]
+    Runtime(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Runs a model. Implementations are shared between threads (the streaming thread and
+/// the async worker), so `run` takes `&self`.
+pub trait Backend: Send + Sync {
+    fn info(&self) -> &ModelInfo;
+
+    /// Where inferences run, as the meta's `provider` field names it (e.g. `cpu`).
+    fn provider(&self) -> String;
+
+    /// Runs `images` tensors laid one after another in `tensors`, each of
+    /// `info().spec.tensor.len()` values.
+    fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError>;
+}

@@ -1,0 +1,63 @@
+//! One element's handle on a shared ONNX Runtime session: the [`Backend`] the element
+//! runs its tensors through.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::cache;
+use super::error::{EngineError, Failure};
+use super::provider::Active;
+use super::session::{EngineOptions, SharedModel};
+use crate::backend::{Backend, BackendError, ModelInfo, Scores};
+
+pub struct OnnxRuntime {
+    model: Arc<SharedModel>,
+}
+
+impl OnnxRuntime {
+    /// The shared session for the model and options, loaded if no element holds it.
+    pub fn load(path: &Path, options: &EngineOptions) -> Result<OnnxRuntime, EngineError> {
+        Ok(OnnxRuntime {
+            model: cache::shared(path, options)?,
+        })
+    }
+
+    /// The provider the session really runs on.
+    pub fn active(&self) -> Active {
+        self.model.active
+    }
+
+    /// Providers that were tried first and failed, with ONNX Runtime's reasons.
+    pub fn failures(&self) -> &[Failure] {
+        &self.model.failures
+    }
+}
+
+impl Backend for OnnxRuntime {
+    fn info(&self) -> &ModelInfo {
+        &self.model.info
+    }
+
+    fn provider(&self) -> String {
+        self.model.active.to_string()
+    }
+
+    /// One call where the model takes a batch, else one call per image.
+    fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
+        if images <= 1 || self.model.info.batchable {
+            return Ok(Scores {
+                rows: self.model.run_batch(tensors, images)?,
+                calls: 1,
+            });
+        }
+        let len = self.model.info.spec.tensor.len();
+        let mut rows = Vec::with_capacity(images * self.model.info.spec.classes);
+        for one in tensors.chunks(len) {
+            rows.extend(self.model.run_batch(one, 1)?);
+        }
+        Ok(Scores {
+            rows,
+            calls: images,
+        })
+    }
+}

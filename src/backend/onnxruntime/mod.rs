@@ -1,0 +1,15 @@
+//! The in-process ONNX Runtime backend: the process-wide library, execution providers
+//! with explicit fallback, and sessions shared between elements through a cache.
+
+mod backend;
+mod cache;
+mod error;
+mod provider;
+mod runtime;
+mod session;
+
+pub use backend::OnnxRuntime;
+pub use error::EngineError;
+pub use provider::{ProviderOptions, Requested};
+pub use runtime::{runtime, set_log_sink};
+pub use session::{EngineOptions, live_sessions};

@@ -1,0 +1,159 @@
+//! Prepared tensors → `Classification`: the backend runs them, postprocessing labels
+//! them. Runs on the streaming thread in `sync` mode and on the worker in `async` mode.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::backend::Backend;
+use crate::lock::lock;
+use crate::postprocess::{Params, Postprocessor, Smoother, all_finite};
+use crate::regions::RegionInput;
+use crate::result::{Classification, RegionResult};
+use crate::stats::Stats;
+
+/// A frame handed to the async worker.
+pub struct Job {
+    pub tensor: Vec<f32>,
+    pub frame: u64,
+    pub pts: Option<gst::ClockTime>,
+    pub params: Params,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// `frame` is the index of the frame the result was computed on.
+    Done {
+        frame: u64,
+        result: Classification,
+    },
+    NonFinite,
+    Failed(String),
+}
+
+pub struct Classifier {
+    backend: Arc<dyn Backend>,
+    post: Postprocessor,
+    smoother: Mutex<Smoother>,
+    /// Per ROI id; upstream trackers keep ids stable, so labels of one object are smoothed.
+    region_smoothers: Mutex<HashMap<i32, Smoother>>,
+    pub stats: Arc<Mutex<Stats>>,
+}
+
+impl Classifier {
+    pub fn new(backend: Arc<dyn Backend>, post: Postprocessor) -> Classifier {
+        Classifier {
+            backend,
+            post,
+            smoother: Mutex::new(Smoother::new()),
+            region_smoothers: Mutex::new(HashMap::new()),
+            stats: Arc::new(Mutex::new(Stats::default())),
+        }
+    }
+
+    /// The model's name, as results carry it.
+    pub fn model_name(&self) -> &str {
+        &self.backend.info().name
+    }
+
+    /// Forgets the smoothing history (flush, seek, format change).
+    pub fn reset(&self) {
+        lock(&self.smoother).reset();
+        lock(&self.region_smoothers).clear();
+    }
+
+    fn result(&self, took: std::time::Duration, pts: Option<gst::ClockTime>) -> Classification {
+        Classification {
+            model: self.model_name().to_string(),
+            labels: Vec::new(),
+            class_ids: Vec::new(),
+            scores: Vec::new(),
+            inference_time_ns: took.as_nanos() as u64,
+            provider: self.backend.provider(),
+            fresh: true,
+            source_pts: pts,
+            regions: Vec::new(),
+        }
+    }
+
+    /// Classifies all regions of one frame: one batched call where the model allows.
+    pub fn run_regions(
+        &self,
+        tensors: &[f32],
+        regions: &[RegionInput],
+        frame: u64,
+        pts: Option<gst::ClockTime>,
+        params: Params,
+    ) -> Outcome {
+        let started = Instant::now();
+        let (rows, calls) = if regions.is_empty() {
+            (Vec::new(), 0)
+        } else {
+            match self.backend.run(tensors, regions.len()) {
+                Ok(scores) => (scores.rows, scores.calls),
+                Err(e) => return Outcome::Failed(e.to_string()),
+            }
+        };
+        let took = started.elapsed();
+        lock(&self.stats).record_inference(took, calls as u64, regions.len() as u64);
+        if !all_finite(&rows) {
+            return Outcome::NonFinite;
+        }
+        let classes = self.post.classes().max(1);
+        let mut smoothers = lock(&self.region_smoothers);
+        smoothers.retain(|id, _| regions.iter().any(|r| r.roi_id == *id));
+        let results = regions
+            .iter()
+            .zip(rows.chunks(classes))
+            .map(|(input, row)| {
+                let smoother = smoothers.entry(input.roi_id).or_default();
+                let labelled = self.post.process(row, smoother, params);
+                let r = input.region;
+                RegionResult {
+                    roi_id: input.roi_id,
+                    roi_type: input.roi_type.clone(),
+                    rect: (r.x as u32, r.y as u32, r.width as u32, r.height as u32),
+                    labels: labelled.labels,
+                    class_ids: labelled.class_ids,
+                    scores: labelled.scores,
+                }
+            })
+            .collect();
+        Outcome::Done {
+            frame,
+            result: Classification {
+                regions: results,
+                ..self.result(took, pts)
+            },
+        }
+    }
+
+    pub fn run(
+        &self,
+        tensor: &[f32],
+        frame: u64,
+        pts: Option<gst::ClockTime>,
+        params: Params,
+    ) -> Outcome {
+        let started = Instant::now();
+        let rows = match self.backend.run(tensor, 1) {
+            Ok(scores) => scores.rows,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
+        let took = started.elapsed();
+        lock(&self.stats).record_inference(took, 1, 0);
+        if !all_finite(&rows) {
+            return Outcome::NonFinite;
+        }
+        let labelled = self.post.process(&rows, &mut lock(&self.smoother), params);
+        Outcome::Done {
+            frame,
+            result: Classification {
+                labels: labelled.labels,
+                class_ids: labelled.class_ids,
+                scores: labelled.scores,
+                ..self.result(took, pts)
+            },
+        }
+    }
+}

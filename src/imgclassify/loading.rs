@@ -1,0 +1,161 @@
+//! NULL→READY: the model file, the backend, the labels and the activation, each failure
+//! mapped to the GStreamer error domain a user would look in.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::CAT;
+use super::classifier::Classifier;
+use crate::backend::Backend;
+use crate::backend::onnxruntime::{
+    EngineError, EngineOptions, OnnxRuntime, ProviderOptions, set_log_sink,
+};
+use crate::model::labels::{self, LabelsError};
+use crate::model::{self, ModelSpec, zoo};
+use crate::postprocess::{Activation, Postprocessor};
+
+/// What the load-time properties ask for.
+#[derive(Debug, Clone)]
+pub struct LoadRequest {
+    pub model: String,
+    pub model_file: Option<PathBuf>,
+    pub labels_file: Option<PathBuf>,
+    pub threads: u32,
+    /// 0 = the model's own size.
+    pub input_size: u32,
+    pub provider: ProviderOptions,
+}
+
+/// What lives from NULL→READY to READY→NULL.
+pub struct Model {
+    pub classifier: Arc<Classifier>,
+    pub spec: ModelSpec,
+    /// Where inferences run (`active-provider`).
+    pub active: String,
+    /// Added to upstream latency in `sync` mode: twice one warm inference.
+    pub latency: gst::ClockTime,
+}
+
+pub fn load(
+    element: &super::ImgClassify,
+    request: &LoadRequest,
+) -> Result<Model, gst::ErrorMessage> {
+    set_log_sink(Arc::new(|level, line| {
+        use ort::logging::LogLevel;
+        let level = match level {
+            LogLevel::Verbose => gst::DebugLevel::Log,
+            LogLevel::Info => gst::DebugLevel::Info,
+            LogLevel::Warning => gst::DebugLevel::Warning,
+            LogLevel::Error | LogLevel::Fatal => gst::DebugLevel::Error,
+        };
+        gst::log_with_level!(CAT, level, "onnxruntime: {}", line);
+    }));
+    let path = match &request.model_file {
+        Some(file) => file.clone(),
+        None => zoo::resolve(&request.model).map_err(|e| {
+            let kind = match e {
+                zoo::ZooError::Unknown { .. } => gst::LibraryError::Settings,
+                zoo::ZooError::NotInstalled { .. } => gst::LibraryError::Init,
+            };
+            gst::error_msg!(kind, ("{}", e))
+        })?,
+    };
+    let input_size = model::requested_input_size(request.input_size.into())
+        .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
+    let options = EngineOptions {
+        threads: request.threads as usize,
+        input_size,
+        provider: request.provider.clone(),
+    };
+    let started = Instant::now();
+    let backend = OnnxRuntime::load(&path, &options).map_err(|e| match e {
+        EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
+        EngineError::ModelFile { .. } => gst::error_msg!(gst::ResourceError::NotFound, ("{}", e)),
+        _ => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
+    })?;
+    let info = backend.info().clone();
+    let labels = labels::choose(
+        request.labels_file.as_deref(),
+        info.labels.as_deref(),
+        &path,
+        info.spec.classes,
+    )
+    .map_err(|e| match e {
+        LabelsError::Count { .. } => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
+        _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
+    })?;
+    report_fallback(element, &backend, &options);
+    let timing = Instant::now();
+    let warm_up = backend
+        .run(&vec![0.0; info.spec.tensor.len()], 1)
+        .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
+    let latency = gst::ClockTime::from_nseconds(2 * timing.elapsed().as_nanos() as u64);
+    let activation = Activation::decide(info.spec.outputs_probabilities, &warm_up.rows);
+    let spec = info.spec.clone();
+    gst::info!(
+        CAT,
+        obj = element,
+        "loaded model '{}' from {} on {} in {:?}: {}x{} ({}) {:?} {:?}, {} classes, {}",
+        info.name,
+        path.display(),
+        backend.active(),
+        started.elapsed(),
+        spec.tensor.width,
+        spec.tensor.height,
+        match input_size {
+            Some(size) => format!("input-size={size}"),
+            None => "the model's own size".to_string(),
+        },
+        spec.tensor.layout,
+        spec.tensor.order,
+        spec.classes,
+        match activation {
+            Activation::None => "probabilities",
+            Activation::Softmax => "logits",
+        }
+    );
+    let active = backend.provider();
+    Ok(Model {
+        classifier: Arc::new(Classifier::new(
+            Arc::new(backend),
+            Postprocessor::new(activation, labels),
+        )),
+        spec,
+        active,
+        latency,
+    })
+}
+
+/// Says which providers failed before the one in use: a bus warning when the user
+/// asked for a specific provider, a log line for `auto`.
+fn report_fallback(element: &super::ImgClassify, backend: &OnnxRuntime, options: &EngineOptions) {
+    if backend.failures().is_empty() {
+        return;
+    }
+    let reasons: Vec<String> = backend
+        .failures()
+        .iter()
+        .map(|f| {
+            format!(
+                "execution provider '{}' could not be used: {}",
+                f.kind, f.reason
+            )
+        })
+        .collect();
+    let text = format!(
+        "{}; running on '{}' instead",
+        reasons.join("; "),
+        backend.active()
+    );
+    if options.provider.warns_on_fallback() {
+        gst::element_warning!(
+            element,
+            gst::LibraryError::Init,
+            ("{}", text),
+            ["set fallback=false to fail instead of falling back"]
+        );
+    } else {
+        gst::info!(CAT, obj = element, "execution-provider=auto: {}", text);
+    }
+}

@@ -1,0 +1,132 @@
+//! Everything the element writes: the result as `ImgClassifyMeta` (and the analytics
+//! meta), an `imgclassify` param on each classified ROI, the element message, and the
+//! bus warnings and errors decided while a frame was processed.
+
+use gst::glib;
+use gst::prelude::*;
+use gst_base::prelude::*;
+
+use super::{CAT, Mode};
+use crate::meta::META_NAME;
+use crate::postprocess::NON_FINITE;
+use crate::result::Classification;
+
+/// A bus message decided while the state lock is held and posted once it is released:
+/// an application's bus sync handler runs on the posting thread and may read this
+/// element's properties, which take the same locks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    UnreadableFrame(String),
+    NonFinite { model: String },
+    Failed(String),
+    NotLoaded,
+}
+
+pub fn post(element: &super::ImgClassify, notice: Notice) {
+    match notice {
+        Notice::UnreadableFrame(why) => gst::element_warning!(
+            element,
+            gst::StreamError::Format,
+            ("cannot read frame for classification: {}", why),
+            ["frames that cannot be read pass through without ImgClassifyMeta"]
+        ),
+        Notice::NonFinite { model } => gst::element_warning!(
+            element,
+            gst::StreamError::Decode,
+            ("{}", NON_FINITE),
+            ["model '{}'; check its weights", model]
+        ),
+        Notice::Failed(e) => gst::element_error!(element, gst::StreamError::Failed, ("{}", e)),
+        Notice::NotLoaded => {
+            gst::element_error!(element, gst::CoreError::Negotiation, ["no model loaded"])
+        }
+    }
+}
+
+/// Puts the result on the buffer: the meta, and a param on each ROI it classified.
+pub fn attach(element: &super::ImgClassify, result: &Classification, buf: &mut gst::BufferRef) {
+    gst::trace!(CAT, obj = element, "{:?}", result);
+    if let Err(e) = result.attach(buf) {
+        gst::warning!(CAT, obj = element, "could not attach {}: {}", META_NAME, e);
+    }
+    attach_to_rois(result, buf);
+}
+
+/// Adds the result of each region to its ROI meta as an `imgclassify` param.
+fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
+    for mut roi in buf.iter_meta_mut::<gst_video::VideoRegionOfInterestMeta>() {
+        let id = roi.id();
+        if let Some(r) = result.regions.iter().find(|r| r.roi_id == id) {
+            let mut param = result.to_structure();
+            param.remove_field("regions");
+            param.set("labels", gst::Array::new(&r.labels));
+            param.set("class-ids", gst::Array::new(&r.class_ids));
+            param.set("scores", gst::Array::new(&r.scores));
+            roi.add_param(param);
+        }
+    }
+}
+
+/// Posts the result as an element message with the buffer's times.
+pub fn post_result(element: &super::ImgClassify, result: &Classification, buf: &gst::BufferRef) {
+    let mut s = result.to_structure();
+    let pts = buf.pts();
+    s.set("timestamp", pts);
+    let segment = element
+        .sink_pad()
+        .sticky_event::<gst::event::Segment>(0)
+        .and_then(|e| e.segment().clone().downcast::<gst::ClockTime>().ok());
+    let (running, stream) = match (&segment, pts) {
+        (Some(seg), Some(pts)) => (seg.to_running_time(pts), seg.to_stream_time(pts)),
+        _ => (None, None),
+    };
+    s.set("running-time", running);
+    s.set("stream-time", stream);
+    let msg = gst::message::Element::builder(s).src(element).build();
+    let _ = element.post_message(msg);
+}
+
+/// Warns when a property changes where it cannot take effect at once. Its flags say
+/// where it is read: without a MUTABLE flag at NULL→READY, with MUTABLE_READY alone
+/// at READY→PAUSED.
+pub fn warn_if_deferred(
+    element: &super::ImgClassify,
+    pspec: &glib::ParamSpec,
+    loaded_model: Option<&str>,
+    mode: Option<Mode>,
+) {
+    let flags = pspec.flags();
+    let name = pspec.name();
+    let later = gst::PARAM_FLAG_MUTABLE_PAUSED | gst::PARAM_FLAG_MUTABLE_PLAYING;
+    let read_at_load = !flags.intersects(gst::PARAM_FLAG_MUTABLE_READY | later);
+    let read_at_start = flags.contains(gst::PARAM_FLAG_MUTABLE_READY) && !flags.intersects(later);
+    if let Some(model) = loaded_model.filter(|_| read_at_load) {
+        gst::element_warning!(
+            element,
+            gst::LibraryError::Settings,
+            (
+                "property '{}' changed while model '{}' is loaded: the new value takes effect \
+                 the next time the element goes from NULL to READY",
+                name,
+                model
+            ),
+            ["set it in the NULL state, or set the element to NULL and back to apply it"]
+        );
+    }
+    if let Some(mode) = mode.filter(|_| read_at_start) {
+        gst::element_warning!(
+            element,
+            gst::LibraryError::Settings,
+            (
+                "property '{}' changed while streaming in {} mode: the new value takes \
+                 effect the next time the element goes from READY to PAUSED",
+                name,
+                match mode {
+                    Mode::Sync => "sync",
+                    Mode::Async => "async",
+                }
+            ),
+            ["set it in the NULL or READY state"]
+        );
+    }
+}

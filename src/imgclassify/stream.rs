@@ -1,0 +1,269 @@
+//! What lives for one stream, and the per-frame path: frame → preprocess → classifier →
+//! the result the buffer carries. Started at READY→PAUSED; the scheduler and the worker
+//! start afresh at flush and caps change.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::classifier::{Classifier, Job, Outcome};
+use super::frame::VideoInput;
+use super::output::Notice;
+use super::schedule::{Carried, Decision, Scheduler};
+use super::worker::Worker;
+use super::{CAT, Mode, ResizeMode, Target};
+use crate::lock::lock;
+use crate::model::ModelSpec;
+use crate::postprocess::Params;
+use crate::preprocess::Preprocessor;
+use crate::regions::Selection;
+use crate::result::Classification;
+
+/// The settings read for every frame: small and `Copy`, so taking them costs nothing
+/// and they never hold the settings lock during inference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameSettings {
+    pub params: Params,
+    pub interval: u32,
+    pub target: Target,
+    pub resize_mode: ResizeMode,
+    pub post_messages: bool,
+}
+
+pub struct Stream {
+    spec: ModelSpec,
+    /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
+    worker: Option<Worker<Job, Outcome>>,
+    /// The mode in use between READY→PAUSED and PAUSED→READY.
+    mode: Option<Mode>,
+    schedule: Scheduler<Classification>,
+    preprocessor: Preprocessor,
+    resize_mode: ResizeMode,
+    tensor: Vec<f32>,
+    /// The regions of one frame, one tensor after another.
+    batch: Vec<f32>,
+    /// Set by caps; None until negotiated.
+    video: Option<VideoInput>,
+    /// Warnings already posted this run, so a bad stream does not flood the bus.
+    warned_frame: bool,
+    warned_scores: bool,
+}
+
+impl Stream {
+    pub fn new(spec: &ModelSpec, resize_mode: ResizeMode) -> Stream {
+        Stream {
+            spec: spec.clone(),
+            worker: None,
+            mode: None,
+            schedule: Scheduler::default(),
+            preprocessor: Preprocessor::new(
+                spec.tensor.clone(),
+                resize_mode.into(),
+                spec.crop_fraction,
+            ),
+            resize_mode,
+            tensor: vec![0.0; spec.tensor.len()],
+            batch: Vec::new(),
+            video: None,
+            warned_frame: false,
+            warned_scores: false,
+        }
+    }
+
+    /// READY→PAUSED: in `async` mode the inference thread starts.
+    pub fn start(&mut self, mode: Mode, classifier: &Arc<Classifier>) -> std::io::Result<()> {
+        self.restart(classifier);
+        if mode == Mode::Async {
+            let classifier = Arc::clone(classifier);
+            self.worker = Some(Worker::start("imgclassify-infer", move |job: Job| {
+                classifier.run(&job.tensor, job.frame, job.pts, job.params)
+            })?);
+        }
+        self.mode = Some(mode);
+        Ok(())
+    }
+
+    /// PAUSED→READY: hands out the worker, to be joined with no lock held.
+    pub fn stop(&mut self) -> Option<Worker<Job, Outcome>> {
+        self.mode = None;
+        self.worker.take()
+    }
+
+    pub fn mode(&self) -> Option<Mode> {
+        self.mode
+    }
+
+    /// Whether a classified frame waits for its result (what the LATENCY query adds).
+    pub fn is_synchronous(&self) -> bool {
+        self.worker.is_none()
+    }
+
+    /// New caps: a new frame size or format starts the stream afresh.
+    pub fn set_video(&mut self, video: VideoInput, classifier: &Classifier) {
+        self.video = Some(video);
+        self.warned_frame = false;
+        self.restart(classifier);
+    }
+
+    /// Starts the stream afresh: after a flush, a caps change or a restart.
+    pub fn restart(&mut self, classifier: &Classifier) {
+        self.schedule.reset();
+        classifier.reset();
+        if let Some(worker) = &self.worker {
+            worker.reset();
+        }
+    }
+
+    /// Runs (or skips) inference for one frame and returns the result the buffer
+    /// carries; messages to post go to `notices`.
+    pub fn process(
+        &mut self,
+        classifier: &Classifier,
+        buf: &gst::BufferRef,
+        settings: FrameSettings,
+        selection: &Selection,
+        late: bool,
+        notices: &mut Vec<Notice>,
+    ) -> Result<Option<Carried<Classification>>, gst::FlowError> {
+        if self.resize_mode != settings.resize_mode {
+            self.preprocessor = Preprocessor::new(
+                self.spec.tensor.clone(),
+                settings.resize_mode.into(),
+                self.spec.crop_fraction,
+            );
+            self.resize_mode = settings.resize_mode;
+        }
+        let (frame, decision) =
+            self.schedule
+                .next_frame(settings.interval, late, self.worker.is_some());
+        let stats = Arc::clone(&classifier.stats);
+        lock(&stats).frames_seen += 1;
+        if decision == Decision::SkipLate {
+            lock(&stats).qos_skipped += 1;
+        }
+        if decision == Decision::Classify {
+            match settings.target {
+                Target::Regions => {
+                    self.classify_regions(classifier, buf, frame, settings, selection, notices)?
+                }
+                Target::Frame => self.classify_frame(classifier, buf, frame, settings, notices)?,
+            }
+        }
+        if settings.target == Target::Frame
+            && let Some(outcome) = self.worker.as_ref().and_then(Worker::latest)
+        {
+            self.take(classifier, outcome, notices)?;
+        }
+        Ok(self.schedule.carried(frame))
+    }
+
+    fn classify_frame(
+        &mut self,
+        classifier: &Classifier,
+        buf: &gst::BufferRef,
+        frame: u64,
+        settings: FrameSettings,
+        notices: &mut Vec<Notice>,
+    ) -> Result<(), gst::FlowError> {
+        let Some(video) = self.video.as_ref() else {
+            self.warn_frame("no caps were negotiated", notices);
+            return Ok(());
+        };
+        let started = Instant::now();
+        let (pre, tensor) = (&mut self.preprocessor, &mut self.tensor);
+        if let Err(why) =
+            video.with_frame(buf, |view| pre.run(view, tensor).map_err(|e| e.to_string()))
+        {
+            self.warn_frame(&why, notices);
+            return Ok(());
+        }
+        gst::log!(CAT, "preprocess {:?}", started.elapsed());
+        match &self.worker {
+            None => {
+                let outcome = classifier.run(&self.tensor, frame, buf.pts(), settings.params);
+                self.take(classifier, outcome, notices)?;
+            }
+            Some(worker) => {
+                let job = Job {
+                    tensor: self.tensor.clone(),
+                    frame,
+                    pts: buf.pts(),
+                    params: settings.params,
+                };
+                if worker.submit(job) {
+                    lock(&classifier.stats).results_dropped += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn classify_regions(
+        &mut self,
+        classifier: &Classifier,
+        buf: &gst::BufferRef,
+        frame: u64,
+        settings: FrameSettings,
+        selection: &Selection,
+        notices: &mut Vec<Notice>,
+    ) -> Result<(), gst::FlowError> {
+        let Some(video) = self.video.as_ref() else {
+            self.warn_frame("no caps were negotiated", notices);
+            return Ok(());
+        };
+        let regions = video.regions(buf, selection);
+        let len = self.preprocessor.spec().len();
+        self.batch.resize(regions.len() * len, 0.0);
+        let (pre, batch) = (&mut self.preprocessor, &mut self.batch);
+        let prepared = video.with_frame(buf, |view| {
+            for (region, out) in regions.iter().zip(batch.chunks_mut(len)) {
+                pre.run_region(view, Some(region.region), out)
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        });
+        if let Err(why) = prepared {
+            self.warn_frame(&why, notices);
+            return Ok(());
+        }
+        let outcome =
+            classifier.run_regions(&self.batch, &regions, frame, buf.pts(), settings.params);
+        self.take(classifier, outcome, notices)
+    }
+
+    /// The frame still flows on, unlabelled: losing video is worse than losing one label.
+    fn warn_frame(&mut self, why: &str, notices: &mut Vec<Notice>) {
+        if !self.warned_frame {
+            self.warned_frame = true;
+            notices.push(Notice::UnreadableFrame(why.to_string()));
+        }
+    }
+
+    /// Makes an inference outcome the current result, or says why there is none.
+    fn take(
+        &mut self,
+        classifier: &Classifier,
+        outcome: Outcome,
+        notices: &mut Vec<Notice>,
+    ) -> Result<(), gst::FlowError> {
+        match outcome {
+            Outcome::Done { frame, result } => {
+                self.schedule.finished(frame, result);
+                Ok(())
+            }
+            Outcome::NonFinite => {
+                self.schedule.forget();
+                if !self.warned_scores {
+                    self.warned_scores = true;
+                    notices.push(Notice::NonFinite {
+                        model: classifier.model_name().to_string(),
+                    });
+                }
+                Ok(())
+            }
+            Outcome::Failed(e) => {
+                notices.push(Notice::Failed(e));
+                Err(gst::FlowError::Error)
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The result of one classification, and its `GstStructure` form shared by the buffer
+//! meta and the element message. A leaf: the meta, the analytics meta, the JSON lines and
+//! the overlay read it, and it imports none of them.
+
+/// Name of the structure inside the meta and of the element message.
+pub const STRUCTURE_NAME: &str = "imgclassify";
+
+/// One classified region of interest (`target=regions`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionResult {
+    /// The id of the `GstVideoRegionOfInterestMeta` it belongs to.
+    pub roi_id: i32,
+    pub roi_type: String,
+    /// The region as classified, clipped to the frame: x, y, width, height.
+    pub rect: (u32, u32, u32, u32),
+    pub labels: Vec<String>,
+    pub class_ids: Vec<u32>,
+    pub scores: Vec<f64>,
+}
+
+pub const REGION_STRUCTURE_NAME: &str = "imgclassify-region";
+
+impl RegionResult {
+    fn to_structure(&self) -> gst::Structure {
+        gst::Structure::builder(REGION_STRUCTURE_NAME)
+            .field("roi-id", self.roi_id)
+            .field("roi-type", &self.roi_type)
+            .field("x", self.rect.0)
+            .field("y", self.rect.1)
+            .field("width", self.rect.2)
+            .field("height", self.rect.3)
+            .field("labels", gst::Array::new(&self.labels))
+            .field("class-ids", gst::Array::new(&self.class_ids))
+            .field("scores", gst::Array::new(&self.scores))
+            .build()
+    }
+
+    fn from_structure(s: &gst::StructureRef) -> Option<RegionResult> {
+        Some(RegionResult {
+            roi_id: s.get("roi-id").ok()?,
+            roi_type: s.get("roi-type").ok()?,
+            rect: (
+                s.get("x").ok()?,
+                s.get("y").ok()?,
+                s.get("width").ok()?,
+                s.get("height").ok()?,
+            ),
+            labels: array(s, "labels")?,
+            class_ids: array(s, "class-ids")?,
+            scores: array(s, "scores")?,
+        })
+    }
+}
+
+fn array<T: for<'a> glib::value::FromValue<'a> + 'static>(
+    s: &gst::StructureRef,
+    name: &str,
+) -> Option<Vec<T>> {
+    s.get::<gst::Array>(name)
+        .ok()?
+        .iter()
+        .map(|v| v.get::<T>().ok())
+        .collect()
+}
+
+/// What one inference found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    pub model: String,
+    pub labels: Vec<String>,
+    pub class_ids: Vec<u32>,
+    pub scores: Vec<f64>,
+    pub inference_time_ns: u64,
+    pub provider: String,
+    /// Computed on the very buffer that carries it (not carried over from an earlier frame).
+    pub fresh: bool,
+    /// PTS of the frame the result was computed on.
+    pub source_pts: Option<gst::ClockTime>,
+    /// Per-region results with `target=regions` (the top-level lists are then empty).
+    pub regions: Vec<RegionResult>,
+}
+
+impl Classification {
+    /// The fields shared by the meta and the element message.
+    pub fn to_structure(&self) -> gst::Structure {
+        gst::Structure::builder(STRUCTURE_NAME)
+            .field("model", &self.model)
+            .field("labels", gst::Array::new(&self.labels))
+            .field("class-ids", gst::Array::new(&self.class_ids))
+            .field("scores", gst::Array::new(&self.scores))
+            .field("inference-time", self.inference_time_ns)
+            .field("provider", &self.provider)
+            .field("fresh", self.fresh)
+            .field("source-pts", self.source_pts)
+            .field(
+                "regions",
+                gst::Array::new(self.regions.iter().map(RegionResult::to_structure)),
+            )
+            .build()
+    }
+
+    /// Reads a structure written by `to_structure`.
+    pub fn from_structure(s: &gst::StructureRef) -> Option<Classification> {
+        Some(Classification {
+            model: s.get("model").ok()?,
+            labels: array(s, "labels")?,
+            class_ids: array(s, "class-ids")?,
+            scores: array(s, "scores")?,
+            inference_time_ns: s.get("inference-time").ok()?,
+            provider: s.get("provider").ok()?,
+            fresh: s.get("fresh").ok()?,
+            source_pts: s.get("source-pts").ok()?,
+            regions: s
+                .get::<gst::Array>("regions")
+                .ok()?
+                .iter()
+                .map(|v| {
+                    v.get::<gst::Structure>()
+                        .ok()
+                        .and_then(|r| RegionResult::from_structure(&r))
+                })
+                .collect::<Option<_>>()?,
+        })
+    }
+
+    /// A frame result with class ids 0.. for the given labels, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(labels: &[&str], scores: &[f64]) -> Classification {
+        Classification {
+            model: "mobilenet".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            class_ids: (0..labels.len() as u32).collect(),
+            scores: scores.to_vec(),
+            inference_time_ns: 5_900_000,
+            provider: "cpu".into(),
+            fresh: true,
+            source_pts: Some(gst::ClockTime::from_mseconds(40)),
+            regions: Vec::new(),
+        }
+    }
+}
