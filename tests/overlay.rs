@@ -492,9 +492,16 @@ fn classifies_and_overlays_a_real_photo() {
          ! classifyoverlay name=overlay ! appsink name=sink",
         common::data("coffee.png").display()
     );
-    let out = run(&description, None, false);
+    let pipeline = common::pipeline(&description);
+    let out = common::try_run_pipeline(&pipeline)
+        .unwrap_or_else(|e| panic!("pipeline '{description}' failed: {e}"));
+    // The element keeps its count after the pipeline stopped.
+    let renders = pipeline
+        .by_name("overlay")
+        .expect("overlay")
+        .property::<u64>("renders");
     assert_eq!(out.buffers.len(), 5);
-    assert_eq!(out.renders, 1);
+    assert_eq!(renders, 1);
     let result = Classification::from_buffer(&out.buffers[0]).expect("classified");
     assert_eq!(result.labels[0], "espresso");
 }
