@@ -1,4 +1,5 @@
-//! The element in pipelines: every format and size passes bit-identical and labelled.
+//! The element on its own: every format and size passes bit-identical and labelled, and
+//! its messages carry the result.
 
 mod common;
 
@@ -16,12 +17,17 @@ fn video_info(format: PixelFormat, w: u32, h: u32) -> gst_video::VideoInfo {
 
 /// One frame of `videotestsrc` in the given format and size.
 fn test_frame(info: &gst_video::VideoInfo) -> gst::Buffer {
-    let mut src = gst_check::Harness::new_parse(&format!(
-        "videotestsrc pattern=smpte num-buffers=1 ! capsfilter caps=\"{}\"",
-        info.to_caps().expect("caps")
-    ));
-    src.play();
-    src.pull().expect("videotestsrc produces a frame")
+    let caps = info.to_caps().expect("caps").to_string();
+    common::video_test_frame("pattern=smpte", &caps).1
+}
+
+/// One `videotestsrc` frame and its caps, in ABGR: the format videotestsrc picks for
+/// imgclassify when it is left open.
+fn abgr_frame(width: u32, height: u32, fps: u32) -> (gst::Caps, gst::Buffer) {
+    common::video_test_frame(
+        "",
+        &format!("video/x-raw,format=ABGR,width={width},height={height},framerate={fps}/1"),
+    )
 }
 
 fn assert_valid(result: &Classification, k: usize) {
@@ -145,10 +151,8 @@ fn explicitly_padded_strides_are_read_through_the_video_meta() {
 
 #[test]
 fn messages_carry_the_meta_fields_and_times() {
-    let run = common::run(
-        "videotestsrc num-buffers=5 ! video/x-raw,width=320,height=240,framerate=10/1 \
-         ! imgclassify post-messages=true top-k=5 ! appsink name=sink",
-    );
+    let (caps, frame) = abgr_frame(320, 240, 10);
+    let run = common::run_harness("imgclassify post-messages=true top-k=5", &caps, &frame, 5);
     assert_eq!(run.buffers.len(), 5);
     assert_eq!(run.messages.len(), 5);
     for (i, (buffer, msg)) in run.buffers.iter().zip(&run.messages).enumerate() {
@@ -189,7 +193,8 @@ fn threshold_drops_unlikely_classes() {
 
 #[test]
 fn no_messages_unless_asked() {
-    let run = common::run("videotestsrc num-buffers=2 ! imgclassify ! appsink name=sink");
+    let (caps, frame) = abgr_frame(320, 240, 30);
+    let run = common::run_harness("imgclassify", &caps, &frame, 2);
     assert_eq!(run.buffers.len(), 2);
     assert!(run.messages.is_empty());
     assert!(run.results().iter().all(Option::is_some));

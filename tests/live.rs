@@ -53,9 +53,16 @@ fn async_mode_keeps_every_live_frame_and_results_stay_recent() {
 #[test]
 fn interval_five_classifies_exactly_one_frame_in_five() {
     let _s = common::serial();
-    let run = common::run(
-        "videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120 \
-         ! imgclassify inference-interval=5 post-messages=true ! appsink name=sink",
+    // ABGR at 30/1: what videotestsrc picks for imgclassify when the format is left open.
+    let (caps, frame) = common::video_test_frame(
+        "",
+        "video/x-raw,format=ABGR,width=160,height=120,framerate=30/1",
+    );
+    let run = common::run_harness(
+        "imgclassify inference-interval=5 post-messages=true",
+        &caps,
+        &frame,
+        20,
     );
     let results: Vec<Classification> = run
         .results()

@@ -1,11 +1,9 @@
-//! `classifyoverlay` in real pipelines: pixels changed exactly inside the label box,
-//! untouched buffers without labels, the overlay composition meta for downstream that
-//! takes it, and re-rendering only when the shown labels change.
+//! `classifyoverlay` in a harness: pixels changed exactly inside the label box, untouched
+//! buffers without labels, the overlay composition meta for downstream that takes it
+//! (the harness's answers to the caps and ALLOCATION queries stand for downstream), and
+//! re-rendering only when the shown labels change; then the whole chain on a photo.
 
 mod common;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
@@ -35,108 +33,111 @@ fn espresso() -> Classification {
 }
 
 /// Labels for the n-th frame (None: the frame gets no meta).
-type Labeller = Box<dyn Fn(u64) -> Option<Classification> + Send + Sync>;
+type Labeller = Box<dyn Fn(u64) -> Option<Classification>>;
 
 struct Output {
     buffers: Vec<gst::Buffer>,
+    /// What the overlay negotiated downstream.
     caps: gst::Caps,
-    /// `renders` of the element named `overlay` (0 when there is none).
+    /// `renders` of the overlay after the last frame.
     renders: u64,
 }
 
-/// Runs `description` to EOS. It must end in `appsink name=sink`; an `identity name=tag`
-/// gets `labels(n)` attached to its n-th buffer. With `answer_allocation`, the appsink
-/// answers the ALLOCATION query with the overlay composition meta, as a sink that draws
-/// overlays itself would.
-fn run(description: &str, labels: Option<Labeller>, answer_allocation: bool) -> Output {
-    common::init();
-    let pipeline = gst::parse::launch(description)
-        .unwrap_or_else(|e| panic!("{description}: {e}"))
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
-    if let Some(labels) = labels {
-        let tag = pipeline.by_name("tag").expect("identity name=tag");
-        let count = Arc::new(AtomicU64::new(0));
-        tag.static_pad("src").expect("src pad").add_probe(
-            gst::PadProbeType::BUFFER,
-            move |_, info| {
-                if let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data {
-                    let n = count.fetch_add(1, Ordering::SeqCst);
-                    if let Some(result) = labels(n) {
-                        result.attach(buffer.make_mut()).expect("meta attaches");
-                    }
-                }
-                gst::PadProbeReturn::Ok
-            },
-        );
-    }
-    let sink = pipeline
-        .by_name("sink")
-        .expect("appsink name=sink")
-        .downcast::<gst_app::AppSink>()
-        .expect("an appsink");
-    sink.set_property("sync", false);
-    if answer_allocation {
-        sink.static_pad("sink").expect("sink pad").add_probe(
-            gst::PadProbeType::QUERY_DOWNSTREAM,
-            |_, info| {
-                if let Some(q) = info.query_mut()
-                    && let gst::QueryViewMut::Allocation(q) = q.view_mut()
-                {
-                    q.add_allocation_meta::<gst_video::VideoOverlayCompositionMeta>(None);
-                    return gst::PadProbeReturn::Handled;
-                }
-                gst::PadProbeReturn::Ok
-            },
-        );
-    }
-    pipeline.set_state(gst::State::Playing).expect("plays");
-    let mut buffers = Vec::new();
-    let mut caps = None;
-    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
-        caps = sample.caps_owned();
-        buffers.extend(sample.buffer_owned());
-    }
-    let bus = pipeline.bus().expect("bus");
-    while let Some(msg) = bus.pop() {
-        if let gst::MessageView::Error(e) = msg.view() {
-            panic!("{description}: {} ({:?})", e.error(), e.debug());
-        }
-    }
-    assert!(sink.is_eos(), "{description}: no EOS within 30 s");
-    let renders = pipeline
-        .by_name("overlay")
-        .map(|o| o.property::<u64>("renders"))
-        .unwrap_or(0);
-    pipeline.set_state(gst::State::Null).expect("stops");
-    Output {
-        buffers,
-        caps: caps.expect("at least one sample"),
-        renders,
+/// What downstream of the overlay says when asked.
+#[derive(Clone, Copy)]
+struct Downstream {
+    /// Accepts only caps with the overlay composition feature; otherwise any caps, as
+    /// appsink does.
+    meta_caps_only: bool,
+    /// Lists the overlay composition meta in its ALLOCATION answer, as a sink that draws
+    /// overlays itself would.
+    takes_meta: bool,
+}
+
+/// appsink: any caps, and no meta in its ALLOCATION answer.
+const ANY_CAPS: Downstream = Downstream {
+    meta_caps_only: false,
+    takes_meta: false,
+};
+
+/// Identical solid-colour frames of one format and size.
+struct Source<'a> {
+    format: &'a str,
+    width: u32,
+    height: u32,
+    frames: u64,
+}
+
+fn source(format: &str, width: u32, height: u32, frames: u64) -> Source<'_> {
+    Source {
+        format,
+        width,
+        height,
+        frames,
     }
 }
 
-fn same_labels(c: Classification) -> Option<Labeller> {
-    Some(Box::new(move |_| Some(c.clone())))
-}
-
-/// A source of identical solid-colour frames tagged by `identity name=tag`.
-fn source(format: &str, width: u32, height: u32, frames: u32) -> String {
-    format!(
-        "videotestsrc num-buffers={frames} pattern=solid-color foreground-color={FRAME_COLOUR} \
-         ! video/x-raw,format={format},width={width},height={height},framerate=30/1 \
-         ! identity name=tag"
+/// One frame `source` makes, and the caps videotestsrc negotiated for it.
+fn frame(format: &str, width: u32, height: u32) -> (gst::Caps, gst::Buffer) {
+    common::video_test_frame(
+        &format!("pattern=solid-color foreground-color={FRAME_COLOUR}"),
+        &format!("video/x-raw,format={format},width={width},height={height},framerate=30/1"),
     )
 }
 
 /// The frame `source` makes, without any overlay.
 fn reference(format: &str, width: u32, height: u32) -> gst::Buffer {
-    let out = run(
-        &format!("{} ! appsink name=sink", source(format, width, height, 1)),
-        None,
-        false,
-    );
-    out.buffers[0].clone()
+    frame(format, width, height).1
+}
+
+/// Pushes the frames of `source` through `classifyoverlay name=overlay {properties}`,
+/// the n-th with `labels(n)` attached, and pulls them out of a harness whose sink
+/// answers as `downstream`. Panics on an error message.
+fn run(
+    source: Source,
+    properties: &str,
+    labels: &dyn Fn(u64) -> Option<Classification>,
+    downstream: Downstream,
+) -> Output {
+    let (caps, frame) = frame(source.format, source.width, source.height);
+    let (mut h, bus) = common::harness(&format!("classifyoverlay name=overlay {properties}"));
+    if downstream.takes_meta {
+        h.add_propose_allocation_meta(gst_video::VideoOverlayCompositionMeta::meta_api(), None);
+    }
+    if downstream.meta_caps_only {
+        h.set_sink_caps_str("video/x-raw(meta:GstVideoOverlayComposition)");
+    }
+    h.play();
+    h.set_src_caps(caps);
+    let mut buffers = Vec::new();
+    for n in 0..source.frames {
+        // A deep copy: the overlay draws into what it is given.
+        let mut buffer = frame.copy_deep().expect("copy");
+        {
+            let b = buffer.get_mut().expect("writable");
+            b.set_pts(gst::ClockTime::from_nseconds(n * 1_000_000_000 / 30));
+            if let Some(result) = labels(n) {
+                result.attach(b).expect("meta attaches");
+            }
+        }
+        buffers.push(common::push_and_pull(&mut h, &bus, buffer));
+    }
+    if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+        panic!("classifyoverlay {properties}: {msg:?}");
+    }
+    let caps = h
+        .sinkpad()
+        .and_then(|p| p.current_caps())
+        .expect("caps downstream");
+    Output {
+        buffers,
+        caps,
+        renders: overlay_renders(&h),
+    }
+}
+
+fn same_labels(c: Classification) -> impl Fn(u64) -> Option<Classification> {
+    move |_| Some(c.clone())
 }
 
 fn video_info(caps: &gst::Caps) -> gst_video::VideoInfo {
@@ -225,12 +226,13 @@ fn changed_pixels_inside(
 /// read from the composition it attaches when downstream takes the meta.
 fn label_box(format: &str, width: u32, height: u32, position: &str) -> Rect {
     let out = run(
-        &format!(
-            "{} ! classifyoverlay position={position} ! appsink name=sink",
-            source(format, width, height, 1)
-        ),
-        same_labels(espresso()),
-        true,
+        source(format, width, height, 1),
+        &format!("position={position}"),
+        &same_labels(espresso()),
+        Downstream {
+            meta_caps_only: false,
+            takes_meta: true,
+        },
     );
     composition_rect(&out.buffers[0]).expect("composition meta attached")
 }
@@ -240,12 +242,10 @@ fn blends_inside_the_box_only(format: &str, position: &str) -> (Rect, usize) {
     let rect = label_box(format, width, height, position);
     let original = reference(format, width, height);
     let out = run(
-        &format!(
-            "{} ! classifyoverlay name=overlay position={position} ! appsink name=sink",
-            source(format, width, height, 3)
-        ),
-        same_labels(espresso()),
-        false,
+        source(format, width, height, 3),
+        &format!("position={position}"),
+        &same_labels(espresso()),
+        ANY_CAPS,
     );
     let info = video_info(&out.caps);
     assert_eq!(info.format().to_str(), format);
@@ -305,24 +305,22 @@ fn buffers_without_labels_pass_bit_identical() {
     let original = reference("RGBx", 320, 240);
     let original_nv12 = reference("NV12", 320, 240);
     // No meta at all, meta with no labels, and labels all below min-score.
-    let cases: Vec<(&str, &gst::Buffer, Option<Labeller>)> = vec![
-        ("RGBx", &original, None),
-        ("NV12", &original_nv12, None),
+    let cases: Vec<(&str, &gst::Buffer, Labeller)> = vec![
+        ("RGBx", &original, Box::new(|_| None)),
+        ("NV12", &original_nv12, Box::new(|_| None)),
         (
             "RGBx",
             &original,
-            Some(Box::new(|_| Some(classification(&[], &[])))),
+            Box::new(|_| Some(classification(&[], &[]))),
         ),
-        ("RGBx", &original, same_labels(espresso())),
+        ("RGBx", &original, Box::new(same_labels(espresso()))),
     ];
     for (format, original, labels) in cases {
         let out = run(
-            &format!(
-                "{} ! classifyoverlay name=overlay min-score=0.95 ! appsink name=sink",
-                source(format, 320, 240, 4)
-            ),
-            labels,
-            false,
+            source(format, 320, 240, 4),
+            "min-score=0.95",
+            &labels,
+            ANY_CAPS,
         );
         assert_eq!(out.buffers.len(), 4);
         assert_eq!(out.renders, 0);
@@ -342,12 +340,10 @@ fn buffers_without_labels_pass_bit_identical() {
 fn a_frame_without_labels_between_labelled_ones_is_not_drawn_on() {
     let original = reference("RGBx", 320, 240);
     let out = run(
-        &format!(
-            "{} ! classifyoverlay name=overlay ! appsink name=sink",
-            source("RGBx", 320, 240, 3)
-        ),
-        Some(Box::new(|n| (n != 1).then(espresso))),
-        false,
+        source("RGBx", 320, 240, 3),
+        "",
+        &|n| (n != 1).then(espresso),
+        ANY_CAPS,
     );
     let a = original.map_readable().unwrap();
     let same: Vec<bool> = out
@@ -393,13 +389,13 @@ fn attaches_the_composition_when_downstream_takes_it() {
     for format in ["RGBx", "NV12"] {
         let original = reference(format, 320, 240);
         let out = run(
-            &format!(
-                "{} ! classifyoverlay name=overlay \
-                 ! video/x-raw(meta:GstVideoOverlayComposition) ! appsink name=sink",
-                source(format, 320, 240, 5)
-            ),
-            same_labels(espresso()),
-            true,
+            source(format, 320, 240, 5),
+            "",
+            &same_labels(espresso()),
+            Downstream {
+                meta_caps_only: true,
+                takes_meta: true,
+            },
         );
         assert_eq!(out.buffers.len(), 5);
         check_attached(&out, &original);
@@ -408,31 +404,30 @@ fn attaches_the_composition_when_downstream_takes_it() {
 
 #[test]
 fn downstream_accepting_only_the_meta_caps_gets_the_meta() {
-    // No ALLOCATION answer, but nothing else than meta caps would be accepted.
+    // The ALLOCATION answer lacks the meta, but nothing else than meta caps would be
+    // accepted.
     let original = reference("RGBx", 320, 240);
     let out = run(
-        &format!(
-            "{} ! classifyoverlay name=overlay \
-             ! video/x-raw(meta:GstVideoOverlayComposition) ! appsink name=sink",
-            source("RGBx", 320, 240, 3)
-        ),
-        same_labels(espresso()),
-        false,
+        source("RGBx", 320, 240, 3),
+        "",
+        &same_labels(espresso()),
+        Downstream {
+            meta_caps_only: true,
+            takes_meta: false,
+        },
     );
     check_attached(&out, &original);
 }
 
 #[test]
 fn downstream_accepting_any_caps_without_the_meta_gets_pixels() {
-    // appsink takes any caps features but does not list the meta when asked: blend, and
-    // say so in the caps.
+    // Downstream takes any caps features but does not list the meta when asked, as
+    // appsink does: blend, and say so in the caps.
     let out = run(
-        &format!(
-            "{} ! classifyoverlay name=overlay ! appsink name=sink",
-            source("RGBx", 320, 240, 1)
-        ),
-        same_labels(espresso()),
-        false,
+        source("RGBx", 320, 240, 1),
+        "",
+        &same_labels(espresso()),
+        ANY_CAPS,
     );
     let features = out.caps.features(0).expect("features");
     assert!(!features.contains(gst_video::CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION));
@@ -443,14 +438,12 @@ fn downstream_accepting_any_caps_without_the_meta_gets_pixels() {
     );
 }
 
-fn renders(labels: Labeller, properties: &str, frames: u32) -> u64 {
+fn renders(labels: impl Fn(u64) -> Option<Classification>, properties: &str, frames: u64) -> u64 {
     run(
-        &format!(
-            "{} ! classifyoverlay name=overlay {properties} ! appsink name=sink",
-            source("NV12", 320, 240, frames)
-        ),
-        Some(labels),
-        false,
+        source("NV12", 320, 240, frames),
+        properties,
+        &labels,
+        ANY_CAPS,
     )
     .renders
 }
@@ -458,13 +451,13 @@ fn renders(labels: Labeller, properties: &str, frames: u32) -> u64 {
 #[test]
 fn renders_only_when_the_shown_labels_change() {
     // 30 frames, the same labels: one rendering.
-    assert_eq!(renders(Box::new(|_| Some(espresso())), "", 30), 1);
+    assert_eq!(renders(|_| Some(espresso()), "", 30), 1);
     // New labels every 10 frames: three.
     let cycle = |n: u64| {
         let labels = [["espresso", "cup"], ["cup", "espresso"], ["mug", "cup"]];
         Some(classification(&labels[(n / 10) as usize % 3], &[0.8, 0.1]))
     };
-    assert_eq!(renders(Box::new(cycle), "", 30), 3);
+    assert_eq!(renders(cycle, "", 30), 3);
     // Back and forth every frame: every frame.
     let flip = |n: u64| {
         Some(classification(
@@ -472,14 +465,14 @@ fn renders_only_when_the_shown_labels_change() {
             &[0.5],
         ))
     };
-    assert_eq!(renders(Box::new(flip), "", 20), 20);
+    assert_eq!(renders(flip, "", 20), 20);
     // Scores that wobble below the shown precision (whole percent) do not count ...
     let wobble = |n: u64| Some(classification(&["espresso"], &[0.9101 + n as f64 * 1e-4]));
-    assert_eq!(renders(Box::new(wobble), "", 30), 1);
+    assert_eq!(renders(wobble, "", 30), 1);
     // ... those that change the percentage do, unless scores are hidden.
     let drift = |n: u64| Some(classification(&["espresso"], &[0.5 + n as f64 * 0.01]));
-    assert_eq!(renders(Box::new(drift), "", 30), 30);
-    assert_eq!(renders(Box::new(drift), "show-scores=false", 30), 1);
+    assert_eq!(renders(drift, "", 30), 30);
+    assert_eq!(renders(drift, "show-scores=false", 30), 1);
 }
 
 #[test]
@@ -492,9 +485,16 @@ fn classifies_and_overlays_a_real_photo() {
          ! classifyoverlay name=overlay ! appsink name=sink",
         common::data("coffee.png").display()
     );
-    let out = run(&description, None, false);
+    let pipeline = common::pipeline(&description);
+    let out = common::try_run_pipeline(&pipeline)
+        .unwrap_or_else(|e| panic!("pipeline '{description}' failed: {e}"));
+    // The element keeps its count after the pipeline stopped.
+    let renders = pipeline
+        .by_name("overlay")
+        .expect("overlay")
+        .property::<u64>("renders");
     assert_eq!(out.buffers.len(), 5);
-    assert_eq!(out.renders, 1);
+    assert_eq!(renders, 1);
     let result = Classification::from_buffer(&out.buffers[0]).expect("classified");
     assert_eq!(result.labels[0], "espresso");
 }
@@ -705,12 +705,13 @@ fn region_rectangles_stay_inside_odd_frames_on_even_pixels() {
         ..classification(&[], &[])
     };
     let out = run(
-        &format!(
-            "{} ! classifyoverlay name=overlay min-score=0.5 ! appsink name=sink",
-            source("NV12", 321, 241, 2)
-        ),
-        same_labels(labels),
-        true,
+        source("NV12", 321, 241, 2),
+        "min-score=0.5",
+        &same_labels(labels),
+        Downstream {
+            meta_caps_only: false,
+            takes_meta: true,
+        },
     );
     assert_eq!(out.renders, 1);
     for buffer in &out.buffers {

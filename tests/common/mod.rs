@@ -1,5 +1,6 @@
 //! Shared set-up for the integration tests: GStreamer with the plugin registered,
-//! paths of the committed test data, and a pipeline runner that collects buffers.
+//! paths of the committed test data, a pipeline runner that collects buffers and
+//! messages, and the same for one element in a harness.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -75,6 +76,26 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Files `msg` into `run` (`imgclassify` element messages, warnings) or, for the first
+/// error, into `failure`.
+fn collect(msg: gst::Message, run: &mut Run, failure: &mut Option<String>) {
+    match msg.view() {
+        gst::MessageView::Element(e) => {
+            if let Some(s) = e.structure().filter(|s| s.name() == "imgclassify") {
+                run.messages.push(s.to_owned());
+            }
+        }
+        gst::MessageView::Warning(w) => {
+            run.warnings
+                .push(format!("{} ({:?})", w.error(), w.debug()))
+        }
+        gst::MessageView::Error(e) => {
+            failure.get_or_insert(format!("{} ({:?})", e.error(), e.debug()));
+        }
+        _ => {}
+    }
+}
+
 /// `try_run` for a pipeline built by hand.
 pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
     let sink = pipeline
@@ -92,22 +113,6 @@ pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
     };
     let mut failure = None;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let collect = |msg: gst::Message, run: &mut Run, failure: &mut Option<String>| match msg.view()
-    {
-        gst::MessageView::Element(e) => {
-            if let Some(s) = e.structure().filter(|s| s.name() == "imgclassify") {
-                run.messages.push(s.to_owned());
-            }
-        }
-        gst::MessageView::Warning(w) => {
-            run.warnings
-                .push(format!("{} ({:?})", w.error(), w.debug()))
-        }
-        gst::MessageView::Error(e) => {
-            failure.get_or_insert(format!("{} ({:?})", e.error(), e.debug()));
-        }
-        _ => {}
-    };
     if started.is_ok() {
         // Poll both: an error upstream means no EOS ever reaches the sink.
         loop {
@@ -140,6 +145,85 @@ pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
         Some(f) => Err(f),
         None => Ok(run),
     }
+}
+
+/// A harness around `launch` (one element and its properties, as in a launch line), not
+/// yet playing, and the bus its messages go to: outside a pipeline an element has no bus,
+/// and what it posts would be lost.
+pub fn harness(launch: &str) -> (gst_check::Harness, gst::Bus) {
+    init();
+    let h = gst_check::Harness::new_parse(launch);
+    let bus = gst::Bus::new();
+    h.element().expect("harnessed element").set_bus(Some(&bus));
+    (h, bus)
+}
+
+/// Pushes `buffer` into `h` and pulls what comes out; a refused push fails the test with
+/// the error the element posted on `bus`.
+pub fn push_and_pull(
+    h: &mut gst_check::Harness,
+    bus: &gst::Bus,
+    buffer: gst::Buffer,
+) -> gst::Buffer {
+    if let Err(flow) = h.push(buffer) {
+        let error = bus.pop_filtered(&[gst::MessageType::Error]);
+        panic!("push refused with {flow:?}: {error:?}");
+    }
+    h.pull().expect("a buffer comes out")
+}
+
+/// `run` for one element in a harness instead of a pipeline: pushes `frames` deep copies
+/// of `frame`, timestamped at the frame rate of `caps` as `videotestsrc` would, and
+/// collects every buffer and every `imgclassify` element message. Panics on an error
+/// message.
+pub fn run_harness(launch: &str, caps: &gst::Caps, frame: &gst::Buffer, frames: u64) -> Run {
+    let (mut h, bus) = harness(launch);
+    h.play();
+    h.set_src_caps(caps.clone());
+    let rate = caps
+        .structure(0)
+        .and_then(|s| s.get::<gst::Fraction>("framerate").ok())
+        .expect("caps with a frame rate");
+    let (num, den) = (rate.numer() as u64, rate.denom() as u64);
+    let at = |n: u64| gst::ClockTime::from_nseconds(n * den * 1_000_000_000 / num);
+    let mut run = Run {
+        buffers: Vec::new(),
+        messages: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for n in 0..frames {
+        let mut buffer = frame.copy_deep().expect("copy");
+        {
+            let b = buffer.get_mut().expect("writable");
+            b.set_pts(at(n));
+            b.set_duration(at(n + 1) - at(n));
+        }
+        run.buffers.push(push_and_pull(&mut h, &bus, buffer));
+    }
+    let mut failure = None;
+    while let Some(msg) = bus.pop() {
+        collect(msg, &mut run, &mut failure);
+    }
+    if let Some(failure) = failure {
+        panic!("'{launch}' failed: {failure}");
+    }
+    run
+}
+
+/// One frame of `videotestsrc {properties}` within `caps`, and the fixed caps it
+/// negotiated (colorimetry and all), to announce on a harness before pushing the frame.
+pub fn video_test_frame(properties: &str, caps: &str) -> (gst::Caps, gst::Buffer) {
+    init();
+    let mut src = gst_check::Harness::new_parse(&format!(
+        "videotestsrc num-buffers=1 {properties} ! capsfilter caps=\"{caps}\""
+    ));
+    src.play();
+    let frame = src.pull().expect("videotestsrc produces a frame");
+    let caps = src
+        .sinkpad()
+        .and_then(|p| p.current_caps())
+        .expect("negotiated caps");
+    (caps, frame)
 }
 
 /// The error that stops `videotestsrc num-buffers=1 ! imgclassify {props} ! appsink`;
