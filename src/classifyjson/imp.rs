@@ -2,8 +2,7 @@
 //! buffer that carries `ImgClassifyMeta`, flushes at EOS and stop. Every I/O failure
 //! is an element error naming the file; nothing here panics.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -12,6 +11,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::output::Output;
 use crate::jsonlines::{self, Times};
 use crate::lock::lock;
 use crate::result::Classification;
@@ -39,65 +39,6 @@ impl Settings {
         self.location
             .as_deref()
             .filter(|l| !l.is_empty() && *l != STDOUT)
-    }
-}
-
-struct Output {
-    writer: Box<dyn Write + Send>,
-    /// The path as the user gave it, or "standard output": used in every error.
-    name: String,
-    lines: u64,
-}
-
-impl Output {
-    fn open(settings: &Settings) -> Result<Output, gst::ErrorMessage> {
-        let Some(path) = settings.path() else {
-            return Ok(Output {
-                writer: Box::new(io::stdout()),
-                name: "standard output".into(),
-                lines: 0,
-            });
-        };
-        let file: io::Result<File> = if settings.append {
-            OpenOptions::new().create(true).append(true).open(path)
-        } else {
-            File::create(path)
-        };
-        match file {
-            Ok(file) => Ok(Output {
-                writer: Box::new(BufWriter::new(file)),
-                name: format!("'{path}'"),
-                lines: 0,
-            }),
-            Err(e) => Err(gst::error_msg!(
-                gst::ResourceError::OpenWrite,
-                ("cannot open '{}' for writing: {}", path, e),
-                [
-                    "set location to a writable file (its folder must exist), or to '-' for standard output"
-                ]
-            )),
-        }
-    }
-
-    fn write_line(&mut self, line: &str) -> io::Result<()> {
-        let mut text = String::with_capacity(line.len() + 1);
-        text.push_str(line);
-        text.push('\n');
-        self.writer.write_all(text.as_bytes())?;
-        // Whole lines reach the file as frames pass, so `tail -f` and pipes see them.
-        self.writer.flush()?;
-        self.lines += 1;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), gst::ErrorMessage> {
-        self.writer.flush().map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::Write,
-                ("could not write to {}: {}", self.name, e),
-                ["check free space and permissions"]
-            )
-        })
     }
 }
 
@@ -261,7 +202,7 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let output = Output::open(&settings)?;
+        let output = Output::open(settings.path(), settings.append)?;
         gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
         *lock(&self.output) = Some(output);
         Ok(())

@@ -5,6 +5,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod output;
 
 glib::wrapper! {
     pub struct ClassifyJson(ObjectSubclass<imp::ClassifyJson>)
