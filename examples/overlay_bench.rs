@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstimgclassify::Classification;
 use gstimgclassify::gst;
+use gstimgclassify::{Classification, Target};
 
 fn labels(n: u64, change: bool) -> Classification {
     let k = if change { n } else { 0 };
     Classification {
+        classifier: "imgclassify0".into(),
+        target: Target::Frame,
         model: "mobilenet".into(),
         labels: vec![
             format!("espresso {k}"),

@@ -36,6 +36,8 @@ the median of the ratios within a round.
           (tests/data/coffee.png, preprocessed once)
   nv12    appsrc ! imgclassify ! fakesink, the photo scaled to --size, converted once to
           NV12 and pushed again and again; time per frame between buffers at the sink
+  nv12x2  the same with two imgclassify in a row (one model, two classifiers): what a
+          second classifier on the stream costs
   i420    the same in I420
   rgbx    the same in RGBx
   opencv  benches/opencv_loop.py, the same job in Python: the NV12 frame through
@@ -50,7 +52,7 @@ Options:
                     ones)                                       [mobilenet,efficientnet]
   --threads LIST    the element's threads values, comma-separated (0 = ONNX Runtime's
                     default)                                    [0]
-  --variants LIST   of ort,nv12,i420,rgbx,opencv                [all]
+  --variants LIST   of ort,nv12,nv12x2,i420,rgbx,opencv         [all]
   --frames N        timed frames per variant and round          [100; soak: 100000]
   --warmup N        untimed frames before them, at least 1      [10]
   --rounds N                                                    [10]
@@ -72,15 +74,17 @@ type Error = Box<dyn std::error::Error>;
 enum Variant {
     Ort,
     Nv12,
+    Nv12Twice,
     I420,
     Rgbx,
     OpenCv,
 }
 
 impl Variant {
-    const ALL: [Variant; 5] = [
+    const ALL: [Variant; 6] = [
         Variant::Ort,
         Variant::Nv12,
+        Variant::Nv12Twice,
         Variant::I420,
         Variant::Rgbx,
         Variant::OpenCv,
@@ -90,6 +94,7 @@ impl Variant {
         match self {
             Variant::Ort => "ort",
             Variant::Nv12 => "nv12",
+            Variant::Nv12Twice => "nv12x2",
             Variant::I420 => "i420",
             Variant::Rgbx => "rgbx",
             Variant::OpenCv => "opencv",
@@ -100,6 +105,7 @@ impl Variant {
         match self {
             Variant::Ort => "bare ONNX Runtime (a)",
             Variant::Nv12 => "imgclassify NV12 (b)",
+            Variant::Nv12Twice => "two imgclassify NV12 (e)",
             Variant::I420 => "imgclassify I420 (c)",
             Variant::Rgbx => "imgclassify RGBx (c)",
             Variant::OpenCv => "Python OpenCV + ORT, NV12 (d)",
@@ -109,7 +115,7 @@ impl Variant {
     /// The frame a pipeline variant is fed.
     fn format(self) -> Option<PixelFormat> {
         match self {
-            Variant::Nv12 => Some(PixelFormat::Nv12),
+            Variant::Nv12 | Variant::Nv12Twice => Some(PixelFormat::Nv12),
             Variant::I420 => Some(PixelFormat::I420),
             Variant::Rgbx => Some(PixelFormat::Rgbx),
             Variant::Ort | Variant::OpenCv => None,
@@ -324,6 +330,35 @@ fn imgclassify(model: &str, threads: u32) -> Result<gst::Element, Error> {
         .build()?)
 }
 
+/// What a pipeline variant runs: `classifiers` imgclassify elements in a row.
+#[derive(Clone, Copy)]
+struct Chain<'a> {
+    classifiers: usize,
+    model: &'a str,
+    threads: u32,
+}
+
+impl Chain<'_> {
+    /// One classifier is the element itself; more are a bin with ghost pads.
+    fn build(self) -> Result<gst::Element, Error> {
+        if self.classifiers <= 1 {
+            return imgclassify(self.model, self.threads);
+        }
+        let bin = gst::Bin::new();
+        let elements = (0..self.classifiers)
+            .map(|_| imgclassify(self.model, self.threads))
+            .collect::<Result<Vec<_>, _>>()?;
+        bin.add_many(&elements)?;
+        gst::Element::link_many(&elements)?;
+        let (first, last) = (&elements[0], &elements[self.classifiers - 1]);
+        let sink = gst::GhostPad::with_target(&first.static_pad("sink").ok_or("no sink pad")?)?;
+        let src = gst::GhostPad::with_target(&last.static_pad("src").ok_or("no src pad")?)?;
+        bin.add_pad(&sink)?;
+        bin.add_pad(&src)?;
+        Ok(bin.upcast())
+    }
+}
+
 fn engine_options(threads: u32) -> EngineOptions {
     EngineOptions {
         threads: threads as usize,
@@ -442,8 +477,7 @@ fn run_to_eos(pipeline: &gst::Pipeline, arrived: &AtomicU64) -> Result<(), Error
 /// `warmup` frames, from the sink's clock, and the element's top-1 on the last frame.
 fn pipeline_round(
     sample: &gst::Sample,
-    model: &str,
-    threads: u32,
+    under_test: Chain<'_>,
     warmup: u64,
     frames: u64,
     sessions: usize,
@@ -452,7 +486,7 @@ fn pipeline_round(
     let total = warmup + frames;
     let arrivals = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
     let label = Arc::new(Mutex::new(None));
-    let element = imgclassify(model, threads)?;
+    let element = under_test.build()?;
     let (times, last, shared) = (arrivals.clone(), label.clone(), shared.clone());
     stream(sample, &element, total, move |index, buffer| {
         let now = Instant::now();
@@ -695,8 +729,11 @@ fn bench(o: &Options) -> Result<(), Error> {
                         .ok_or("frame not prepared")?;
                     pipeline_round(
                         sample,
-                        &row.model,
-                        row.threads,
+                        Chain {
+                            classifiers: if variant == Variant::Nv12Twice { 2 } else { 1 },
+                            model: &row.model,
+                            threads: row.threads,
+                        },
                         o.warmup,
                         frames,
                         sessions,
@@ -761,6 +798,12 @@ fn bench(o: &Options) -> Result<(), Error> {
         ("d/b", Variant::OpenCv, Variant::Nv12, |r| {
             format!("{r:.2}×")
         }),
+        (
+            "second classifier (e/b)",
+            Variant::Nv12Twice,
+            Variant::Nv12,
+            |r| format!("{r:.2}×"),
+        ),
     ]
     .into_iter()
     .filter(|(_, num, den, _)| o.variants.contains(num) && o.variants.contains(den))

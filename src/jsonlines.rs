@@ -21,7 +21,10 @@ pub struct Times {
     pub stream_time: Option<u64>,
 }
 
-/// The object written for one frame. Field names follow the meta's structure.
+/// The object written for one frame. Field names follow the meta's structure. The
+/// first classifier's result stays at the top level, as with one classifier, so filters
+/// such as `jq .labels[0]` keep working; `classifications` holds every classifier's
+/// result, the first included, for consumers of several.
 #[derive(Serialize)]
 struct Line<'a> {
     pts: Option<u64>,
@@ -31,6 +34,16 @@ struct Line<'a> {
     running_time: Option<u64>,
     #[serde(rename = "stream-time")]
     stream_time: Option<u64>,
+    #[serde(flatten)]
+    first: Entry<'a>,
+    classifications: Vec<Entry<'a>>,
+}
+
+/// One classifier's result.
+#[derive(Serialize)]
+struct Entry<'a> {
+    classifier: &'a str,
+    target: &'static str,
     model: &'a str,
     labels: &'a [String],
     #[serde(rename = "class-ids")]
@@ -43,6 +56,24 @@ struct Line<'a> {
     #[serde(rename = "source-pts")]
     source_pts: Option<u64>,
     regions: Vec<Region<'a>>,
+}
+
+impl<'a> From<&'a Classification> for Entry<'a> {
+    fn from(result: &'a Classification) -> Self {
+        Entry {
+            classifier: &result.classifier,
+            target: result.target.name(),
+            model: &result.model,
+            labels: &result.labels,
+            class_ids: &result.class_ids,
+            scores: finite(&result.scores),
+            provider: &result.provider,
+            inference_time: result.inference_time_ns,
+            fresh: result.fresh,
+            source_pts: result.source_pts.map(|t| t.nseconds()),
+            regions: result.regions.iter().map(Region::from).collect(),
+        }
+    }
 }
 
 /// One classified region (`target=regions`); names follow the `imgclassify-region` structure.
@@ -82,28 +113,23 @@ impl<'a> From<&'a RegionResult> for Region<'a> {
     }
 }
 
-/// One JSON object on one line, without the trailing newline.
-pub fn line(result: &Classification, times: &Times) -> String {
+/// One JSON object on one line, without the trailing newline, for the results of every
+/// classifier on one buffer (upstream first); None when there are none.
+pub fn line(results: &[Classification], times: &Times) -> Option<String> {
+    let first = results.first()?;
     let line = Line {
         pts: times.pts,
         dts: times.dts,
         duration: times.duration,
         running_time: times.running_time,
         stream_time: times.stream_time,
-        model: &result.model,
-        labels: &result.labels,
-        class_ids: &result.class_ids,
-        scores: finite(&result.scores),
-        provider: &result.provider,
-        inference_time: result.inference_time_ns,
-        fresh: result.fresh,
-        source_pts: result.source_pts.map(|t| t.nseconds()),
-        regions: result.regions.iter().map(Region::from).collect(),
+        first: Entry::from(first),
+        classifications: results.iter().map(Entry::from).collect(),
     };
     // Serialising plain strings, integers, finite floats and nulls cannot fail.
-    serde_json::to_string(&line).unwrap_or_else(|e| {
+    Some(serde_json::to_string(&line).unwrap_or_else(|e| {
         serde_json::json!({ "error": format!("cannot serialise result: {e}") }).to_string()
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -113,6 +139,10 @@ mod tests {
 
     fn result(labels: &[&str], scores: &[f64]) -> Classification {
         Classification::for_test(labels, scores)
+    }
+
+    fn one(result: &Classification, times: &Times) -> String {
+        line(std::slice::from_ref(result), times).expect("a line")
     }
 
     fn parse(text: &str) -> Value {
@@ -129,10 +159,14 @@ mod tests {
             running_time: Some(40_000_000),
             stream_time: Some(40_000_000),
         };
-        let text = line(&result(&["espresso", "cup"], &[0.99, 0.01]), &times);
+        let text = one(&result(&["espresso", "cup"], &[0.99, 0.01]), &times);
         assert_eq!(
             text,
-            r#"{"pts":40000000,"dts":null,"duration":40000000,"running-time":40000000,"stream-time":40000000,"model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"regions":[]}"#
+            concat!(
+                r#"{"pts":40000000,"dts":null,"duration":40000000,"running-time":40000000,"stream-time":40000000,"#,
+                r#""classifier":"imgclassify0","target":"frame","model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"regions":[],"#,
+                r#""classifications":[{"classifier":"imgclassify0","target":"frame","model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"regions":[]}]}"#
+            )
         );
     }
 
@@ -147,7 +181,7 @@ mod tests {
             class_ids: vec![834],
             scores: vec![0.25],
         });
-        let v = parse(&line(&r, &Times::default()));
+        let v = parse(&one(&r, &Times::default()));
         assert_eq!(
             v["regions"],
             serde_json::json!([{"roi-id": 3, "roi-type": "face", "x": 10, "y": 20, "width": 30,
@@ -162,7 +196,7 @@ mod tests {
             r"C:\path\to",
             "tab\there\nnew line\u{1}\u{7f}",
         ];
-        let v = parse(&line(&result(&labels, &[0.5, 0.3, 0.2]), &Times::default()));
+        let v = parse(&one(&result(&labels, &[0.5, 0.3, 0.2]), &Times::default()));
         let back: Vec<&str> = v["labels"]
             .as_array()
             .unwrap()
@@ -180,7 +214,7 @@ mod tests {
             "emoji 🐈",
             "\u{2028}separator",
         ];
-        let text = line(&result(&labels, &[0.4, 0.3, 0.2, 0.1]), &Times::default());
+        let text = one(&result(&labels, &[0.4, 0.3, 0.2, 0.1]), &Times::default());
         assert!(text.contains("café crème") && text.contains("🐈"), "{text}");
         let v = parse(&text);
         assert_eq!(v["labels"][1], "日本語のラベル");
@@ -190,7 +224,7 @@ mod tests {
     #[test]
     fn writes_non_finite_scores_as_null_never_nan() {
         let scores = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.25];
-        let text = line(&result(&["a", "b", "c", "d"], &scores), &Times::default());
+        let text = one(&result(&["a", "b", "c", "d"], &scores), &Times::default());
         for bad in ["NaN", "nan", "Infinity", ":inf", "[inf", ",inf", "-inf"] {
             assert!(!text.contains(bad), "{bad} in {text}");
         }
@@ -204,7 +238,7 @@ mod tests {
 
     #[test]
     fn unknown_times_are_null_and_empty_results_are_empty_arrays() {
-        let v = parse(&line(&result(&[], &[]), &Times::default()));
+        let v = parse(&one(&result(&[], &[]), &Times::default()));
         for field in ["pts", "dts", "duration", "running-time", "stream-time"] {
             assert!(v[field].is_null(), "{field}");
         }
@@ -219,8 +253,39 @@ mod tests {
             ..Times::default()
         };
         let r = result(&["x"], &[0.123_456_789_012_345_67]);
-        let v = parse(&line(&r, &times));
+        let v = parse(&one(&r, &times));
         assert_eq!(v["pts"].as_u64(), Some(u64::MAX - 1));
         assert_eq!(v["scores"][0].as_f64(), Some(r.scores[0]));
+    }
+
+    #[test]
+    fn several_classifiers_share_one_line_first_at_the_top() {
+        let first = Classification {
+            classifier: "vehicle".into(),
+            ..result(&["car"], &[0.9])
+        };
+        let second = Classification {
+            classifier: "colour".into(),
+            model: "efficientnet".into(),
+            ..result(&["red"], &[0.7])
+        };
+        let v = parse(&line(&[first, second], &Times::default()).expect("a line"));
+        assert_eq!(v["classifier"], "vehicle");
+        assert_eq!(v["labels"], serde_json::json!(["car"]));
+        let all = v["classifications"].as_array().expect("array");
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            (&all[0]["classifier"], &all[0]["labels"][0]),
+            (&"vehicle".into(), &"car".into())
+        );
+        assert_eq!(
+            (
+                &all[1]["classifier"],
+                &all[1]["model"],
+                &all[1]["labels"][0]
+            ),
+            (&"colour".into(), &"efficientnet".into(), &"red".into())
+        );
+        assert_eq!(line(&[], &Times::default()), None);
     }
 }

@@ -26,7 +26,7 @@ mod regions;
 mod result;
 mod stats;
 
-pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME};
+pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME, Target};
 
 /// Internals for the crate's own tests, benchmarks, examples and fuzz targets; not an API.
 #[doc(hidden)]

@@ -1,7 +1,7 @@
 //! `ImgClassifyMeta`: the result of one classification, carried on the buffer as a
 //! `GstCustomMeta` so C, Python and Rust read it without a header of ours.
 
-use crate::result::{Classification, STRUCTURE_NAME};
+use crate::result::{Classification, STRUCTURE_NAME, Target};
 
 /// Name the meta is registered under (`gst_buffer_get_custom_meta(buf, META_NAME)`).
 pub const META_NAME: &str = "ImgClassifyMeta";
@@ -30,10 +30,48 @@ impl Classification {
         Ok(())
     }
 
-    /// The result carried by `buffer`, if any.
+    /// The first result carried by `buffer`, if any: with one classifier, its result.
+    /// Use [`Classification::all_from_buffer`] where several classifiers may run.
     pub fn from_buffer(buffer: &gst::BufferRef) -> Option<Classification> {
         let meta = gst::meta::CustomMeta::from_buffer(buffer, META_NAME).ok()?;
         Classification::from_structure(meta.structure())
+    }
+
+    /// Every result carried by `buffer`, one per classifier, in the order they were added
+    /// (upstream first).
+    pub fn all_from_buffer(buffer: &gst::BufferRef) -> Vec<Classification> {
+        let mut all = Vec::new();
+        for_each_ours(buffer, |s| all.extend(Classification::from_structure(s)));
+        all
+    }
+}
+
+/// Whether `buffer` already carries a result of classifier `id` for `target`: a second
+/// element with the same id would make the two indistinguishable downstream.
+pub fn carries(buffer: &gst::BufferRef, id: &str, target: Target) -> bool {
+    let mut found = false;
+    for_each_ours(buffer, |s| {
+        found |= s.get::<&str>("classifier").is_ok_and(|c| c == id)
+            && s.get::<&str>("target").is_ok_and(|t| t == target.name());
+    });
+    found
+}
+
+/// Calls `f` with the structure of every `ImgClassifyMeta` on `buffer`, in the order
+/// they were added.
+/// They are told from other custom metas by the API type of the first one found by
+/// name: `gst_custom_meta_has_name` answers false for them on GStreamer 1.22.
+fn for_each_ours(buffer: &gst::BufferRef, mut f: impl FnMut(&gst::StructureRef)) {
+    let Ok(first) = gst::meta::CustomMeta::from_buffer(buffer, META_NAME) else {
+        return;
+    };
+    let api = first.api();
+    for meta in buffer.iter_meta::<gst::Meta>() {
+        if meta.api() == api
+            && let Some(custom) = meta.try_as_custom_meta()
+        {
+            f(custom.structure());
+        }
     }
 }
 
@@ -47,6 +85,8 @@ mod tests {
         gst::init().expect("gstreamer");
         register();
         let result = Classification {
+            classifier: "imgclassify0".into(),
+            target: Target::Regions,
             model: "mobilenet".into(),
             labels: vec!["espresso".into(), "cup \"mug\"".into()],
             class_ids: vec![967, 968],
@@ -69,6 +109,31 @@ mod tests {
         assert_eq!(Classification::from_buffer(&buffer), Some(result));
         let meta = gst::meta::CustomMeta::from_buffer(&buffer, META_NAME).expect("meta");
         assert_eq!(meta.structure().name(), STRUCTURE_NAME);
+    }
+
+    #[test]
+    fn every_classifier_on_a_buffer_is_read_in_order() {
+        gst::init().expect("gstreamer");
+        register();
+        let mut buffer = gst::Buffer::new();
+        let results: Vec<Classification> = ["first", "second", "third"]
+            .into_iter()
+            .map(|id| Classification {
+                classifier: id.into(),
+                ..Classification::for_test(&[id], &[0.5])
+            })
+            .collect();
+        for r in &results {
+            r.attach(buffer.make_mut()).expect("attach");
+        }
+        assert_eq!(Classification::all_from_buffer(&buffer), results);
+        assert_eq!(
+            Classification::from_buffer(&buffer).as_ref(),
+            results.first()
+        );
+        assert!(carries(&buffer, "second", Target::Frame));
+        assert!(!carries(&buffer, "second", Target::Regions));
+        assert!(!carries(&buffer, "fourth", Target::Frame));
     }
 
     #[cfg(feature = "analytics")]

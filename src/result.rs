@@ -63,9 +63,38 @@ fn array<T: for<'a> glib::value::FromValue<'a> + 'static>(
         .collect()
 }
 
+/// What a classifier classified: the whole frame, or the regions of interest on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Target {
+    #[default]
+    Frame,
+    Regions,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Frame => "frame",
+            Target::Regions => "regions",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Target> {
+        match name {
+            "frame" => Some(Target::Frame),
+            "regions" => Some(Target::Regions),
+            _ => None,
+        }
+    }
+}
+
 /// What one inference found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classification {
+    /// Which classifier made it: the element's `classifier-id`, by default its name.
+    /// Several classifiers on one stream each add their own result.
+    pub classifier: String,
+    pub target: Target,
     pub model: String,
     pub labels: Vec<String>,
     pub class_ids: Vec<u32>,
@@ -84,6 +113,8 @@ impl Classification {
     /// The fields shared by the meta and the element message.
     pub fn to_structure(&self) -> gst::Structure {
         gst::Structure::builder(STRUCTURE_NAME)
+            .field("classifier", &self.classifier)
+            .field("target", self.target.name())
             .field("model", &self.model)
             .field("labels", gst::Array::new(&self.labels))
             .field("class-ids", gst::Array::new(&self.class_ids))
@@ -102,6 +133,8 @@ impl Classification {
     /// Reads a structure written by `to_structure`.
     pub fn from_structure(s: &gst::StructureRef) -> Option<Classification> {
         Some(Classification {
+            classifier: s.get("classifier").ok()?,
+            target: Target::from_name(s.get("target").ok()?)?,
             model: s.get("model").ok()?,
             labels: array(s, "labels")?,
             class_ids: array(s, "class-ids")?,
@@ -127,6 +160,8 @@ impl Classification {
     #[cfg(test)]
     pub(crate) fn for_test(labels: &[&str], scores: &[f64]) -> Classification {
         Classification {
+            classifier: "imgclassify0".into(),
+            target: Target::Frame,
             model: "mobilenet".into(),
             labels: labels.iter().map(|l| l.to_string()).collect(),
             class_ids: (0..labels.len() as u32).collect(),

@@ -109,6 +109,20 @@ fn python_example_prints_espresso() {
 }
 
 #[test]
+fn python_example_reads_every_classifier() {
+    let out = command(python())
+        .arg(Path::new(ROOT).join("examples/read_meta.py"))
+        .arg(coffee())
+        .args(["mobilenet", "efficientnet"])
+        .output()
+        .expect("python runs");
+    assert_eq!(
+        ok("examples/read_meta.py", out),
+        "mobilenet: espresso\nefficientnet: espresso\n"
+    );
+}
+
+#[test]
 fn c_example_compiles_and_prints_espresso() {
     let flags = Command::new("pkg-config")
         .args(["--cflags", "--libs", "gstreamer-1.0"])
@@ -133,6 +147,15 @@ fn c_example_compiles_and_prints_espresso() {
         .output()
         .expect("read_meta runs");
     assert_eq!(ok("read_meta", out), "espresso\n");
+    let out = command(&exe)
+        .arg(coffee())
+        .args(["mobilenet", "efficientnet"])
+        .output()
+        .expect("read_meta runs");
+    assert_eq!(
+        ok("read_meta with two classifiers", out),
+        "mobilenet: espresso\nefficientnet: espresso\n"
+    );
 }
 
 fn read_lines(path: &Path) -> Vec<Value> {

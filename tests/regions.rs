@@ -247,3 +247,103 @@ fn each_region_gets_a_cls_mtd_related_to_the_detections_od_mtd() {
     let scores: Vec<f32> = meta.regions[0].scores.iter().map(|&s| s as f32).collect();
     assert_eq!(levels, scores);
 }
+
+/// ROI `id`'s `imgclassify` params: (classifier, top-1 label), one per classifier.
+fn roi_params(buffer: &gst::BufferRef, id: i32) -> Vec<(String, String)> {
+    let roi = buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .find(|r| r.id() == id)
+        .expect("roi");
+    roi.params()
+        .filter(|p| p.name() == "imgclassify")
+        .map(|p| {
+            let labels = p.get::<gst::Array>("labels").expect("labels");
+            (
+                p.get::<String>("classifier").expect("classifier"),
+                labels
+                    .first()
+                    .and_then(|l| l.get::<String>().ok())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Classifiers in a row, as in a launch line, on the composite's caps.
+fn chain(launch: &str) -> gst_check::Harness {
+    common::init();
+    let mut h = gst_check::Harness::new_parse(launch);
+    h.play();
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
+    ));
+    h
+}
+
+#[test]
+fn region_and_frame_classifiers_in_a_row_each_keep_their_results() {
+    let mut h = chain(
+        "imgclassify name=a target=regions ! imgclassify name=b target=regions model=efficientnet \
+         ! imgclassify name=whole",
+    );
+    let out = h.push_and_pull(composite(&[])).expect("out");
+    let all = Classification::all_from_buffer(&out);
+    let named: Vec<(&str, gstimgclassify::Target)> = all
+        .iter()
+        .map(|r| (r.classifier.as_str(), r.target))
+        .collect();
+    use gstimgclassify::Target::{Frame, Regions};
+    assert_eq!(
+        named,
+        vec![("a", Regions), ("b", Regions), ("whole", Frame)]
+    );
+    for r in &all[..2] {
+        let ids: Vec<i32> = r.regions.iter().map(|r| r.roi_id).collect();
+        assert_eq!(ids, vec![1, 2], "{}", r.classifier);
+        assert_eq!(r.regions[0].labels[0], "espresso", "{}", r.classifier);
+    }
+    assert!(all[2].regions.is_empty() && !all[2].labels.is_empty());
+    // One param per region classifier on each ROI, never overwritten.
+    assert_eq!(
+        roi_params(&out, 1),
+        vec![
+            ("a".to_string(), "espresso".to_string()),
+            ("b".to_string(), "espresso".to_string())
+        ]
+    );
+    let cats = roi_params(&out, 2);
+    assert_eq!(cats.len(), 2);
+    for (_, label) in &cats {
+        assert!(
+            ["Egyptian cat", "tiger cat", "tabby"].contains(&label.as_str()),
+            "{label}"
+        );
+    }
+}
+
+#[cfg(feature = "analytics")]
+#[test]
+fn every_region_classifier_relates_its_cls_mtd_to_the_same_od_mtd() {
+    use gst_analytics::prelude::*;
+    use gstimgclassify::analytics::classified_detections;
+
+    let mut h = chain(
+        "imgclassify name=a target=regions ! imgclassify name=b target=regions model=efficientnet",
+    );
+    let mut input = composite(&[]);
+    let coffee_od = {
+        let b = input.get_mut().expect("writable");
+        let mut meta = gst_analytics::AnalyticsRelationMeta::add(b);
+        meta.add_od_mtd(glib::Quark::from_str("object"), 40, 60, 600, 400, 0.8)
+            .expect("od mtd")
+            .id()
+    };
+    let out = h.push_and_pull(input).expect("out");
+    let related = classified_detections(&out);
+    let (_, cls) = related
+        .iter()
+        .find(|(id, _)| *id == coffee_od)
+        .expect("the coffee's detection");
+    assert_eq!(cls.len(), 2, "one ClsMtd per classifier");
+    assert!(cls.iter().all(|c| c[0].0 == "espresso"), "{cls:?}");
+}

@@ -73,10 +73,10 @@ impl ClassifyJson {
 
     /// Writes the line for `buf`, if it carries a classification.
     fn write(&self, buf: &gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(result) = Classification::from_buffer(buf) else {
+        let Some(line) = jsonlines::line(&Classification::all_from_buffer(buf), &self.times(buf))
+        else {
             return Ok(gst::FlowSuccess::Ok);
         };
-        let line = jsonlines::line(&result, &self.times(buf));
         let mut output = lock(&self.output);
         let Some(out) = output.as_mut() else {
             gst::element_imp_error!(self, gst::CoreError::StateChange, ["output not open"]);

@@ -517,33 +517,39 @@ impl BaseTransformImpl for ClassifyOverlay {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(result) = Classification::from_buffer(buf) else {
+        let results = Classification::all_from_buffer(buf);
+        if results.is_empty() {
             return Ok(gst::FlowSuccess::Ok);
-        };
+        }
         let settings = lock(&self.settings).clone();
         let mut state = lock(&self.state);
         let Some(info) = state.info.clone() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["no caps negotiated"]);
             return Err(gst::FlowError::NotNegotiated);
         };
+        let blocks: Vec<(String, Vec<String>)> = results
+            .iter()
+            .map(|r| {
+                let lines = layout::lines(
+                    &r.labels,
+                    &r.scores,
+                    settings.show_scores,
+                    settings.min_score,
+                );
+                (r.classifier.clone(), lines)
+            })
+            .collect();
         let key = RenderKey {
-            lines: layout::lines(
-                &result.labels,
-                &result.scores,
-                settings.show_scores,
-                settings.min_score,
-            ),
+            lines: layout::stacked_lines(&blocks),
             font_desc: settings.font_desc,
             corner: settings.position.into(),
             text_color: settings.text_color,
             background_color: settings.background_color,
             frame_width: info.width(),
             frame_height: info.height(),
-            regions: result
-                .regions
-                .iter()
-                .filter_map(|r| {
-                    layout::region_box(
+            regions: layout::merged_regions(results.iter().flat_map(|result| {
+                result.regions.iter().filter_map(|r| {
+                    let shown = layout::region_box(
                         r.rect,
                         &r.labels,
                         &r.scores,
@@ -551,9 +557,10 @@ impl BaseTransformImpl for ClassifyOverlay {
                         settings.min_score,
                         info.width(),
                         info.height(),
-                    )
+                    )?;
+                    Some((r.roi_id, shown))
                 })
-                .collect(),
+            })),
         };
         if state.rendered.as_ref().map(|r| &r.key) != Some(&key) {
             let composition = if key.is_empty() {

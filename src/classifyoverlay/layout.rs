@@ -281,6 +281,45 @@ pub fn region_box(
     })
 }
 
+/// The top-level lines for the results of several classifiers, each `(id, lines)` in the
+/// order the classifiers ran. With more than one classifier showing lines, each block
+/// starts with a line naming its classifier, so the stacked labels can be told apart.
+pub fn stacked_lines(blocks: &[(String, Vec<String>)]) -> Vec<String> {
+    let shown: Vec<&(String, Vec<String>)> = blocks.iter().filter(|(_, l)| !l.is_empty()).collect();
+    if shown.len() <= 1 {
+        return shown.first().map(|(_, l)| l.clone()).unwrap_or_default();
+    }
+    shown
+        .iter()
+        .flat_map(|(id, lines)| {
+            std::iter::once(format!("{}:", entry_text(id, 0.0, false))).chain(lines.iter().cloned())
+        })
+        .collect()
+}
+
+/// Separates the best labels of several classifiers in one region's label.
+pub const REGION_LABEL_SEPARATOR: &str = "  |  ";
+
+/// One box per region from the boxes of several classifiers, keyed by the ROI id and
+/// the classified rectangle (ids alone may repeat): a region classified twice gets one
+/// outline whose label joins every classifier's best label, in classifier order.
+pub fn merged_regions(boxes: impl IntoIterator<Item = (i32, RegionBox)>) -> Vec<RegionBox> {
+    let mut merged: Vec<(i32, RegionBox)> = Vec::new();
+    for (id, b) in boxes {
+        match merged
+            .iter_mut()
+            .find(|(i, m)| *i == id && m.rect == b.rect)
+        {
+            Some((_, m)) => {
+                m.label.push_str(REGION_LABEL_SEPARATOR);
+                m.label.push_str(&b.label);
+            }
+            None => merged.push((id, b)),
+        }
+    }
+    merged.into_iter().map(|(_, b)| b).collect()
+}
+
 /// Everything a rendering depends on. When the key of a frame equals the key of the
 /// last rendering, the last overlay is reused as it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -567,6 +606,50 @@ mod tests {
         assert_eq!(
             region_box((900, 0, 8, 8), &labels, &[0.62, 0.3], true, 0.0, 640, 480),
             None
+        );
+    }
+
+    #[test]
+    fn one_classifier_is_drawn_as_before_several_are_named() {
+        let one = vec![("mobilenet".to_string(), vec!["espresso  90%".to_string()])];
+        assert_eq!(stacked_lines(&one), vec!["espresso  90%"]);
+        let two = vec![
+            ("vehicle".to_string(), vec!["car  80%".to_string()]),
+            ("empty".to_string(), vec![]),
+            (
+                "colour".to_string(),
+                vec!["red  70%".to_string(), "blue  20%".to_string()],
+            ),
+        ];
+        assert_eq!(
+            stacked_lines(&two),
+            vec!["vehicle:", "car  80%", "colour:", "red  70%", "blue  20%"]
+        );
+        assert!(stacked_lines(&[]).is_empty());
+    }
+
+    #[test]
+    fn regions_classified_twice_get_one_box_with_both_labels() {
+        let rect = Rect {
+            x: 10,
+            y: 10,
+            width: 20,
+            height: 20,
+        };
+        let other = Rect { x: 40, ..rect };
+        let b = |rect, label: &str| RegionBox {
+            rect,
+            label: label.into(),
+        };
+        let merged = merged_regions([
+            (0, b(rect, "car")),
+            (0, b(other, "cat")),
+            (0, b(rect, "red")),
+            (0, b(other, "grey")),
+        ]);
+        assert_eq!(
+            merged,
+            vec![b(rect, "car  |  red"), b(other, "cat  |  grey")]
         );
     }
 }

@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::lock::lock;
 use crate::postprocess::{Params, Postprocessor, Smoother, all_finite};
 use crate::regions::RegionInput;
-use crate::result::{Classification, RegionResult};
+use crate::result::{Classification, RegionResult, Target};
 use crate::stats::Stats;
 
 /// A frame handed to the async worker.
@@ -32,6 +32,8 @@ pub enum Outcome {
 }
 
 pub struct Classifier {
+    /// The id its results carry (`classifier-id`, by default the element's name).
+    id: String,
     backend: Arc<dyn Backend>,
     post: Postprocessor,
     smoother: Mutex<Smoother>,
@@ -41,14 +43,19 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    pub fn new(backend: Arc<dyn Backend>, post: Postprocessor) -> Classifier {
+    pub fn new(id: String, backend: Arc<dyn Backend>, post: Postprocessor) -> Classifier {
         Classifier {
+            id,
             backend,
             post,
             smoother: Mutex::new(Smoother::new()),
             region_smoothers: Mutex::new(HashMap::new()),
             stats: Arc::new(Mutex::new(Stats::default())),
         }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The model's name, as results carry it.
@@ -62,8 +69,15 @@ impl Classifier {
         lock(&self.region_smoothers).clear();
     }
 
-    fn result(&self, took: std::time::Duration, pts: Option<gst::ClockTime>) -> Classification {
+    fn result(
+        &self,
+        target: Target,
+        took: std::time::Duration,
+        pts: Option<gst::ClockTime>,
+    ) -> Classification {
         Classification {
+            classifier: self.id.clone(),
+            target,
             model: self.model_name().to_string(),
             labels: Vec::new(),
             class_ids: Vec::new(),
@@ -123,7 +137,7 @@ impl Classifier {
             frame,
             result: Classification {
                 regions: results,
-                ..self.result(took, pts)
+                ..self.result(Target::Regions, took, pts)
             },
         }
     }
@@ -152,7 +166,7 @@ impl Classifier {
                 labels: labelled.labels,
                 class_ids: labelled.class_ids,
                 scores: labelled.scores,
-                ..self.result(took, pts)
+                ..self.result(Target::Frame, took, pts)
             },
         }
     }

@@ -29,6 +29,8 @@ const DEFAULT_TOP_K: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
+    /// None: the element's name.
+    classifier_id: Option<String>,
     model: String,
     model_file: Option<String>,
     labels_file: Option<String>,
@@ -79,8 +81,12 @@ impl Settings {
         });
     }
 
-    fn load_request(&self) -> LoadRequest {
+    fn load_request(&self, element_name: &str) -> LoadRequest {
         LoadRequest {
+            classifier_id: self
+                .classifier_id
+                .clone()
+                .unwrap_or_else(|| element_name.to_string()),
             model: self.model.clone(),
             model_file: self.model_file.as_ref().map(PathBuf::from),
             labels_file: self.labels_file.as_ref().map(PathBuf::from),
@@ -100,6 +106,7 @@ impl Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            classifier_id: None,
             model: DEFAULT_MODEL.to_string(),
             model_file: None,
             labels_file: None,
@@ -179,6 +186,10 @@ impl ObjectImpl for ImgClassify {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
+                glib::ParamSpecString::builder("classifier-id")
+                    .nick("Classifier ID")
+                    .blurb("Names this classifier in every result (meta, messages, JSON), so several imgclassify elements on one stream can be told apart; unset = the element's name (changeable only in NULL, read at NULL->READY)")
+                    .build(),
                 glib::ParamSpecString::builder("model")
                     .nick("Model")
                     .blurb(&format!(
@@ -329,6 +340,7 @@ impl ObjectImpl for ImgClassify {
             let mut s = lock(&self.settings);
             let before = s.clone();
             match name {
+                "classifier-id" => s.classifier_id = text(value).filter(|id| !id.is_empty()),
                 "model" => s.model = text(value).unwrap_or_else(|| DEFAULT_MODEL.to_string()),
                 "model-file" => s.model_file = text(value).filter(|p| !p.is_empty()),
                 "labels-file" => s.labels_file = text(value).filter(|p| !p.is_empty()),
@@ -405,6 +417,7 @@ impl ObjectImpl for ImgClassify {
         }
         let s = lock(&self.settings);
         match pspec.name() {
+            "classifier-id" => s.classifier_id.to_value(),
             "model" => s.model.to_value(),
             "model-file" => s.model_file.to_value(),
             "labels-file" => s.labels_file.to_value(),
@@ -484,7 +497,7 @@ impl ElementImpl for ImgClassify {
         if transition == gst::StateChange::NullToReady {
             let (request, resize_mode) = {
                 let s = lock(&self.settings);
-                (s.load_request(), s.resize_mode)
+                (s.load_request(&self.obj().name()), s.resize_mode)
             };
             match loading::load(&self.obj(), &request) {
                 Ok(model) => {

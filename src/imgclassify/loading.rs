@@ -18,6 +18,8 @@ use crate::postprocess::{Activation, Postprocessor};
 /// What the load-time properties ask for.
 #[derive(Debug, Clone)]
 pub struct LoadRequest {
+    /// The id results carry: `classifier-id`, else the element's name.
+    pub classifier_id: String,
     pub model: String,
     pub model_file: Option<PathBuf>,
     pub labels_file: Option<PathBuf>,
@@ -118,6 +120,7 @@ pub fn load(
     let active = backend.provider();
     Ok(Model {
         classifier: Arc::new(Classifier::new(
+            request.classifier_id.clone(),
             Arc::new(backend),
             Postprocessor::new(activation, labels),
         )),

@@ -17,9 +17,16 @@ use crate::result::Classification;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
     UnreadableFrame(String),
-    NonFinite { model: String },
+    NonFinite {
+        model: String,
+    },
     Failed(String),
     NotLoaded,
+    /// Another classifier with this id already labelled the buffer for the same target.
+    DuplicateClassifier {
+        id: String,
+        target: &'static str,
+    },
 }
 
 pub fn post(element: &super::ImgClassify, notice: Notice) {
@@ -37,6 +44,17 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
             ["model '{}'; check its weights", model]
         ),
         Notice::Failed(e) => gst::element_error!(element, gst::StreamError::Failed, ("{}", e)),
+        Notice::DuplicateClassifier { id, target } => gst::element_warning!(
+            element,
+            gst::LibraryError::Settings,
+            (
+                "an earlier classifier with the id '{}' already classified this stream's {}: \
+                 their results cannot be told apart",
+                id,
+                target
+            ),
+            ["give each imgclassify element its own name or classifier-id"]
+        ),
         Notice::NotLoaded => {
             gst::element_error!(element, gst::CoreError::Negotiation, ["no model loaded"])
         }

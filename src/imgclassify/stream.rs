@@ -12,11 +12,12 @@ use super::schedule::{Carried, Decision, Scheduler};
 use super::worker::Worker;
 use super::{CAT, Mode, ResizeMode, Target};
 use crate::lock::lock;
+use crate::meta;
 use crate::model::ModelSpec;
 use crate::postprocess::Params;
 use crate::preprocess::Preprocessor;
 use crate::regions::Selection;
-use crate::result::Classification;
+use crate::result::{Classification, Target as ResultTarget};
 
 /// The settings read for every frame: small and `Copy`, so taking them costs nothing
 /// and they never hold the settings lock during inference.
@@ -46,6 +47,7 @@ pub struct Stream {
     /// Warnings already posted this run, so a bad stream does not flood the bus.
     warned_frame: bool,
     warned_scores: bool,
+    warned_duplicate: bool,
 }
 
 impl Stream {
@@ -66,6 +68,7 @@ impl Stream {
             video: None,
             warned_frame: false,
             warned_scores: false,
+            warned_duplicate: false,
         }
     }
 
@@ -131,6 +134,17 @@ impl Stream {
                 self.spec.crop_fraction,
             );
             self.resize_mode = settings.resize_mode;
+        }
+        let target = match settings.target {
+            Target::Frame => ResultTarget::Frame,
+            Target::Regions => ResultTarget::Regions,
+        };
+        if !self.warned_duplicate && meta::carries(buf, classifier.id(), target) {
+            self.warned_duplicate = true;
+            notices.push(Notice::DuplicateClassifier {
+                id: classifier.id().to_string(),
+                target: target.name(),
+            });
         }
         let (frame, decision) =
             self.schedule
