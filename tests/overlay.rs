@@ -179,12 +179,18 @@ fn changed_pixels_inside(
         let plane = finfo.plane()[c] as usize;
         let (offset, stride) = (info.offset()[plane], info.stride()[plane] as usize);
         let bytes = (finfo.depth()[c] as usize).div_ceil(8);
+        // GStreamer 1.22 gives P010_10LE's V offset as 1, counted in 16-bit samples
+        // where every other format counts bytes; a 2-byte sample starts on an even byte.
+        let poffset = match finfo.poffset()[c] as usize {
+            odd if bytes == 2 && odd % 2 == 1 => odd * 2,
+            even => even,
+        };
         let (ws, hs) = (finfo.w_sub()[c], finfo.h_sub()[c]);
         for cy in 0..finfo.scale_height(c as u8, height) {
             for cx in 0..finfo.scale_width(c as u8, width) {
                 let at = offset
                     + cy as usize * stride
-                    + finfo.poffset()[c] as usize
+                    + poffset
                     + cx as usize * finfo.pixel_stride()[c] as usize;
                 // A subsampled sample (chroma of 2×2 or 2×1 pixels) is inside only when
                 // every pixel it covers is: the pixels around the box must keep theirs.
@@ -283,8 +289,28 @@ fn nv12_changes_every_pixel_of_the_box_and_nothing_else() {
 #[test]
 fn every_accepted_format_is_blended_inside_the_box_only() {
     let formats = [
-        "NV12", "I420", "YUY2", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx", "xRGB", "xBGR",
-        "ARGB", "ABGR", "GRAY8",
+        "NV12",
+        "I420",
+        "YUY2",
+        "RGB",
+        "BGR",
+        "RGBA",
+        "BGRA",
+        "RGBx",
+        "BGRx",
+        "xRGB",
+        "xBGR",
+        "ARGB",
+        "ABGR",
+        "GRAY8",
+        "NV21",
+        "UYVY",
+        "YVYU",
+        "Y42B",
+        "Y444",
+        "I420_10LE",
+        "P010_10LE",
+        "Y444_10LE",
     ];
     for format in formats {
         let (rect, changed) = blends_inside_the_box_only(format, "top-right");
@@ -386,7 +412,7 @@ fn check_attached(out: &Output, original: &gst::Buffer) {
 
 #[test]
 fn attaches_the_composition_when_downstream_takes_it() {
-    for format in ["RGBx", "NV12"] {
+    for format in ["RGBx", "NV12", "UYVY", "P010_10LE", "Y444_10LE"] {
         let original = reference(format, 320, 240);
         let out = run(
             source(format, 320, 240, 5),
