@@ -35,6 +35,9 @@ pub enum PixelFormat {
 }
 
 impl PixelFormat {
+    /// In the order the element's caps list them, which is the order of preference when
+    /// a converter upstream has to choose: formats added later go last so that existing
+    /// pipelines keep negotiating what they did.
     pub const ALL: [PixelFormat; 22] = [
         PixelFormat::Nv12,
         PixelFormat::I420,
