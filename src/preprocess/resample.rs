@@ -222,8 +222,8 @@ fn weigh_words(line: &mut [f32], rows: &[&[u8]], weights: &[f32], shift: u32) {
         let mut acc = [0.0f32; CHUNK];
         for (row, &w) in rows.iter().zip(weights) {
             let src = &row[2 * base..2 * (base + CHUNK)];
-            for l in 0..CHUNK {
-                acc[l] += w * word(src, l);
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a += w * word(src, l);
             }
         }
         line[base..base + CHUNK].copy_from_slice(&acc);
