@@ -412,7 +412,18 @@ fn check_attached(out: &Output, original: &gst::Buffer) {
 
 #[test]
 fn attaches_the_composition_when_downstream_takes_it() {
-    for format in ["RGBx", "NV12", "UYVY", "P010_10LE", "Y444_10LE"] {
+    for format in [
+        "RGBx",
+        "NV12",
+        "NV21",
+        "UYVY",
+        "YVYU",
+        "Y42B",
+        "Y444",
+        "I420_10LE",
+        "P010_10LE",
+        "Y444_10LE",
+    ] {
         let original = reference(format, 320, 240);
         let out = run(
             source(format, 320, 240, 5),
