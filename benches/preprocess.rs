@@ -1,6 +1,8 @@
-//! Frame → tensor cost for every input format, at camera resolutions, for the tensor
-//! sizes of the built-in models. `cargo bench --bench preprocess [-- FILTER]`; the
-//! filter is `format/resolution/size/mode`, e.g. `NV12/1920x1080`.
+//! Frame → tensor cost for every input format (`PixelFormat::ALL`, the 10-bit ones
+//! included), at camera resolutions, for the tensor sizes of the built-in models.
+//! `cargo bench --bench preprocess [-- FILTER]`; the filter is
+//! `format/resolution/size/mode`, e.g. `NV12/1920x1080` or, to compare a format with
+//! its neighbours in one run, `'^preprocess/(NV12|NV21|P010_10LE)/1920x1080'`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gstimgclassify::testing::preprocess::{

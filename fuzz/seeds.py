@@ -11,7 +11,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # PixelFormat::ALL, in order.
 FORMATS = ["NV12", "I420", "YUY2", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx",
-           "xRGB", "xBGR", "ARGB", "ABGR", "GRAY8"]
+           "xRGB", "xBGR", "ARGB", "ABGR", "GRAY8", "NV21", "UYVY", "YVYU", "Y42B", "Y444",
+           "I420_10LE", "P010_10LE", "Y444_10LE"]
 CENTER_CROP, STRETCH, LETTERBOX = 0, 1, 2
 NHWC, BGR, REGION = 4, 8, 16
 BT709, BT2020, FULL_RANGE = 32, 64, 128
@@ -42,6 +43,12 @@ def preprocess_seeds():
     seeds = {}
     for fmt in FORMATS:
         seeds[f"{fmt.lower()}-6x4"] = frame(fmt, 6, 4, padding=2, tw=8, th=8)
+    seeds["y42b-odd-7x5-letterbox"] = frame("Y42B", 7, 5, LETTERBOX | BT709, tw=5, th=3)
+    seeds["uyvy-3x2-stretch-nhwc"] = frame("UYVY", 3, 2, STRETCH | NHWC, padding=3, tw=4, th=4)
+    seeds["p010-4095x1-letterbox"] = frame("P010_10LE", 4095, 1, LETTERBOX, tw=224, th=224)
+    seeds["i420-10le-odd-33x17-full-range"] = frame("I420_10LE", 33, 17, BT2020 | FULL_RANGE,
+                                                    options=PADDED, padding=7, tw=24, th=24)
+    seeds["y444-10le-plane-missing"] = frame("Y444_10LE", 8, 8, options=MISSING)
     seeds["nv12-odd-7x5-letterbox"] = frame("NV12", 7, 5, LETTERBOX | BT709, tw=5, th=3)
     seeds["i420-9x3-stretch-nhwc-bgr"] = frame("I420", 9, 3, STRETCH | NHWC | BGR, EFFICIENTNET,
                                                padding=5, tw=4, th=6)

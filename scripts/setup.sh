@@ -33,6 +33,7 @@ APT_PACKAGES=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     gstreamer1.0-plugins-bad
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264)
     libpango1.0-dev libcairo2-dev fonts-dejavu-core
     meson ninja-build
     python3 python3-venv python3-pip unzip

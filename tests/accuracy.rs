@@ -88,3 +88,42 @@ fn camera_formats_agree_on_the_photo() {
         assert_eq!(result.labels[0], "moped", "{format}");
     }
 }
+
+#[test]
+fn every_new_camera_and_10bit_format_sees_the_espresso() {
+    // videoconvert makes the format upstream, as a camera or decoder would deliver it.
+    for format in [
+        "NV21",
+        "UYVY",
+        "YVYU",
+        "Y42B",
+        "Y444",
+        "I420_10LE",
+        "P010_10LE",
+        "Y444_10LE",
+    ] {
+        let path = common::data("coffee.png").display().to_string();
+        let run = common::run(&format!(
+            "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format={format} \
+             ! imgclassify ! appsink name=sink"
+        ));
+        let result = run.results()[0].clone().expect("meta");
+        let (label, score) = (&result.labels[0], result.scores[0]);
+        assert_eq!(label, "espresso", "{format}");
+        assert!(score > 0.9, "{format}: espresso {score}");
+    }
+}
+
+#[test]
+fn a_10bit_h264_stream_is_classified_straight_from_the_decoder() {
+    // High 10 H.264 made here, decoded by avdec_h264 to I420_10LE: no videoconvert
+    // between the decoder and imgclassify.
+    let path = common::data("coffee.png").display().to_string();
+    let run = common::run(&format!(
+        "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format=I420_10LE \
+         ! x264enc ! video/x-h264,profile=high-10 ! h264parse ! avdec_h264 \
+         ! video/x-raw,format=I420_10LE ! imgclassify ! appsink name=sink"
+    ));
+    let result = run.results()[0].clone().expect("meta");
+    assert_eq!(result.labels[0], "espresso");
+}

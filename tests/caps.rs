@@ -16,7 +16,7 @@ fn caps_it_cannot_read_are_refused_at_negotiation() {
         ("audio", "audiotestsrc num-buffers=1"),
         (
             "an unsupported raw format",
-            "videotestsrc num-buffers=1 ! video/x-raw,format=P010_10LE,width=64,height=48",
+            "videotestsrc num-buffers=1 ! video/x-raw,format=v210,width=64,height=48",
         ),
         (
             "compressed video",

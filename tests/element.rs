@@ -78,6 +78,14 @@ fn explicitly_padded_strides_are_read_through_the_video_meta() {
         PixelFormat::I420,
         PixelFormat::Rgbx,
         PixelFormat::Yuy2,
+        PixelFormat::Nv21,
+        PixelFormat::Uyvy,
+        PixelFormat::Yvyu,
+        PixelFormat::Y42b,
+        PixelFormat::Y444,
+        PixelFormat::I420p10,
+        PixelFormat::P010,
+        PixelFormat::Y444p10,
     ];
     let sizes = [(640, 480), (2, 3), (1, 1)];
     for (format, (width, height)) in formats
@@ -93,11 +101,12 @@ fn explicitly_padded_strides_are_read_through_the_video_meta() {
         let mut size = 0usize;
         for (p, stride) in strides.iter().enumerate() {
             offsets.push(size);
-            let rows = if p == 0 {
-                info.height()
-            } else {
-                info.height().div_ceil(2)
-            };
+            // Rows of the plane: those of its first component (halved for 4:2:0 chroma).
+            let finfo = info.format_info();
+            let component = (0..finfo.n_components())
+                .find(|&c| finfo.plane()[c as usize] as usize == p)
+                .expect("a component lives in every plane");
+            let rows = finfo.scale_height(component as u8, info.height());
             size += *stride as usize * rows as usize;
         }
         let mut padded = gst::Buffer::with_size(size).expect("alloc");

@@ -67,9 +67,15 @@ impl Planes {
 fn extents(format: PixelFormat, width: usize, height: usize) -> Vec<(usize, usize)> {
     let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
     match format {
-        PixelFormat::Nv12 => vec![(width, height), (cw * 2, ch)],
+        PixelFormat::Nv12 | PixelFormat::Nv21 => vec![(width, height), (cw * 2, ch)],
         PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
-        PixelFormat::Yuy2 => vec![(cw * 4, height)],
+        PixelFormat::Yuy2 | PixelFormat::Uyvy | PixelFormat::Yvyu => vec![(cw * 4, height)],
+        PixelFormat::Y42b => vec![(width, height), (cw, height), (cw, height)],
+        PixelFormat::Y444 => vec![(width, height); 3],
+        // 16-bit words: twice the bytes of their 8-bit counterparts.
+        PixelFormat::I420p10 => vec![(width * 2, height), (cw * 2, ch), (cw * 2, ch)],
+        PixelFormat::P010 => vec![(width * 2, height), (cw * 4, ch)],
+        PixelFormat::Y444p10 => vec![(width * 2, height); 3],
         PixelFormat::Gray8 => vec![(width, height)],
         PixelFormat::Rgb | PixelFormat::Bgr => vec![(width * 3, height)],
         _ => vec![(width * 4, height)],

@@ -19,10 +19,26 @@ pub enum PixelFormat {
     Argb,
     Abgr,
     Gray8,
+    Nv21,
+    Uyvy,
+    Yvyu,
+    /// Planar 4:2:2.
+    Y42b,
+    /// Planar 4:4:4.
+    Y444,
+    /// I420 with 10-bit samples in the low bits of little-endian 16-bit words.
+    I420p10,
+    /// NV12 with 10-bit samples in the high bits of little-endian 16-bit words.
+    P010,
+    /// Y444 with 10-bit samples in the low bits of little-endian 16-bit words.
+    Y444p10,
 }
 
 impl PixelFormat {
-    pub const ALL: [PixelFormat; 14] = [
+    /// In the order the element's caps list them, which is the order of preference when
+    /// a converter upstream has to choose: formats added later go last so that existing
+    /// pipelines keep negotiating what they did.
+    pub const ALL: [PixelFormat; 22] = [
         PixelFormat::Nv12,
         PixelFormat::I420,
         PixelFormat::Yuy2,
@@ -37,6 +53,14 @@ impl PixelFormat {
         PixelFormat::Argb,
         PixelFormat::Abgr,
         PixelFormat::Gray8,
+        PixelFormat::Nv21,
+        PixelFormat::Uyvy,
+        PixelFormat::Yvyu,
+        PixelFormat::Y42b,
+        PixelFormat::Y444,
+        PixelFormat::I420p10,
+        PixelFormat::P010,
+        PixelFormat::Y444p10,
     ];
 
     /// GStreamer's name of the format, as used in caps strings.
@@ -56,6 +80,14 @@ impl PixelFormat {
             PixelFormat::Argb => "ARGB",
             PixelFormat::Abgr => "ABGR",
             PixelFormat::Gray8 => "GRAY8",
+            PixelFormat::Nv21 => "NV21",
+            PixelFormat::Uyvy => "UYVY",
+            PixelFormat::Yvyu => "YVYU",
+            PixelFormat::Y42b => "Y42B",
+            PixelFormat::Y444 => "Y444",
+            PixelFormat::I420p10 => "I420_10LE",
+            PixelFormat::P010 => "P010_10LE",
+            PixelFormat::Y444p10 => "Y444_10LE",
         }
     }
 
@@ -64,9 +96,14 @@ impl PixelFormat {
     }
 
     pub fn is_yuv(self) -> bool {
+        !matches!(self, PixelFormat::Gray8) && self.rgb_layout().is_none()
+    }
+
+    /// Whether samples are 16-bit words holding 10 bits rather than bytes.
+    pub fn is_10bit(self) -> bool {
         matches!(
             self,
-            PixelFormat::Nv12 | PixelFormat::I420 | PixelFormat::Yuy2
+            PixelFormat::I420p10 | PixelFormat::P010 | PixelFormat::Y444p10
         )
     }
 
@@ -84,13 +121,19 @@ impl PixelFormat {
     }
 
     /// For each plane: (bytes per row for `width`, number of rows for `height`).
+    /// Subsampled planes round odd sizes up, as GStreamer's plane sizes do.
     pub fn plane_extents(self, width: usize, height: usize) -> Vec<(usize, usize)> {
         let cw = width.div_ceil(2);
         let ch = height.div_ceil(2);
         match self {
-            PixelFormat::Nv12 => vec![(width, height), (cw * 2, ch)],
+            PixelFormat::Nv12 | PixelFormat::Nv21 => vec![(width, height), (cw * 2, ch)],
             PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
-            PixelFormat::Yuy2 => vec![(cw * 4, height)],
+            PixelFormat::Yuy2 | PixelFormat::Uyvy | PixelFormat::Yvyu => vec![(cw * 4, height)],
+            PixelFormat::Y42b => vec![(width, height), (cw, height), (cw, height)],
+            PixelFormat::Y444 => vec![(width, height); 3],
+            PixelFormat::I420p10 => vec![(width * 2, height), (cw * 2, ch), (cw * 2, ch)],
+            PixelFormat::P010 => vec![(width * 2, height), (cw * 4, ch)],
+            PixelFormat::Y444p10 => vec![(width * 2, height); 3],
             PixelFormat::Gray8 => vec![(width, height)],
             other => {
                 let (_, px) = other.rgb_layout().unwrap_or(([0, 1, 2], 3));

@@ -1,17 +1,38 @@
 //! Where each format keeps its three components: which plane, how far apart along a
-//! row, and whether the plane is subsampled. The resampler only needs this table.
+//! row, whether the plane is subsampled, and how a sample is stored. The resampler
+//! only needs this table.
 
 use super::format::PixelFormat;
+
+/// How one sample is stored; steps and offsets below count samples, not bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sample {
+    /// One byte.
+    U8,
+    /// A little-endian 16-bit word with 10 bits in its low bits (I420_10LE, Y444_10LE).
+    Low10,
+    /// A little-endian 16-bit word with 10 bits in its high bits (P010_10LE).
+    High10,
+}
+
+impl Sample {
+    pub fn bytes(self) -> usize {
+        match self {
+            Sample::U8 => 1,
+            Sample::Low10 | Sample::High10 => 2,
+        }
+    }
+}
 
 /// Components that share a plane, a sample spacing and a horizontal subsampling, so
 /// one horizontal pass with one kernel serves them all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Group {
-    /// Bytes from one sample of a component to the next along a row.
+    /// Samples from one sample of a component to the next along a row.
     pub step: usize,
     /// Whether a sample covers two pixels horizontally.
     pub halved: bool,
-    /// (component slot 0..3, byte offset within the sample) for each component here.
+    /// (component slot 0..3, offset in samples within the step) for each component here.
     pub components: &'static [(usize, usize)],
 }
 
@@ -21,6 +42,7 @@ pub(crate) struct Pass {
     pub plane: usize,
     /// Whether a row covers two pixel rows.
     pub halved: bool,
+    pub sample: Sample,
     pub groups: &'static [Group],
 }
 
@@ -41,9 +63,15 @@ const fn chroma(step: usize, components: &'static [(usize, usize)]) -> Group {
 }
 
 const fn packed(groups: &'static [Group]) -> Pass {
+    plane(0, groups)
+}
+
+/// A plane with one row per pixel row (4:4:4 and 4:2:2 planes, packed formats).
+const fn plane(plane: usize, groups: &'static [Group]) -> Pass {
     Pass {
-        plane: 0,
+        plane,
         halved: false,
+        sample: Sample::U8,
         groups,
     }
 }
@@ -52,8 +80,14 @@ const fn subsampled(plane: usize, groups: &'static [Group]) -> Pass {
     Pass {
         plane,
         halved: true,
+        sample: Sample::U8,
         groups,
     }
+}
+
+/// The same pass over 16-bit words.
+const fn words(pass: Pass, sample: Sample) -> Pass {
+    Pass { sample, ..pass }
 }
 
 const LUMA: Pass = packed(&[group(1, &[(0, 0)])]);
@@ -63,8 +97,38 @@ const I420: &[Pass] = &[
     subsampled(1, &[chroma(1, &[(1, 0)])]),
     subsampled(2, &[chroma(1, &[(2, 0)])]),
 ];
+const NV21: &[Pass] = &[LUMA, subsampled(1, &[chroma(2, &[(2, 0), (1, 1)])])];
 // Y0 U Y1 V: luma every 2 bytes, chroma every 4 bytes covering two pixels.
 const YUY2: &[Pass] = &[packed(&[group(2, &[(0, 0)]), chroma(4, &[(1, 1), (2, 3)])])];
+// U Y0 V Y1.
+const UYVY: &[Pass] = &[packed(&[group(2, &[(0, 1)]), chroma(4, &[(1, 0), (2, 2)])])];
+// Y0 V Y1 U.
+const YVYU: &[Pass] = &[packed(&[group(2, &[(0, 0)]), chroma(4, &[(2, 1), (1, 3)])])];
+// 4:2:2 planar: chroma rows are full height, samples cover two pixels across.
+const Y42B: &[Pass] = &[
+    LUMA,
+    plane(1, &[chroma(1, &[(1, 0)])]),
+    plane(2, &[chroma(1, &[(2, 0)])]),
+];
+const Y444: &[Pass] = &[
+    LUMA,
+    plane(1, &[group(1, &[(1, 0)])]),
+    plane(2, &[group(1, &[(2, 0)])]),
+];
+const I420_10: &[Pass] = &[
+    words(I420[0], Sample::Low10),
+    words(I420[1], Sample::Low10),
+    words(I420[2], Sample::Low10),
+];
+const P010: &[Pass] = &[
+    words(NV12[0], Sample::High10),
+    words(NV12[1], Sample::High10),
+];
+const Y444_10: &[Pass] = &[
+    words(Y444[0], Sample::Low10),
+    words(Y444[1], Sample::Low10),
+    words(Y444[2], Sample::Low10),
+];
 const GRAY8: &[Pass] = &[LUMA];
 const RGB: &[Pass] = &[packed(&[group(3, &[(0, 0), (1, 1), (2, 2)])])];
 const BGR: &[Pass] = &[packed(&[group(3, &[(0, 2), (1, 1), (2, 0)])])];
@@ -81,6 +145,14 @@ pub(crate) fn passes(format: PixelFormat) -> &'static [Pass] {
         F::Nv12 => NV12,
         F::I420 => I420,
         F::Yuy2 => YUY2,
+        F::Nv21 => NV21,
+        F::Uyvy => UYVY,
+        F::Yvyu => YVYU,
+        F::Y42b => Y42B,
+        F::Y444 => Y444,
+        F::I420p10 => I420_10,
+        F::P010 => P010,
+        F::Y444p10 => Y444_10,
         F::Gray8 => GRAY8,
         F::Rgb => RGB,
         F::Bgr => BGR,
@@ -113,6 +185,15 @@ mod tests {
                 [1, 1, 1]
             };
             assert_eq!(filled, expected, "{format}");
+        }
+    }
+
+    #[test]
+    fn word_formats_are_the_10bit_ones() {
+        for format in PixelFormat::ALL {
+            for pass in passes(format) {
+                assert_eq!(pass.sample != Sample::U8, format.is_10bit(), "{format}");
+            }
         }
     }
 

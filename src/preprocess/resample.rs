@@ -9,7 +9,7 @@ use multiversion::multiversion;
 use super::format::FrameView;
 use super::geometry::AxisTaps;
 use super::kernel::Kernel;
-use super::layout::{Pass, passes};
+use super::layout::{Pass, Sample, passes};
 
 /// Kernels and spans for one frame size, format and placement; built once, reused.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub(crate) struct Plan {
     vertical: Vec<Kernel>,
     /// Per pass, per component.
     horizontal: Vec<Vec<Gather>>,
-    /// Per pass: the bytes [first, end) of each plane row that its groups read.
+    /// Per pass: the samples [first, end) of each plane row that its groups read.
     spans: Vec<(usize, usize)>,
     pub width: usize,
     pub height: usize,
@@ -28,7 +28,8 @@ pub(crate) struct Plan {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Components {
     pub planes: [Vec<f32>; 3],
-    /// A pass's current output row, vertically weighted: one value per byte read.
+    /// A pass's current output row, vertically weighted: one value per sample read,
+    /// on the 8-bit scale (10-bit samples keep their fraction).
     line: Vec<f32>,
 }
 
@@ -100,7 +101,7 @@ impl Plan {
                 .iter()
                 .map(|g| Kernel::new(xs, g.halved as u32, samples(frame.width, g.halved)))
                 .collect();
-            // Bytes of a row that any group reads, counted from the first one read.
+            // Samples of a row that any group reads, counted from the first one read.
             let mut first = usize::MAX;
             let mut end = 0;
             for (g, k) in pass.groups.iter().zip(&kernels) {
@@ -133,6 +134,10 @@ impl Plan {
             let data = frame.planes.get(pass.plane)?;
             let stride = *frame.strides.get(pass.plane)?;
             let vertical = &self.vertical[p];
+            let bytes = pass.sample.bytes();
+            // 10-bit samples are weighted as they are and scaled to the 8-bit range by
+            // the weights, so the resize keeps their two extra bits.
+            let scale = if pass.sample == Sample::U8 { 1.0 } else { 0.25 };
             let mut rows: Vec<&[u8]> = Vec::with_capacity(vertical.taps);
             let mut weights: Vec<f32> = Vec::with_capacity(vertical.taps);
             into.line.resize(end - first, 0.0);
@@ -143,11 +148,16 @@ impl Plan {
                 // Runs shorter than the kernel are padded with zero weights; skip them.
                 for (r, &w) in (top..).zip(vertical.weights(oy)) {
                     if w != 0.0 {
-                        rows.push(data.get(r * stride + first..r * stride + end)?);
-                        weights.push(w);
+                        let row = r * stride;
+                        rows.push(data.get(row + first * bytes..row + end * bytes)?);
+                        weights.push(w * scale);
                     }
                 }
-                weigh_rows(&mut into.line, &rows, &weights);
+                match pass.sample {
+                    Sample::U8 => weigh_rows(&mut into.line, &rows, &weights),
+                    Sample::Low10 => weigh_words(&mut into.line, &rows, &weights, 0),
+                    Sample::High10 => weigh_words(&mut into.line, &rows, &weights, 6),
+                }
                 for gather in &self.horizontal[p] {
                     let plane = into.planes.get_mut(gather.slot)?;
                     let out = &mut plane[oy * self.width..(oy + 1) * self.width];
@@ -186,6 +196,34 @@ fn weigh_rows(line: &mut [f32], rows: &[&[u8]], weights: &[f32]) {
             let src = &row[base..base + CHUNK];
             for l in 0..CHUNK {
                 acc[l] += w * src[l] as f32;
+            }
+        }
+        line[base..base + CHUNK].copy_from_slice(&acc);
+    }
+}
+
+/// `weigh_rows` for rows of little-endian 16-bit words holding 10 bits from bit
+/// `shift`; bits outside those 10 are ignored, so a stray high bit cannot overflow.
+#[multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2+fma", "aarch64+neon"))]
+fn weigh_words(line: &mut [f32], rows: &[&[u8]], weights: &[f32], shift: u32) {
+    const CHUNK: usize = 32;
+    let n = line.len();
+    let word = |row: &[u8], j: usize| {
+        let v = u16::from_le_bytes([row[2 * j], row[2 * j + 1]]);
+        ((v >> shift) & 0x3ff) as f32
+    };
+    if n < CHUNK {
+        for (j, v) in line.iter_mut().enumerate() {
+            *v = rows.iter().zip(weights).map(|(r, w)| w * word(r, j)).sum();
+        }
+        return;
+    }
+    for base in chunk_starts(n, CHUNK) {
+        let mut acc = [0.0f32; CHUNK];
+        for (row, &w) in rows.iter().zip(weights) {
+            let src = &row[2 * base..2 * (base + CHUNK)];
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a += w * word(src, l);
             }
         }
         line[base..base + CHUNK].copy_from_slice(&acc);
