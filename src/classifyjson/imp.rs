@@ -4,7 +4,7 @@
 //! broker; nothing here panics.
 
 use std::io;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use gst::glib;
@@ -121,7 +121,8 @@ impl Settings {
 pub struct ClassifyJson {
     settings: Mutex<Settings>,
     output: Mutex<Option<Output>>,
-    mqtt: Mutex<Option<MqttSink>>,
+    /// Shared so that EOS can wait for the broker without holding the lock.
+    mqtt: Mutex<Option<Arc<MqttSink>>>,
     /// The MQTT counters of the last run, for the read-only properties after stop.
     last_stats: Mutex<Stats>,
 }
@@ -224,21 +225,19 @@ impl ClassifyJson {
         })?;
         gst::debug!(CAT, imp = self, "publishing JSON lines to {}", sink.name);
         *lock(&self.last_stats) = Stats::default();
-        *lock(&self.mqtt) = Some(sink);
+        *lock(&self.mqtt) = Some(Arc::new(sink));
         Ok(())
     }
 
     /// At EOS: waits (bounded by flush-timeout) for the broker to acknowledge the queue.
     fn drain_mqtt(&self) {
         let timeout = Duration::from_secs(lock(&self.settings).flush_timeout_s.into());
-        let guard = lock(&self.mqtt);
-        let Some(sink) = guard.as_ref() else {
+        let Some(sink) = lock(&self.mqtt).clone() else {
             return;
         };
         let left = sink.drain(timeout);
         if left > 0 {
-            let name = sink.name.clone();
-            drop(guard);
+            let name = &sink.name;
             gst::element_imp_warning!(
                 self,
                 gst::ResourceError::Write,
@@ -458,7 +457,7 @@ impl BaseTransformImpl for ClassifyJson {
             gst::debug!(CAT, imp = self, "wrote {} lines to {}", out.lines, out.name);
         }
         let sink = lock(&self.mqtt).take();
-        if let Some(mut sink) = sink {
+        if let Some(sink) = sink {
             let stats = sink.stats();
             *lock(&self.last_stats) = stats;
             sink.close();

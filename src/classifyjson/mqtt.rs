@@ -108,7 +108,7 @@ pub struct Stats {
 pub struct MqttSink {
     pub name: String,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl MqttSink {
@@ -153,10 +153,10 @@ impl MqttSink {
                 text: format!("cannot start the MQTT thread: {e}"),
                 hint: "the system is out of threads or memory".into(),
             })?;
-        let mut sink = MqttSink {
+        let sink = MqttSink {
             name,
             shared,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         };
         let answer = {
             let inner = lock(&sink.shared.inner);
@@ -216,10 +216,11 @@ impl MqttSink {
     }
 
     /// Disconnects and ends the thread; what is still queued is discarded.
-    pub fn close(&mut self) {
+    pub fn close(&self) {
         lock(&self.shared.inner).stopping = true;
         self.shared.stop.notify_one();
-        if let Some(thread) = self.thread.take() {
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
