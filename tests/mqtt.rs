@@ -103,7 +103,6 @@ fn pts_of(payloads: &[Vec<u8>]) -> Vec<u64> {
         })
         .collect();
     pts.sort_unstable();
-    pts.dedup(); // QoS 1 is at least once
     pts
 }
 

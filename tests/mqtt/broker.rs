@@ -265,14 +265,17 @@ impl Subscriber {
         Subscriber { messages, client }
     }
 
-    /// Waits for `n` messages (or `PATIENCE`), returning what arrived.
+    /// Waits until `n` different messages arrived (or `PATIENCE` passed) and returns
+    /// them: QoS 1 is at least once, so a message may come twice, for instance when the
+    /// broker restarts before the subscriber's acknowledgement reached it.
     pub fn take(&self, n: usize) -> Vec<Vec<u8>> {
         let deadline = Instant::now() + PATIENCE;
-        let mut got = Vec::new();
+        let mut got: Vec<Vec<u8>> = Vec::new();
         while got.len() < n {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.messages.recv_timeout(left) {
-                Ok(m) => got.push(m),
+                Ok(m) if !got.contains(&m) => got.push(m),
+                Ok(_) => {}
                 Err(_) => break,
             }
         }
