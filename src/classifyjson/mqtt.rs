@@ -397,12 +397,18 @@ impl Worker {
     }
 
     /// Hands waiting messages to the client while connected and the window has room.
+    /// The lock is not held while handing over: on two busy cores this thread can be
+    /// preempted, and the streaming thread must never wait for it.
     fn feed(&self) {
-        let mut inner = lock(&self.shared.inner);
-        if inner.link != Link::Up {
-            return;
-        }
-        while let Some(payload) = inner.outbox.take(WINDOW) {
+        let batch: Vec<Arc<str>> = {
+            let mut inner = lock(&self.shared.inner);
+            if inner.link != Link::Up {
+                return;
+            }
+            std::iter::from_fn(|| inner.outbox.take(WINDOW)).collect()
+        };
+        // Only this thread changes what was handed, so a failure can give back the rest.
+        for (i, payload) in batch.iter().enumerate() {
             let sent = self.client.try_publish(
                 self.topic.as_str(),
                 self.qos,
@@ -410,7 +416,10 @@ impl Worker {
                 payload.as_bytes().to_vec(),
             );
             if sent.is_err() {
-                inner.outbox.untake();
+                let mut inner = lock(&self.shared.inner);
+                for _ in i..batch.len() {
+                    inner.outbox.untake();
+                }
                 break;
             }
         }
