@@ -380,6 +380,11 @@ impl Worker {
                     return;
                 }
                 Err(e) => {
+                    // Events of the dead connection (a publish written just before it
+                    // broke, acknowledgements read with it) would otherwise come out
+                    // after the reconnect and be taken for the new connection's. What
+                    // they were about is requeued by `down` and sent again.
+                    eventloop.state.events.clear();
                     self.down(&e);
                     let stopped = tokio::select! {
                         _ = tokio::time::sleep(backoff) => false,
