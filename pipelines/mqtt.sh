@@ -29,7 +29,7 @@ if [[ $broker == mqtts://* ]]; then
 fi
 
 # Every camera's results: prints "topic {json}" per message; ends after FRAMES messages
-# or 60 s without one.
+# or at the latest after 60 s.
 mosquitto_sub "${sub[@]}" -t 'imgclassify/+/classification' -v -C "$frames" -W 60 &
 subscriber=$!
 trap 'kill "$subscriber" 2>/dev/null' EXIT
@@ -38,5 +38,7 @@ gst-launch-1.0 -q videotestsrc num-buffers="$frames" is-live=true \
     ! video/x-raw,width=320,height=240,framerate=10/1 \
     ! imgclassify ! classifyjson location="$broker/$topic" "${props[@]}" ! fakesink
 status=$?
+# On success the subscriber ends by itself once it has seen every message.
+[ "$status" -eq 0 ] || kill "$subscriber" 2>/dev/null
 wait "$subscriber" 2>/dev/null
 exit $status
