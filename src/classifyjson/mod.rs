@@ -10,6 +10,7 @@ mod mqtt;
 mod mqtt_location;
 mod mqtt_queue;
 mod mqtt_tls;
+mod mqtt_worker;
 mod output;
 
 glib::wrapper! {
