@@ -40,6 +40,7 @@ APT_PACKAGES=(
     python3-gi gir1.2-gstreamer-1.0    # examples/read_meta.py (system Python, PyGObject)
     g++                                # scripts/fuzz.sh: libFuzzer is C++
     valgrind libglib2.0-dev            # scripts/valgrind.sh: memcheck and GLib's suppressions
+    mosquitto mosquitto-clients openssl  # tests/mqtt.rs: a real broker, mosquitto_sub, test certificates
 )
 
 install_system_packages() {

@@ -38,6 +38,8 @@ PACKAGES=(
     libpango1.0-dev libcairo2-dev fonts-dejavu-core
     gstreamer1.0-tools python3 python3-gi gir1.2-gstreamer-1.0   # tests/consumers.rs
     meson ninja-build
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264)
+    mosquitto mosquitto-clients openssl            # tests/mqtt.rs: a real broker, TLS
 )
 
 # Each message carries the seconds since the start: CI logs then show what the leg costs.

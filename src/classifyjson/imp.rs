@@ -1,9 +1,11 @@
-//! GStreamer glue for `classifyjson`: opens the output at start, writes one line per
-//! buffer that carries `ImgClassifyMeta`, flushes at EOS and stop. Every I/O failure
-//! is an element error naming the file; nothing here panics.
+//! GStreamer glue for `classifyjson`: opens the output (a file, standard output or an
+//! MQTT broker) at start, writes one line per buffer that carries `ImgClassifyMeta`,
+//! flushes at EOS and stop. Every I/O failure is an element error naming the file or
+//! broker; nothing here panics.
 
 use std::io;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
@@ -11,6 +13,8 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::mqtt::{self, MqttSink, Stats};
+use super::mqtt_location::{self, Broker};
 use super::output::Output;
 use crate::jsonlines::{self, Times};
 use crate::lock::lock;
@@ -27,10 +31,53 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 /// `location` values that mean standard output.
 const STDOUT: &str = "-";
 
-#[derive(Debug, Clone, Default)]
+const DEFAULT_QOS: u32 = 1;
+const DEFAULT_QUEUE_SIZE: u32 = 1000;
+const DEFAULT_FLUSH_TIMEOUT_S: u32 = 5;
+
+/// The password: kept out of `Debug` so that no log line can show it.
+#[derive(Clone, Default)]
+struct Secret(Option<String>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(<hidden>)"
+        } else {
+            "None"
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
 struct Settings {
     location: Option<String>,
     append: bool,
+    username: Option<String>,
+    password: Secret,
+    ca_file: Option<String>,
+    qos: u32,
+    client_id: String,
+    retain: bool,
+    queue_size: u32,
+    flush_timeout_s: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            location: None,
+            append: false,
+            username: None,
+            password: Secret::default(),
+            ca_file: None,
+            qos: DEFAULT_QOS,
+            client_id: mqtt::unique_client_id(),
+            retain: false,
+            queue_size: DEFAULT_QUEUE_SIZE,
+            flush_timeout_s: DEFAULT_FLUSH_TIMEOUT_S,
+        }
+    }
 }
 
 impl Settings {
@@ -40,12 +87,44 @@ impl Settings {
             .as_deref()
             .filter(|l| !l.is_empty() && *l != STDOUT)
     }
+
+    /// The location, if it names an MQTT broker.
+    fn mqtt_location(&self) -> Option<&str> {
+        self.location
+            .as_deref()
+            .filter(|l| mqtt_location::is_mqtt(l))
+    }
+
+    fn mqtt_config(&self, broker: Broker) -> mqtt::Config {
+        mqtt::Config {
+            broker,
+            username: self.username.clone().filter(|u| !u.is_empty()),
+            password: self.password.0.clone(),
+            ca_file: self
+                .ca_file
+                .clone()
+                .filter(|f| !f.is_empty())
+                .map(Into::into),
+            qos: if self.qos == 0 {
+                rumqttc::QoS::AtMostOnce
+            } else {
+                rumqttc::QoS::AtLeastOnce
+            },
+            client_id: self.client_id.clone(),
+            retain: self.retain,
+            queue_size: self.queue_size as usize,
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct ClassifyJson {
     settings: Mutex<Settings>,
     output: Mutex<Option<Output>>,
+    /// Shared so that EOS can wait for the broker without holding the lock.
+    mqtt: Mutex<Option<Arc<MqttSink>>>,
+    /// The MQTT counters of the last run, for the read-only properties after stop.
+    last_stats: Mutex<Stats>,
 }
 
 impl ClassifyJson {
@@ -77,6 +156,10 @@ impl ClassifyJson {
         else {
             return Ok(gst::FlowSuccess::Ok);
         };
+        if let Some(sink) = lock(&self.mqtt).as_ref() {
+            sink.publish(&line);
+            return Ok(gst::FlowSuccess::Ok);
+        }
         let mut output = lock(&self.output);
         let Some(out) = output.as_mut() else {
             gst::element_imp_error!(self, gst::CoreError::StateChange, ["output not open"]);
@@ -104,6 +187,70 @@ impl ClassifyJson {
             None => Ok(()),
         }
     }
+
+    fn stats(&self) -> Stats {
+        match lock(&self.mqtt).as_ref() {
+            Some(sink) => sink.stats(),
+            None => *lock(&self.last_stats),
+        }
+    }
+
+    fn start_mqtt(&self, settings: &Settings, location: &str) -> Result<(), gst::ErrorMessage> {
+        let broker = Broker::parse(location).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("invalid MQTT location: {}", e),
+                ["write location=mqtt://HOST:PORT/TOPIC, or mqtts:// for TLS"]
+            )
+        })?;
+        if !broker.tls && settings.password.0.is_some() && !broker.is_loopback() {
+            gst::element_imp_warning!(
+                self,
+                gst::ResourceError::Settings,
+                (
+                    "the password for MQTT broker {} travels unencrypted",
+                    broker
+                ),
+                ["use mqtts:// (TLS) for a broker on another machine"]
+            );
+        }
+        let element = self.obj().upcast_ref::<gst::Element>().downgrade();
+        let sink = MqttSink::connect(settings.mqtt_config(broker), element).map_err(|f| {
+            let domain = if f.refused_credentials {
+                gst::ResourceError::NotAuthorized
+            } else {
+                gst::ResourceError::OpenWrite
+            };
+            gst::error_msg!(domain, ("{}", f.text), ["{}", f.hint])
+        })?;
+        gst::debug!(CAT, imp = self, "publishing JSON lines to {}", sink.name);
+        *lock(&self.last_stats) = Stats::default();
+        *lock(&self.mqtt) = Some(Arc::new(sink));
+        Ok(())
+    }
+
+    /// At EOS: waits (bounded by flush-timeout) for the broker to acknowledge the queue.
+    fn drain_mqtt(&self) {
+        let timeout = Duration::from_secs(lock(&self.settings).flush_timeout_s.into());
+        let Some(sink) = lock(&self.mqtt).clone() else {
+            return;
+        };
+        let left = sink.drain(timeout);
+        if left > 0 {
+            let name = &sink.name;
+            gst::element_imp_warning!(
+                self,
+                gst::ResourceError::Write,
+                (
+                    "{} messages were not delivered to MQTT broker {} within {} s of EOS",
+                    left,
+                    name,
+                    timeout.as_secs()
+                ),
+                ["check the broker; flush-timeout sets how long EOS waits"]
+            );
+        }
+    }
 }
 
 #[glib::object_subclass]
@@ -119,7 +266,8 @@ impl ObjectImpl for ClassifyJson {
             vec![
                 glib::ParamSpecString::builder("location")
                     .nick("Location")
-                    .blurb("File to write the JSON lines to; unset or '-' for standard output. Read at start")
+                    .blurb("File to write the JSON lines to; unset or '-' for standard output; \
+                            mqtt://HOST:PORT/TOPIC or mqtts://… to publish each line as an MQTT message. Read at start")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecBoolean::builder("append")
@@ -127,6 +275,66 @@ impl ObjectImpl for ClassifyJson {
                     .blurb("Append to the file instead of replacing it. Read at start")
                     .default_value(false)
                     .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("username")
+                    .nick("MQTT user name")
+                    .blurb("User name for the MQTT broker. Read at start")
+                    .mutable_ready()
+                    .build(),
+                // Write-only: no getter, gst-inspect or deep-notify can show it.
+                glib::ParamSpecString::builder("password")
+                    .nick("MQTT password")
+                    .blurb("Password for the MQTT broker (write-only). Read at start")
+                    .write_only()
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("ca-file")
+                    .nick("CA file")
+                    .blurb("PEM file with the CA certificate(s) the mqtts:// broker's certificate must verify \
+                            against; unset: the system's CAs. Read at start")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("qos")
+                    .nick("MQTT QoS")
+                    .blurb("0: at most once; 1: at least once (acknowledged, sent again after a reconnect). Read at start")
+                    .maximum(1)
+                    .default_value(DEFAULT_QOS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("client-id")
+                    .nick("MQTT client id")
+                    .blurb("Client id at the broker; must be unique there (the default is). Read at start")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("retain")
+                    .nick("Retain")
+                    .blurb("Publish with the retain flag, so new subscribers get the last result. Read at start")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("queue-size")
+                    .nick("Queue size")
+                    .blurb("Messages kept while the MQTT broker is away; beyond that the oldest are dropped \
+                            and counted in messages-dropped. Read at start")
+                    .minimum(1)
+                    .default_value(DEFAULT_QUEUE_SIZE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("flush-timeout")
+                    .nick("Flush timeout")
+                    .blurb("Seconds EOS waits for the MQTT broker to acknowledge queued messages")
+                    .default_value(DEFAULT_FLUSH_TIMEOUT_S)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt64::builder("messages-delivered")
+                    .nick("Messages delivered")
+                    .blurb("MQTT messages acknowledged by the broker (QoS 1) or sent (QoS 0) since start")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecUInt64::builder("messages-dropped")
+                    .nick("Messages dropped")
+                    .blurb("MQTT messages dropped since start because queue-size was exceeded")
+                    .read_only()
                     .build(),
             ]
         });
@@ -138,9 +346,25 @@ impl ObjectImpl for ClassifyJson {
         match pspec.name() {
             "location" => s.location = value.get().unwrap_or(None),
             "append" => s.append = value.get().unwrap_or(false),
+            "username" => s.username = value.get().unwrap_or(None),
+            "password" => s.password = Secret(value.get().unwrap_or(None)),
+            "ca-file" => s.ca_file = value.get().unwrap_or(None),
+            "qos" => s.qos = value.get().unwrap_or(DEFAULT_QOS),
+            "client-id" => {
+                s.client_id = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(mqtt::unique_client_id)
+            }
+            "retain" => s.retain = value.get().unwrap_or(false),
+            "queue-size" => s.queue_size = value.get().unwrap_or(DEFAULT_QUEUE_SIZE),
+            "flush-timeout" => s.flush_timeout_s = value.get().unwrap_or(DEFAULT_FLUSH_TIMEOUT_S),
             other => gst::warning!(CAT, imp = self, "unknown property '{}'", other),
         }
-        if lock(&self.output).is_some() {
+        let running = lock(&self.output).is_some() || lock(&self.mqtt).is_some();
+        if running && pspec.name() != "flush-timeout" {
             gst::warning!(
                 CAT,
                 imp = self,
@@ -151,10 +375,23 @@ impl ObjectImpl for ClassifyJson {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "messages-delivered" => return self.stats().delivered.to_value(),
+            "messages-dropped" => return self.stats().dropped.to_value(),
+            _ => {}
+        }
         let s = lock(&self.settings);
         match pspec.name() {
             "location" => s.location.to_value(),
             "append" => s.append.to_value(),
+            "username" => s.username.to_value(),
+            "ca-file" => s.ca_file.to_value(),
+            "qos" => s.qos.to_value(),
+            "client-id" => s.client_id.to_value(),
+            "retain" => s.retain.to_value(),
+            "queue-size" => s.queue_size.to_value(),
+            "flush-timeout" => s.flush_timeout_s.to_value(),
+            // The password is write-only and never read back.
             _ => pspec.default_value().clone(),
         }
     }
@@ -202,6 +439,9 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
+        if let Some(location) = settings.mqtt_location() {
+            return self.start_mqtt(&settings, location);
+        }
         let output = Output::open(settings.path(), settings.append)?;
         gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
         *lock(&self.output) = Some(output);
@@ -216,14 +456,29 @@ impl BaseTransformImpl for ClassifyJson {
         if let Some(out) = lock(&self.output).take() {
             gst::debug!(CAT, imp = self, "wrote {} lines to {}", out.lines, out.name);
         }
+        let sink = lock(&self.mqtt).take();
+        if let Some(sink) = sink {
+            let stats = sink.stats();
+            *lock(&self.last_stats) = stats;
+            sink.close();
+            gst::debug!(
+                CAT,
+                imp = self,
+                "{} messages delivered to {}, {} dropped",
+                stats.delivered,
+                sink.name,
+                stats.dropped
+            );
+        }
         Ok(())
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        if let gst::EventView::Eos(_) = event.view()
-            && let Err(msg) = self.flush_output()
-        {
-            self.post_error_message(msg);
+        if let gst::EventView::Eos(_) = event.view() {
+            if let Err(msg) = self.flush_output() {
+                self.post_error_message(msg);
+            }
+            self.drain_mqtt();
         }
         self.parent_sink_event(event)
     }

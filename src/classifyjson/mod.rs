@@ -1,10 +1,16 @@
 //! `classifyjson`: writes one JSON object per classified buffer (JSON lines) to a file
-//! or standard output and passes every buffer on untouched.
+//! or standard output, or publishes it to an MQTT broker, and passes every buffer on
+//! untouched.
 
 use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod mqtt;
+mod mqtt_location;
+mod mqtt_queue;
+mod mqtt_tls;
+mod mqtt_worker;
 mod output;
 
 glib::wrapper! {

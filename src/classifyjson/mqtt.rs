@@ -1,0 +1,224 @@
+//! `classifyjson location=mqtt://…`: publishes each JSON line as one MQTT message with
+//! rumqttc: the client's options, connecting at start, queueing, waiting at EOS. The
+//! streaming thread only queues (`publish` never blocks on the network); the thread in
+//! `mqtt_worker` runs the client. No text made here contains the password: brokers are
+//! named by their `Broker` display (host, port, topic) and rumqttc's options are never
+//! formatted.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gst::glib;
+use rumqttc::{AsyncClient, MqttOptions, QoS, TlsConfiguration, Transport};
+use tokio::sync::Notify;
+
+use super::mqtt_location::Broker;
+use super::mqtt_queue::Outbox;
+use super::mqtt_tls;
+use super::mqtt_worker::{CONNECT_TIMEOUT_S, Failure, Inner, Link, Shared, WINDOW, Worker};
+use crate::lock::lock;
+
+/// How long `connect` waits for the first answer: connecting plus the thread's start.
+const START_WAIT: Duration = Duration::from_secs(CONNECT_TIMEOUT_S + 5);
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// A line with many regions can be long; rumqttc's default limit is 10 KiB.
+const MAX_PACKET: usize = 4 << 20;
+
+/// A client id no other `classifyjson` uses: process id, time and a counter, hashed
+/// into the 23 characters MQTT 3.1.1 brokers must accept.
+pub fn unique_client_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    format!("imgclassify-{:011x}", h.finish() & 0xfff_ffff_ffff)
+}
+
+pub struct Config {
+    pub broker: Broker,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub qos: QoS,
+    pub client_id: String,
+    pub retain: bool,
+    pub queue_size: usize,
+}
+
+/// Counters for the element's read-only properties.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub delivered: u64,
+    pub dropped: u64,
+}
+
+pub struct MqttSink {
+    pub name: String,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl MqttSink {
+    /// Connects to the broker and waits for its answer, so that refused credentials, a
+    /// certificate that does not verify or a broker that is not there fail the start.
+    /// `element` receives the warnings about later outages.
+    pub fn connect(cfg: Config, element: glib::WeakRef<gst::Element>) -> Result<MqttSink, Failure> {
+        let name = cfg.broker.to_string();
+        let options = options(&cfg)?;
+        let (client, mut eventloop) = AsyncClient::new(options, WINDOW);
+        eventloop
+            .network_options
+            .set_connection_timeout(CONNECT_TIMEOUT_S);
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                outbox: Outbox::new(cfg.queue_size),
+                link: Link::Connecting,
+                started: None,
+                stopping: false,
+                dropped_before_outage: 0,
+            }),
+            changed: Condvar::new(),
+            wake: Notify::new(),
+            stop: Notify::new(),
+        });
+        let worker = Worker {
+            shared: shared.clone(),
+            client,
+            topic: cfg.broker.topic.clone(),
+            qos: cfg.qos,
+            retain: cfg.retain,
+            queue_size: cfg.queue_size,
+            tls: cfg.broker.tls,
+            name: name.clone(),
+            element,
+        };
+        let thread = std::thread::Builder::new()
+            .name("classifyjson-mqtt".into())
+            .spawn(move || worker.run(&mut eventloop))
+            .map_err(|e| Failure {
+                refused_credentials: false,
+                text: format!("cannot start the MQTT thread: {e}"),
+                hint: "the system is out of threads or memory".into(),
+            })?;
+        let sink = MqttSink {
+            name,
+            shared,
+            thread: Mutex::new(Some(thread)),
+        };
+        let answer = {
+            let inner = lock(&sink.shared.inner);
+            let (mut inner, _) = sink
+                .shared
+                .changed
+                .wait_timeout_while(inner, START_WAIT, |i| i.started.is_none())
+                .unwrap_or_else(|e| e.into_inner());
+            inner.started.take()
+        };
+        match answer {
+            Some(Ok(())) => Ok(sink),
+            Some(Err(failure)) => {
+                sink.close();
+                Err(failure)
+            }
+            None => {
+                let name = sink.name.clone();
+                sink.close();
+                Err(Failure {
+                    refused_credentials: false,
+                    text: format!(
+                        "no answer from MQTT broker {name} within {} s",
+                        START_WAIT.as_secs()
+                    ),
+                    hint: "check that the broker runs and that location names its host and port"
+                        .into(),
+                })
+            }
+        }
+    }
+
+    /// Queues one message; never blocks on the network.
+    pub fn publish(&self, line: &str) {
+        lock(&self.shared.inner).outbox.push(Arc::from(line));
+        self.shared.wake.notify_one();
+    }
+
+    /// Waits at most `timeout` until every queued message is delivered; returns how many
+    /// are still undelivered.
+    pub fn drain(&self, timeout: Duration) -> usize {
+        let inner = lock(&self.shared.inner);
+        let (inner, _) = self
+            .shared
+            .changed
+            .wait_timeout_while(inner, timeout, |i| !i.outbox.is_empty())
+            .unwrap_or_else(|e| e.into_inner());
+        inner.outbox.waiting() + inner.outbox.in_flight()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let inner = lock(&self.shared.inner);
+        Stats {
+            delivered: inner.outbox.delivered,
+            dropped: inner.outbox.dropped,
+        }
+    }
+
+    /// Disconnects and ends the thread; what is still queued is discarded.
+    pub fn close(&self) {
+        lock(&self.shared.inner).stopping = true;
+        self.shared.stop.notify_one();
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for MqttSink {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn options(cfg: &Config) -> Result<MqttOptions, Failure> {
+    if cfg.client_id.is_empty() || cfg.client_id.starts_with(' ') {
+        return Err(Failure {
+            refused_credentials: false,
+            text: "client-id must not be empty or start with a space".into(),
+            hint: "leave client-id unset for a unique one".into(),
+        });
+    }
+    let mut o = MqttOptions::new(
+        cfg.client_id.clone(),
+        cfg.broker.host.clone(),
+        cfg.broker.port,
+    );
+    o.set_keep_alive(KEEP_ALIVE)
+        .set_clean_session(true)
+        .set_max_packet_size(MAX_PACKET, MAX_PACKET)
+        .set_inflight(100);
+    if cfg.username.is_some() || cfg.password.is_some() {
+        o.set_credentials(
+            cfg.username.clone().unwrap_or_default(),
+            cfg.password.clone().unwrap_or_default(),
+        );
+    }
+    if cfg.broker.tls {
+        let config = mqtt_tls::client_config(cfg.ca_file.as_deref()).map_err(|text| Failure {
+            refused_credentials: false,
+            text,
+            hint: "ca-file must be a PEM file with the CA certificate(s) that signed the broker's"
+                .into(),
+        })?;
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            Arc::new(config),
+        )));
+    }
+    Ok(o)
+}
