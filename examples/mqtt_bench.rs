@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstimgclassify::{Classification, gst};
+use gstimgclassify::{Classification, Target, gst};
 
 struct Mosquitto(Child);
 
@@ -29,6 +29,8 @@ fn buffers(n: u64) -> Vec<gst::Buffer> {
             let b = buffer.get_mut().expect("writable");
             b.set_pts(gst::ClockTime::from_mseconds(i));
             Classification {
+                classifier: "imgclassify0".into(),
+                target: Target::Frame,
                 model: "mobilenet".into(),
                 labels: vec!["espresso".into(), "consomme".into(), "soup bowl".into()],
                 class_ids: vec![967, 925, 809],

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use broker::{Broker, Certs, PASSWORD, Subscriber, USER, wait_for};
 use gst::prelude::*;
-use gstimgclassify::Classification;
 use gstimgclassify::gst;
+use gstimgclassify::{Classification, Target};
 use serde_json::Value;
 
 const TOPIC: &str = "imgclassify/cam1/classification";
@@ -26,6 +26,8 @@ fn init() {
 
 fn result(n: u64) -> Classification {
     Classification {
+        classifier: "imgclassify0".into(),
+        target: Target::Frame,
         model: "mobilenet".into(),
         labels: vec![format!("label {n}"), "espresso".into()],
         class_ids: vec![n as u32, 967],
