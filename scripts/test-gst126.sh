@@ -18,6 +18,8 @@
 # clone neither delete 2 GB of Debian nor ever walk into a root whose mounts are
 # live, and worktrees of one checkout share it. Build output goes to target/gst126.
 set -euo pipefail
+# CI may run without HOME; rustup's default places are under the user's home folder.
+HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CHROOT=${IMGCLASSIFY_GST126_ROOT:-/var/cache/gst-plugin-imgclassify/debian13}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
