@@ -178,27 +178,11 @@ fn overlay_changes(results: &[Classification]) -> usize {
         .count()
 }
 
-fn result(classifier: &str, labels: &[&str], scores: &[f64]) -> Classification {
-    Classification {
-        classifier: classifier.into(),
-        target: Target::Frame,
-        model: "test".into(),
-        labels: labels.iter().map(|l| l.to_string()).collect(),
-        class_ids: (0..labels.len() as u32).collect(),
-        scores: scores.to_vec(),
-        inference_time_ns: 1,
-        provider: "cpu".into(),
-        fresh: true,
-        source_pts: None,
-        regions: Vec::new(),
-    }
-}
-
 #[test]
 fn the_overlay_draws_every_classifier() {
     common::init();
-    let vehicle = result("vehicle", &["sports car", "convertible"], &[0.8, 0.1]);
-    let colour = result("colour", &["red", "blue"], &[0.7, 0.2]);
+    let vehicle = common::classification("vehicle", &["sports car", "convertible"], &[0.8, 0.1]);
+    let colour = common::classification("colour", &["red", "blue"], &[0.7, 0.2]);
     let one = overlay_changes(std::slice::from_ref(&vehicle));
     let other = overlay_changes(std::slice::from_ref(&colour));
     let both = overlay_changes(&[vehicle, colour]);

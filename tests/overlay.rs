@@ -9,26 +9,14 @@ mod common;
 use gst::prelude::*;
 use gstimgclassify::gst;
 use gstimgclassify::testing::overlay::Rect;
-use gstimgclassify::{Classification, RegionResult, Target};
+use gstimgclassify::{Classification, RegionResult};
 
 /// 0xAARRGGBB of the test frames: not grey, so that both the grey box and white text change
 /// every pixel they cover.
 const FRAME_COLOUR: &str = "0xff4080c0";
 
 fn classification(labels: &[&str], scores: &[f64]) -> Classification {
-    Classification {
-        classifier: "imgclassify0".into(),
-        target: Target::Frame,
-        model: "test".into(),
-        labels: labels.iter().map(|l| l.to_string()).collect(),
-        class_ids: (0..labels.len() as u32).collect(),
-        scores: scores.to_vec(),
-        inference_time_ns: 1,
-        provider: "cpu".into(),
-        fresh: true,
-        source_pts: None,
-        regions: Vec::new(),
-    }
+    common::classification("imgclassify0", labels, scores)
 }
 
 fn espresso() -> Classification {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, Once};
 
 use gst::prelude::*;
-use gstimgclassify::Classification;
 use gstimgclassify::gst;
+use gstimgclassify::{Classification, Target};
 
 pub fn init() {
     static INIT: Once = Once::new();
@@ -283,5 +283,23 @@ pub fn bounded<T: Send + 'static>(
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(()) => unreachable!("the thread ended without sending"),
         },
+    }
+}
+
+/// A frame result of classifier `classifier` (model `test`) with class ids 0.. for
+/// `labels`, to attach to buffers by hand.
+pub fn classification(classifier: &str, labels: &[&str], scores: &[f64]) -> Classification {
+    Classification {
+        classifier: classifier.into(),
+        target: Target::Frame,
+        model: "test".into(),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        class_ids: (0..labels.len() as u32).collect(),
+        scores: scores.to_vec(),
+        inference_time_ns: 1,
+        provider: "cpu".into(),
+        fresh: true,
+        source_pts: None,
+        regions: Vec::new(),
     }
 }
