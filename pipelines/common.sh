@@ -7,7 +7,7 @@ fi
 
 # Reads `gst-launch-1.0 -m` output, prints "label (score), ..." per classified frame.
 show_labels() {
-    sed -n 's/.*imgclassify, model=(string)\([^,]*\),.*labels=(string)< \(.*\) >, class-ids.*scores=(double)< \([^>]*\) >.*/\1|\2|\3/p' |
+    sed -n 's/.*): imgclassify, .*model=(string)\([^,]*\),.*labels=(string)< \(.*\) >, class-ids.*scores=(double)< \([^>]*\) >.*/\1|\2|\3/p' |
         while IFS='|' read -r model labels scores; do
             python3 - "$model" "$labels" "$scores" <<'PY'
 import csv, sys

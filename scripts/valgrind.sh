@@ -66,7 +66,7 @@ if [ "$rc" -ne 0 ]; then
     cat "$out/pipeline.log" >&2
     die "the pipeline failed under valgrind (report: $out/memcheck.xml)"
 fi
-results=$(grep -c 'imgclassify, model=' "$out/pipeline.log" || true)
+results=$(grep -c '(element): imgclassify, ' "$out/pipeline.log" || true)
 [ "$results" -gt 0 ] || die "the pipeline classified nothing (see $out/pipeline.log)"
 say "$results results posted"
 
