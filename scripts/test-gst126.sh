@@ -37,6 +37,7 @@ PACKAGES=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     libgstreamer-plugins-bad1.0-dev    # gstreamer-analytics-1.0
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-bad           # tests: h264parse
     libpango1.0-dev libcairo2-dev fonts-dejavu-core
     gstreamer1.0-tools python3 python3-gi gir1.2-gstreamer-1.0   # tests/consumers.rs
     meson ninja-build
@@ -255,7 +256,7 @@ done
 # (fd 9, the lock, stays outside: a process left behind must not keep the root locked.)
 in_root() {
     chroot --userspec="$BUILD_USER" "$CHROOT" 9>&- /usr/bin/env -i -C "$ROOT" \
-        PATH="$CARGO_HOME/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+        PATH="$CARGO_HOME/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" LANG=C.UTF-8 TERM="${TERM:-dumb}" \
         HOME="$TARGET/home" CARGO_HOME="$CARGO_HOME" RUSTUP_HOME="$RUSTUP_HOME" \
         CARGO_TARGET_DIR="$TARGET/cargo" GST_REGISTRY="$TARGET/gst-registry.bin" \
         ${CARGO_BUILD_JOBS:+CARGO_BUILD_JOBS="$CARGO_BUILD_JOBS"} "${proxy_env[@]}" "$@"
