@@ -123,19 +123,8 @@ fn run(
     Output {
         buffers,
         caps,
-        renders: overlay_renders(&h),
+        renders: common::overlay_renders(&h),
     }
-}
-
-/// The `renders` count of the element named `overlay` in the harness.
-fn overlay_renders(h: &gst_check::Harness) -> u64 {
-    h.element()
-        .expect("bin")
-        .downcast::<gst::Bin>()
-        .expect("a bin")
-        .by_name("overlay")
-        .expect("overlay")
-        .property::<u64>("renders")
 }
 
 fn same_labels(c: Classification) -> impl Fn(u64) -> Option<Classification> {

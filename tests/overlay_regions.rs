@@ -4,7 +4,6 @@
 
 mod common;
 
-use gst::prelude::*;
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
 use gstimgclassify::testing::overlay::Rect;
@@ -46,16 +45,6 @@ fn regions_harness(overlay_properties: &str) -> gst_check::Harness {
         "video/x-raw,format=RGB,width={REGION_W},height={REGION_H},framerate=30/1"
     ));
     h
-}
-
-fn overlay_renders(h: &gst_check::Harness) -> u64 {
-    h.element()
-        .expect("bin")
-        .downcast::<gst::Bin>()
-        .expect("a bin")
-        .by_name("overlay")
-        .expect("overlay")
-        .property::<u64>("renders")
 }
 
 /// Which pixels of an RGB frame (rows of 640 × 3 bytes) differ between `a` and `b`.
@@ -132,7 +121,7 @@ fn classified_regions_are_outlined_and_labelled() {
         // The label box: the pixel just inside the outline's corner is covered.
         assert!(changed(x + t, y + t));
     }
-    assert_eq!(overlay_renders(&h), 1);
+    assert_eq!(common::overlay_renders(&h), 1);
 }
 
 #[test]
@@ -168,7 +157,7 @@ fn identical_frames_with_regions_are_drawn_once() {
             next.map_readable().unwrap().as_slice() == first.map_readable().unwrap().as_slice()
         );
     }
-    assert_eq!(overlay_renders(&h), 1);
+    assert_eq!(common::overlay_renders(&h), 1);
 }
 
 #[test]
@@ -186,5 +175,5 @@ fn regions_below_min_score_are_not_drawn() {
         1
     );
     assert!(out.map_readable().unwrap().as_slice() == original.map_readable().unwrap().as_slice());
-    assert_eq!(overlay_renders(&h), 0);
+    assert_eq!(common::overlay_renders(&h), 0);
 }

@@ -303,3 +303,14 @@ pub fn classification(classifier: &str, labels: &[&str], scores: &[f64]) -> Clas
         regions: Vec::new(),
     }
 }
+
+/// The `renders` count of the element named `overlay` in a harnessed bin.
+pub fn overlay_renders(h: &gst_check::Harness) -> u64 {
+    h.element()
+        .expect("bin")
+        .downcast::<gst::Bin>()
+        .expect("a bin")
+        .by_name("overlay")
+        .expect("overlay")
+        .property::<u64>("renders")
+}
