@@ -90,6 +90,15 @@ pub enum Target {
     Regions = 1,
 }
 
+impl From<Target> for crate::result::Target {
+    fn from(target: Target) -> Self {
+        match target {
+            Target::Frame => crate::result::Target::Frame,
+            Target::Regions => crate::result::Target::Regions,
+        }
+    }
+}
+
 /// Which execution provider runs the model (the `execution-provider` property).
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
 #[repr(u32)]

@@ -135,10 +135,7 @@ impl Stream {
             );
             self.resize_mode = settings.resize_mode;
         }
-        let target = match settings.target {
-            Target::Frame => ResultTarget::Frame,
-            Target::Regions => ResultTarget::Regions,
-        };
+        let target = ResultTarget::from(settings.target);
         if !self.warned_duplicate && meta::carries(buf, classifier.id(), target) {
             self.warned_duplicate = true;
             notices.push(Notice::DuplicateClassifier {
@@ -149,10 +146,12 @@ impl Stream {
         let (frame, decision) =
             self.schedule
                 .next_frame(settings.interval, late, self.worker.is_some());
-        let stats = Arc::clone(&classifier.stats);
-        lock(&stats).frames_seen += 1;
-        if decision == Decision::SkipLate {
-            lock(&stats).qos_skipped += 1;
+        {
+            let mut stats = lock(&classifier.stats);
+            stats.frames_seen += 1;
+            if decision == Decision::SkipLate {
+                stats.qos_skipped += 1;
+            }
         }
         if decision == Decision::Classify {
             match settings.target {
