@@ -110,7 +110,7 @@ fn labels_file_not_utf8() {
 fn missing_labels_file() {
     common::assert_error(
         "labels-file=/nonexistent/labels.txt",
-        &["/nonexistent/labels.txt", "cannot read"],
+        &["/nonexistent/labels.txt", "does not exist"],
     );
 }
 
@@ -149,4 +149,97 @@ fn runtime_library_not_found_names_the_place_and_the_fix() {
     ] {
         assert!(text.contains(needle), "missing '{needle}' in: {text}");
     }
+}
+
+/// A FIFO nobody writes to, removed when dropped.
+struct Fifo(std::path::PathBuf);
+
+impl Fifo {
+    fn new(name: &str) -> Fifo {
+        let path = std::env::temp_dir().join(format!("imgclassify-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success(), "mkfifo {}", path.display());
+        Fifo(path)
+    }
+
+    fn shown(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for Fifo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Devices and FIFOs are refused at once: `/dev/zero` as labels used to eat memory
+/// without end, a FIFO with no writer blocked NULL→READY forever, and as model files
+/// both were reported as empty.
+#[test]
+fn devices_and_fifos_are_refused_without_reading_them() {
+    let fifo = Fifo::new("fifo");
+    let fifo_name = fifo.shown();
+    let model = common::fixture("four_classes.onnx");
+    for (props, needles) in [
+        (
+            "labels-file=/dev/zero".to_string(),
+            vec!["'/dev/zero'", "character device, not a regular file"],
+        ),
+        (
+            format!("model-file={model} labels-file=/dev/urandom"),
+            vec!["'/dev/urandom'", "character device"],
+        ),
+        (
+            format!("labels-file={}", fifo.shown()),
+            vec![fifo_name.as_str(), "FIFO"],
+        ),
+        (
+            "model-file=/dev/zero".to_string(),
+            vec!["'/dev/zero'", "character device"],
+        ),
+        (
+            format!("model-file={}", fifo.shown()),
+            vec![fifo_name.as_str(), "FIFO"],
+        ),
+    ]
+    .map(|(p, n)| (p, n.into_iter().map(String::from).collect::<Vec<_>>()))
+    {
+        let what = props.clone();
+        let text = common::bounded(&what, 30, move || common::error_of(&props));
+        for needle in &needles {
+            assert!(
+                text.contains(needle.as_str()),
+                "'{what}': '{text}' lacks '{needle}'"
+            );
+        }
+    }
+}
+
+#[test]
+fn labels_with_a_nul_byte_or_trailing_blank_lines_say_so() {
+    let model = common::fixture("four_classes.onnx");
+    let dir = std::env::temp_dir().join(format!("imgclassify-labels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let nul = dir.join("nul.txt");
+    std::fs::write(&nul, b"cat\nd\0og\nbird\nfish\n").expect("write");
+    common::assert_error(
+        &format!("model-file={model} labels-file={}", nul.display()),
+        &["NUL byte on line 2"],
+    );
+    let blank = dir.join("blank.txt");
+    std::fs::write(&blank, b"cat\ndog\nbird\nfish\n\n\n").expect("write");
+    common::assert_error(
+        &format!("model-file={model} labels-file={}", blank.display()),
+        &[
+            "6 labels",
+            "4 classes",
+            "last 2 line(s) are blank: remove them",
+        ],
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

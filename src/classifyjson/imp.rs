@@ -4,6 +4,7 @@
 //! broker; nothing here panics.
 
 use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::mqtt_location::{self, Broker};
 use super::output::Output;
 use crate::jsonlines::{self, Times};
 use crate::lock::lock;
+use crate::property;
 use crate::result::Classification;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -51,11 +53,11 @@ impl std::fmt::Debug for Secret {
 
 #[derive(Debug, Clone)]
 struct Settings {
-    location: Option<String>,
+    location: Option<PathBuf>,
     append: bool,
     username: Option<String>,
     password: Secret,
-    ca_file: Option<String>,
+    ca_file: Option<PathBuf>,
     qos: u32,
     client_id: String,
     retain: bool,
@@ -82,16 +84,17 @@ impl Default for Settings {
 
 impl Settings {
     /// The file to write, or `None` for standard output.
-    fn path(&self) -> Option<&str> {
+    fn path(&self) -> Option<&Path> {
         self.location
             .as_deref()
-            .filter(|l| !l.is_empty() && *l != STDOUT)
+            .filter(|l| !l.as_os_str().is_empty() && *l != Path::new(STDOUT))
     }
 
-    /// The location, if it names an MQTT broker.
+    /// The location, if it names an MQTT broker (URLs are UTF-8; file names need not be).
     fn mqtt_location(&self) -> Option<&str> {
         self.location
             .as_deref()
+            .and_then(Path::to_str)
             .filter(|l| mqtt_location::is_mqtt(l))
     }
 
@@ -100,11 +103,7 @@ impl Settings {
             broker,
             username: self.username.clone().filter(|u| !u.is_empty()),
             password: self.password.0.clone(),
-            ca_file: self
-                .ca_file
-                .clone()
-                .filter(|f| !f.is_empty())
-                .map(Into::into),
+            ca_file: self.ca_file.clone(),
             qos: if self.qos == 0 {
                 rumqttc::QoS::AtMostOnce
             } else {
@@ -342,26 +341,48 @@ impl ObjectImpl for ClassifyJson {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let name = pspec.name();
+        let mut refused = None;
         let mut s = lock(&self.settings);
-        match pspec.name() {
-            "location" => s.location = value.get().unwrap_or(None),
+        // Text properties keep their value when the new one is not UTF-8.
+        let mut text = |value: &glib::Value| match property::text(value) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                refused = Some(e.message(name, name == "password"));
+                None
+            }
+        };
+        match name {
+            "location" => s.location = property::path(value),
             "append" => s.append = value.get().unwrap_or(false),
-            "username" => s.username = value.get().unwrap_or(None),
-            "password" => s.password = Secret(value.get().unwrap_or(None)),
-            "ca-file" => s.ca_file = value.get().unwrap_or(None),
+            "username" => {
+                if let Some(user) = text(value) {
+                    s.username = user;
+                }
+            }
+            "password" => {
+                if let Some(password) = text(value) {
+                    s.password = Secret(password);
+                }
+            }
+            "ca-file" => s.ca_file = property::path(value),
             "qos" => s.qos = value.get().unwrap_or(DEFAULT_QOS),
             "client-id" => {
-                s.client_id = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .filter(|id| !id.is_empty())
-                    .unwrap_or_else(mqtt::unique_client_id)
+                if let Some(id) = text(value) {
+                    s.client_id = id
+                        .filter(|id| !id.is_empty())
+                        .unwrap_or_else(mqtt::unique_client_id)
+                }
             }
             "retain" => s.retain = value.get().unwrap_or(false),
             "queue-size" => s.queue_size = value.get().unwrap_or(DEFAULT_QUEUE_SIZE),
             "flush-timeout" => s.flush_timeout_s = value.get().unwrap_or(DEFAULT_FLUSH_TIMEOUT_S),
             other => gst::warning!(CAT, imp = self, "unknown property '{}'", other),
+        }
+        drop(s);
+        if let Some(text) = refused {
+            property::refuse(self.obj().upcast_ref(), *CAT, &text);
+            return;
         }
         let running = lock(&self.output).is_some() || lock(&self.mqtt).is_some();
         if running && pspec.name() != "flush-timeout" {

@@ -10,12 +10,17 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
 
+/// Far more than a system's whole CA bundle (about 200 KiB).
+const MAX_CA_FILE_BYTES: u64 = 16 << 20;
+
 pub fn client_config(ca_file: Option<&Path>) -> Result<ClientConfig, String> {
     let mut roots = RootCertStore::empty();
     match ca_file {
         Some(path) => {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|it| it.collect::<Result<_, _>>())
+            let pem = crate::files::read_regular(path, MAX_CA_FILE_BYTES)
+                .map_err(|e| format!("ca-file '{}' {e}", path.display()))?;
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<_, _>>()
                 .map_err(|e| {
                     format!("cannot read CA certificates from '{}': {e}", path.display())
                 })?;
@@ -60,5 +65,7 @@ mod tests {
         let e = client_config(Some(&empty)).unwrap_err();
         let _ = std::fs::remove_file(&empty);
         assert!(e.contains("no usable PEM certificate"), "{e}");
+        let e = client_config(Some(Path::new("/dev/zero"))).unwrap_err();
+        assert!(e.contains("'/dev/zero' is a character device"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 pub struct Output {
     pub writer: Box<dyn Write + Send>,
@@ -13,7 +14,7 @@ pub struct Output {
 
 impl Output {
     /// Opens `path`, or standard output for None; `append` keeps what the file holds.
-    pub fn open(path: Option<&str>, append: bool) -> Result<Output, gst::ErrorMessage> {
+    pub fn open(path: Option<&Path>, append: bool) -> Result<Output, gst::ErrorMessage> {
         let Some(path) = path else {
             return Ok(Output {
                 writer: Box::new(io::stdout()),
@@ -29,12 +30,12 @@ impl Output {
         match file {
             Ok(file) => Ok(Output {
                 writer: Box::new(BufWriter::new(file)),
-                name: format!("'{path}'"),
+                name: format!("'{}'", path.display()),
                 lines: 0,
             }),
             Err(e) => Err(gst::error_msg!(
                 gst::ResourceError::OpenWrite,
-                ("cannot open '{}' for writing: {}", path, e),
+                ("cannot open '{}' for writing: {}", path.display(), e),
                 [
                     "set location to a writable file (its folder must exist), or to '-' for standard output"
                 ]

@@ -15,6 +15,7 @@ use super::layout::{self, RenderKey, Rgba};
 use super::render::{self, Image, Style};
 use crate::lock::lock;
 use crate::preprocess::PixelFormat;
+use crate::property;
 use crate::result::Classification;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -306,14 +307,21 @@ impl ObjectImpl for ClassifyOverlay {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = lock(&self.settings);
         match pspec.name() {
-            "font-desc" => {
-                s.font_desc = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .filter(|f| !f.trim().is_empty())
-                    .unwrap_or_else(|| DEFAULT_FONT_DESC.to_string())
-            }
+            "font-desc" => match property::text(value) {
+                Ok(font) => {
+                    s.font_desc = font
+                        .filter(|f| !f.trim().is_empty())
+                        .unwrap_or_else(|| DEFAULT_FONT_DESC.to_string())
+                }
+                Err(e) => {
+                    drop(s);
+                    property::refuse(
+                        self.obj().upcast_ref(),
+                        *CAT,
+                        &e.message("font-desc", false),
+                    );
+                }
+            },
             "position" => s.position = value.get().unwrap_or_default(),
             "text-color" => s.text_color = value.get().unwrap_or(DEFAULT_TEXT_COLOR),
             "background-color" => {

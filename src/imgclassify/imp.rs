@@ -22,6 +22,7 @@ use crate::lock::lock;
 use crate::model::{self, zoo};
 use crate::postprocess::Params;
 use crate::preprocess::PixelFormat;
+use crate::property;
 use crate::regions::{Selection, parse_size, parse_types};
 
 const DEFAULT_MODEL: &str = "mobilenet";
@@ -32,8 +33,8 @@ struct Settings {
     /// None: the element's name.
     classifier_id: Option<String>,
     model: String,
-    model_file: Option<String>,
-    labels_file: Option<String>,
+    model_file: Option<PathBuf>,
+    labels_file: Option<PathBuf>,
     top_k: u32,
     threshold: f64,
     threads: u32,
@@ -45,7 +46,7 @@ struct Settings {
     fallback: bool,
     device_id: i32,
     fp16: bool,
-    engine_cache_dir: Option<String>,
+    engine_cache_dir: Option<PathBuf>,
     inference_interval: u32,
     mode: Mode,
     smoothing: f64,
@@ -88,8 +89,8 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| element_name.to_string()),
             model: self.model.clone(),
-            model_file: self.model_file.as_ref().map(PathBuf::from),
-            labels_file: self.labels_file.as_ref().map(PathBuf::from),
+            model_file: self.model_file.clone(),
+            labels_file: self.labels_file.clone(),
             threads: self.threads,
             input_size: self.input_size,
             provider: ProviderOptions {
@@ -97,7 +98,7 @@ impl Settings {
                 fallback: self.fallback,
                 device_id: self.device_id,
                 fp16: self.fp16,
-                engine_cache_dir: self.engine_cache_dir.as_ref().map(PathBuf::from),
+                engine_cache_dir: self.engine_cache_dir.clone(),
             },
         }
     }
@@ -146,11 +147,6 @@ pub struct ImgClassify {
     state: Mutex<Option<State>>,
     /// Running time before which frames are late, from downstream QoS events.
     qos_earliest: Mutex<Option<gst::ClockTime>>,
-}
-
-/// A string property's new value; None for NULL.
-fn text(value: &glib::Value) -> Option<String> {
-    value.get::<Option<String>>().ok().flatten()
 }
 
 impl ImgClassify {
@@ -339,11 +335,27 @@ impl ObjectImpl for ImgClassify {
         let changed = {
             let mut s = lock(&self.settings);
             let before = s.clone();
+            // Text properties keep their value when the new one is not UTF-8.
+            let mut text = |value: &glib::Value| match property::text(value) {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    refused = Some(e.message(name, false));
+                    None
+                }
+            };
             match name {
-                "classifier-id" => s.classifier_id = text(value).filter(|id| !id.is_empty()),
-                "model" => s.model = text(value).unwrap_or_else(|| DEFAULT_MODEL.to_string()),
-                "model-file" => s.model_file = text(value).filter(|p| !p.is_empty()),
-                "labels-file" => s.labels_file = text(value).filter(|p| !p.is_empty()),
+                "classifier-id" => {
+                    if let Some(id) = text(value) {
+                        s.classifier_id = id.filter(|id| !id.is_empty());
+                    }
+                }
+                "model" => {
+                    if let Some(model) = text(value) {
+                        s.model = model.unwrap_or_else(|| DEFAULT_MODEL.to_string());
+                    }
+                }
+                "model-file" => s.model_file = property::path(value),
+                "labels-file" => s.labels_file = property::path(value),
                 "top-k" => s.top_k = value.get().unwrap_or(DEFAULT_TOP_K),
                 "threshold" => s.threshold = value.get().unwrap_or(0.0),
                 "threads" => s.threads = value.get().unwrap_or(0),
@@ -358,19 +370,23 @@ impl ObjectImpl for ImgClassify {
                 "smoothing" => s.smoothing = value.get().unwrap_or(0.0),
                 "target" => s.target = value.get().unwrap_or_default(),
                 "region-types" => {
-                    s.region_types = text(value).unwrap_or_default();
-                    s.reparse_selection();
+                    if let Some(types) = text(value) {
+                        s.region_types = types.unwrap_or_default();
+                        s.reparse_selection();
+                    }
                 }
                 "min-region-size" => {
-                    let text = text(value).unwrap_or_default();
-                    if parse_size(&text).is_some() {
-                        s.min_region_size = text;
-                        s.reparse_selection();
-                    } else {
-                        refused = Some(format!(
-                            "min-region-size '{}' is not WxH (e.g. 32x32); keeping '{}'",
-                            text, s.min_region_size
-                        ));
+                    if let Some(size) = text(value) {
+                        let size = size.unwrap_or_default();
+                        if parse_size(&size).is_some() {
+                            s.min_region_size = size;
+                            s.reparse_selection();
+                        } else {
+                            refused = Some(format!(
+                                "min-region-size '{}' is not WxH (e.g. 32x32); keeping '{}'",
+                                size, s.min_region_size
+                            ));
+                        }
                     }
                 }
                 "max-regions" => {
@@ -380,7 +396,7 @@ impl ObjectImpl for ImgClassify {
                 "fallback" => s.fallback = value.get().unwrap_or(true),
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
-                "engine-cache-dir" => s.engine_cache_dir = text(value).filter(|p| !p.is_empty()),
+                "engine-cache-dir" => s.engine_cache_dir = property::path(value),
                 _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
             }
             *s != before
@@ -388,7 +404,7 @@ impl ObjectImpl for ImgClassify {
         // Posted with no lock held: a bus sync handler runs on this thread and may read
         // this element's properties.
         if let Some(text) = refused {
-            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", text));
+            property::refuse(self.obj().upcast_ref(), *CAT, &text);
         }
         if changed {
             let (loaded_model, mode) = match lock(&self.state).as_ref() {

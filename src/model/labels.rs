@@ -2,8 +2,14 @@
 
 use std::path::Path;
 
-/// Splits text into labels; a trailing newline and Windows line ends are tolerated.
+/// Larger than any real labels file (ImageNet-21k's is under 1 MiB); what is larger is
+/// the wrong file, and `/dev/zero` would otherwise be read until memory runs out.
+pub const MAX_LABELS_BYTES: u64 = 16 << 20;
+
+/// Splits text into labels; a byte-order mark, a trailing newline and Windows line ends
+/// are tolerated.
 pub fn parse_lines(text: &str) -> Vec<String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let text = text.strip_suffix('\n').unwrap_or(text);
     if text.is_empty() {
         return Vec::new();
@@ -15,12 +21,16 @@ pub fn parse_lines(text: &str) -> Vec<String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabelsError {
-    #[error("cannot read labels file '{path}': {source}")]
-    Read {
+    #[error("labels file '{path}' {problem}")]
+    File {
         path: String,
-        #[source]
-        source: std::io::Error,
+        problem: crate::files::FileProblem,
     },
+    #[error(
+        "labels file '{path}' has a NUL byte on line {line}, which would cut the label short; \
+         remove it"
+    )]
+    Nul { path: String, line: usize },
     #[error("labels file '{path}' is not UTF-8 text (line {line}); save it as UTF-8")]
     NotUtf8 { path: String, line: usize },
     #[error("labels file '{path}' has no labels; put one label per line")]
@@ -28,22 +38,32 @@ pub enum LabelsError {
     /// `origin` says where the labels came from: a labels file or the model's metadata.
     #[error(
         "{origin} has {labels} labels but the model outputs {classes} classes; \
-         give a labels file with one line per class"
+         give a labels file with one line per class{hint}"
     )]
     Count {
         origin: String,
         labels: usize,
         classes: usize,
+        /// What probably went wrong, starting with "; ", or empty.
+        hint: String,
     },
 }
 
 /// Reads a labels file: UTF-8, one label per line.
 pub fn read_file(path: &Path) -> Result<Vec<String>, LabelsError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| LabelsError::Read {
-        path: shown.clone(),
-        source: e,
+    let bytes = crate::files::read_regular(path, MAX_LABELS_BYTES).map_err(|problem| {
+        LabelsError::File {
+            path: shown.clone(),
+            problem,
+        }
     })?;
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(LabelsError::Nul {
+            path: shown,
+            line: bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1,
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         LabelsError::NotUtf8 {
@@ -85,9 +105,29 @@ pub fn choose(
             origin,
             labels: labels.len(),
             classes,
+            hint: count_hint(&labels, classes),
         });
     }
     Ok(labels)
+}
+
+/// Blank lines at the end are the usual reason for a few labels too many.
+fn count_hint(labels: &[String], classes: usize) -> String {
+    let blank = labels
+        .iter()
+        .rev()
+        .take_while(|l| l.trim().is_empty())
+        .count();
+    if blank == 0 || labels.len() <= classes {
+        return String::new();
+    }
+    let left = labels.len() - blank;
+    let after = if left == classes {
+        String::new()
+    } else {
+        format!(" (that leaves {left})")
+    };
+    format!("; its last {blank} line(s) are blank: remove them{after}")
 }
 
 #[cfg(test)]
@@ -99,6 +139,23 @@ mod tests {
         assert_eq!(parse_lines("a\r\nb c\n"), vec!["a", "b c"]);
         assert_eq!(parse_lines("a\n\nc"), vec!["a", "", "c"]);
         assert!(parse_lines("").is_empty());
+        assert_eq!(
+            parse_lines("\u{feff}tench\ngoldfish\n"),
+            vec!["tench", "goldfish"]
+        );
+    }
+
+    #[test]
+    fn trailing_blank_lines_are_named_in_the_count_error() {
+        let labels: Vec<String> = ["a", "b", "", ""].map(String::from).to_vec();
+        let err = choose(None, Some(&labels), Path::new("m.onnx"), 2).expect_err("count");
+        assert!(
+            err.to_string()
+                .ends_with("one line per class; its last 2 line(s) are blank: remove them"),
+            "{err}"
+        );
+        let err = choose(None, Some(&labels[..3]), Path::new("m.onnx"), 4).expect_err("count");
+        assert!(!err.to_string().contains("blank"), "{err}");
     }
 
     #[test]
@@ -115,7 +172,12 @@ mod tests {
         assert!(matches!(read_file(&path), Err(LabelsError::Empty { .. })));
         assert!(matches!(
             read_file(&dir.join("missing.txt")),
-            Err(LabelsError::Read { .. })
+            Err(LabelsError::File { .. })
+        ));
+        std::fs::write(&path, b"cat\ndo\0g\n").expect("write");
+        assert!(matches!(
+            read_file(&path),
+            Err(LabelsError::Nul { line: 2, .. })
         ));
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -52,18 +52,16 @@ impl Drop for SharedModel {
     }
 }
 
+/// ONNX files are protobuf messages, which cannot exceed 2 GiB.
+const MAX_MODEL_BYTES: u64 = 2 << 30;
+
 fn check_file(path: &Path) -> Result<(), EngineError> {
-    let problem = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
-        Err(e) => format!("cannot be read: {e}"),
-        Ok(m) if m.is_dir() => "is a directory; give the path of an .onnx file".to_string(),
-        Ok(m) if m.len() == 0 => "is empty".to_string(),
-        Ok(_) => return Ok(()),
-    };
-    Err(EngineError::ModelFile {
-        path: path.to_path_buf(),
-        problem,
-    })
+    crate::files::open_regular(path, MAX_MODEL_BYTES)
+        .map(drop)
+        .map_err(|problem| EngineError::ModelFile {
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        })
 }
 
 fn tensor_shape(ty: &ValueType, what: &'static str) -> Result<Vec<i64>, LoadError> {
