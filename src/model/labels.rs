@@ -169,6 +169,8 @@ mod tests {
             other => panic!("expected NotUtf8, got {other:?}"),
         }
         std::fs::write(&path, b"").expect("write");
+        assert!(matches!(read_file(&path), Err(LabelsError::File { .. })));
+        std::fs::write(&path, b"\n").expect("write");
         assert!(matches!(read_file(&path), Err(LabelsError::Empty { .. })));
         assert!(matches!(
             read_file(&dir.join("missing.txt")),
