@@ -93,15 +93,25 @@ pub fn detections(buffer: &gst::BufferRef) -> Vec<Detection> {
         .collect()
 }
 
-/// The box to match a region by: its ROI meta's rectangle on this buffer, else the
-/// rectangle it was classified in.
-fn region_box(buffer: &gst::BufferRef, region: &RegionResult) -> (i64, i64, i64, i64) {
-    let (x, y, w, h) = buffer
-        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
-        .find(|roi| roi.id() == region.roi_id)
-        .map(|roi| roi.rect())
-        .unwrap_or(region.rect);
-    (x.into(), y.into(), w.into(), h.into())
+/// The box to match each region by: the rectangle of the ROI meta it belongs to on this
+/// buffer (see `regions::owners`), else the rectangle it was classified in.
+fn region_boxes(buffer: &gst::BufferRef, regions: &[RegionResult]) -> Vec<(i64, i64, i64, i64)> {
+    let rois = crate::roi::candidates(buffer);
+    let owners = crate::regions::owners(&rois, regions);
+    regions
+        .iter()
+        .enumerate()
+        .map(|(j, region)| {
+            owners
+                .iter()
+                .position(|&o| o == Some(j))
+                .map(|i| rois[i].rect)
+                .unwrap_or_else(|| {
+                    let (x, y, w, h) = region.rect;
+                    (x.into(), y.into(), w.into(), h.into())
+                })
+        })
+        .collect()
 }
 
 /// One ClsMtd to add: levels, quarks and the ODMtd to relate it to.
@@ -134,13 +144,20 @@ pub fn attach(
     buffer: &mut gst::BufferRef,
 ) -> Result<Vec<u32>, glib::BoolError> {
     let found = detections(buffer);
+    let boxes = region_boxes(buffer, &result.regions);
     let todo: Vec<Pending> = pending(&result.labels, &result.scores, None)
         .into_iter()
-        .chain(result.regions.iter().filter_map(|region| {
-            let rect = region_box(buffer, region);
-            let detection = matching_detection(&found, rect, &region.roi_type).map(|d| d.id);
-            pending(&region.labels, &region.scores, detection)
-        }))
+        .chain(
+            result
+                .regions
+                .iter()
+                .zip(boxes)
+                .filter_map(|(region, rect)| {
+                    let detection =
+                        matching_detection(&found, rect, &region.roi_type).map(|d| d.id);
+                    pending(&region.labels, &region.scores, detection)
+                }),
+        )
         .collect();
     if todo.is_empty() {
         return Ok(Vec::new());

@@ -26,6 +26,7 @@ mod preprocess;
 mod property;
 mod regions;
 mod result;
+mod roi;
 mod stats;
 
 pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME, Target};

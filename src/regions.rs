@@ -2,6 +2,7 @@
 //! first up to a maximum, clipped to the frame.
 
 use crate::preprocess::Region;
+use crate::result::RegionResult;
 
 /// A region of interest to classify, clipped to the frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +79,71 @@ pub fn parse_types(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// For each ROI on a buffer (in the order given), the index in `regions` of the result
+/// that belongs to it. Detectors often leave every id at 0, so ids alone cannot say.
+/// A region belongs to the ROI it was cut from: same id and type, and its rectangle is
+/// the ROI's clipped to the frame (exactly, or cut short at the right or bottom edge).
+/// A result carried to a later frame, where the object has moved, goes by id alone, and
+/// only where that id is on one ROI and one region. Each region goes to one ROI at most.
+pub fn owners(rois: &[Candidate], regions: &[RegionResult]) -> Vec<Option<usize>> {
+    let mut owner = vec![None; rois.len()];
+    let mut taken = vec![false; regions.len()];
+    let clipped_from = |roi: &Candidate, r: &RegionResult, exact: bool| {
+        let (x, y, w, h) = roi.rect;
+        let (rx, ry, rw, rh) = (
+            r.rect.0 as i64,
+            r.rect.1 as i64,
+            r.rect.2 as i64,
+            r.rect.3 as i64,
+        );
+        let (right, bottom) = (x.saturating_add(w), y.saturating_add(h));
+        let ends = if exact {
+            rx + rw == right && ry + rh == bottom
+        } else {
+            rx + rw <= right && ry + rh <= bottom
+        };
+        roi.roi_id == r.roi_id
+            && roi.roi_type == r.roi_type
+            && rx == x.max(0)
+            && ry == y.max(0)
+            && ends
+    };
+    for exact in [true, false] {
+        for (i, roi) in rois.iter().enumerate() {
+            if owner[i].is_some() {
+                continue;
+            }
+            if let Some(j) =
+                (0..regions.len()).find(|&j| !taken[j] && clipped_from(roi, &regions[j], exact))
+            {
+                owner[i] = Some(j);
+                taken[j] = true;
+            }
+        }
+    }
+    let once = |id: i32| {
+        rois.iter().filter(|r| r.roi_id == id).count() == 1
+            && regions.iter().filter(|r| r.roi_id == id).count() == 1
+    };
+    for (i, roi) in rois.iter().enumerate() {
+        if owner[i].is_none()
+            && once(roi.roi_id)
+            && let Some(j) =
+                (0..regions.len()).find(|&j| !taken[j] && regions[j].roi_id == roi.roi_id)
+        {
+            owner[i] = Some(j);
+            taken[j] = true;
+        }
+    }
+    owner
+}
+
+/// Whether `id` is on exactly one of `regions`: only then is it a key that follows one
+/// object from frame to frame (smoothing, carried results).
+pub fn unique_id(regions: &[RegionInput], id: i32) -> bool {
+    regions.iter().filter(|r| r.roi_id == id).count() == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +187,54 @@ mod tests {
         }
         .select(&c, 100, 80);
         assert_eq!(cars.iter().map(|r| r.roi_id).collect::<Vec<_>>(), vec![6]);
+    }
+
+    fn result(id: i32, rect: (u32, u32, u32, u32), label: &str) -> RegionResult {
+        RegionResult {
+            roi_id: id,
+            roi_type: "car".into(),
+            rect,
+            labels: vec![label.into()],
+            class_ids: vec![0],
+            scores: vec![1.0],
+        }
+    }
+
+    #[test]
+    fn results_go_to_the_roi_they_were_cut_from_even_when_ids_repeat() {
+        let rois = [
+            cand(0, "car", (10, 10, 20, 20)),
+            cand(0, "car", (-5, 50, 30, 40)), // clipped at the left and the bottom
+            cand(0, "car", (60, 60, 10, 10)), // not classified
+        ];
+        // Largest first, as classified.
+        let regions = [
+            result(0, (0, 50, 25, 30), "b"),
+            result(0, (10, 10, 20, 20), "a"),
+        ];
+        assert_eq!(owners(&rois, &regions), vec![Some(1), Some(0), None]);
+    }
+
+    #[test]
+    fn a_moved_object_keeps_its_result_by_id_only_when_the_id_is_unique() {
+        let rois = [
+            cand(7, "car", (12, 10, 20, 20)),
+            cand(0, "car", (40, 40, 9, 9)),
+        ];
+        let regions = [
+            result(7, (10, 10, 20, 20), "a"),
+            result(0, (41, 40, 9, 9), "b"),
+        ];
+        assert_eq!(owners(&rois, &regions), vec![Some(0), Some(1)]);
+        let twice = [
+            cand(0, "car", (12, 10, 20, 20)),
+            cand(0, "car", (40, 40, 9, 9)),
+        ];
+        let regions = [
+            result(0, (10, 10, 20, 20), "a"),
+            result(0, (41, 40, 9, 9), "b"),
+        ];
+        assert_eq!(owners(&twice, &regions), vec![None, None]);
     }
 
     #[test]

@@ -37,6 +37,11 @@ fn photo_rgb(name: &str) -> (usize, usize, Vec<u8>) {
 type Roi<'a> = (i32, &'a str, (u32, u32, u32, u32));
 
 fn composite(extra: &[Roi]) -> gst::Buffer {
+    composite_with_ids([1, 2], extra)
+}
+
+/// The composite with the ids given to the coffee's and the cat's ROI.
+fn composite_with_ids(ids: [i32; 2], extra: &[Roi]) -> gst::Buffer {
     let mut frame = vec![128u8; W * H * 3];
     for (name, x0, y0) in [("coffee.png", 40, 60), ("chelsea.png", 760, 300)] {
         let (w, h, rgb) = photo_rgb(name);
@@ -50,8 +55,8 @@ fn composite(extra: &[Roi]) -> gst::Buffer {
         let b = buffer.get_mut().expect("writable");
         b.set_pts(gst::ClockTime::ZERO);
         let rois = [
-            (1, "object", (40, 60, 600, 400)),
-            (2, "object", (760, 300, 451, 300)),
+            (ids[0], "object", (40, 60, 600, 400)),
+            (ids[1], "object", (760, 300, 451, 300)),
         ];
         for (id, ty, rect) in rois.iter().chain(extra) {
             let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, ty, *rect);
@@ -181,6 +186,55 @@ fn with_an_interval_regions_carry_their_labels_by_id() {
         .expect("element")
         .property::<gst::Structure>("stats");
     assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 1);
+}
+
+/// Top-1 label of the ROI meta with rectangle `rect`.
+fn roi_top1_at(buffer: &gst::BufferRef, rect: (u32, u32, u32, u32)) -> Option<String> {
+    let roi = buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .find(|r| r.rect() == rect)?;
+    let param = roi.param("imgclassify")?;
+    let labels = param.get::<gst::Array>("labels").ok()?;
+    labels.first()?.get::<String>().ok()
+}
+
+const COFFEE: (u32, u32, u32, u32) = (40, 60, 600, 400);
+const CAT: (u32, u32, u32, u32) = (760, 300, 451, 300);
+const CATS: [&str; 3] = ["Egyptian cat", "tiger cat", "tabby"];
+
+/// Detectors that leave every id at 0: each ROI still gets its own labels, with
+/// smoothing too, and nothing is carried to a ROI that cannot be told from the others.
+#[test]
+fn rois_with_the_same_id_each_get_their_own_labels() {
+    let mut h = harness(&[("smoothing", "0.5")]);
+    for _ in 0..3 {
+        let out = h
+            .push_and_pull(composite_with_ids([0, 0], &[]))
+            .expect("out");
+        assert_eq!(roi_top1_at(&out, COFFEE).as_deref(), Some("espresso"));
+        let cat = roi_top1_at(&out, CAT).expect("cat labelled");
+        assert!(CATS.contains(&cat.as_str()), "{cat}");
+        let meta = Classification::from_buffer(&out).expect("meta");
+        let by_rect = |rect| {
+            meta.regions
+                .iter()
+                .find(|r| r.rect == rect)
+                .expect("region")
+        };
+        assert_eq!(by_rect(COFFEE).labels[0], "espresso");
+        assert!(CATS.contains(&by_rect(CAT).labels[0].as_str()));
+    }
+    let mut h = harness(&[("inference-interval", "2")]);
+    let first = h
+        .push_and_pull(composite_with_ids([0, 0], &[]))
+        .expect("out");
+    assert_eq!(roi_top1_at(&first, COFFEE).as_deref(), Some("espresso"));
+    let second = h
+        .push_and_pull(composite_with_ids([0, 0], &[]))
+        .expect("out");
+    // The same boxes at the same places: still matched by rectangle.
+    assert_eq!(roi_top1_at(&second, COFFEE).as_deref(), Some("espresso"));
+    assert!(CATS.contains(&roi_top1_at(&second, CAT).expect("cat").as_str()));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::backend::Backend;
 use crate::lock::lock;
 use crate::postprocess::{Params, Postprocessor, Smoother, all_finite};
-use crate::regions::RegionInput;
+use crate::regions::{RegionInput, unique_id};
 use crate::result::{Classification, RegionResult, Target};
 use crate::stats::Stats;
 
@@ -37,7 +37,8 @@ pub struct Classifier {
     backend: Arc<dyn Backend>,
     post: Postprocessor,
     smoother: Mutex<Smoother>,
-    /// Per ROI id; upstream trackers keep ids stable, so labels of one object are smoothed.
+    /// Per ROI id; upstream trackers keep ids stable, so labels of one object are
+    /// smoothed. ROIs whose id repeats on a frame are not smoothed (see `run_regions`).
     region_smoothers: Mutex<HashMap<i32, Smoother>>,
     pub stats: Arc<Mutex<Stats>>,
 }
@@ -115,12 +116,27 @@ impl Classifier {
         }
         let classes = self.post.classes().max(1);
         let mut smoothers = lock(&self.region_smoothers);
-        smoothers.retain(|id, _| regions.iter().any(|r| r.roi_id == *id));
+        // An id on several ROIs of one frame says nothing about which object is which:
+        // those are classified on their own, and keep no history.
+        smoothers.retain(|&id, _| unique_id(regions, id));
+        if regions.iter().any(|r| !unique_id(regions, r.roi_id)) {
+            gst::debug!(
+                super::CAT,
+                "frame {frame}: ROI ids repeat; those ROIs are not smoothed and their \
+                 results are matched to them by rectangle, so frames between inferences \
+                 do not carry them"
+            );
+        }
         let results = regions
             .iter()
             .zip(rows.chunks(classes))
             .map(|(input, row)| {
-                let smoother = smoothers.entry(input.roi_id).or_default();
+                let mut own = Smoother::new();
+                let smoother = if unique_id(regions, input.roi_id) {
+                    smoothers.entry(input.roi_id).or_default()
+                } else {
+                    &mut own
+                };
                 let labelled = self.post.process(row, smoother, params);
                 let r = input.region;
                 RegionResult {

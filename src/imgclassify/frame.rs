@@ -4,7 +4,7 @@
 use gst_video::prelude::*;
 
 use crate::preprocess::{FrameView, PixelFormat, YuvMatrix};
-use crate::regions::{Candidate, RegionInput, Selection};
+use crate::regions::{RegionInput, Selection};
 
 /// The negotiated video, as preprocessing needs it.
 #[derive(Debug, Clone)]
@@ -70,19 +70,8 @@ impl VideoInput {
 
     /// The regions of interest on the buffer that `selection` picks.
     pub fn regions(&self, buf: &gst::BufferRef, selection: &Selection) -> Vec<RegionInput> {
-        let candidates: Vec<Candidate> = buf
-            .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
-            .map(|roi| {
-                let (x, y, w, h) = roi.rect();
-                Candidate {
-                    roi_id: roi.id(),
-                    roi_type: roi.roi_type().to_string(),
-                    rect: (x.into(), y.into(), w.into(), h.into()),
-                }
-            })
-            .collect();
         selection.select(
-            &candidates,
+            &crate::roi::candidates(buf),
             self.info.width() as usize,
             self.info.height() as usize,
         )

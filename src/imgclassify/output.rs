@@ -10,6 +10,7 @@ use super::{CAT, Mode};
 use crate::meta::META_NAME;
 use crate::postprocess::NON_FINITE;
 use crate::result::Classification;
+use crate::{regions, roi};
 
 /// A bus message decided while the state lock is held and posted once it is released:
 /// an application's bus sync handler runs on the posting thread and may read this
@@ -70,11 +71,16 @@ pub fn attach(element: &super::ImgClassify, result: &Classification, buf: &mut g
     attach_to_rois(result, buf);
 }
 
-/// Adds the result of each region to its ROI meta as an `imgclassify` param.
+/// Adds the result of each region to the ROI meta it belongs to as an `imgclassify`
+/// param.
 fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
-    for mut roi in buf.iter_meta_mut::<gst_video::VideoRegionOfInterestMeta>() {
-        let id = roi.id();
-        if let Some(r) = result.regions.iter().find(|r| r.roi_id == id) {
+    if result.regions.is_empty() {
+        return;
+    }
+    let owners = regions::owners(&roi::candidates(buf), &result.regions);
+    let rois = buf.iter_meta_mut::<gst_video::VideoRegionOfInterestMeta>();
+    for (mut roi, owner) in rois.zip(owners) {
+        if let Some(r) = owner.and_then(|i| result.regions.get(i)) {
             let mut param = result.to_structure();
             param.remove_field("regions");
             param.set("labels", gst::Array::new(&r.labels));
