@@ -63,3 +63,50 @@ fn nan_scores_warn_once_and_attach_nothing() {
     assert_eq!(run.warnings.len(), 1, "{:?}", run.warnings);
     assert!(run.warnings[0].contains("NaN"), "{:?}", run.warnings);
 }
+
+/// Logits whose all-zero warm-up output looks like a distribution: the first real
+/// frame shows they are logits, and they are softmaxed.
+#[test]
+fn logits_that_looked_like_probabilities_at_warm_up_are_softmaxed() {
+    let result = classify_black("logits_like_probabilities.onnx");
+    assert_eq!(result.labels, vec!["zero", "one", "two", "three"]);
+    for (got, want) in result.scores.iter().zip(expected_probabilities()) {
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+    }
+}
+
+/// A model that declares a batch axis but fixes the batch at one inside is run one
+/// region at a time instead of failing the stream when two regions arrive.
+#[test]
+fn a_batch_axis_the_model_does_not_honour_falls_back_to_one_at_a_time() {
+    use gst::prelude::*;
+    use gstimgclassify::gst;
+    common::init();
+    let path = common::fixture("batch_fixed_inside.onnx");
+    let mut h = gst_check::Harness::new_parse(&format!(
+        "imgclassify name=c target=regions model-file={path}"
+    ));
+    let element = h
+        .element()
+        .and_then(|bin| bin.downcast::<gst::Bin>().ok())
+        .and_then(|bin| bin.by_name("c"))
+        .expect("element");
+    h.play();
+    h.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+    let mut buffer = gst::Buffer::from_mut_slice(vec![0u8; 64 * 48 * 3]);
+    {
+        let b = buffer.get_mut().expect("writable");
+        b.set_pts(gst::ClockTime::ZERO);
+        for (id, rect) in [(1, (0, 0, 32, 24)), (2, (32, 24, 32, 24))] {
+            gst_video::VideoRegionOfInterestMeta::add(b, "object", rect).set_id(id);
+        }
+    }
+    let out = h.push_and_pull(buffer).expect("the frame passes");
+    let meta = gstimgclassify::Classification::from_buffer(&out).expect("meta");
+    assert_eq!(meta.regions.len(), 2);
+    for region in &meta.regions {
+        assert_eq!(region.labels[0], "zero", "black regions give class 0");
+    }
+    let stats = element.property::<gst::Structure>("stats");
+    assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 2);
+}

@@ -35,7 +35,7 @@ pub struct Model {
     pub spec: ModelSpec,
     /// Where inferences run (`active-provider`).
     pub active: String,
-    /// Added to upstream latency in `sync` mode: twice one warm inference.
+    /// Added to upstream latency in `sync` mode: twice the warm-up inference.
     pub latency: gst::ClockTime,
 }
 
@@ -88,12 +88,18 @@ pub fn load(
         _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
     })?;
     report_fallback(element, &backend, &options);
-    let timing = Instant::now();
-    let warm_up = backend
-        .run(&vec![0.0; info.spec.tensor.len()], 1)
-        .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
-    let latency = gst::ClockTime::from_nseconds(2 * timing.elapsed().as_nanos() as u64);
-    let activation = Activation::decide(info.spec.outputs_probabilities, &warm_up.rows);
+    let warm_up = backend.warm_up();
+    if let Some(why) = &warm_up.batch_refused {
+        gst::info!(
+            CAT,
+            obj = element,
+            "the model declares a batch axis but refused a batch of two ({}); regions are \
+             classified one at a time",
+            why
+        );
+    }
+    let latency = gst::ClockTime::from_nseconds(2 * warm_up.per_image.as_nanos() as u64);
+    let activation = Activation::decide(info.spec.outputs_probabilities, &warm_up.row);
     let spec = info.spec.clone();
     gst::info!(
         CAT,
@@ -114,6 +120,8 @@ pub fn load(
         spec.classes,
         match activation {
             Activation::None => "probabilities",
+            Activation::Guessed =>
+                "probabilities, as the warm-up output looked; softmax from the first output that is not",
             Activation::Softmax => "logits",
         }
     );

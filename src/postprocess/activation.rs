@@ -7,6 +7,11 @@ pub enum Activation {
     Softmax,
     /// The output already is a probability distribution.
     None,
+    /// No metadata says, and the warm-up output was a distribution: most likely the
+    /// model ends in a softmax, but a logits model can give one output that looks like
+    /// a distribution by chance. `Postprocessor` switches to softmax for good at the
+    /// first row that is not a distribution.
+    Guessed,
 }
 
 impl Activation {
@@ -14,17 +19,18 @@ impl Activation {
     /// output for the warm-up tensor already is a distribution ends in a softmax, which
     /// must not be applied a second time.
     pub fn decide(outputs_probabilities: Option<bool>, warm_up_row: &[f32]) -> Activation {
-        if outputs_probabilities.unwrap_or_else(|| is_probability_vector(warm_up_row)) {
-            Activation::None
-        } else {
-            Activation::Softmax
+        match outputs_probabilities {
+            Some(true) => Activation::None,
+            Some(false) => Activation::Softmax,
+            None if is_probability_vector(warm_up_row) => Activation::Guessed,
+            None => Activation::Softmax,
         }
     }
 
     pub fn apply(self, row: &[f32]) -> Vec<f64> {
         match self {
             Activation::Softmax => softmax(row),
-            Activation::None => row.iter().map(|&v| v as f64).collect(),
+            Activation::None | Activation::Guessed => row.iter().map(|&v| v as f64).collect(),
         }
     }
 }
@@ -81,7 +87,7 @@ mod tests {
             Activation::decide(Some(true), &[3.0, -1.0]),
             Activation::None
         );
-        assert_eq!(Activation::decide(None, &[0.5, 0.5]), Activation::None);
+        assert_eq!(Activation::decide(None, &[0.5, 0.5]), Activation::Guessed);
         assert_eq!(Activation::decide(None, &[3.0, -1.0]), Activation::Softmax);
     }
 }

@@ -5,7 +5,10 @@ mod activation;
 mod smoothing;
 mod topk;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 pub use activation::Activation;
+use activation::is_probability_vector;
 pub use smoothing::Smoother;
 
 /// The per-frame settings postprocessing reads, so changes while playing apply from the
@@ -26,15 +29,34 @@ pub struct Labelled {
 }
 
 /// The model's activation and the labels in use, fixed from NULL→READY.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Postprocessor {
     activation: Activation,
+    /// Set once an `Activation::Guessed` model gave a row that is not a distribution.
+    guessed_wrong: AtomicBool,
     labels: Vec<String>,
 }
 
 impl Postprocessor {
     pub fn new(activation: Activation, labels: Vec<String>) -> Postprocessor {
-        Postprocessor { activation, labels }
+        Postprocessor {
+            activation,
+            guessed_wrong: AtomicBool::new(false),
+            labels,
+        }
+    }
+
+    /// The activation for `row`: a guess that a row disproves becomes softmax for good,
+    /// so scores stay comparable from then on.
+    fn activation_for(&self, row: &[f32]) -> Activation {
+        if self.activation != Activation::Guessed {
+            return self.activation;
+        }
+        if self.guessed_wrong.load(Ordering::Relaxed) || !is_probability_vector(row) {
+            self.guessed_wrong.store(true, Ordering::Relaxed);
+            return Activation::Softmax;
+        }
+        Activation::Guessed
     }
 
     pub fn classes(&self) -> usize {
@@ -44,7 +66,7 @@ impl Postprocessor {
     /// One image's raw row through the activation, `smoother` and top-k, labelled.
     pub fn process(&self, row: &[f32], smoother: &mut Smoother, params: Params) -> Labelled {
         let ranked = smoother.update(
-            &self.activation.apply(row),
+            &self.activation_for(row).apply(row),
             params.smoothing,
             params.top_k,
             params.threshold,
@@ -100,6 +122,23 @@ mod tests {
         let post = Postprocessor::new(Activation::None, vec!["a".into(), "b".into()]);
         let out = post.process(&[0.25, 0.75], &mut Smoother::new(), params(1));
         assert_eq!(out.scores, vec![0.75]);
+    }
+
+    #[test]
+    fn a_guess_of_probabilities_that_a_row_disproves_becomes_softmax_for_good() {
+        let post = Postprocessor::new(Activation::Guessed, vec!["a".into(), "b".into()]);
+        let out = post.process(&[0.25, 0.75], &mut Smoother::new(), params(2));
+        assert_eq!(out.scores, vec![0.75, 0.25]);
+        let out = post.process(&[3.0, 1.0], &mut Smoother::new(), params(2));
+        assert!((out.scores.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        // A later row that looks like a distribution is softmaxed too.
+        let out = post.process(&[0.25, 0.75], &mut Smoother::new(), params(1));
+        assert!((out.scores[0] - softmax_of_second()).abs() < 1e-12);
+    }
+
+    fn softmax_of_second() -> f64 {
+        let (a, b) = (0.25f64.exp(), 0.75f64.exp());
+        b / (a + b)
     }
 
     #[test]

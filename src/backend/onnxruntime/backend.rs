@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::cache;
 use super::error::{EngineError, Failure};
 use super::provider::Active;
-use super::session::{EngineOptions, SharedModel};
+use super::session::{EngineOptions, SharedModel, WarmUp};
 use crate::backend::{Backend, BackendError, ModelInfo, Scores};
 
 pub struct OnnxRuntime {
@@ -25,6 +25,11 @@ impl OnnxRuntime {
     /// The provider the session really runs on.
     pub fn active(&self) -> Active {
         self.model.active
+    }
+
+    /// The inference run at load.
+    pub fn warm_up(&self) -> &WarmUp {
+        &self.model.warm_up
     }
 
     /// Providers that were tried first and failed, with ONNX Runtime's reasons.

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ort::ep::{CUDA, TensorRT};
 use ort::session::Session;
@@ -44,6 +45,18 @@ pub struct SharedModel {
     pub active: Active,
     /// Providers tried before `active`, with ONNX Runtime's reasons.
     pub failures: Vec<Failure>,
+    pub warm_up: WarmUp,
+}
+
+/// The one inference run at load, on all-zero input.
+#[derive(Debug, Clone)]
+pub struct WarmUp {
+    /// The scores of the first image.
+    pub row: Vec<f32>,
+    /// Time per image.
+    pub per_image: Duration,
+    /// Why a model that declares a batch axis is run one image at a time.
+    pub batch_refused: Option<String>,
 }
 
 impl Drop for SharedModel {
@@ -238,7 +251,7 @@ impl SharedModel {
                 .unwrap_or_default()
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
-        let model = SharedModel {
+        let mut model = SharedModel {
             session: Mutex::new(session),
             input_name,
             info: ModelInfo {
@@ -253,12 +266,38 @@ impl SharedModel {
                 device_id: options.provider.device_id,
             },
             failures,
+            warm_up: WarmUp {
+                row: Vec::new(),
+                per_image: Duration::ZERO,
+                batch_refused: None,
+            },
         };
-        let warm_up = vec![0.0f32; model.info.spec.tensor.len()];
-        model
-            .run_batch(&warm_up, 1)
-            .map_err(|e| model_err(e.into()))?;
+        model.warm_up = model.warm_up().map_err(model_err)?;
         Ok(model)
+    }
+
+    /// Runs the one warm-up inference, so the first real frame is not slow. A model that
+    /// declares a batch axis runs it with two images: some exports declare one but fix
+    /// the batch at 1 inside, and those are then run one image at a time.
+    fn warm_up(&mut self) -> Result<WarmUp, LoadError> {
+        let len = self.info.spec.tensor.len();
+        let images = if self.info.batchable { 2 } else { 1 };
+        let started = Instant::now();
+        let scores = match self.run_batch(&vec![0.0f32; images * len], images) {
+            Ok(scores) => scores,
+            Err(e) if images > 1 => {
+                self.info.batchable = false;
+                let mut single = self.warm_up()?;
+                single.batch_refused = Some(e.to_string());
+                return Ok(single);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(WarmUp {
+            row: scores[..self.info.spec.classes.min(scores.len())].to_vec(),
+            per_image: started.elapsed() / images as u32,
+            batch_refused: None,
+        })
     }
 
     /// Runs `n` tensors laid one after another in one call (the model must be

@@ -81,6 +81,24 @@ save("metadata_five_labels.onnx", nodes, [image_input()], [scores("scores", 4)],
 nodes, inits = pooled_linear([row[:3] for row in W], [])
 save("wrong_output_size.onnx", nodes, [image_input()], [scores("scores", 4)], inits)
 
+# Declares a batch axis but reshapes to a batch of one inside, as some exports do.
+w = numpy_helper.from_array(np.asarray(W, dtype=np.float32), "w")
+one = numpy_helper.from_array(np.asarray([1, 3], dtype=np.int64), "one_by_three")
+save("batch_fixed_inside.onnx",
+     [helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+      helper.make_node("Reshape", ["pooled", "one_by_three"], ["flat"]),
+      helper.make_node("MatMul", ["flat", "w"], ["scores"])],
+     [image_input(shape=("N", 3, 8, 8))],
+     [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 4])], [w, one],
+     {"imgclassify.labels": "zero\none\ntwo\nthree"})
+
+# Logits whose all-zero warm-up output happens to be a probability distribution (the
+# bias alone); real frames give logits that are not.
+nodes, inits = pooled_linear(W, [helper.make_node("Add", ["logits", "bias"], ["scores"])])
+inits.append(numpy_helper.from_array(np.full((1, 4), 0.25, dtype=np.float32), "bias"))
+save("logits_like_probabilities.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
+     {"imgclassify.labels": "zero\none\ntwo\nthree"})
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
