@@ -29,10 +29,10 @@ impl Stats {
     }
 
     pub fn mean_inference(&self) -> Duration {
-        if self.frames_classified == 0 {
-            Duration::ZERO
-        } else {
-            self.total_inference / self.frames_classified as u32
+        // 128-bit nanoseconds: `frames as u32` would wrap to 0 after 2^32 frames.
+        match self.total_inference.as_nanos().checked_div(self.frames_classified.into()) {
+            Some(mean) => Duration::from_nanos(u64::try_from(mean).unwrap_or(u64::MAX)),
+            None => Duration::ZERO,
         }
     }
 }
@@ -70,5 +70,15 @@ mod tests {
         assert_eq!((s.inference_calls, s.regions_classified), (2, 4));
         assert_eq!(s.mean_inference(), Duration::from_millis(20));
         assert_eq!(s.max_inference, Duration::from_millis(30));
+    }
+
+    #[test]
+    fn the_mean_survives_more_than_four_billion_frames() {
+        let s = Stats {
+            frames_classified: 1 << 32,
+            total_inference: Duration::from_millis(5) * (1 << 20) * 4096,
+            ..Stats::default()
+        };
+        assert_eq!(s.mean_inference(), Duration::from_millis(5));
     }
 }
