@@ -3,28 +3,116 @@
 
 use crate::result::{Classification, STRUCTURE_NAME, Target};
 
+mod transform;
+
 /// Name the meta is registered under (`gst_buffer_get_custom_meta(buf, META_NAME)`).
 pub const META_NAME: &str = "ImgClassifyMeta";
 
 /// Registers the meta; safe to call more than once.
+///
+/// Its API carries the tags `video` and `size`, as `GstVideoRegionOfInterestMeta` does, so
+/// that scalers call it to scale the region rectangles; elements that keep only untagged
+/// metas drop it (see docs/consumers.md).
 pub fn register() {
-    if !gst::meta::CustomMeta::is_registered(META_NAME) {
-        gst::meta::CustomMeta::register(META_NAME, &[]);
+    if gst::meta::CustomMeta::is_registered(META_NAME) {
+        return;
     }
+    let name = glib::GString::from(META_NAME);
+    let mut tags = [
+        gst_video::ffi::GST_META_TAG_VIDEO_STR.as_ptr().cast(),
+        gst_video::ffi::GST_META_TAG_VIDEO_SIZE_STR.as_ptr().cast(),
+        std::ptr::null(),
+    ];
+    // gstreamer-rs's `register_with_transform` does not hand the transform its data
+    // (the copied range, the scale's video infos), which this one needs.
+    unsafe {
+        gst::ffi::gst_meta_register_custom(
+            name.as_ptr(),
+            tags.as_mut_ptr(),
+            Some(transform_meta),
+            std::ptr::null_mut(),
+            None,
+        );
+    }
+}
+
+/// The meta's `GstCustomMetaTransformFunction`: copies and scales (see `transform`).
+/// Returns FALSE for transforms it does not know, which then leave the meta behind.
+unsafe extern "C" fn transform_meta(
+    dest: *mut gst::ffi::GstBuffer,
+    meta: *mut gst::ffi::GstCustomMeta,
+    _src: *mut gst::ffi::GstBuffer,
+    kind: glib::ffi::GQuark,
+    data: glib::ffi::gpointer,
+    _user_data: glib::ffi::gpointer,
+) -> glib::ffi::gboolean {
+    // A panic must not unwind into GStreamer's C code.
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        transform_meta_checked(dest, meta, kind, data)
+    }));
+    glib::translate::IntoGlib::into_glib(done.unwrap_or(false))
+}
+
+/// # Safety
+/// The arguments are those of a `GstCustomMetaTransformFunction`: `dest` a writable
+/// buffer, `meta` one of ours, `data` what `kind` says it is.
+unsafe fn transform_meta_checked(
+    dest: *mut gst::ffi::GstBuffer,
+    meta: *mut gst::ffi::GstCustomMeta,
+    kind: glib::ffi::GQuark,
+    data: glib::ffi::gpointer,
+) -> bool {
+    use gst::meta::MetaTransform;
+    use transform::Transform;
+    if dest.is_null() || meta.is_null() || data.is_null() {
+        return false;
+    }
+    let kind: glib::Quark = unsafe { glib::translate::from_glib(kind) };
+    let transform = if kind == gst::meta::MetaTransformCopy::quark() {
+        let copy = unsafe { &*(data as *const gst::meta::MetaTransformCopy) };
+        match copy.range() {
+            None => Transform::Copy,
+            Some(_) => Transform::PartialCopy,
+        }
+    } else if kind == gst_video::video_meta::VideoMetaTransformScale::quark() {
+        let scale = unsafe { &*(data as *const gst_video::video_meta::VideoMetaTransformScale) };
+        let (from, to) = (scale.in_info(), scale.out_info());
+        Transform::Scale {
+            from: (from.width(), from.height()),
+            to: (to.width(), to.height()),
+        }
+    } else {
+        return false;
+    };
+    let meta = unsafe { &*(meta as *const gst::meta::CustomMeta) };
+    let Some(structure) = transform::transformed(meta.structure(), transform) else {
+        // Like GstVideoMeta: a byte range of a frame is not that frame, and the copy
+        // itself must not fail for it.
+        return transform == Transform::PartialCopy;
+    };
+    let dest = unsafe { gst::BufferRef::from_mut_ptr(dest) };
+    add_structure(dest, &structure).is_ok()
+}
+
+/// Adds an `ImgClassifyMeta` holding `structure`'s fields to `buffer`.
+fn add_structure(
+    buffer: &mut gst::BufferRef,
+    structure: &gst::StructureRef,
+) -> Result<(), glib::BoolError> {
+    let mut meta = gst::meta::CustomMeta::add(buffer, META_NAME)?;
+    let s = meta.mut_structure();
+    s.set_name(STRUCTURE_NAME);
+    for (name, value) in structure.iter() {
+        s.set_value(name, value.clone());
+    }
+    Ok(())
 }
 
 impl Classification {
     /// Attaches the result to the buffer as `ImgClassifyMeta`, replacing the structure's
     /// fields; with the `analytics` feature also as `GstAnalyticsClsMtd`s (see `analytics`).
     pub fn attach(&self, buffer: &mut gst::BufferRef) -> Result<(), glib::BoolError> {
-        {
-            let mut meta = gst::meta::CustomMeta::add(buffer, META_NAME)?;
-            let s = meta.mut_structure();
-            s.set_name(STRUCTURE_NAME);
-            for (name, value) in self.to_structure().iter() {
-                s.set_value(name, value.clone());
-            }
-        }
+        add_structure(buffer, &self.to_structure())?;
         #[cfg(feature = "analytics")]
         crate::analytics::attach(self, buffer)?;
         Ok(())

@@ -30,7 +30,11 @@ impl Stats {
 
     pub fn mean_inference(&self) -> Duration {
         // 128-bit nanoseconds: `frames as u32` would wrap to 0 after 2^32 frames.
-        match self.total_inference.as_nanos().checked_div(self.frames_classified.into()) {
+        match self
+            .total_inference
+            .as_nanos()
+            .checked_div(self.frames_classified.into())
+        {
             Some(mean) => Duration::from_nanos(u64::try_from(mean).unwrap_or(u64::MAX)),
             None => Duration::ZERO,
         }

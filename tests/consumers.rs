@@ -321,6 +321,28 @@ fn appending_keeps_earlier_lines() {
 }
 
 #[test]
+fn appending_after_an_unfinished_line_starts_a_new_one() {
+    let path = tmp("append-unfinished.jsonl");
+    std::fs::write(&path, r#"{"a":1"#).expect("a file ending mid-line");
+    common::run(&format!(
+        "videotestsrc num-buffers=2 ! imgclassify ! classifyjson location={} append=true \
+         ! appsink name=sink",
+        path.display()
+    ));
+    let text = std::fs::read_to_string(&path).expect("readable");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[0], r#"{"a":1"#,
+        "the unfinished line is left as it was"
+    );
+    for line in &lines[1..] {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    assert!(text.ends_with('\n'));
+}
+
+#[test]
 fn unwritable_location_is_an_error_at_start_naming_the_path() {
     let path = tmp("no-such-folder/out.jsonl");
     let err = common::try_run(&format!(

@@ -2,7 +2,8 @@
 //! every failure an error that names the place.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 pub struct Output {
@@ -23,7 +24,18 @@ impl Output {
             });
         };
         let file: io::Result<File> = if append {
-            OpenOptions::new().create(true).append(true).open(path)
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut file| {
+                    // A line left unfinished (a writer killed mid-line) would swallow our
+                    // first line into one invalid line.
+                    if ends_mid_line(path) {
+                        file.write_all(b"\n")?;
+                    }
+                    Ok(file)
+                })
         } else {
             File::create(path)
         };
@@ -62,5 +74,50 @@ impl Output {
                 ["check free space and permissions"]
             )
         })
+    }
+}
+
+/// Whether `path` is a non-empty regular file whose last byte is not a newline. Anything
+/// that cannot be read that way (a pipe, a device, a file we may only write) is taken as
+/// ending a line: there is nothing to repair that we could see.
+fn ends_mid_line(path: &Path) -> bool {
+    let last_byte = || -> io::Result<Option<u8>> {
+        // Non-blocking: opening a FIFO to read must not wait for a writer.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.len() == 0 {
+            return Ok(None);
+        }
+        file.seek(SeekFrom::End(-1))?;
+        let mut byte = [0u8];
+        file.read_exact(&mut byte)?;
+        Ok(Some(byte[0]))
+    };
+    matches!(last_byte(), Ok(Some(b)) if b != b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_file_ending_without_a_newline_ends_mid_line() {
+        let dir = std::env::temp_dir().join(format!("classifyjson-output-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary folder");
+        let file = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("written");
+            path
+        };
+        assert!(ends_mid_line(&file("unfinished", "{\"a\":1")));
+        assert!(!ends_mid_line(&file("finished", "{\"a\":1}\n")));
+        assert!(!ends_mid_line(&file("empty", "")));
+        assert!(!ends_mid_line(&dir.join("missing")));
+        assert!(!ends_mid_line(&dir));
+        assert!(!ends_mid_line(Path::new("/dev/null")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

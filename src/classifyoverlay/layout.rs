@@ -60,17 +60,38 @@ impl Rect {
 /// Text of one entry: the label, and the score as a whole percentage when `show_scores`.
 pub fn entry_text(label: &str, score: f64, show_scores: bool) -> String {
     // One entry is one line: control characters (a newline in a labels file) become spaces.
+    // Bidi controls go: an override in a label would reverse the score after it.
     let label: String = label
-        .trim()
         .chars()
+        .filter(|c| !is_bidi_control(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let label = if label.is_empty() { "?" } else { &label };
+        .collect::<String>()
+        .trim()
+        .to_string();
+    let label = match label.as_str() {
+        "" => "?".to_string(),
+        // A right-to-left label would also make its line right-to-left and put the score
+        // first; in an isolate its direction stays its own. ASCII has no right-to-left
+        // letters, so the usual labels are drawn as they are.
+        l if !l.is_ascii() => format!("{FSI}{l}{PDI}"),
+        l => l.to_string(),
+    };
     if show_scores {
         format!("{label}  {:.0}%", (score * 100.0).clamp(0.0, 100.0))
     } else {
         label.to_string()
     }
+}
+
+/// Unicode's first strong isolate and pop directional isolate.
+const FSI: char = '\u{2068}';
+const PDI: char = '\u{2069}';
+
+/// The characters that change the direction of the text after them: embeddings and
+/// overrides (U+202A–U+202E), isolates (U+2066–U+2069) and the marks (U+200E, U+200F,
+/// U+061C).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// The lines to draw for one classification, best first: entries scoring below
@@ -385,6 +406,26 @@ mod tests {
             0.0,
         );
         assert_eq!(got, strings(&["?  50%", "two lines  100%"]));
+    }
+
+    #[test]
+    fn labels_cannot_change_the_direction_of_their_line() {
+        // The override, embedding, isolate and mark characters are dropped; what is left
+        // of a label that is not ASCII is isolated.
+        let controls = "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2066}\u{2067}\u{2068}\u{2069}\u{200E}\u{200F}\u{061C}";
+        assert_eq!(
+            entry_text(&format!("cup{controls}"), 0.62, true),
+            "cup  62%"
+        );
+        assert_eq!(entry_text(controls, 0.62, true), "?  62%");
+        assert_eq!(
+            entry_text("\u{202E}\u{5e7}\u{5e4}\u{5d4} ", 0.62, true),
+            "\u{2068}\u{5e7}\u{5e4}\u{5d4}\u{2069}  62%"
+        );
+        assert_eq!(
+            entry_text("caf\u{e9}", 0.5, false),
+            "\u{2068}caf\u{e9}\u{2069}"
+        );
     }
 
     #[test]

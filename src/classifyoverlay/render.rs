@@ -85,6 +85,21 @@ pub fn fill(rect: Rect, colour: Rgba) -> Image {
     Image { rect, pixels }
 }
 
+/// `text` laid out in `font`, left to right whatever script it starts with: a line is a
+/// label followed by its score, and a right-to-left label (isolated by
+/// `layout::entry_text`) must not put the score first.
+fn text_layout(font: &pango::FontDescription, text: &str) -> pango::Layout {
+    // The thread's default font map: fonts stay loaded between renderings.
+    let fontmap = pangocairo::FontMap::default();
+    let context = fontmap.create_context();
+    context.set_base_dir(pango::Direction::Ltr);
+    let layout = pango::Layout::new(&context);
+    layout.set_auto_dir(false);
+    layout.set_font_description(Some(font));
+    layout.set_text(text);
+    layout
+}
+
 /// Lays out `lines` in the style's font, sizes a box around them (`layout::box_size`),
 /// asks `place` where a box of that size goes and draws it.
 fn text_box(
@@ -97,12 +112,10 @@ fn text_box(
     if lines.is_empty() {
         return Ok(None);
     }
-    // The thread's default font map: fonts stay loaded between renderings.
-    let fontmap = pangocairo::FontMap::default();
-    let context = fontmap.create_context();
-    let text = pango::Layout::new(&context);
-    text.set_font_description(Some(&scaled_font(&style.font_desc, frame_height)));
-    text.set_text(&lines.join("\n"));
+    let text = text_layout(
+        &scaled_font(&style.font_desc, frame_height),
+        &lines.join("\n"),
+    );
     let (_, logical) = text.pixel_extents();
     let line_height = logical.height().max(1) as u32 / lines.len() as u32;
     let padding = (line_height / 4).max(2);
@@ -263,6 +276,47 @@ mod tests {
             (640, 480),
             "{r:?}"
         );
+    }
+
+    /// The x of the character at byte `index` of `text` as pango lays it out.
+    fn x_of(text: &str, index: usize) -> i32 {
+        text_layout(&scaled_font("Sans 14", 480), text)
+            .index_to_pos(index as i32)
+            .x()
+    }
+
+    #[test]
+    fn a_label_does_not_turn_its_percentage_around() {
+        // An override, and right-to-left letters, in front of the score.
+        for label in ["cup\u{202E}", "\u{5e7}\u{5e4}\u{5d4}"] {
+            let text = layout::entry_text(label, 0.62, true);
+            let six = text.rfind("62%").expect("the score");
+            let (six, two, percent) =
+                (x_of(&text, six), x_of(&text, six + 1), x_of(&text, six + 2));
+            assert!(
+                six < two && two < percent,
+                "{label:?}: 6 at {six}, 2 at {two}, % at {percent}"
+            );
+            let rightmost = text
+                .char_indices()
+                .map(|(i, _)| x_of(&text, i))
+                .max()
+                .unwrap_or(0);
+            assert_eq!(percent, rightmost, "{label:?}: the score is not last");
+        }
+        // The override draws nothing at all.
+        let drawn = |label| {
+            render(
+                &[layout::entry_text(label, 0.62, true)],
+                &style(Corner::TopLeft),
+                640,
+                480,
+            )
+            .unwrap()
+            .unwrap()
+            .pixels
+        };
+        assert!(drawn("cup\u{202E}") == drawn("cup"));
     }
 
     #[test]
