@@ -47,7 +47,9 @@ pub mod testing {
     pub mod model {
         pub use crate::model::labels::parse_lines;
         pub use crate::model::metadata::PREFIX;
-        pub use crate::model::{Layout, MAX_INPUT_SIZE, ModelMetadata, ModelSpec, model_spec, zoo};
+        pub use crate::model::{
+            INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, ModelMetadata, ModelSpec, model_spec, zoo,
+        };
     }
 
     pub mod preprocess {

@@ -237,6 +237,43 @@ fn rois_with_the_same_id_each_get_their_own_labels() {
     assert!(CATS.contains(&roi_top1_at(&second, CAT).expect("cat").as_str()));
 }
 
+/// However many regions arrive, one inference takes at most `max-batch` of them, so
+/// memory stays bounded; every region is still classified.
+#[test]
+fn many_regions_are_classified_in_bounded_batches() {
+    let extra: Vec<Roi> = (0..18)
+        .map(|i| {
+            (
+                10 + i,
+                "object",
+                (40 + (i as u32 % 6) * 90, 60 + (i as u32 / 6) * 120, 80, 80),
+            )
+        })
+        .collect();
+    let mut h = harness(&[]);
+    let element = h.element().expect("element");
+    assert_eq!(element.property::<u32>("max-batch"), 8);
+    let out = h.push_and_pull(composite(&extra)).expect("out");
+    let meta = Classification::from_buffer(&out).expect("meta");
+    assert_eq!(meta.regions.len(), 20);
+    assert_eq!(roi_top1(&out, 1).as_deref(), Some("espresso"));
+    let stats = element.property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("inference-calls").expect("field"),
+        3,
+        "8 + 8 + 4"
+    );
+    assert_eq!(stats.get::<u64>("regions-classified").expect("field"), 20);
+    element.set_property("max-batch", 32u32);
+    h.push_and_pull(composite(&extra)).expect("out");
+    let stats = element.property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("inference-calls").expect("field"),
+        4,
+        "then all 20 in one"
+    );
+}
+
 #[test]
 fn bad_min_region_size_is_refused_with_a_warning() {
     common::init();

@@ -11,7 +11,7 @@
 #![no_main]
 
 use gstimgclassify::testing::model::{
-    MAX_INPUT_SIZE, ModelMetadata, ModelSpec, PREFIX, model_spec, parse_lines,
+    INPUT_SIZE_RANGE, MAX_INPUT_SIZE, ModelMetadata, ModelSpec, PREFIX, model_spec, parse_lines,
 };
 use gstimgclassify::testing::model::Layout;
 use libfuzzer_sys::fuzz_target;
@@ -49,7 +49,7 @@ fn check_labels(text: &str) {
 
 fn check_metadata(meta: &ModelMetadata) {
     if let Some(size) = meta.input_size {
-        assert!((1..=MAX_INPUT_SIZE).contains(&size));
+        assert!(INPUT_SIZE_RANGE.contains(&size));
     }
     if let Some(scale) = meta.scale {
         assert!(scale.is_finite() && scale > 0.0);

@@ -28,6 +28,8 @@ pub enum Outcome {
         result: Classification,
     },
     NonFinite,
+    /// The frame could not be read; it flows on unlabelled.
+    Unreadable(String),
     Failed(String),
 }
 
@@ -91,24 +93,37 @@ impl Classifier {
         }
     }
 
-    /// Classifies all regions of one frame: one batched call where the model allows.
+    /// Classifies all regions of one frame, at most `chunk` per inference so memory
+    /// stays bounded whatever the number of regions: `prepare` writes the tensors of the
+    /// regions it is given into the slice, one after another.
+    #[allow(clippy::too_many_arguments)]
     pub fn run_regions(
         &self,
-        tensors: &[f32],
         regions: &[RegionInput],
+        chunk: usize,
+        batch: &mut Vec<f32>,
+        mut prepare: impl FnMut(&[RegionInput], &mut [f32]) -> Result<(), String>,
         frame: u64,
         pts: Option<gst::ClockTime>,
         params: Params,
     ) -> Outcome {
         let started = Instant::now();
-        let (rows, calls) = if regions.is_empty() {
-            (Vec::new(), 0)
-        } else {
-            match self.backend.run(tensors, regions.len()) {
-                Ok(scores) => (scores.rows, scores.calls),
+        let len = self.backend.info().spec.tensor.len();
+        let mut rows = Vec::with_capacity(regions.len() * self.post.classes());
+        let mut calls = 0;
+        for part in regions.chunks(chunk.max(1)) {
+            batch.resize(part.len() * len, 0.0);
+            if let Err(why) = prepare(part, batch) {
+                return Outcome::Unreadable(why);
+            }
+            match self.backend.run(batch, part.len()) {
+                Ok(scores) => {
+                    rows.extend(scores.rows);
+                    calls += scores.calls;
+                }
                 Err(e) => return Outcome::Failed(e.to_string()),
             }
-        };
+        }
         let took = started.elapsed();
         lock(&self.stats).record_inference(took, calls as u64, regions.len() as u64);
         if !all_finite(&rows) {

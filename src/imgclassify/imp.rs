@@ -27,6 +27,9 @@ use crate::regions::{Selection, parse_size, parse_types};
 
 const DEFAULT_MODEL: &str = "mobilenet";
 const DEFAULT_TOP_K: u32 = 3;
+/// A MobileNet-sized model needs about 10 MB per image in one run: 8 keeps a frame full
+/// of detections under 100 MB and still amortises the call.
+const DEFAULT_MAX_BATCH: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
@@ -55,6 +58,7 @@ struct Settings {
     region_types: String,
     min_region_size: String,
     max_regions: u32,
+    max_batch: u32,
     /// The ROI filter, parsed once from the three properties above.
     selection: Arc<Selection>,
 }
@@ -71,6 +75,7 @@ impl Settings {
             target: self.target,
             resize_mode: self.resize_mode,
             post_messages: self.post_messages,
+            max_batch: self.max_batch as usize,
         }
     }
 
@@ -129,6 +134,7 @@ impl Default for Settings {
             region_types: String::new(),
             min_region_size: "0x0".to_string(),
             max_regions: 0,
+            max_batch: DEFAULT_MAX_BATCH,
             selection: Arc::new(Selection::default()),
         }
     }
@@ -313,6 +319,14 @@ impl ObjectImpl for ImgClassify {
                     .default_value(0)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt::builder("max-batch")
+                    .nick("Maximum batch")
+                    .blurb("Regions classified in one inference at most; more regions take several, so memory stays bounded however many detections arrive")
+                    .minimum(1)
+                    .maximum(256)
+                    .default_value(DEFAULT_MAX_BATCH)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped")
@@ -393,6 +407,7 @@ impl ObjectImpl for ImgClassify {
                     s.max_regions = value.get().unwrap_or(0);
                     s.reparse_selection();
                 }
+                "max-batch" => s.max_batch = value.get().unwrap_or(DEFAULT_MAX_BATCH),
                 "fallback" => s.fallback = value.get().unwrap_or(true),
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -451,6 +466,7 @@ impl ObjectImpl for ImgClassify {
             "region-types" => s.region_types.to_value(),
             "min-region-size" => s.min_region_size.to_value(),
             "max-regions" => s.max_regions.to_value(),
+            "max-batch" => s.max_batch.to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),

@@ -28,6 +28,8 @@ pub struct FrameSettings {
     pub target: Target,
     pub resize_mode: ResizeMode,
     pub post_messages: bool,
+    /// Most regions in one inference (`max-batch`).
+    pub max_batch: usize,
 }
 
 pub struct Stream {
@@ -224,23 +226,32 @@ impl Stream {
             return Ok(());
         };
         let regions = video.regions(buf, selection);
-        let len = self.preprocessor.spec().len();
-        self.batch.resize(regions.len() * len, 0.0);
         let (pre, batch) = (&mut self.preprocessor, &mut self.batch);
-        let prepared = video.with_frame(buf, |view| {
-            for (region, out) in regions.iter().zip(batch.chunks_mut(len)) {
-                pre.run_region(view, Some(region.region), out)
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(())
+        let len = pre.spec().len();
+        let outcome = video.with_frame(buf, |view| {
+            Ok(classifier.run_regions(
+                &regions,
+                settings.max_batch,
+                batch,
+                |part, out| {
+                    for (region, tensor) in part.iter().zip(out.chunks_mut(len)) {
+                        pre.run_region(view, Some(region.region), tensor)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                },
+                frame,
+                buf.pts(),
+                settings.params,
+            ))
         });
-        if let Err(why) = prepared {
-            self.warn_frame(&why, notices);
-            return Ok(());
+        match outcome {
+            Ok(outcome) => self.take(classifier, outcome, notices),
+            Err(why) => {
+                self.warn_frame(&why, notices);
+                Ok(())
+            }
         }
-        let outcome =
-            classifier.run_regions(&self.batch, &regions, frame, buf.pts(), settings.params);
-        self.take(classifier, outcome, notices)
     }
 
     /// The frame still flows on, unlabelled: losing video is worse than losing one label.
@@ -271,6 +282,10 @@ impl Stream {
                         model: classifier.model_name().to_string(),
                     });
                 }
+                Ok(())
+            }
+            Outcome::Unreadable(why) => {
+                self.warn_frame(&why, notices);
                 Ok(())
             }
             Outcome::Failed(e) => {

@@ -1,7 +1,7 @@
 //! The `imgclassify.*` metadata keys a model carries (see models/README.md), parsed
 //! into what preprocessing and postprocessing need.
 
-use super::tensor::{ChannelOrder, Layout, MAX_INPUT_SIZE};
+use super::tensor::{ChannelOrder, INPUT_SIZE_RANGE, Layout};
 
 pub const PREFIX: &str = "imgclassify.";
 
@@ -92,8 +92,14 @@ impl ModelMetadata {
                     let size = v
                         .parse::<usize>()
                         .ok()
-                        .filter(|s| (1..=MAX_INPUT_SIZE).contains(s))
-                        .ok_or_else(|| bad(key, value, "a size in pixels from 1 to 8192"))?;
+                        .filter(|s| INPUT_SIZE_RANGE.contains(s))
+                        .ok_or_else(|| {
+                            bad(
+                                key,
+                                value,
+                                "a size in pixels from 32 to 1024, the range of input-size",
+                            )
+                        })?;
                     m.input_size = Some(size);
                 }
                 "color_order" => {
@@ -190,6 +196,8 @@ mod tests {
     fn bad_values_name_the_key() {
         for (key, value) in [
             ("imgclassify.input_size", "0"),
+            ("imgclassify.input_size", "1"),
+            ("imgclassify.input_size", "8192"),
             ("imgclassify.input_size", "big"),
             ("imgclassify.color_order", "YUV"),
             ("imgclassify.layout", "CHW"),
