@@ -6,6 +6,15 @@ use crate::result::{Classification, STRUCTURE_NAME, Target};
 /// Name the meta is registered under (`gst_buffer_get_custom_meta(buf, META_NAME)`).
 pub const META_NAME: &str = "ImgClassifyMeta";
 
+/// Layout version of the meta's structure, in its `meta-version` field (uint). It goes up
+/// when a field is removed, renamed or changes type or meaning; fields may be added
+/// without a change, so readers check it and ignore fields they do not know.
+/// 1: the fields listed in docs/consumers.md as of 0.1.0.
+pub const META_VERSION: u32 = 1;
+
+/// Name of the structure field that carries [`META_VERSION`].
+pub const META_VERSION_FIELD: &str = "meta-version";
+
 /// Registers the meta; safe to call more than once.
 pub fn register() {
     if !gst::meta::CustomMeta::is_registered(META_NAME) {
@@ -21,6 +30,7 @@ impl Classification {
             let mut meta = gst::meta::CustomMeta::add(buffer, META_NAME)?;
             let s = meta.mut_structure();
             s.set_name(STRUCTURE_NAME);
+            s.set(META_VERSION_FIELD, META_VERSION);
             for (name, value) in self.to_structure().iter() {
                 s.set_value(name, value.clone());
             }
@@ -109,6 +119,21 @@ mod tests {
         assert_eq!(Classification::from_buffer(&buffer), Some(result));
         let meta = gst::meta::CustomMeta::from_buffer(&buffer, META_NAME).expect("meta");
         assert_eq!(meta.structure().name(), STRUCTURE_NAME);
+    }
+
+    #[test]
+    fn the_meta_says_its_layout_version() {
+        gst::init().expect("gstreamer");
+        register();
+        let mut buffer = gst::Buffer::new();
+        Classification::for_test(&["espresso"], &[0.9])
+            .attach(buffer.make_mut())
+            .expect("attach");
+        let meta = gst::meta::CustomMeta::from_buffer(&buffer, META_NAME).expect("meta");
+        assert_eq!(
+            meta.structure().get::<u32>(META_VERSION_FIELD),
+            Ok(META_VERSION)
+        );
     }
 
     #[test]
