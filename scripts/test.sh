@@ -2,7 +2,7 @@
 # Runs the whole test suite after making sure everything is set up.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$ROOT/scripts/setup.sh" --no-build
+"$ROOT/scripts/setup.sh" --dev --no-build
 cd "$ROOT"
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
