@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite after making sure everything is set up.
+# Runs the whole test suite after making sure everything it needs is installed
+# (scripts/setup.sh --dev: the runtime plus the test and development packages).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$ROOT/scripts/setup.sh" --dev --no-build
