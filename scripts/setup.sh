@@ -97,8 +97,12 @@ install_system_packages() {
 
 check_rust() {
     command -v cargo >/dev/null || die "cargo not found: install Rust 1.95 or newer with rustup (https://rustup.rs), then run this again"
-    local v
+    local v want
     v=$(rustc --version | awk '{print $2}')
+    want=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")
+    # An older compiler fails deep inside the build; say so before it starts.
+    [ "$(printf '%s\n%s\n' "$want" "${v%%-*}" | sort -V | head -n1)" = "$want" ] \
+        || die "rust $v is older than $want (Cargo.toml's rust-version): rustup update"
     say "rust $v"
 }
 
