@@ -18,7 +18,13 @@ import ctypes
 import sys
 import warnings
 
-import gi
+try:
+    import gi
+except ImportError:
+    # PyGObject is a Debian package of the system Python; a pyenv or venv Python (often
+    # first on PATH as python3) does not see it.
+    sys.exit(f"{sys.executable} has no PyGObject (gi): run this with /usr/bin/python3 "
+             "(Debian: apt-get install python3-gi gir1.2-gstreamer-1.0)")
 
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
@@ -65,13 +71,16 @@ def values(structure, field):
 
     Structure.get_value cannot convert a GstValueArray unless the gst-python overrides
     (python3-gst-1.0) are installed; get_array works with PyGObject alone. Its
-    GValueArray.get_nth is marked deprecated in GLib but is the portable accessor."""
+    GValueArray.get_nth is marked deprecated in GLib but is the portable accessor.
+    Structures (the regions) come back as copies."""
     ok, array = structure.get_array(field)
     if not ok:
         return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return [array.get_nth(i) for i in range(array.n_values)]
+        items = [array.get_nth(i) for i in range(array.n_values)]
+    # A structure item (a region) belongs to the array, which is freed on return.
+    return [i.copy() if isinstance(i, Gst.Structure) else i for i in items]
 
 
 def main():

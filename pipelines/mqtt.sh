@@ -10,6 +10,7 @@
 # The password is passed on the gst-launch-1.0 line, so it is visible in the process list
 # and in gst-launch's own parser log (GST_DEBUG=GST_PIPELINE:5); an application that sets
 # the property in code avoids both. Exits with the pipeline's status.
+set -euo pipefail
 source "$(dirname "$0")/common.sh"
 broker=${1:-mqtt://127.0.0.1:1883}
 camera=${2:-camera1}
@@ -20,6 +21,7 @@ host=${hostport%:*}
 port=${hostport##*:}
 
 sub=(-h "$host" -p "$port")
+status=0
 props=()
 [ -n "${MQTT_USER:-}" ] && { sub+=(-u "$MQTT_USER"); props+=(username="$MQTT_USER"); }
 [ -n "${MQTT_PASSWORD:-}" ] && { sub+=(-P "$MQTT_PASSWORD"); props+=(password="$MQTT_PASSWORD"); }
@@ -32,13 +34,13 @@ fi
 # or at the latest after 60 s.
 mosquitto_sub "${sub[@]}" -t 'imgclassify/+/classification' -v -C "$frames" -W 60 &
 subscriber=$!
-trap 'kill "$subscriber" 2>/dev/null' EXIT
+trap 'kill "$subscriber" 2>/dev/null || true' EXIT
 
 gst-launch-1.0 -q videotestsrc num-buffers="$frames" is-live=true \
     ! video/x-raw,width=320,height=240,framerate=10/1 \
-    ! imgclassify ! classifyjson location="$broker/$topic" "${props[@]}" ! fakesink
-status=$?
+    ! imgclassify ! classifyjson location="$broker/$topic" ${props[@]+"${props[@]}"} ! fakesink \
+    || status=$?
 # On success the subscriber ends by itself once it has seen every message.
-[ "$status" -eq 0 ] || kill "$subscriber" 2>/dev/null
-wait "$subscriber" 2>/dev/null
-exit $status
+[ "$status" -eq 0 ] || kill "$subscriber" 2>/dev/null || true
+wait "$subscriber" 2>/dev/null || true
+exit "$status"

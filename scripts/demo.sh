@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The main job: sets everything up (first run only), then classifies the sample photos
-# with both model families and a few frames of videotestsrc, printing the labels.
+# The main job: sets up what running needs (first run only), then classifies the sample
+# photos with both model families and a few frames of videotestsrc, printing the labels.
+# The photos are those of tests/data/expected.tsv: ImageNet has a class for each.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$ROOT/scripts/setup.sh"
 echo
-for photo in "$ROOT"/tests/data/*.png "$ROOT"/tests/data/*.jpg; do
-    echo "$(basename "$photo")"
+cut -f1 "$ROOT/tests/data/expected.tsv" | sort | while read -r photo; do
+    echo "$photo"
     for model in mobilenet efficientnet; do
-        "$ROOT/pipelines/photo.sh" "$photo" "$model"
+        "$ROOT/pipelines/photo.sh" "$ROOT/tests/data/$photo" "$model"
     done
 done
 echo "videotestsrc (3 frames of the colour-bar pattern)"

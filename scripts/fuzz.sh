@@ -23,7 +23,7 @@ die() { printf '\033[1;31m[fuzz] error:\033[0m %s\n' "$*" >&2; exit 1; }
 [[ "$DURATION" =~ ^[0-9]+$ ]] && [ "$DURATION" -gt 0 ] || die "SECONDS must be a positive number, not '$DURATION'"
 
 # System packages (GStreamer headers for linking, a C++ compiler for libFuzzer) and Rust.
-"$ROOT/scripts/setup.sh" --no-build
+"$ROOT/scripts/setup.sh" --dev --no-build
 
 # cargo-fuzz passes -Z flags (the sanitizer, coverage instrumentation) that only
 # nightly rustc takes; RUSTC_BOOTSTRAP lets stable take them, so no second toolchain.

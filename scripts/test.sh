@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite after making sure everything is set up.
+# Runs the whole test suite after making sure everything it needs is installed
+# (scripts/setup.sh --dev: the runtime plus the test and development packages).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$ROOT/scripts/setup.sh" --no-build
+"$ROOT/scripts/setup.sh" --dev --no-build
 cd "$ROOT"
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings

@@ -18,7 +18,7 @@ INTERVAL=${INTERVAL:-4}
 say() { printf '\033[1m[valgrind]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[valgrind] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-"$ROOT/scripts/setup.sh" --no-build
+"$ROOT/scripts/setup.sh" --dev --no-build
 cd "$ROOT"
 
 profile=debug

@@ -8,6 +8,15 @@ mod transform;
 /// Name the meta is registered under (`gst_buffer_get_custom_meta(buf, META_NAME)`).
 pub const META_NAME: &str = "ImgClassifyMeta";
 
+/// Layout version of the meta's structure, in its `meta-version` field (uint). It goes up
+/// when a field is removed, renamed or changes type or meaning; fields may be added
+/// without a change, so readers check it and ignore fields they do not know.
+/// 1: the fields listed in docs/consumers.md as of 0.1.0.
+pub const META_VERSION: u32 = 1;
+
+/// Name of the structure field that carries [`META_VERSION`].
+pub const META_VERSION_FIELD: &str = "meta-version";
+
 /// Registers the meta; safe to call more than once.
 ///
 /// Its API carries the tags `video` and `size`, as `GstVideoRegionOfInterestMeta` does, so
@@ -112,7 +121,12 @@ impl Classification {
     /// Attaches the result to the buffer as `ImgClassifyMeta`, replacing the structure's
     /// fields; with the `analytics` feature also as `GstAnalyticsClsMtd`s (see `analytics`).
     pub fn attach(&self, buffer: &mut gst::BufferRef) -> Result<(), glib::BoolError> {
-        add_structure(buffer, &self.to_structure())?;
+        let mut structure = gst::Structure::new_empty(STRUCTURE_NAME);
+        structure.set(META_VERSION_FIELD, META_VERSION);
+        for (name, value) in self.to_structure().iter() {
+            structure.set_value(name, value.clone());
+        }
+        add_structure(buffer, &structure)?;
         #[cfg(feature = "analytics")]
         crate::analytics::attach(self, buffer)?;
         Ok(())
@@ -197,6 +211,21 @@ mod tests {
         assert_eq!(Classification::from_buffer(&buffer), Some(result));
         let meta = gst::meta::CustomMeta::from_buffer(&buffer, META_NAME).expect("meta");
         assert_eq!(meta.structure().name(), STRUCTURE_NAME);
+    }
+
+    #[test]
+    fn the_meta_says_its_layout_version() {
+        gst::init().expect("gstreamer");
+        register();
+        let mut buffer = gst::Buffer::new();
+        Classification::for_test(&["espresso"], &[0.9])
+            .attach(buffer.make_mut())
+            .expect("attach");
+        let meta = gst::meta::CustomMeta::from_buffer(&buffer, META_NAME).expect("meta");
+        assert_eq!(
+            meta.structure().get::<u32>(META_VERSION_FIELD),
+            Ok(META_VERSION)
+        );
     }
 
     #[test]

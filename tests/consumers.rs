@@ -7,92 +7,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Command;
+
+use common::programs::{ROOT, command, compile_c_example, ok, python, tmp};
 
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
 use serde_json::Value;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const PLUGIN: &str = "libgstimgclassify.so";
-
-fn tmp(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
-}
-
-/// A folder holding only the freshly built plugin, for GST_PLUGIN_PATH. The library is
-/// built by `cargo test` itself (the crate is a cdylib too) next to the test binaries'
-/// `deps/` folder; copying it keeps GStreamer from scanning everything else there.
-/// Copied once per test process, before any test starts a program that loads it.
-fn plugin_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(copy_plugin)
-}
-
-fn copy_plugin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps folder");
-    let candidates = [
-        deps.parent().map(|p| p.join(PLUGIN)),
-        Some(deps.join(PLUGIN)),
-    ];
-    let built = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{PLUGIN} not found next to {}: run `cargo build` (the tests load the built plugin)",
-                deps.display()
-            )
-        });
-    let dir = tmp(&format!("plugin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("plugin folder");
-    std::fs::copy(&built, dir.join(PLUGIN)).expect("copy plugin");
-    dir
-}
-
-/// `program` with the environment that makes GStreamer find this build of the plugin,
-/// with a registry of its own so no stale cache is used.
-fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let dir = plugin_dir();
-    let mut cmd = Command::new(program);
-    cmd.current_dir(ROOT)
-        .env("GST_PLUGIN_PATH", dir)
-        .env("GST_REGISTRY", dir.join("registry.bin"));
-    cmd
-}
-
-fn ok(what: &str, output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout: {stdout}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-/// The system Python: PyGObject (python3-gi) is a Debian package, not in a venv.
-fn python() -> String {
-    let python = std::env::var("IMGCLASSIFY_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
-    let probe = Command::new(&python)
-        .args([
-            "-c",
-            "import gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst",
-        ])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => python,
-        _ => panic!(
-            "{python} cannot import PyGObject with GStreamer: install python3-gi and \
-             gir1.2-gstreamer-1.0 (scripts/setup.sh does), or set IMGCLASSIFY_PYTHON"
-        ),
-    }
-}
 
 fn coffee() -> String {
     common::data("coffee.png").display().to_string()
@@ -124,24 +46,7 @@ fn python_example_reads_every_classifier() {
 
 #[test]
 fn c_example_compiles_and_prints_espresso() {
-    let flags = Command::new("pkg-config")
-        .args(["--cflags", "--libs", "gstreamer-1.0"])
-        .output()
-        .expect("pkg-config runs (install pkg-config)");
-    let flags = ok(
-        "pkg-config gstreamer-1.0 (install libgstreamer1.0-dev)",
-        flags,
-    );
-    let exe = tmp("read_meta");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let build = Command::new(&cc)
-        .args(["-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(Path::new(ROOT).join("examples/read_meta.c"))
-        .args(flags.split_whitespace())
-        .output()
-        .unwrap_or_else(|e| panic!("{cc} runs: {e}"));
-    ok("compiling examples/read_meta.c", build);
+    let exe = compile_c_example("read_meta");
     let out = command(&exe)
         .arg(coffee())
         .output()
@@ -383,4 +288,97 @@ fn analytics_cls_mtd_matches_the_meta() {
     assert_eq!(labels[0], "espresso");
     let scores: Vec<f32> = meta.scores.iter().map(|&s| s as f32).collect();
     assert_eq!(levels, scores);
+}
+
+/// The lines of a live example's output that report a result: "buffer …" or "message …",
+/// each naming the classifier and a label.
+fn assert_live_output(what: &str, stdout: &str) {
+    let with_label = |kind: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.starts_with(kind) && l.contains("imgclassify0: ") && !l.contains(": -"))
+            .count()
+    };
+    assert!(
+        with_label("buffer ") > 0,
+        "{what}: no labelled buffer in\n{stdout}"
+    );
+    assert!(
+        with_label("message ") > 0,
+        "{what}: no labelled message in\n{stdout}"
+    );
+}
+
+#[test]
+fn c_live_example_reads_appsink_buffers_and_bus_messages() {
+    let exe = compile_c_example("live_appsink");
+    let out = command(&exe)
+        .arg("videotestsrc is-live=true num-buffers=20 ! video/x-raw,width=160,height=120,framerate=25/1")
+        .output()
+        .expect("live_appsink runs");
+    assert_live_output("live_appsink", &ok("live_appsink", out));
+}
+
+#[test]
+fn python_live_example_reads_appsink_buffers_and_bus_messages() {
+    let out = command(python())
+        .arg(Path::new(ROOT).join("examples/live_appsink.py"))
+        .arg("videotestsrc is-live=true num-buffers=20 ! video/x-raw,width=160,height=120,framerate=25/1")
+        .output()
+        .expect("python runs");
+    assert_live_output(
+        "examples/live_appsink.py",
+        &ok("examples/live_appsink.py", out),
+    );
+}
+
+#[test]
+fn live_examples_fail_on_a_pipeline_error() {
+    let exe = compile_c_example("live_appsink");
+    let bad = "filesrc location=/nonexistent.png ! decodebin ! videoconvert";
+    let c = command(&exe).arg(bad).output().expect("live_appsink runs");
+    assert!(
+        !c.status.success(),
+        "live_appsink exits non-zero on an error"
+    );
+    let py = command(python())
+        .arg(Path::new(ROOT).join("examples/live_appsink.py"))
+        .arg(bad)
+        .output()
+        .expect("python runs");
+    assert!(
+        !py.status.success(),
+        "live_appsink.py exits non-zero on an error"
+    );
+}
+
+/// facedetect (Debian: gstreamer1.0-opencv, opencv-data; scripts/setup.sh --dev) finds
+/// the astronaut's face; both live examples print the region imgclassify labelled.
+#[test]
+fn live_examples_print_the_regions_of_a_detector() {
+    let source = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! imagefreeze num-buffers=5 is-live=true \
+         ! facedetect display=false ! videoconvert",
+        common::data("astronaut.png").display()
+    );
+    let args = [source.as_str(), "target=regions", "region-types=face"];
+    let exe = compile_c_example("live_appsink");
+    let c = command(&exe)
+        .args(args)
+        .output()
+        .expect("live_appsink runs");
+    let py = command(python())
+        .arg(Path::new(ROOT).join("examples/live_appsink.py"))
+        .args(args)
+        .output()
+        .expect("python runs");
+    for (what, out) in [("live_appsink", c), ("examples/live_appsink.py", py)] {
+        let stdout = ok(what, out);
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("region face 97x97+175+64: ") && !l.ends_with(": -")),
+            "{what}: {stdout}"
+        );
+    }
 }

@@ -398,3 +398,36 @@ fn a_sync_handler_may_read_properties_when_the_element_warns() {
         assert_eq!(handled, 1, "{what}");
     }
 }
+
+/// Every field of the `stats` structure is named in the property's blurb (what
+/// gst-inspect-1.0 shows), the README's property table and docs/live.md's stats table.
+#[test]
+fn every_stats_field_is_documented() {
+    common::init();
+    let element = gst::ElementFactory::make("imgclassify")
+        .build()
+        .expect("imgclassify");
+    let stats = element.property::<gst::Structure>("stats");
+    let blurb = element
+        .find_property("stats")
+        .and_then(|p| p.blurb().map(str::to_owned))
+        .expect("stats blurb");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let live = std::fs::read_to_string(root.join("docs/live.md")).expect("docs/live.md");
+    assert!(stats.n_fields() > 0);
+    for (field, _) in stats.iter() {
+        assert!(
+            blurb.contains(field.as_str()),
+            "blurb lacks {field}: {blurb}"
+        );
+        assert!(
+            readme.contains(&format!("`{field}`")),
+            "README lacks `{field}`"
+        );
+        assert!(
+            live.contains(&format!("| `{field}` |")),
+            "docs/live.md lacks `{field}`"
+        );
+    }
+}

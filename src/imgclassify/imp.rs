@@ -329,7 +329,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
-                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped")
+                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified")
                     .read_only()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")

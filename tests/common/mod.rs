@@ -3,6 +3,8 @@
 //! messages, and the same for one element in a harness.
 #![allow(dead_code)]
 
+pub mod programs;
+
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, Once};
 

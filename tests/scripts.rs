@@ -1,0 +1,120 @@
+//! The shell scripts in pipelines/ behave as tools: they exit with the pipeline's
+//! status, and they write nothing into the checkout unless told to.
+
+mod common;
+
+use std::path::Path;
+
+use common::programs::{ROOT, command, ok, tmp};
+
+fn script(name: &str) -> std::process::Command {
+    let mut cmd = command("bash");
+    cmd.arg(Path::new(ROOT).join("pipelines").join(name));
+    cmd
+}
+
+#[test]
+fn photo_sh_prints_the_labels() {
+    let out = script("photo.sh")
+        .arg(common::data("coffee.png"))
+        .output()
+        .expect("bash runs");
+    let stdout = ok("pipelines/photo.sh coffee.png", out);
+    assert!(stdout.contains("mobilenet: espresso 0."), "{stdout}");
+}
+
+#[test]
+fn photo_sh_fails_for_a_missing_file() {
+    let out = script("photo.sh")
+        .arg("/no/such.png")
+        .output()
+        .expect("bash runs");
+    assert!(
+        !out.status.success(),
+        "photo.sh /no/such.png exited 0; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn videotestsrc_sh_prints_one_line_per_frame() {
+    let out = script("videotestsrc.sh")
+        .env("FRAMES", "3")
+        .output()
+        .expect("bash runs");
+    let stdout = ok("pipelines/videotestsrc.sh", out);
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("mobilenet: ")).count(),
+        3,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn overlay_photo_sh_writes_into_the_current_folder_not_docs() {
+    let screenshot = Path::new(ROOT).join("docs/coffee-overlay.png");
+    let before = std::fs::metadata(&screenshot)
+        .and_then(|m| m.modified())
+        .ok();
+    let dir = tmp("overlay-photo");
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let _ = std::fs::remove_file(dir.join("coffee-overlay.png"));
+    let out = script("overlay-photo.sh")
+        .current_dir(&dir)
+        .output()
+        .expect("bash runs");
+    ok("pipelines/overlay-photo.sh", out);
+    let written = std::fs::read(dir.join("coffee-overlay.png")).expect("PNG in the current folder");
+    assert!(written.starts_with(b"\x89PNG"), "a PNG file");
+    let after = std::fs::metadata(&screenshot)
+        .and_then(|m| m.modified())
+        .ok();
+    assert_eq!(before, after, "docs/coffee-overlay.png left alone");
+}
+
+#[test]
+fn show_labels_reads_quoted_and_escaped_labels() {
+    // What gst-launch-1.0 -m prints for a message whose labels need quoting.
+    let line = "Got message #7 from element \"imgclassify0\" (element): imgclassify, \
+        classifier=(string)imgclassify0, target=(string)frame, model=(string)mobilenet, \
+        labels=(string)< \"soup\\ bowl\", espresso, \"caf\\303\\251\\,\\ au\\ lait\" >, \
+        class-ids=(uint)< 809, 967, 1 >, scores=(double)< 0.5, 0.25, 0.125 >, \
+        inference-time=(guint64)1;\n";
+    let mut child = command("bash")
+        .args([
+            "-c",
+            "set -euo pipefail; source pipelines/common.sh; show_labels",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(line.as_bytes())
+        .expect("write");
+    let stdout = ok("show_labels", child.wait_with_output().expect("bash ends"));
+    assert_eq!(
+        stdout,
+        "         mobilenet: soup bowl 0.50, espresso 0.25, café, au lait 0.12\n"
+    );
+}
+
+/// Detector → classifier: OpenCV's facedetect (Debian: gstreamer1.0-opencv, opencv-data;
+/// scripts/setup.sh --dev installs them) marks the astronaut's face as a
+/// GstVideoRegionOfInterestMeta, and imgclassify target=regions labels it.
+#[test]
+fn regions_facedetect_sh_labels_the_face() {
+    let out = script("regions-facedetect.sh")
+        .arg(common::data("astronaut.png"))
+        .output()
+        .expect("bash runs");
+    let stdout = ok("pipelines/regions-facedetect.sh astronaut.png", out);
+    assert!(
+        stdout.contains("roi-type=(string)face") && stdout.contains("labels=(string)<"),
+        "{stdout}"
+    );
+}
