@@ -24,6 +24,7 @@ use crate::postprocess::Params;
 use crate::preprocess::PixelFormat;
 use crate::property;
 use crate::regions::{Selection, parse_size, parse_types};
+use crate::stats::Stats;
 
 const DEFAULT_MODEL: &str = "mobilenet";
 const DEFAULT_TOP_K: u32 = 3;
@@ -147,19 +148,33 @@ struct State {
     stream: Stream,
 }
 
+/// What getters, setters and queries need of the loaded model. Kept apart from `state`,
+/// which a frame holds through its inference: none of them may wait for an inference,
+/// however slow the model.
+struct Loaded {
+    model_name: String,
+    /// `active-provider`.
+    active: String,
+    latency: gst::ClockTime,
+    stats: Arc<Mutex<Stats>>,
+    /// The mode in use between READY→PAUSED and PAUSED→READY.
+    mode: Option<Mode>,
+}
+
 #[derive(Default)]
 pub struct ImgClassify {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    loaded: Mutex<Option<Loaded>>,
     /// Running time before which frames are late, from downstream QoS events.
     qos_earliest: Mutex<Option<gst::ClockTime>>,
 }
 
 impl ImgClassify {
     fn stats(&self) -> gst::Structure {
-        lock(&self.state)
-            .as_ref()
-            .map(|s| lock(&s.model.classifier.stats).clone())
+        let stats = lock(&self.loaded).as_ref().map(|l| Arc::clone(&l.stats));
+        stats
+            .map(|s| lock(&s).clone())
             .unwrap_or_default()
             .to_structure()
     }
@@ -422,11 +437,8 @@ impl ObjectImpl for ImgClassify {
             property::refuse(self.obj().upcast_ref(), *CAT, &text);
         }
         if changed {
-            let (loaded_model, mode) = match lock(&self.state).as_ref() {
-                Some(s) => (
-                    Some(s.model.classifier.model_name().to_string()),
-                    s.stream.mode(),
-                ),
+            let (loaded_model, mode) = match lock(&self.loaded).as_ref() {
+                Some(l) => (Some(l.model_name.clone()), l.mode),
                 None => (None, None),
             };
             output::warn_if_deferred(&self.obj(), pspec, loaded_model.as_deref(), mode);
@@ -434,14 +446,12 @@ impl ObjectImpl for ImgClassify {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        // These wait for the state lock, which a frame holds through inference; the
-        // settings lock is not held meanwhile so setters are not held up too.
         match pspec.name() {
             "stats" => return self.stats().to_value(),
             "active-provider" => {
-                return lock(&self.state)
+                return lock(&self.loaded)
                     .as_ref()
-                    .map(|s| s.model.active.clone())
+                    .map(|l| l.active.clone())
                     .to_value();
             }
             _ => {}
@@ -534,6 +544,13 @@ impl ElementImpl for ImgClassify {
             match loading::load(&self.obj(), &request) {
                 Ok(model) => {
                     let stream = Stream::new(&model.spec, resize_mode);
+                    *lock(&self.loaded) = Some(Loaded {
+                        model_name: model.classifier.model_name().to_string(),
+                        active: model.active.clone(),
+                        latency: model.latency,
+                        stats: Arc::clone(&model.classifier.stats),
+                        mode: None,
+                    });
                     *lock(&self.state) = Some(State { model, stream });
                     self.obj().notify("active-provider");
                 }
@@ -548,6 +565,7 @@ impl ElementImpl for ImgClassify {
             || result.is_err() && transition == gst::StateChange::NullToReady
         {
             *lock(&self.state) = None;
+            *lock(&self.loaded) = None;
         }
         result
     }
@@ -630,13 +648,20 @@ impl BaseTransformImpl for ImgClassify {
                     gst::CoreError::Thread,
                     ("cannot start the inference thread: {}", e)
                 )
-            })
+            })?;
+        if let Some(loaded) = lock(&self.loaded).as_mut() {
+            loaded.mode = Some(mode);
+        }
+        Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         // Take the worker out first: joining it must not happen under the state lock.
         let worker = lock(&self.state).as_mut().and_then(|s| s.stream.stop());
         drop(worker);
+        if let Some(loaded) = lock(&self.loaded).as_mut() {
+            loaded.mode = None;
+        }
         *lock(&self.qos_earliest) = None;
         Ok(())
     }
@@ -671,8 +696,8 @@ impl BaseTransformImpl for ImgClassify {
             return answered;
         }
         if let gst::QueryViewMut::Latency(q) = query.view_mut() {
-            let ours = match lock(&self.state).as_ref() {
-                Some(state) if state.stream.is_synchronous() => state.model.latency,
+            let ours = match lock(&self.loaded).as_ref() {
+                Some(l) if l.mode != Some(Mode::Async) => l.latency,
                 _ => gst::ClockTime::ZERO,
             };
             let (live, min, max) = q.result();

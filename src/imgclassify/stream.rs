@@ -36,8 +36,6 @@ pub struct Stream {
     spec: ModelSpec,
     /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
     worker: Option<Worker<Job, Outcome>>,
-    /// The mode in use between READY→PAUSED and PAUSED→READY.
-    mode: Option<Mode>,
     schedule: Scheduler<Classification>,
     preprocessor: Preprocessor,
     resize_mode: ResizeMode,
@@ -57,7 +55,6 @@ impl Stream {
         Stream {
             spec: spec.clone(),
             worker: None,
-            mode: None,
             schedule: Scheduler::default(),
             preprocessor: Preprocessor::new(
                 spec.tensor.clone(),
@@ -83,23 +80,12 @@ impl Stream {
                 classifier.run(&job.tensor, job.frame, job.pts, job.params)
             })?);
         }
-        self.mode = Some(mode);
         Ok(())
     }
 
     /// PAUSED→READY: hands out the worker, to be joined with no lock held.
     pub fn stop(&mut self) -> Option<Worker<Job, Outcome>> {
-        self.mode = None;
         self.worker.take()
-    }
-
-    pub fn mode(&self) -> Option<Mode> {
-        self.mode
-    }
-
-    /// Whether a classified frame waits for its result (what the LATENCY query adds).
-    pub fn is_synchronous(&self) -> bool {
-        self.worker.is_none()
     }
 
     /// New caps: a new frame size or format starts the stream afresh.

@@ -20,11 +20,18 @@ struct Key {
     options: EngineOptions,
 }
 
-static CACHE: LazyLock<Mutex<HashMap<Key, Weak<SharedModel>>>> =
+/// One key's place in the cache. Its own lock serialises loads of that key only, so
+/// elements starting together on one model load it once, and a slow load (a big model,
+/// a TensorRT engine build) never holds up loads of other models.
+#[derive(Default)]
+struct Slot {
+    model: Mutex<Weak<SharedModel>>,
+}
+
+static CACHE: LazyLock<Mutex<HashMap<Key, Arc<Slot>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The shared session for `path` and `options`, loading it if no element holds it.
-/// Loads are serialised: elements starting together on one model load it once.
 pub fn shared(path: &Path, options: &EngineOptions) -> Result<Arc<SharedModel>, EngineError> {
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let meta = std::fs::metadata(&canonical).ok();
@@ -34,12 +41,23 @@ pub fn shared(path: &Path, options: &EngineOptions) -> Result<Arc<SharedModel>, 
         path: canonical,
         options: options.clone(),
     };
-    let mut cache = lock(&CACHE);
-    cache.retain(|_, model| model.strong_count() > 0);
-    if let Some(model) = cache.get(&key).and_then(Weak::upgrade) {
+    let slot = {
+        let mut cache = lock(&CACHE);
+        // A slot being loaded is locked, or held by its loader: both keep it.
+        cache.retain(|_, slot| {
+            Arc::strong_count(slot) > 1
+                || slot
+                    .model
+                    .try_lock()
+                    .map_or(true, |model| model.strong_count() > 0)
+        });
+        Arc::clone(cache.entry(key).or_default())
+    };
+    let mut cached = lock(&slot.model);
+    if let Some(model) = cached.upgrade() {
         return Ok(model);
     }
     let model = Arc::new(SharedModel::load(path, options)?);
-    cache.insert(key, Arc::downgrade(&model));
+    *cached = Arc::downgrade(&model);
     Ok(model)
 }

@@ -99,6 +99,25 @@ inits.append(numpy_helper.from_array(np.full((1, 4), 0.25, dtype=np.float32), "b
 save("logits_like_probabilities.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
      {"imgclassify.labels": "zero\none\ntwo\nthree"})
 
+# Slow on purpose: six 2048x2048 matrix products per inference (about 100 GFLOP, a
+# second or more on one CPU thread), computed from the input so nothing is folded at
+# load. For tests that nothing around a running inference waits for it.
+n = 2048
+consts = [numpy_helper.from_array(np.asarray([n, n], dtype=np.int64), "nn"),
+          numpy_helper.from_array(np.zeros((1,), dtype=np.float32), "zero1"),
+          numpy_helper.from_array(np.asarray([[1.0, 0.5, 0.25, 0.0]], dtype=np.float32), "rank")]
+nodes = [helper.make_node("ReduceMean", ["input"], ["mean"], keepdims=0),
+         helper.make_node("Mul", ["mean", "zero1"], ["nothing"]),
+         helper.make_node("ConstantOfShape", ["nn"], ["ones"],
+                          value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0 / n])),
+         helper.make_node("Add", ["ones", "nothing"], ["m0"])]
+for i in range(6):
+    nodes.append(helper.make_node("MatMul", [f"m{i}", "m0"], [f"m{i + 1}"]))
+nodes += [helper.make_node("ReduceMean", ["m6"], ["total"], keepdims=0),
+          helper.make_node("Mul", ["rank", "total"], ["scores"])]
+save("slow.onnx", nodes, [image_input()], [scores("scores", 4)], consts,
+     {"imgclassify.labels": "zero\none\ntwo\nthree", "imgclassify.output": "logits"})
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
