@@ -43,6 +43,7 @@ fn buffers(n: u64) -> Vec<gst::Buffer> {
                 provider: "cpu".into(),
                 fresh: true,
                 source_pts: Some(gst::ClockTime::from_mseconds(i)),
+                seq: 0,
                 regions: Vec::new(),
             }
             .attach(b)

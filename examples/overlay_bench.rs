@@ -32,6 +32,7 @@ fn labels(n: u64, change: bool) -> Classification {
         provider: "cpu".into(),
         fresh: true,
         source_pts: None,
+        seq: 0,
         regions: Vec::new(),
     }
 }

@@ -55,6 +55,7 @@ struct Entry<'a> {
     fresh: bool,
     #[serde(rename = "source-pts")]
     source_pts: Option<u64>,
+    seq: u64,
     regions: Vec<Region<'a>>,
 }
 
@@ -71,6 +72,7 @@ impl<'a> From<&'a Classification> for Entry<'a> {
             inference_time: result.inference_time_ns,
             fresh: result.fresh,
             source_pts: result.source_pts.map(|t| t.nseconds()),
+            seq: result.seq,
             regions: result.regions.iter().map(Region::from).collect(),
         }
     }
@@ -164,8 +166,8 @@ mod tests {
             text,
             concat!(
                 r#"{"pts":40000000,"dts":null,"duration":40000000,"running-time":40000000,"stream-time":40000000,"#,
-                r#""classifier":"imgclassify0","target":"frame","model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"regions":[],"#,
-                r#""classifications":[{"classifier":"imgclassify0","target":"frame","model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"regions":[]}]}"#
+                r#""classifier":"imgclassify0","target":"frame","model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"seq":1,"regions":[],"#,
+                r#""classifications":[{"classifier":"imgclassify0","target":"frame","model":"mobilenet","labels":["espresso","cup"],"class-ids":[0,1],"scores":[0.99,0.01],"provider":"cpu","inference-time":5900000,"fresh":true,"source-pts":40000000,"seq":1,"regions":[]}]}"#
             )
         );
     }

@@ -197,6 +197,7 @@ mod tests {
             provider: "cpu".into(),
             fresh: false,
             source_pts: Some(gst::ClockTime::from_mseconds(40)),
+            seq: 0,
             regions: vec![RegionResult {
                 roi_id: 7,
                 roi_type: "car".into(),

@@ -64,7 +64,7 @@ fn array<T: for<'a> glib::value::FromValue<'a> + 'static>(
 }
 
 /// What a classifier classified: the whole frame, or the regions of interest on it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Target {
     #[default]
     Frame,
@@ -105,6 +105,10 @@ pub struct Classification {
     pub fresh: bool,
     /// PTS of the frame the result was computed on.
     pub source_pts: Option<gst::ClockTime>,
+    /// The result's number: 1 for the element's first inference result since NULL→READY,
+    /// one more for each one after. Buffers that carry the same result over carry the
+    /// same number, so a change means a new result, in every mode.
+    pub seq: u64,
     /// Per-region results with `target=regions` (the top-level lists are then empty).
     pub regions: Vec<RegionResult>,
 }
@@ -123,6 +127,7 @@ impl Classification {
             .field("provider", &self.provider)
             .field("fresh", self.fresh)
             .field("source-pts", self.source_pts)
+            .field("seq", self.seq)
             .field(
                 "regions",
                 gst::Array::new(self.regions.iter().map(RegionResult::to_structure)),
@@ -143,6 +148,7 @@ impl Classification {
             provider: s.get("provider").ok()?,
             fresh: s.get("fresh").ok()?,
             source_pts: s.get("source-pts").ok()?,
+            seq: s.get("seq").ok()?,
             regions: s
                 .get::<gst::Array>("regions")
                 .ok()?
@@ -170,6 +176,7 @@ impl Classification {
             provider: "cpu".into(),
             fresh: true,
             source_pts: Some(gst::ClockTime::from_mseconds(40)),
+            seq: 1,
             regions: Vec::new(),
         }
     }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::programs::{ROOT, command, compile_c_example, ok, python, tmp};
+use common::read_lines;
 
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
@@ -61,14 +62,6 @@ fn c_example_compiles_and_prints_espresso() {
         ok("read_meta with two classifiers", out),
         "mobilenet: espresso\nefficientnet: espresso\n"
     );
-}
-
-fn read_lines(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).expect("JSON lines file");
-    assert!(text.ends_with('\n'), "last line is complete: {text:?}");
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid JSON {l}: {e}")))
-        .collect()
 }
 
 /// Every field of a JSON line equals the meta of the buffer it was written for.

@@ -139,6 +139,23 @@ fn late_frames_skip_inference_not_the_frame() {
     common::init();
     let mut h = gst_check::Harness::new("imgclassify");
     h.play();
+    late_frame_after_qos(&mut h, false);
+}
+
+/// `qos=false` (BaseTransform's property) means every frame is classified, late or not.
+#[test]
+fn with_qos_false_late_frames_are_classified_too() {
+    let _s = common::serial();
+    common::init();
+    let mut h = gst_check::Harness::new("imgclassify");
+    h.element().expect("element").set_property("qos", false);
+    h.play();
+    late_frame_after_qos(&mut h, true);
+}
+
+/// Pushes a frame, a QoS event that makes the next frame late, the late frame and one on
+/// time; `classified` says whether the late one is classified.
+fn late_frame_after_qos(h: &mut gst_check::Harness, classified: bool) {
     h.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
     let frame = |ms: u64| {
         let mut b = gst::Buffer::with_size(64 * 48 * 3).expect("alloc");
@@ -157,14 +174,21 @@ fn late_frames_skip_inference_not_the_frame() {
     assert!(h.push_upstream_event(qos));
     let late =
         Classification::from_buffer(&h.push_and_pull(frame(100)).expect("out")).expect("meta");
-    assert!(!late.fresh, "late frame carries the previous result");
+    assert_eq!(
+        late.fresh, classified,
+        "a late frame carries the previous result unless qos=false"
+    );
     let on_time =
         Classification::from_buffer(&h.push_and_pull(frame(1500)).expect("out")).expect("meta");
     assert!(on_time.fresh);
     let s = stats(&h.element().expect("element"));
-    assert_eq!(s.get::<u64>("qos-skipped").expect("field"), 1);
+    let skipped = if classified { 0 } else { 1 };
+    assert_eq!(s.get::<u64>("qos-skipped").expect("field"), skipped);
     assert_eq!(s.get::<u64>("frames-seen").expect("field"), 3);
-    assert_eq!(s.get::<u64>("frames-classified").expect("field"), 2);
+    assert_eq!(
+        s.get::<u64>("frames-classified").expect("field"),
+        3 - skipped
+    );
 }
 
 fn pipeline_latency(mode: &str) -> gst::ClockTime {

@@ -36,6 +36,7 @@ fn result(n: u64) -> Classification {
         provider: "cpu".into(),
         fresh: true,
         source_pts: Some(gst::ClockTime::from_mseconds(n)),
+        seq: n,
         regions: Vec::new(),
     }
 }

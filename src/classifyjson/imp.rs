@@ -16,6 +16,7 @@ use gst_base::subclass::prelude::*;
 
 use super::mqtt::{self, MqttSink, Stats};
 use super::mqtt_location::{self, Broker};
+use super::new_results::NewResults;
 use super::output::Output;
 use crate::jsonlines::{self, Times};
 use crate::lock::lock;
@@ -55,6 +56,7 @@ impl std::fmt::Debug for Secret {
 struct Settings {
     location: Option<PathBuf>,
     append: bool,
+    new_results_only: bool,
     username: Option<String>,
     password: Secret,
     ca_file: Option<PathBuf>,
@@ -70,6 +72,7 @@ impl Default for Settings {
         Settings {
             location: None,
             append: false,
+            new_results_only: false,
             username: None,
             password: Secret::default(),
             ca_file: None,
@@ -122,6 +125,8 @@ pub struct ClassifyJson {
     output: Mutex<Option<Output>>,
     /// Shared so that EOS can wait for the broker without holding the lock.
     mqtt: Mutex<Option<Arc<MqttSink>>>,
+    /// With `new-results-only`, between start and stop.
+    new_results: Mutex<Option<NewResults>>,
     /// The MQTT counters of the last run, for the read-only properties after stop.
     last_stats: Mutex<Stats>,
 }
@@ -151,8 +156,11 @@ impl ClassifyJson {
 
     /// Writes the line for `buf`, if it carries a classification.
     fn write(&self, buf: &gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(line) = jsonlines::line(&Classification::all_from_buffer(buf), &self.times(buf))
-        else {
+        let mut results = Classification::all_from_buffer(buf);
+        if let Some(new) = lock(&self.new_results).as_mut() {
+            results = new.keep(results);
+        }
+        let Some(line) = jsonlines::line(&results, &self.times(buf)) else {
             return Ok(gst::FlowSuccess::Ok);
         };
         if let Some(sink) = lock(&self.mqtt).as_ref() {
@@ -275,6 +283,12 @@ impl ObjectImpl for ClassifyJson {
                     .default_value(false)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("new-results-only")
+                    .nick("New results only")
+                    .blurb("One line per inference result instead of one per buffer: buffers that carry an earlier result over (inference-interval, mode=async) write nothing. Read at start")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("username")
                     .nick("MQTT user name")
                     .blurb("User name for the MQTT broker. Read at start")
@@ -355,6 +369,7 @@ impl ObjectImpl for ClassifyJson {
         match name {
             "location" => s.location = property::path(value),
             "append" => s.append = value.get().unwrap_or(false),
+            "new-results-only" => s.new_results_only = value.get().unwrap_or(false),
             "username" => {
                 if let Some(user) = text(value) {
                     s.username = user;
@@ -405,6 +420,7 @@ impl ObjectImpl for ClassifyJson {
         match pspec.name() {
             "location" => s.location.to_value(),
             "append" => s.append.to_value(),
+            "new-results-only" => s.new_results_only.to_value(),
             "username" => s.username.to_value(),
             "ca-file" => s.ca_file.to_value(),
             "qos" => s.qos.to_value(),
@@ -460,6 +476,7 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
+        *lock(&self.new_results) = settings.new_results_only.then(NewResults::default);
         if let Some(location) = settings.mqtt_location() {
             return self.start_mqtt(&settings, location);
         }
@@ -470,6 +487,7 @@ impl BaseTransformImpl for ClassifyJson {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.new_results) = None;
         // A failed flush is reported, but the element still stops cleanly.
         if let Err(msg) = self.flush_output() {
             self.post_error_message(msg);

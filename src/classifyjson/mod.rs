@@ -11,6 +11,7 @@ mod mqtt_location;
 mod mqtt_queue;
 mod mqtt_tls;
 mod mqtt_worker;
+mod new_results;
 mod output;
 
 glib::wrapper! {

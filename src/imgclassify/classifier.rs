@@ -89,6 +89,8 @@ impl Classifier {
             provider: self.backend.provider(),
             fresh: true,
             source_pts: pts,
+            // Numbered by the stream when it takes the result.
+            seq: 0,
             regions: Vec::new(),
         }
     }

@@ -179,8 +179,12 @@ impl ImgClassify {
             .to_structure()
     }
 
-    /// Whether downstream's last QoS event says this frame is already late.
+    /// Whether downstream's last QoS event says this frame is already late; never with
+    /// `qos=false`.
     fn is_late(&self, buf: &gst::BufferRef) -> bool {
+        if !self.obj().is_qos() {
+            return false;
+        }
         let Some(earliest) = *lock(&self.qos_earliest) else {
             return false;
         };
@@ -200,6 +204,13 @@ impl ObjectSubclass for ImgClassify {
 }
 
 impl ObjectImpl for ImgClassify {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // As GstVideoFilter does, QoS is on by default: late frames skip inference (the
+        // frames themselves are never dropped, see `src_event`), unless qos=false.
+        self.obj().set_qos(true);
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -686,6 +697,9 @@ impl BaseTransformImpl for ImgClassify {
                 }
                 _ => None,
             };
+            // Upstream still hears of it, but GstBaseTransform must not: with `qos`
+            // on it would drop late frames, and this element never drops a frame.
+            return self.obj().sink_pad().push_event(event);
         }
         self.parent_src_event(event)
     }

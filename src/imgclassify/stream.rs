@@ -37,6 +37,9 @@ pub struct Stream {
     /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
     worker: Option<Worker<Job, Outcome>>,
     schedule: Scheduler<Classification>,
+    /// Inference results so far, for their `seq`; never reset, so a number is never
+    /// reused while the model is loaded.
+    results: u64,
     preprocessor: Preprocessor,
     resize_mode: ResizeMode,
     tensor: Vec<f32>,
@@ -56,6 +59,7 @@ impl Stream {
             spec: spec.clone(),
             worker: None,
             schedule: Scheduler::default(),
+            results: 0,
             preprocessor: Preprocessor::new(
                 spec.tensor.clone(),
                 resize_mode.into(),
@@ -256,7 +260,9 @@ impl Stream {
         notices: &mut Vec<Notice>,
     ) -> Result<(), gst::FlowError> {
         match outcome {
-            Outcome::Done { frame, result } => {
+            Outcome::Done { frame, mut result } => {
+                self.results += 1;
+                result.seq = self.results;
                 self.schedule.finished(frame, result);
                 Ok(())
             }

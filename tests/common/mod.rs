@@ -302,6 +302,7 @@ pub fn classification(classifier: &str, labels: &[&str], scores: &[f64]) -> Clas
         provider: "cpu".into(),
         fresh: true,
         source_pts: None,
+        seq: 0,
         regions: Vec::new(),
     }
 }
@@ -315,4 +316,13 @@ pub fn overlay_renders(h: &gst_check::Harness) -> u64 {
         .by_name("overlay")
         .expect("overlay")
         .property::<u64>("renders")
+}
+
+/// The JSON lines `classifyjson` wrote to `path`, each parsed; the last must be complete.
+pub fn read_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).expect("JSON lines file");
+    assert!(text.ends_with('\n'), "last line is complete: {text:?}");
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid JSON {l}: {e}")))
+        .collect()
 }
