@@ -41,7 +41,12 @@ fn new_formats_match_the_reference_at_odd_sizes_and_strides() {
 
 #[test]
 fn new_formats_match_the_reference_at_1080p() {
-    for format in [PixelFormat::Uyvy, PixelFormat::P010, PixelFormat::Y42b] {
+    for format in [
+        PixelFormat::Uyvy,
+        PixelFormat::P010,
+        PixelFormat::Y42b,
+        PixelFormat::Y444p10,
+    ] {
         check(
             format,
             1920,
