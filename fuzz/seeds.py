@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # PixelFormat::ALL, in order.
 FORMATS = ["NV12", "I420", "YUY2", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx",
            "xRGB", "xBGR", "ARGB", "ABGR", "GRAY8", "NV21", "UYVY", "YVYU", "Y42B", "Y444",
-           "I420_10LE", "P010_10LE", "Y444_10LE"]
+           "I420_10LE", "P010_10LE", "Y444_10LE", "YV12"]
 CENTER_CROP, STRETCH, LETTERBOX = 0, 1, 2
 NHWC, BGR, REGION = 4, 8, 16
 BT709, BT2020, FULL_RANGE = 32, 64, 128

@@ -68,7 +68,7 @@ fn extents(format: PixelFormat, width: usize, height: usize) -> Vec<(usize, usiz
     let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
     match format {
         PixelFormat::Nv12 | PixelFormat::Nv21 => vec![(width, height), (cw * 2, ch)],
-        PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
+        PixelFormat::I420 | PixelFormat::Yv12 => vec![(width, height), (cw, ch), (cw, ch)],
         PixelFormat::Yuy2 | PixelFormat::Uyvy | PixelFormat::Yvyu => vec![(cw * 4, height)],
         PixelFormat::Y42b => vec![(width, height), (cw, height), (cw, height)],
         PixelFormat::Y444 => vec![(width, height); 3],

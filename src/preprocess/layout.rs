@@ -107,6 +107,12 @@ const I420: &[Pass] = &[
     subsampled(1, &[chroma(1, &[(1, 0)])]),
     subsampled(2, &[chroma(1, &[(2, 0)])]),
 ];
+// Plane 1 holds Cr, plane 2 Cb.
+const YV12: &[Pass] = &[
+    LUMA,
+    subsampled(1, &[chroma(1, &[(2, 0)])]),
+    subsampled(2, &[chroma(1, &[(1, 0)])]),
+];
 const NV21: &[Pass] = &[LUMA, subsampled(1, &[chroma(2, &[(2, 0), (1, 1)])])];
 // Y0 U Y1 V: luma every 2 bytes, chroma every 4 bytes covering two pixels.
 const YUY2: &[Pass] = &[packed(&[group(2, &[(0, 0)]), chroma(4, &[(1, 1), (2, 3)])])];
@@ -151,6 +157,7 @@ pub(crate) fn passes(format: PixelFormat) -> &'static [Pass] {
     match format {
         F::Nv12 => NV12,
         F::I420 => I420,
+        F::Yv12 => YV12,
         F::Yuy2 => YUY2,
         F::Nv21 => NV21,
         F::Uyvy => UYVY,

@@ -3,7 +3,7 @@
 
 use super::*;
 
-const NEW: [PixelFormat; 8] = [
+const NEW: [PixelFormat; 9] = [
     PixelFormat::Nv21,
     PixelFormat::Uyvy,
     PixelFormat::Yvyu,
@@ -12,6 +12,7 @@ const NEW: [PixelFormat; 8] = [
     PixelFormat::I420p10,
     PixelFormat::P010,
     PixelFormat::Y444p10,
+    PixelFormat::Yv12,
 ];
 
 #[test]
