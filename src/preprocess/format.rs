@@ -100,7 +100,11 @@ impl PixelFormat {
     }
 
     pub fn is_yuv(self) -> bool {
-        !matches!(self, PixelFormat::Gray8) && self.rgb_layout().is_none()
+        !matches!(self, PixelFormat::Gray8) && !self.is_rgb()
+    }
+
+    pub fn is_rgb(self) -> bool {
+        self.rgb_layout().is_some()
     }
 
     /// Whether samples are 16-bit words holding 10 bits rather than bytes.

@@ -20,7 +20,7 @@ const PIXEL: usize = 4;
 /// Kernels and spans for one frame size, format and placement; built once, reused.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    passes: &'static [Pass],
+    passes: Vec<Pass>,
     vertical: Vec<Kernel>,
     /// Per pass, its readers of the line.
     horizontal: Vec<Vec<Horizontal>>,
@@ -129,20 +129,31 @@ impl Gather {
 
 impl Plan {
     /// `xs`/`ys` are the full-resolution taps of the placement (width/height outputs).
-    pub fn new(frame: &FrameView<'_>, xs: &AxisTaps, ys: &AxisTaps) -> Plan {
-        let passes = passes(frame.format);
+    /// With `luma_only`, component slot 0 is filled and the others are left as they are
+    /// wherever that saves a pass or a gather.
+    pub fn new(frame: &FrameView<'_>, xs: &AxisTaps, ys: &AxisTaps, luma_only: bool) -> Plan {
+        let fills_luma = |pass: &&Pass| {
+            pass.groups
+                .iter()
+                .any(|g| g.components.iter().any(|c| c.0 == 0))
+        };
+        let passes: Vec<Pass> = passes(frame.format)
+            .iter()
+            .filter(|pass| !luma_only || fills_luma(pass))
+            .copied()
+            .collect();
         let samples = |total: usize, halved: bool| {
             if halved { total.div_ceil(2) } else { total }
         };
         let mut plan = Plan {
-            passes,
+            passes: Vec::with_capacity(passes.len()),
             vertical: Vec::with_capacity(passes.len()),
             horizontal: Vec::with_capacity(passes.len()),
             spans: Vec::with_capacity(passes.len()),
             width: xs.index.len() / xs.taps.max(1),
             height: ys.index.len() / ys.taps.max(1),
         };
-        for pass in passes {
+        for pass in &passes {
             plan.vertical.push(Kernel::new(
                 ys,
                 pass.halved as u32,
@@ -181,6 +192,9 @@ impl Plan {
                     continue;
                 }
                 for &(slot, offset) in g.components {
+                    if luma_only && slot != 0 {
+                        continue;
+                    }
                     readers.push(Horizontal::Component(Gather::new(
                         k, slot, g.step, offset, origin,
                     )));
@@ -188,6 +202,7 @@ impl Plan {
             }
             plan.horizontal.push(readers);
         }
+        plan.passes = passes;
         plan
     }
 

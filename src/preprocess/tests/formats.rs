@@ -86,6 +86,7 @@ fn ten_bit_samples_keep_their_two_low_bits() {
         width: 2,
         height: 2,
         layout: Layout::Nchw,
+        channels: 3,
         order: ChannelOrder::Rgb,
         scale: 1.0,
         mean: [0.0; 3],
