@@ -127,7 +127,7 @@ const Y42B: &[Pass] = &[
     plane(2, &[chroma(1, &[(2, 0)])]),
 ];
 // 4:4:4 planar: the three planes share every tap, so they are read as one RGBx-like
-// line (about a third less time than three passes at 1080p).
+// line (see docs/performance.md for what that saves).
 const Y444: &[Pass] = &[Pass {
     interleaved: true,
     ..packed(&[group(INTERLEAVED, &[(0, 0), (1, 1), (2, 2)])])
