@@ -12,12 +12,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # PixelFormat::ALL, in order.
 FORMATS = ["NV12", "I420", "YUY2", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx",
            "xRGB", "xBGR", "ARGB", "ABGR", "GRAY8", "NV21", "UYVY", "YVYU", "Y42B", "Y444",
-           "I420_10LE", "P010_10LE", "Y444_10LE"]
+           "I420_10LE", "P010_10LE", "Y444_10LE", "YV12"]
 CENTER_CROP, STRETCH, LETTERBOX = 0, 1, 2
 NHWC, BGR, REGION = 4, 8, 16
 BT709, BT2020, FULL_RANGE = 32, 64, 128
 IMAGENET, EFFICIENTNET, IDENTITY = 0, 1, 2
-PADDED, SHORT, NARROW, MISSING, RERUN = 1 << 2, 2 << 2, 3 << 2, 4 << 2, 32
+PADDED, SHORT, NARROW, MISSING, RERUN, GREY = 1 << 2, 2 << 2, 3 << 2, 4 << 2, 32, 64
 
 
 def gradient(n):
@@ -55,6 +55,9 @@ def preprocess_seeds():
     seeds["yuy2-full-range-bt2020"] = frame("YUY2", 5, 5, BT2020 | FULL_RANGE, IDENTITY, tw=3, th=3)
     seeds["rgb-4095x1-letterbox"] = frame("RGB", 4095, 1, LETTERBOX, tw=224, th=224)
     seeds["gray8-1x4095-centercrop"] = frame("GRAY8", 1, 4095, CENTER_CROP, tw=224, th=224)
+    seeds["nv12-grey-33x17-letterbox"] = frame("NV12", 33, 17, LETTERBOX, IMAGENET | GREY,
+                                               tw=24, th=24)
+    seeds["bgrx-grey-9x3-nhwc"] = frame("BGRx", 9, 3, STRETCH | NHWC, IDENTITY | GREY, tw=4, th=4)
     seeds["rgba-1x1-upscale"] = frame("RGBA", 1, 1, STRETCH, tw=300, th=300, pixels=b"\xff\x00\x80\x00")
     seeds["bgrx-320x240-region"] = frame("BGRx", 320, 240, CENTER_CROP | BGR, RERUN,
                                          tw=224, th=224, region=(40, 30, 100, 80))

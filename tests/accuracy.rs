@@ -101,6 +101,7 @@ fn every_new_camera_and_10bit_format_sees_the_espresso() {
         "I420_10LE",
         "P010_10LE",
         "Y444_10LE",
+        "YV12",
     ] {
         let path = common::data("coffee.png").display().to_string();
         let run = common::run(&format!(

@@ -120,7 +120,7 @@ fn stats(format: &str, w: u32, h: u32, padded: bool, size: usize) -> (f32, f32, 
 }
 
 /// The existing format each new one is checked against, and whether it subsamples.
-const CLOSEST: [(&str, &str); 8] = [
+const CLOSEST: [(&str, &str); 9] = [
     ("NV21", "NV12"),
     ("UYVY", "YUY2"),
     ("YVYU", "YUY2"),
@@ -129,6 +129,7 @@ const CLOSEST: [(&str, &str); 8] = [
     ("I420_10LE", "I420"),
     ("P010_10LE", "NV12"),
     ("Y444_10LE", "Y444"),
+    ("YV12", "I420"),
 ];
 
 #[test]

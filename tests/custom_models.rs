@@ -110,3 +110,57 @@ fn a_batch_axis_the_model_does_not_honour_falls_back_to_one_at_a_time() {
     let stats = element.property::<gst::Structure>("stats");
     assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 2);
 }
+
+/// What a greyscale fixture (tests/data/models/make_fixtures.py) answers for one frame
+/// of `colour` (0xAARRGGBB) converted to `format`: its top label and the mean
+/// brightness it saw, 0..1.
+fn grey_model_sees(model: &str, format: &str, colour: u32) -> (String, f64) {
+    let path = common::fixture(model);
+    let run = common::run(&format!(
+        "videotestsrc pattern=solid-color foreground-color={colour} num-buffers=1 \
+         ! video/x-raw,format=RGB,width=64,height=48 ! videoconvert \
+         ! video/x-raw,format={format} ! imgclassify model-file={path} top-k=2 \
+         ! appsink name=sink"
+    ));
+    let result = run.results()[0].clone().expect("meta");
+    let bright = result
+        .labels
+        .iter()
+        .position(|l| l == "bright")
+        .expect("both labels");
+    (result.labels[0].clone(), result.scores[bright])
+}
+
+#[test]
+fn greyscale_models_get_the_luma_of_every_format() {
+    // White, black and RGB grey 128; one-channel luma in 0..1 after the model's scale.
+    let cases = [
+        (0xffff_ffff_u32, "bright", 1.0),
+        (0xff00_0000, "dark", 0.0),
+        (0xff80_8080, "bright", 128.0 / 255.0),
+    ];
+    for model in ["grey_nchw.onnx", "grey_nhwc.onnx"] {
+        for format in [
+            "RGB",
+            "BGRx",
+            "GRAY8",
+            "I420",
+            "YV12",
+            "NV12",
+            "YUY2",
+            "Y444_10LE",
+        ] {
+            for (colour, label, brightness) in cases {
+                let (top, seen) = grey_model_sees(model, format, colour);
+                assert_eq!(top, label, "{model} {format} {colour:#x}");
+                // Within a level of 255: videoconvert rounds grey 128 to 8-bit
+                // limited-range Y' 126, which is 128.08, and to 10-bit Y' a little
+                // higher (128.6).
+                assert!(
+                    (seen - brightness).abs() < 1.0 / 255.0,
+                    "{model} {format} {colour:#x}: {seen} vs {brightness}"
+                );
+            }
+        }
+    }
+}

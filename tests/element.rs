@@ -86,6 +86,7 @@ fn explicitly_padded_strides_are_read_through_the_video_meta() {
         PixelFormat::I420p10,
         PixelFormat::P010,
         PixelFormat::Y444p10,
+        PixelFormat::Yv12,
     ];
     let sizes = [(640, 480), (2, 3), (1, 1)];
     for (format, (width, height)) in formats

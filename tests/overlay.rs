@@ -302,6 +302,7 @@ fn every_accepted_format_is_blended_inside_the_box_only() {
         "I420_10LE",
         "P010_10LE",
         "Y444_10LE",
+        "YV12",
     ];
     for format in formats {
         let (rect, changed) = blends_inside_the_box_only(format, "top-right");
@@ -414,6 +415,7 @@ fn attaches_the_composition_when_downstream_takes_it() {
         "I420_10LE",
         "P010_10LE",
         "Y444_10LE",
+        "YV12",
     ] {
         let original = reference(format, 320, 240);
         let out = run(

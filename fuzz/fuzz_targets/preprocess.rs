@@ -8,7 +8,7 @@
 //! |---------|-------------------------------------------------------------------------|
 //! | 0       | pixel format, index into `PixelFormat::ALL` (modulo its length)         |
 //! | 1       | bits 0-1 resize mode, 2 NHWC, 3 BGR, 4 region, 5-6 YUV matrix, 7 full range |
-//! | 2       | bits 0-1 normalisation, 2-4 plane layout (see `Planes`), 5 rerun        |
+//! | 2       | bits 0-1 normalisation, 2-4 plane layout (see `Planes`), 5 rerun, 6 grey |
 //! | 3-4     | frame width (u16 LE, see `side`: up to 64, or 4096 with the top bit)    |
 //! | 5-6     | frame height (the same)                                                 |
 //! | 7       | stride padding in bytes (modulo 64)                                     |
@@ -68,7 +68,7 @@ fn extents(format: PixelFormat, width: usize, height: usize) -> Vec<(usize, usiz
     let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
     match format {
         PixelFormat::Nv12 | PixelFormat::Nv21 => vec![(width, height), (cw * 2, ch)],
-        PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
+        PixelFormat::I420 | PixelFormat::Yv12 => vec![(width, height), (cw, ch), (cw, ch)],
         PixelFormat::Yuy2 | PixelFormat::Uyvy | PixelFormat::Yvyu => vec![(cw * 4, height)],
         PixelFormat::Y42b => vec![(width, height), (cw, height), (cw, height)],
         PixelFormat::Y444 => vec![(width, height); 3],
@@ -207,6 +207,7 @@ fuzz_target!(|data: &[u8]| {
         width: side(u16_at(data, 9), 1, 32, 300),
         height: side(u16_at(data, 11), 1, 32, 300),
         layout,
+        channels: if options & 0x40 != 0 { 1 } else { 3 },
         order,
         scale,
         mean,

@@ -228,7 +228,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecString::builder("model-file")
                     .nick("Model file")
-                    .blurb("Path of an ONNX image classifier with input [N,3,H,W] or [N,H,W,3]; overrides model (changeable only in NULL; read at NULL->READY)")
+                    .blurb("Path of an ONNX image classifier with input [N,3,H,W] or [N,H,W,3] (or [N,1,H,W] or [N,H,W,1], greyscale); overrides model (changeable only in NULL; read at NULL->READY)")
                     .build(),
                 glib::ParamSpecString::builder("labels-file")
                     .nick("Labels file")

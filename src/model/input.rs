@@ -42,7 +42,10 @@ pub enum ShapeError {
     InputCount(usize),
     #[error("the model has {0} outputs; imgclassify needs at least one class-score output")]
     OutputCount(usize),
-    #[error("the model input has shape {0:?}; imgclassify needs [N,3,H,W] or [N,H,W,3]")]
+    #[error(
+        "the model input has shape {0:?}; imgclassify needs [N,3,H,W] or [N,H,W,3] \
+         (or [N,1,H,W] or [N,H,W,1] for greyscale)"
+    )]
     NotImage(Vec<i64>),
     #[error("the model {what} is of type {ty}; imgclassify needs float32")]
     NotFloat { what: &'static str, ty: String },
@@ -91,9 +94,14 @@ pub fn model_spec(
     let [_, a, b, c] = input else {
         return Err(ShapeError::NotImage(input.to_vec()));
     };
-    let (layout, h, w) = match (*a, *c) {
-        (3, last) if last != 3 || meta.layout != Some(Layout::Nhwc) => (Layout::Nchw, *b, last),
-        (_, 3) => (Layout::Nhwc, *a, *b),
+    // Three channels before one: [N,1,W,3] is a one-row colour image. Where both ends
+    // could be the channels, the layout metadata decides, NCHW by default.
+    let nhwc = meta.layout == Some(Layout::Nhwc);
+    let (layout, channels, h, w) = match (*a, *c) {
+        (3, last) if last != 3 || !nhwc => (Layout::Nchw, 3, *b, last),
+        (_, 3) => (Layout::Nhwc, 3, *a, *b),
+        (1, last) if last != 1 || !nhwc => (Layout::Nchw, 1, *b, last),
+        (_, 1) => (Layout::Nhwc, 1, *a, *b),
         _ => return Err(ShapeError::NotImage(input.to_vec())),
     };
     let default = requested.or(meta.input_size).unwrap_or(DEFAULT_INPUT_SIZE);
@@ -123,6 +131,7 @@ pub fn model_spec(
             width,
             height,
             layout,
+            channels,
             order: meta.order.unwrap_or(ChannelOrder::Rgb),
             scale: meta
                 .scale
@@ -174,6 +183,39 @@ mod tests {
         };
         let spec = model_spec(&[1, 3, 3, 3], &[1, 2], &meta, None).expect("valid");
         assert_eq!(spec.tensor.layout, Layout::Nhwc);
+    }
+
+    #[test]
+    fn one_channel_inputs_are_greyscale_in_either_layout() {
+        let meta = ModelMetadata::default();
+        let nchw = model_spec(&[-1, 1, -1, -1], &[-1, 2], &meta, Some(96)).expect("valid");
+        assert_eq!(
+            (nchw.tensor.layout, nchw.tensor.channels, nchw.tensor.len()),
+            (Layout::Nchw, 1, 96 * 96)
+        );
+        let nhwc = model_spec(&[1, 28, 20, 1], &[1, 10], &meta, None).expect("valid");
+        assert_eq!(
+            (nhwc.tensor.layout, nhwc.tensor.channels),
+            (Layout::Nhwc, 1)
+        );
+        assert_eq!((nhwc.tensor.height, nhwc.tensor.width), (28, 20));
+        // Colour wins where both readings fit: a one-row RGB image.
+        let row = model_spec(&[1, 1, 64, 3], &[1, 10], &meta, None).expect("valid");
+        assert_eq!((row.tensor.channels, row.tensor.height), (3, 1));
+        let square = model_spec(&[1, 1, 8, 1], &[1, 10], &meta, None).expect("valid");
+        assert_eq!(
+            (square.tensor.layout, square.tensor.width),
+            (Layout::Nchw, 1)
+        );
+        let tagged = ModelMetadata {
+            layout: Some(Layout::Nhwc),
+            ..Default::default()
+        };
+        let square = model_spec(&[1, 1, 8, 1], &[1, 10], &tagged, None).expect("valid");
+        assert_eq!(
+            (square.tensor.layout, square.tensor.width),
+            (Layout::Nhwc, 8)
+        );
     }
 
     #[test]

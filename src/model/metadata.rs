@@ -53,9 +53,9 @@ fn bad(key: &str, value: &str, expected: &'static str) -> MetadataError {
 
 fn triple(key: &str, value: &str, positive: bool) -> Result<[f32; 3], MetadataError> {
     let expected = if positive {
-        "three positive numbers separated by commas"
+        "three positive numbers separated by commas, or one"
     } else {
-        "three numbers separated by commas"
+        "three numbers separated by commas, or one"
     };
     let parts: Vec<f32> = value
         .split(',')
@@ -70,6 +70,8 @@ fn triple(key: &str, value: &str, positive: bool) -> Result<[f32; 3], MetadataEr
         {
             Ok([*a, *b, *c])
         }
+        // One value for every channel, as a greyscale model would give it.
+        [a] if a.is_finite() && (!positive || *a > 0.0) => Ok([*a; 3]),
         _ => Err(bad(key, value, expected)),
     }
 }
@@ -193,6 +195,13 @@ mod tests {
     }
 
     #[test]
+    fn one_mean_or_std_serves_every_channel() {
+        let m = ModelMetadata::parse([("imgclassify.mean", "0.5"), ("imgclassify.std", " 0.25 ")])
+            .expect("valid");
+        assert_eq!((m.mean, m.std), (Some([0.5; 3]), Some([0.25; 3])));
+    }
+
+    #[test]
     fn bad_values_name_the_key() {
         for (key, value) in [
             ("imgclassify.input_size", "0"),
@@ -205,6 +214,8 @@ mod tests {
             ("imgclassify.mean", "1,2"),
             ("imgclassify.std", "1,0,1"),
             ("imgclassify.std", "1,NaN,1"),
+            ("imgclassify.std", "0"),
+            ("imgclassify.mean", "inf"),
             ("imgclassify.crop_fraction", "1.5"),
             ("imgclassify.output", "softmax"),
         ] {

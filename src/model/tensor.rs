@@ -36,6 +36,8 @@ pub struct TensorSpec {
     pub width: usize,
     pub height: usize,
     pub layout: Layout,
+    /// 3 (red, green and blue in `order`) or 1 (greyscale: luma, see `affine`).
+    pub channels: usize,
     pub order: ChannelOrder,
     pub scale: f32,
     pub mean: [f32; 3],
@@ -54,6 +56,7 @@ impl TensorSpec {
             width: size,
             height: size,
             layout: Layout::Nchw,
+            channels: 3,
             order: ChannelOrder::Rgb,
             scale: 1.0 / 255.0,
             mean: IMAGENET_MEAN,
@@ -62,7 +65,11 @@ impl TensorSpec {
     }
 
     pub fn len(&self) -> usize {
-        self.width * self.height * 3
+        self.width * self.height * self.channels
+    }
+
+    pub fn is_grey(&self) -> bool {
+        self.channels == 1
     }
 
     pub fn is_empty(&self) -> bool {
@@ -70,12 +77,22 @@ impl TensorSpec {
     }
 
     /// Per tensor channel: multiplier and offset applied to the 0..=255 value.
+    /// A greyscale tensor's one channel takes the average of the three means and of the
+    /// three standard deviations: metadata written for one channel repeats its value
+    /// (or gives it once), and ImageNet's defaults become 0.449 and 0.226, what their
+    /// channels have in common, rather than red's alone.
     pub(crate) fn affine(&self) -> ([f32; 3], [f32; 3]) {
+        let (mean, std) = if self.is_grey() {
+            let average = |v: [f32; 3]| [(v[0] + v[1] + v[2]) / 3.0; 3];
+            (average(self.mean), average(self.std))
+        } else {
+            (self.mean, self.std)
+        };
         let mut a = [0.0; 3];
         let mut b = [0.0; 3];
         for c in 0..3 {
-            a[c] = self.scale / self.std[c];
-            b[c] = -self.mean[c] / self.std[c];
+            a[c] = self.scale / std[c];
+            b[c] = -mean[c] / std[c];
         }
         (a, b)
     }

@@ -32,13 +32,15 @@ pub enum PixelFormat {
     P010,
     /// Y444 with 10-bit samples in the low bits of little-endian 16-bit words.
     Y444p10,
+    /// I420 with the chroma planes swapped: Y, V, U.
+    Yv12,
 }
 
 impl PixelFormat {
     /// In the order the element's caps list them, which is the order of preference when
     /// a converter upstream has to choose: formats added later go last so that existing
     /// pipelines keep negotiating what they did.
-    pub const ALL: [PixelFormat; 22] = [
+    pub const ALL: [PixelFormat; 23] = [
         PixelFormat::Nv12,
         PixelFormat::I420,
         PixelFormat::Yuy2,
@@ -61,6 +63,7 @@ impl PixelFormat {
         PixelFormat::I420p10,
         PixelFormat::P010,
         PixelFormat::Y444p10,
+        PixelFormat::Yv12,
     ];
 
     /// GStreamer's name of the format, as used in caps strings.
@@ -88,6 +91,7 @@ impl PixelFormat {
             PixelFormat::I420p10 => "I420_10LE",
             PixelFormat::P010 => "P010_10LE",
             PixelFormat::Y444p10 => "Y444_10LE",
+            PixelFormat::Yv12 => "YV12",
         }
     }
 
@@ -96,7 +100,11 @@ impl PixelFormat {
     }
 
     pub fn is_yuv(self) -> bool {
-        !matches!(self, PixelFormat::Gray8) && self.rgb_layout().is_none()
+        !matches!(self, PixelFormat::Gray8) && !self.is_rgb()
+    }
+
+    pub fn is_rgb(self) -> bool {
+        self.rgb_layout().is_some()
     }
 
     /// Whether samples are 16-bit words holding 10 bits rather than bytes.
@@ -127,7 +135,7 @@ impl PixelFormat {
         let ch = height.div_ceil(2);
         match self {
             PixelFormat::Nv12 | PixelFormat::Nv21 => vec![(width, height), (cw * 2, ch)],
-            PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
+            PixelFormat::I420 | PixelFormat::Yv12 => vec![(width, height), (cw, ch), (cw, ch)],
             PixelFormat::Yuy2 | PixelFormat::Uyvy | PixelFormat::Yvyu => vec![(cw * 4, height)],
             PixelFormat::Y42b => vec![(width, height), (cw, height), (cw, height)],
             PixelFormat::Y444 => vec![(width, height); 3],

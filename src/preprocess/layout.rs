@@ -40,11 +40,19 @@ pub(crate) struct Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pass {
     pub plane: usize,
+    /// Whether planes `plane`, `plane + 1` and `plane + 2`, of the same size, are
+    /// weighted together into one line of `INTERLEAVED` values per sample (the fourth
+    /// unused), which the groups then read like a packed RGBx row: one horizontal pass
+    /// with one set of taps for the three, and no gathers (see `resample`).
+    pub interleaved: bool,
     /// Whether a row covers two pixel rows.
     pub halved: bool,
     pub sample: Sample,
     pub groups: &'static [Group],
 }
+
+/// Values per sample in the line of an interleaved pass.
+pub(crate) const INTERLEAVED: usize = 4;
 
 const fn group(step: usize, components: &'static [(usize, usize)]) -> Group {
     Group {
@@ -70,6 +78,7 @@ const fn packed(groups: &'static [Group]) -> Pass {
 const fn plane(plane: usize, groups: &'static [Group]) -> Pass {
     Pass {
         plane,
+        interleaved: false,
         halved: false,
         sample: Sample::U8,
         groups,
@@ -79,6 +88,7 @@ const fn plane(plane: usize, groups: &'static [Group]) -> Pass {
 const fn subsampled(plane: usize, groups: &'static [Group]) -> Pass {
     Pass {
         plane,
+        interleaved: false,
         halved: true,
         sample: Sample::U8,
         groups,
@@ -97,6 +107,12 @@ const I420: &[Pass] = &[
     subsampled(1, &[chroma(1, &[(1, 0)])]),
     subsampled(2, &[chroma(1, &[(2, 0)])]),
 ];
+// Plane 1 holds Cr, plane 2 Cb.
+const YV12: &[Pass] = &[
+    LUMA,
+    subsampled(1, &[chroma(1, &[(2, 0)])]),
+    subsampled(2, &[chroma(1, &[(1, 0)])]),
+];
 const NV21: &[Pass] = &[LUMA, subsampled(1, &[chroma(2, &[(2, 0), (1, 1)])])];
 // Y0 U Y1 V: luma every 2 bytes, chroma every 4 bytes covering two pixels.
 const YUY2: &[Pass] = &[packed(&[group(2, &[(0, 0)]), chroma(4, &[(1, 1), (2, 3)])])];
@@ -110,11 +126,12 @@ const Y42B: &[Pass] = &[
     plane(1, &[chroma(1, &[(1, 0)])]),
     plane(2, &[chroma(1, &[(2, 0)])]),
 ];
-const Y444: &[Pass] = &[
-    LUMA,
-    plane(1, &[group(1, &[(1, 0)])]),
-    plane(2, &[group(1, &[(2, 0)])]),
-];
+// 4:4:4 planar: the three planes share every tap, so they are read as one RGBx-like
+// line (see docs/performance.md for what that saves).
+const Y444: &[Pass] = &[Pass {
+    interleaved: true,
+    ..packed(&[group(INTERLEAVED, &[(0, 0), (1, 1), (2, 2)])])
+}];
 const I420_10: &[Pass] = &[
     words(I420[0], Sample::Low10),
     words(I420[1], Sample::Low10),
@@ -124,11 +141,7 @@ const P010: &[Pass] = &[
     words(NV12[0], Sample::High10),
     words(NV12[1], Sample::High10),
 ];
-const Y444_10: &[Pass] = &[
-    words(Y444[0], Sample::Low10),
-    words(Y444[1], Sample::Low10),
-    words(Y444[2], Sample::Low10),
-];
+const Y444_10: &[Pass] = &[words(Y444[0], Sample::Low10)];
 const GRAY8: &[Pass] = &[LUMA];
 const RGB: &[Pass] = &[packed(&[group(3, &[(0, 0), (1, 1), (2, 2)])])];
 const BGR: &[Pass] = &[packed(&[group(3, &[(0, 2), (1, 1), (2, 0)])])];
@@ -144,6 +157,7 @@ pub(crate) fn passes(format: PixelFormat) -> &'static [Pass] {
     match format {
         F::Nv12 => NV12,
         F::I420 => I420,
+        F::Yv12 => YV12,
         F::Yuy2 => YUY2,
         F::Nv21 => NV21,
         F::Uyvy => UYVY,

@@ -134,7 +134,9 @@ impl Preprocessor {
             p.src.y += r.y as f64;
             let xs = AxisTaps::new(p.src.x, p.src.width, p.dst.2, frame.width);
             let ys = AxisTaps::new(p.src.y, p.src.height, p.dst.3, frame.height);
-            let plan = Plan::new(frame, &xs, &ys);
+            // A greyscale tensor of Y'CbCr needs the luma alone: the chroma is not read.
+            let luma_only = self.spec.is_grey() && !frame.format.is_rgb();
+            let plan = Plan::new(frame, &xs, &ys, luma_only);
             self.cached = Some((key, p, plan));
         }
         let Some((_, placement, plan)) = self.cached.as_ref() else {
@@ -192,15 +194,16 @@ impl std::error::Error for PreprocessError {}
 /// Black, normalised: what letterbox bars contain.
 fn fill_padding(spec: &TensorSpec, b: [f32; 3], out: &mut [f32]) {
     let plane = spec.width * spec.height;
+    let b = &b[..spec.channels];
     match spec.layout {
         Layout::Nchw => {
-            for (c, chunk) in out.chunks_exact_mut(plane).enumerate() {
-                chunk.fill(b[c]);
+            for (chunk, &b) in out.chunks_exact_mut(plane).zip(b) {
+                chunk.fill(b);
             }
         }
         Layout::Nhwc => {
-            for px in out.chunks_exact_mut(3) {
-                px.copy_from_slice(&b);
+            for px in out.chunks_exact_mut(b.len()) {
+                px.copy_from_slice(b);
             }
         }
     }
@@ -236,6 +239,10 @@ fn yuv_coefficients(m: YuvMatrix) -> YuvCoefficients {
 
 /// Tensor channel c = clamp(m[c] · components + k[c], 0, 255) * a[c] + b[c]: colour
 /// conversion, channel order and normalisation folded into one affine map per channel.
+/// A greyscale tensor's one channel is luma on the 0..=255 scale: for Y'CbCr frames
+/// the Y' plane with the range expansion (what converting to RGB and back to luma with
+/// the same matrix gives, without reading the chroma), for RGB frames BT.601's
+/// 0.299 R + 0.587 G + 0.114 B (what PIL, OpenCV and torchvision's greyscale give).
 #[derive(Debug, Clone, Copy)]
 struct ChannelMaps {
     m: [[f32; 3]; 3],
@@ -267,12 +274,28 @@ impl ChannelMaps {
                 ([0.0, 0.0, 1.0], 0.0),
             ],
         };
+        let (a, b) = spec.affine();
+        if spec.is_grey() {
+            let luma = match frame.format {
+                PixelFormat::Gray8 => ([1.0, 0.0, 0.0], 0.0),
+                f if f.is_yuv() => {
+                    let c = yuv_coefficients(frame.matrix);
+                    ([c.y_gain, 0.0, 0.0], -c.y_gain * c.y_offset)
+                }
+                _ => ([0.299, 0.587, 0.114], 0.0),
+            };
+            return ChannelMaps {
+                m: [luma.0; 3],
+                k: [luma.1; 3],
+                a,
+                b,
+            };
+        }
         // Model channel c takes RGB component src[c].
         let src = match spec.order {
             ChannelOrder::Rgb => [0, 1, 2],
             ChannelOrder::Bgr => [2, 1, 0],
         };
-        let (a, b) = spec.affine();
         ChannelMaps {
             m: src.map(|s| rgb[s].0),
             k: src.map(|s| rgb[s].1),
@@ -302,6 +325,7 @@ fn write_tensor(
     let (dx, dy, dw, dh) = dst;
     let (w, h) = (spec.width, spec.height);
     let plane = w * h;
+    let channels = spec.channels;
     for oy in 0..dh {
         let src = oy * dw..(oy + 1) * dw;
         let (p0, p1, p2) = (
@@ -315,7 +339,7 @@ fn write_tensor(
                 // Fixed-size chunks so that every pixel takes the vector path: the
                 // compiler's own loop left up to 63 of 224 pixels to a scalar tail.
                 const CHUNK: usize = 16;
-                for c in 0..3 {
+                for c in 0..channels {
                     let row = &mut out[c * plane + first..c * plane + first + dw];
                     if dw < CHUNK {
                         for (x, o) in row.iter_mut().enumerate() {
@@ -337,8 +361,8 @@ fn write_tensor(
                 }
             }
             Layout::Nhwc => {
-                let row = &mut out[first * 3..(first + dw) * 3];
-                for (x, px) in row.chunks_exact_mut(3).enumerate() {
+                let row = &mut out[first * channels..(first + dw) * channels];
+                for (x, px) in row.chunks_exact_mut(channels).enumerate() {
                     for (c, o) in px.iter_mut().enumerate() {
                         *o = maps.apply(c, [p0[x], p1[x], p2[x]]);
                     }

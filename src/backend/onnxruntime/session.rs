@@ -150,8 +150,8 @@ fn sha256_of(path: &Path) -> Result<String, LoadError> {
 /// engine is built for that size (with `input-size`, not the model's own).
 fn profile_shape(input: &str, t: &TensorSpec) -> String {
     match t.layout {
-        Layout::Nchw => format!("{input}:1x3x{}x{}", t.height, t.width),
-        Layout::Nhwc => format!("{input}:1x{}x{}x3", t.height, t.width),
+        Layout::Nchw => format!("{input}:1x{}x{}x{}", t.channels, t.height, t.width),
+        Layout::Nhwc => format!("{input}:1x{}x{}x{}", t.height, t.width, t.channels),
     }
 }
 
@@ -312,8 +312,8 @@ impl SharedModel {
             });
         }
         let shape = match t.layout {
-            Layout::Nchw => [n, 3, t.height, t.width],
-            Layout::Nhwc => [n, t.height, t.width, 3],
+            Layout::Nchw => [n, t.channels, t.height, t.width],
+            Layout::Nhwc => [n, t.height, t.width, t.channels],
         };
         let runtime_error = |e: ort::Error| BackendError::Runtime(Box::new(e));
         let input = TensorRef::from_array_view((shape, tensors)).map_err(runtime_error)?;

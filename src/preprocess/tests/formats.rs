@@ -3,7 +3,7 @@
 
 use super::*;
 
-const NEW: [PixelFormat; 8] = [
+const NEW: [PixelFormat; 9] = [
     PixelFormat::Nv21,
     PixelFormat::Uyvy,
     PixelFormat::Yvyu,
@@ -12,6 +12,7 @@ const NEW: [PixelFormat; 8] = [
     PixelFormat::I420p10,
     PixelFormat::P010,
     PixelFormat::Y444p10,
+    PixelFormat::Yv12,
 ];
 
 #[test]
@@ -41,7 +42,12 @@ fn new_formats_match_the_reference_at_odd_sizes_and_strides() {
 
 #[test]
 fn new_formats_match_the_reference_at_1080p() {
-    for format in [PixelFormat::Uyvy, PixelFormat::P010, PixelFormat::Y42b] {
+    for format in [
+        PixelFormat::Uyvy,
+        PixelFormat::P010,
+        PixelFormat::Y42b,
+        PixelFormat::Y444p10,
+    ] {
         check(
             format,
             1920,
@@ -80,6 +86,7 @@ fn ten_bit_samples_keep_their_two_low_bits() {
         width: 2,
         height: 2,
         layout: Layout::Nchw,
+        channels: 3,
         order: ChannelOrder::Rgb,
         scale: 1.0,
         mean: [0.0; 3],

@@ -3,6 +3,7 @@
 use super::*;
 
 mod formats;
+mod grey;
 mod reference;
 
 use reference::{TestFrame, check, max_difference};
@@ -51,6 +52,7 @@ fn nhwc_bgr_full_range_matches_the_reference() {
         width: 16,
         height: 12,
         layout: Layout::Nhwc,
+        channels: 3,
         order: ChannelOrder::Bgr,
         scale: 1.0,
         mean: [127.0; 3],
@@ -85,6 +87,7 @@ fn pure_red_in_yuv_comes_out_red() {
         width: 2,
         height: 2,
         layout: Layout::Nchw,
+        channels: 3,
         order: ChannelOrder::Rgb,
         scale: 1.0,
         mean: [0.0; 3],

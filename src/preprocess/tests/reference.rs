@@ -24,7 +24,7 @@ impl TestFrame {
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
         let extents: Vec<(usize, usize)> = match format {
             PixelFormat::Nv12 | PixelFormat::Nv21 => vec![(width, height), (cw * 2, ch)],
-            PixelFormat::I420 => vec![(width, height), (cw, ch), (cw, ch)],
+            PixelFormat::I420 | PixelFormat::Yv12 => vec![(width, height), (cw, ch), (cw, ch)],
             PixelFormat::Yuy2 | PixelFormat::Uyvy | PixelFormat::Yvyu => vec![(cw * 4, height)],
             PixelFormat::Y42b => vec![(width, height), (cw, height), (cw, height)],
             PixelFormat::Y444 => vec![(width, height); 3],
@@ -126,6 +126,11 @@ impl TestFrame {
                 at(0, y * s[0] + x),
                 at(1, (y / 2) * s[1] + x / 2),
                 at(2, (y / 2) * s[2] + x / 2),
+            ],
+            PixelFormat::Yv12 => [
+                at(0, y * s[0] + x),
+                at(2, (y / 2) * s[2] + x / 2),
+                at(1, (y / 2) * s[1] + x / 2),
             ],
             PixelFormat::Yuy2 => {
                 let base = y * s[0] + (x / 2) * 4;

@@ -118,6 +118,26 @@ nodes += [helper.make_node("ReduceMean", ["m6"], ["total"], keepdims=0),
 save("slow.onnx", nodes, [image_input()], [scores("scores", 4)], consts,
      {"imgclassify.labels": "zero\none\ntwo\nthree", "imgclassify.output": "logits"})
 
+# Greyscale, one channel in either layout: scores (1 - m, m) for the mean brightness m of
+# the 0..1 luma, already probabilities, labelled "dark" and "bright".
+def brightness(name, shape, mean, std):
+    nodes = [
+        helper.make_node("ReduceMean", ["input"], ["mean"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Flatten", ["mean"], ["m"]),
+        helper.make_node("Mul", ["m", "w"], ["wm"]),
+        helper.make_node("Add", ["wm", "b"], ["scores"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([-1.0, 1.0], dtype=np.float32), "w"),
+             numpy_helper.from_array(np.array([1.0, 0.0], dtype=np.float32), "b")]
+    save(name, nodes, [image_input(shape=shape)], [scores("scores", 2)], inits,
+         {"imgclassify.labels": "dark\nbright", "imgclassify.output": "probabilities",
+          "imgclassify.scale": str(1 / 255), "imgclassify.mean": mean,
+          "imgclassify.std": std})
+
+
+brightness("grey_nchw.onnx", (1, 1, 16, 16), "0", "1")
+brightness("grey_nhwc.onnx", (1, 16, 16, 1), "0,0,0", "1,1,1")
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
