@@ -229,7 +229,7 @@ fn labels_with_a_nul_byte_or_trailing_blank_lines_say_so() {
     std::fs::write(&nul, b"cat\nd\0og\nbird\nfish\n").expect("write");
     common::assert_error(
         &format!("model-file={model} labels-file={}", nul.display()),
-        &["NUL byte on line 2"],
+        &["NUL byte in label 2"],
     );
     let blank = dir.join("blank.txt");
     std::fs::write(&blank, b"cat\ndog\nbird\nfish\n\n\n").expect("write");

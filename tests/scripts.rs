@@ -118,3 +118,30 @@ fn regions_facedetect_sh_labels_the_face() {
         "{stdout}"
     );
 }
+
+/// gst-launch sets properties before the element has a bus, so a refused value would
+/// vanish unseen; it is logged as a warning too.
+#[test]
+fn a_refused_property_in_gst_launch_is_logged() {
+    let out = command("gst-launch-1.0")
+        .env("GST_DEBUG", "imgclassify:2")
+        .env("GST_DEBUG_NO_COLOR", "1")
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=1",
+            "!",
+            "imgclassify",
+            "min-region-size=big",
+            "!",
+            "fakesink",
+        ])
+        .output()
+        .expect("gst-launch-1.0 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("min-region-size 'big' is not WxH"),
+        "{stderr}"
+    );
+}

@@ -26,11 +26,9 @@ pub enum LabelsError {
         path: String,
         problem: crate::files::FileProblem,
     },
-    #[error(
-        "labels file '{path}' has a NUL byte on line {line}, which would cut the label short; \
-         remove it"
-    )]
-    Nul { path: String, line: usize },
+    /// `origin` is "labels file 'PATH'" or "the metadata of model 'PATH'".
+    #[error("{origin} has a NUL byte in label {line}, which would cut the label short; remove it")]
+    Nul { origin: String, line: usize },
     #[error("labels file '{path}' is not UTF-8 text (line {line}); save it as UTF-8")]
     NotUtf8 { path: String, line: usize },
     #[error("labels file '{path}' has no labels; put one label per line")]
@@ -60,7 +58,7 @@ pub fn read_file(path: &Path) -> Result<Vec<String>, LabelsError> {
     })?;
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(LabelsError::Nul {
-            path: shown,
+            origin: format!("labels file '{shown}'"),
             line: bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1,
         });
     }
@@ -100,6 +98,12 @@ pub fn choose(
             String::new(),
         ),
     };
+    if let Some(at) = labels.iter().position(|l| l.contains('\0')) {
+        return Err(LabelsError::Nul {
+            origin,
+            line: at + 1,
+        });
+    }
     if labels.len() != classes {
         return Err(LabelsError::Count {
             origin,
@@ -142,6 +146,17 @@ mod tests {
         assert_eq!(
             parse_lines("\u{feff}tench\ngoldfish\n"),
             vec!["tench", "goldfish"]
+        );
+    }
+
+    #[test]
+    fn a_nul_in_the_model_s_own_labels_is_refused_too() {
+        let labels: Vec<String> = ["a", "b\0c"].map(String::from).to_vec();
+        let err = choose(None, Some(&labels), Path::new("m.onnx"), 2).expect_err("NUL");
+        assert_eq!(
+            err.to_string(),
+            "the metadata of model 'm.onnx' has a NUL byte in label 2, which would cut the \
+             label short; remove it"
         );
     }
 
