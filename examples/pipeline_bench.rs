@@ -367,6 +367,7 @@ fn engine_options(threads: u32) -> EngineOptions {
             requested: Requested::Cpu,
             ..ProviderOptions::default()
         },
+        ..EngineOptions::default()
     }
 }
 

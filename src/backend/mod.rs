@@ -8,10 +8,28 @@ pub mod onnxruntime;
 
 use crate::model::ModelSpec;
 
-/// The element type of the model's input tensor.
+/// The element type of a model's input or output tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElementType {
     Float32,
+    /// Normalised values converted to half precision.
+    Float16,
+    /// Raw 0–255 pixels, no normalisation: the model normalises inside, as most
+    /// TFLite-derived and tf2onnx exports do.
+    Uint8,
+    /// Outputs only.
+    Float64,
+}
+
+impl ElementType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ElementType::Float32 => "float32",
+            ElementType::Float16 => "float16",
+            ElementType::Uint8 => "uint8",
+            ElementType::Float64 => "float64",
+        }
+    }
 }
 
 /// What a backend's model takes and gives, read once when it is loaded.

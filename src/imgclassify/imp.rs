@@ -16,9 +16,10 @@ use super::frame::VideoInput;
 use super::loading::{self, LoadRequest, Model};
 use super::output::{self, Notice};
 use super::stream::{FrameSettings, Stream};
-use super::{CAT, ExecutionProvider, Mode, ResizeMode, Target};
+use super::{CAT, ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
 use crate::backend::onnxruntime::ProviderOptions;
 use crate::lock::lock;
+use crate::model::normalisation::{self, Overrides};
 use crate::model::{self, zoo};
 use crate::postprocess::Params;
 use crate::preprocess::PixelFormat;
@@ -60,6 +61,13 @@ struct Settings {
     min_region_size: String,
     max_regions: u32,
     max_batch: u32,
+    output_name: Option<String>,
+    /// `input-mean` and `input-std` as set, for the getters; parsed when set.
+    input_mean: String,
+    input_std: String,
+    color_order: ColorOrder,
+    output_activation: OutputActivation,
+    normalisation: Overrides,
     /// The ROI filter, parsed once from the three properties above.
     selection: Arc<Selection>,
 }
@@ -106,6 +114,12 @@ impl Settings {
                 fp16: self.fp16,
                 engine_cache_dir: self.engine_cache_dir.clone(),
             },
+            output_name: self.output_name.clone(),
+            normalisation: Overrides {
+                order: self.color_order.into(),
+                ..self.normalisation
+            },
+            activation: self.output_activation.into(),
         }
     }
 }
@@ -136,6 +150,12 @@ impl Default for Settings {
             min_region_size: "0x0".to_string(),
             max_regions: 0,
             max_batch: DEFAULT_MAX_BATCH,
+            output_name: None,
+            input_mean: String::new(),
+            input_std: String::new(),
+            color_order: ColorOrder::Auto,
+            output_activation: OutputActivation::Auto,
+            normalisation: Overrides::default(),
             selection: Arc::new(Selection::default()),
         }
     }
@@ -345,6 +365,26 @@ impl ObjectImpl for ImgClassify {
                     .default_value(0)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecString::builder("output-name")
+                    .nick("Output name")
+                    .blurb("The model output to read class scores from; empty: the first output whose shape is [N,C], [N,C,1,1], [N,1,C] or [C]. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecString::builder("input-mean")
+                    .nick("Input mean")
+                    .blurb("For models without imgclassify metadata: value = (pixel − mean) / std with pixels 0–255; one number, or three comma-separated (per channel), e.g. 123.675,116.28,103.53 (ImageNet) or 127 (EfficientNet-Lite). Empty: the model's metadata, else ImageNet. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecString::builder("input-std")
+                    .nick("Input standard deviation")
+                    .blurb("See input-mean; positive, one or three numbers, e.g. 58.395,57.12,57.375 (ImageNet), 128 (EfficientNet-Lite), 255 (0–1 scaling), 1 (raw pixels). Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("color-order", ColorOrder::Auto)
+                    .nick("Colour order")
+                    .blurb("Channel order the model wants: auto (its metadata, else RGB), rgb or bgr. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("output-activation", OutputActivation::Auto)
+                    .nick("Output activation")
+                    .blurb("What turns the model's output into scores: auto, softmax, sigmoid (multi-label logits: threshold applies to each label, top-k caps how many) or none (already scores). Read at NULL→READY")
+                    .build(),
                 glib::ParamSpecUInt::builder("max-batch")
                     .nick("Maximum batch")
                     .blurb("Regions classified in one inference at most; more regions take several, so memory stays bounded however many detections arrive")
@@ -434,6 +474,36 @@ impl ObjectImpl for ImgClassify {
                     s.reparse_selection();
                 }
                 "max-batch" => s.max_batch = value.get().unwrap_or(DEFAULT_MAX_BATCH),
+                "output-name" => {
+                    if let Some(output) = text(value) {
+                        s.output_name = output.filter(|o| !o.is_empty());
+                    }
+                }
+                "input-mean" | "input-std" => {
+                    if let Some(given) = text(value) {
+                        let given = given.unwrap_or_default();
+                        let is_std = name == "input-std";
+                        let parsed = if given.trim().is_empty() {
+                            Ok(None)
+                        } else {
+                            normalisation::parse_values(&given, is_std).map(Some)
+                        };
+                        match parsed {
+                            Ok(values) if is_std => {
+                                (s.input_std, s.normalisation.std) = (given, values)
+                            }
+                            Ok(values) => (s.input_mean, s.normalisation.mean) = (given, values),
+                            Err(why) => {
+                                refused = Some(format!(
+                                    "{name} '{given}': {why}; keeping '{}'",
+                                    if is_std { &s.input_std } else { &s.input_mean }
+                                ))
+                            }
+                        }
+                    }
+                }
+                "color-order" => s.color_order = value.get().unwrap_or_default(),
+                "output-activation" => s.output_activation = value.get().unwrap_or_default(),
                 "fallback" => s.fallback = value.get().unwrap_or(true),
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -488,6 +558,11 @@ impl ObjectImpl for ImgClassify {
             "min-region-size" => s.min_region_size.to_value(),
             "max-regions" => s.max_regions.to_value(),
             "max-batch" => s.max_batch.to_value(),
+            "output-name" => s.output_name.to_value(),
+            "input-mean" => s.input_mean.to_value(),
+            "input-std" => s.input_std.to_value(),
+            "color-order" => s.color_order.to_value(),
+            "output-activation" => s.output_activation.to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),

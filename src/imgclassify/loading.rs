@@ -8,12 +8,14 @@ use std::time::Instant;
 use super::CAT;
 use super::classifier::Classifier;
 use crate::backend::Backend;
+use crate::backend::ElementType;
 use crate::backend::onnxruntime::{
     EngineError, EngineOptions, OnnxRuntime, ProviderOptions, set_log_sink,
 };
 use crate::model::labels::{self, LabelsError};
+use crate::model::normalisation::Overrides;
 use crate::model::{self, ModelSpec, zoo};
-use crate::postprocess::{Activation, Postprocessor};
+use crate::postprocess::{Activation, Postprocessor, RequestedActivation};
 
 /// What the load-time properties ask for.
 #[derive(Debug, Clone)]
@@ -27,6 +29,11 @@ pub struct LoadRequest {
     /// 0 = the model's own size.
     pub input_size: u32,
     pub provider: ProviderOptions,
+    /// `output-name`: the output to read; None = the first that fits.
+    pub output_name: Option<String>,
+    /// `input-mean`, `input-std`, `color-order`.
+    pub normalisation: Overrides,
+    pub activation: RequestedActivation,
 }
 
 /// What lives from NULL→READY to READY→NULL.
@@ -69,6 +76,7 @@ pub fn load(
         threads: request.threads as usize,
         input_size,
         provider: request.provider.clone(),
+        output_name: request.output_name.clone(),
     };
     let started = Instant::now();
     let backend = OnnxRuntime::load(&path, &options).map_err(|e| match e {
@@ -99,8 +107,43 @@ pub fn load(
         );
     }
     let latency = gst::ClockTime::from_nseconds(2 * warm_up.per_image.as_nanos() as u64);
-    let activation = Activation::decide(info.spec.outputs_probabilities, &warm_up.row);
-    let spec = info.spec.clone();
+    let activation = Activation::decide(request.activation, info.spec.output, &warm_up.row)
+        .map_err(|e| {
+            gst::error_msg!(
+                gst::LibraryError::Settings,
+                ("model '{}': {}", path.display(), e)
+            )
+        })?;
+    let mut spec = info.spec.clone();
+    if info.input_type == ElementType::Uint8 {
+        if !request.normalisation.is_empty() {
+            gst::element_warning!(
+                element,
+                gst::LibraryError::Settings,
+                (
+                    "model '{}' takes uint8 pixels as they are: input-mean, input-std and \
+                     color-order are ignored",
+                    path.display()
+                ),
+                ["unset them; such a model normalises inside"]
+            );
+        }
+    } else {
+        request.normalisation.apply(&mut spec.tensor);
+    }
+    gst::debug!(
+        CAT,
+        obj = element,
+        "input {} {:?}, scores from output '{}' ({} classes), normalisation scale {} mean {:?} std {:?} {:?}",
+        info.input_type.name(),
+        spec.tensor.layout,
+        backend.output_name(),
+        spec.classes,
+        spec.tensor.scale,
+        spec.tensor.mean,
+        spec.tensor.std,
+        spec.tensor.order
+    );
     gst::info!(
         CAT,
         obj = element,
@@ -119,7 +162,8 @@ pub fn load(
         spec.tensor.order,
         spec.classes,
         match activation {
-            Activation::None => "probabilities",
+            Activation::Sigmoid => "multi-label logits (sigmoid per class)",
+            Activation::None => "scores as they are",
             Activation::Guessed =>
                 "probabilities, as the warm-up output looked; softmax from the first output that is not",
             Activation::Softmax => "logits",

@@ -27,6 +27,70 @@ glib::wrapper! {
         @extends gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
+/// What turns the model's output into scores (the `output-activation` property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifyOutputActivation")]
+pub enum OutputActivation {
+    #[default]
+    #[enum_value(
+        name = "The model's imgclassify.output metadata, else softmax unless the output already is a probability distribution",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "Softmax: one class per image, from logits", nick = "softmax")]
+    Softmax = 1,
+    #[enum_value(
+        name = "Sigmoid per class: a multi-label model whose output is logits",
+        nick = "sigmoid"
+    )]
+    Sigmoid = 2,
+    #[enum_value(
+        name = "None: the output already is scores (e.g. a sigmoid or softmax inside the model)",
+        nick = "none"
+    )]
+    None = 3,
+}
+
+impl From<OutputActivation> for crate::postprocess::RequestedActivation {
+    fn from(a: OutputActivation) -> Self {
+        use crate::postprocess::RequestedActivation as R;
+        match a {
+            OutputActivation::Auto => R::Auto,
+            OutputActivation::Softmax => R::Softmax,
+            OutputActivation::Sigmoid => R::Sigmoid,
+            OutputActivation::None => R::None,
+        }
+    }
+}
+
+/// The channel order the model wants (the `color-order` property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifyColorOrder")]
+pub enum ColorOrder {
+    #[default]
+    #[enum_value(
+        name = "The model's imgclassify.color_order metadata, else RGB",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "Red, green, blue", nick = "rgb")]
+    Rgb = 1,
+    #[enum_value(name = "Blue, green, red (OpenCV and Caffe models)", nick = "bgr")]
+    Bgr = 2,
+}
+
+impl From<ColorOrder> for Option<crate::model::ChannelOrder> {
+    fn from(order: ColorOrder) -> Self {
+        match order {
+            ColorOrder::Auto => None,
+            ColorOrder::Rgb => Some(crate::model::ChannelOrder::Rgb),
+            ColorOrder::Bgr => Some(crate::model::ChannelOrder::Bgr),
+        }
+    }
+}
+
 /// How the frame is fitted to the model input (the `resize-mode` property).
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
 #[repr(u32)]

@@ -1,7 +1,7 @@
 //! Reads the model's input and output shapes into a tensor spec, with metadata and
 //! ImageNet defaults filling what the shapes leave open.
 
-use super::metadata::ModelMetadata;
+use super::metadata::{ModelMetadata, OutputKind};
 use super::tensor::{
     ChannelOrder, DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE_RANGE, Layout,
     MAX_INPUT_SIZE, TensorSpec,
@@ -26,6 +26,16 @@ pub fn requested_input_size(value: u64) -> Result<Option<usize>, InputSizeError>
     }
 }
 
+/// The class count of a class-score output shape: `[N,C]`, `[N,C,1,1]` (Caffe and
+/// SqueezeNet), `[N,1,C]` or `[C]`, with C fixed.
+pub fn classes_of(output: &[i64]) -> Option<usize> {
+    let fixed = |n: i64| usize::try_from(n).ok().filter(|&n| n > 0);
+    match output {
+        [n] | [_, n] | [_, n, 1, 1] | [_, 1, n] => fixed(*n),
+        _ => None,
+    }
+}
+
 /// Everything needed to feed the model and read its answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
@@ -33,7 +43,7 @@ pub struct ModelSpec {
     pub crop_fraction: f64,
     /// Number of classes in the output.
     pub classes: usize,
-    pub outputs_probabilities: Option<bool>,
+    pub output: Option<OutputKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,8 +60,8 @@ pub enum ShapeError {
     #[error("the model {what} is of type {ty}; imgclassify needs float32")]
     NotFloat { what: &'static str, ty: String },
     #[error(
-        "the model output has shape {0:?}; imgclassify needs [N,classes] or [classes] \
-         with a fixed number of classes"
+        "the model output has shape {0:?}; imgclassify needs [N,C], [N,C,1,1], [N,1,C] or [C] \
+         with a fixed number of classes C"
     )]
     Output(Vec<i64>),
     #[error(
@@ -119,12 +129,7 @@ pub fn model_spec(
             requested,
         });
     }
-    let classes = match output {
-        [n] | [_, n] => fixed(*n),
-        [_, n, 1, 1] => fixed(*n),
-        _ => None,
-    }
-    .ok_or_else(|| ShapeError::Output(output.to_vec()))?;
+    let classes = classes_of(output).ok_or_else(|| ShapeError::Output(output.to_vec()))?;
     let imagenet = meta.scale.is_none() && meta.mean.is_none() && meta.std.is_none();
     Ok(ModelSpec {
         tensor: TensorSpec {
@@ -145,7 +150,7 @@ pub fn model_spec(
         },
         crop_fraction: meta.crop_fraction.unwrap_or(1.0),
         classes,
-        outputs_probabilities: meta.outputs_probabilities,
+        output: meta.output,
     })
 }
 

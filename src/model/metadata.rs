@@ -5,6 +5,19 @@ use super::tensor::{ChannelOrder, INPUT_SIZE_RANGE, Layout};
 
 pub const PREFIX: &str = "imgclassify.";
 
+/// What a model's output holds, and so which activation turns it into scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// One class per image: softmax.
+    Logits,
+    /// Already a distribution.
+    Probabilities,
+    /// Independent labels (multi-label): a sigmoid per class.
+    MultiLabelLogits,
+    /// Already scores, e.g. a sigmoid inside the model: used as they are.
+    Scores,
+}
+
 /// What the model's own metadata says; every field is optional so models without our
 /// keys still load with ImageNet defaults.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,8 +31,8 @@ pub struct ModelMetadata {
     pub mean: Option<[f32; 3]>,
     pub std: Option<[f32; 3]>,
     pub crop_fraction: Option<f64>,
-    /// `Some(true)` when the output already holds probabilities.
-    pub outputs_probabilities: Option<bool>,
+    /// What the output holds (`imgclassify.output`).
+    pub output: Option<OutputKind>,
     pub labels: Option<Vec<String>>,
 }
 
@@ -137,10 +150,18 @@ impl ModelMetadata {
                     )
                 }
                 "output" => {
-                    m.outputs_probabilities = Some(match v {
-                        "logits" => false,
-                        "probabilities" => true,
-                        _ => return Err(bad(key, value, "'logits' or 'probabilities'")),
+                    m.output = Some(match v {
+                        "logits" => OutputKind::Logits,
+                        "probabilities" => OutputKind::Probabilities,
+                        "multilabel-logits" => OutputKind::MultiLabelLogits,
+                        "scores" => OutputKind::Scores,
+                        _ => {
+                            return Err(bad(
+                                key,
+                                value,
+                                "'logits', 'probabilities', 'multilabel-logits' or 'scores'",
+                            ));
+                        }
                     })
                 }
                 "labels" => m.labels = Some(super::labels::parse_lines(value)),
@@ -179,7 +200,7 @@ mod tests {
         assert_eq!(m.layout, Some(Layout::Nchw));
         assert_eq!(m.std, Some([0.229, 0.224, 0.225]));
         assert_eq!(m.crop_fraction, Some(0.875));
-        assert_eq!(m.outputs_probabilities, Some(false));
+        assert_eq!(m.output, Some(OutputKind::Logits));
         assert_eq!(
             m.labels,
             Some(vec!["tench".to_string(), "goldfish".to_string()])

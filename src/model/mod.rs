@@ -4,11 +4,12 @@
 pub mod input;
 pub mod labels;
 pub mod metadata;
+pub mod normalisation;
 pub mod tensor;
 pub mod zoo;
 
-pub use input::{ModelSpec, ShapeError, model_spec, requested_input_size};
-pub use metadata::{MetadataError, ModelMetadata};
+pub use input::{ModelSpec, ShapeError, classes_of, model_spec, requested_input_size};
+pub use metadata::{MetadataError, ModelMetadata, OutputKind};
 pub use tensor::{
     ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, TensorSpec,
 };

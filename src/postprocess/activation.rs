@@ -1,10 +1,25 @@
-//! Raw model output → class probabilities: softmax for logits, nothing for a model that
-//! already ends in a softmax.
+//! Raw model output → class scores: softmax for logits, a sigmoid per class for
+//! multi-label logits, nothing for a model that already outputs scores.
 
-/// What turns a model's raw output row into probabilities.
+use crate::model::OutputKind;
+
+/// What the user asks for (`output-activation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Requested {
+    /// The model's metadata, else a guess from the warm-up output (see `decide`).
+    #[default]
+    Auto,
+    Softmax,
+    Sigmoid,
+    None,
+}
+
+/// What turns a model's raw output row into scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
     Softmax,
+    /// Multi-label logits: each class on its own.
+    Sigmoid,
     /// The output already is a probability distribution.
     None,
     /// No metadata says, and the warm-up output was a distribution: most likely the
@@ -15,23 +30,62 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// The model's metadata decides (`imgclassify.output`); without it, a model whose
-    /// output for the warm-up tensor already is a distribution ends in a softmax, which
-    /// must not be applied a second time.
-    pub fn decide(outputs_probabilities: Option<bool>, warm_up_row: &[f32]) -> Activation {
-        match outputs_probabilities {
-            Some(true) => Activation::None,
-            Some(false) => Activation::Softmax,
-            None if is_probability_vector(warm_up_row) => Activation::Guessed,
-            None => Activation::Softmax,
+    /// The property decides when set; else the model's metadata (`imgclassify.output`);
+    /// else the warm-up output: a distribution means the model ends in a softmax (which
+    /// must not be applied twice, see `Guessed`), anything else is taken as logits. A
+    /// model with one class cannot be softmaxed (it would always score 1): its one
+    /// output is a score if it lies in [0, 1], else a logit for a sigmoid.
+    pub fn decide(
+        requested: Requested,
+        output: Option<OutputKind>,
+        warm_up_row: &[f32],
+    ) -> Result<Activation, String> {
+        let one_class = warm_up_row.len() == 1;
+        let chosen = match (requested, output) {
+            (Requested::Softmax, _) => Activation::Softmax,
+            (Requested::Sigmoid, _) => Activation::Sigmoid,
+            (Requested::None, _) => Activation::None,
+            (Requested::Auto, Some(OutputKind::Logits)) => Activation::Softmax,
+            (Requested::Auto, Some(OutputKind::MultiLabelLogits)) => Activation::Sigmoid,
+            (Requested::Auto, Some(OutputKind::Probabilities | OutputKind::Scores)) => {
+                Activation::None
+            }
+            (Requested::Auto, None) if one_class => {
+                if (0.0..=1.0).contains(&warm_up_row[0]) {
+                    Activation::None
+                } else {
+                    Activation::Sigmoid
+                }
+            }
+            (Requested::Auto, None) if is_probability_vector(warm_up_row) => Activation::Guessed,
+            (Requested::Auto, None) => Activation::Softmax,
+        };
+        if chosen == Activation::Softmax && one_class {
+            return Err(
+                "the model has one class, and a softmax over one class always gives 1: \
+                        set output-activation=sigmoid for a yes/no logit, or none for a score"
+                    .into(),
+            );
         }
+        Ok(chosen)
     }
 
     pub fn apply(self, row: &[f32]) -> Vec<f64> {
         match self {
             Activation::Softmax => softmax(row),
+            Activation::Sigmoid => row.iter().map(|&v| sigmoid(v as f64)).collect(),
             Activation::None | Activation::Guessed => row.iter().map(|&v| v as f64).collect(),
         }
+    }
+}
+
+/// The logistic function, without overflow for large negative logits.
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
     }
 }
 
@@ -78,16 +132,63 @@ mod tests {
     }
 
     #[test]
-    fn metadata_wins_over_the_warm_up_row() {
+    fn the_property_wins_over_metadata_which_wins_over_the_warm_up_row() {
+        use OutputKind::*;
+        let decide = |r, o, row: &[f32]| Activation::decide(r, o, row).expect("valid");
         assert_eq!(
-            Activation::decide(Some(false), &[0.5, 0.5]),
+            decide(Requested::Auto, Some(Logits), &[0.5, 0.5]),
             Activation::Softmax
         );
         assert_eq!(
-            Activation::decide(Some(true), &[3.0, -1.0]),
+            decide(Requested::Auto, Some(Probabilities), &[3.0, -1.0]),
             Activation::None
         );
-        assert_eq!(Activation::decide(None, &[0.5, 0.5]), Activation::Guessed);
-        assert_eq!(Activation::decide(None, &[3.0, -1.0]), Activation::Softmax);
+        assert_eq!(
+            decide(Requested::Auto, Some(Scores), &[0.9, 0.8]),
+            Activation::None
+        );
+        assert_eq!(
+            decide(Requested::Auto, Some(MultiLabelLogits), &[3.0, -1.0]),
+            Activation::Sigmoid
+        );
+        assert_eq!(
+            decide(Requested::Auto, None, &[0.5, 0.5]),
+            Activation::Guessed
+        );
+        assert_eq!(
+            decide(Requested::Auto, None, &[3.0, -1.0]),
+            Activation::Softmax
+        );
+        assert_eq!(
+            decide(Requested::Sigmoid, Some(Logits), &[3.0, -1.0]),
+            Activation::Sigmoid
+        );
+        assert_eq!(
+            decide(Requested::None, None, &[3.0, -1.0]),
+            Activation::None
+        );
+        // Independent scores that do not sum to 1, sigmoid inside the model: not softened.
+        assert_eq!(decide(Requested::None, None, &[0.9, 0.8]), Activation::None);
+    }
+
+    #[test]
+    fn one_class_is_never_softmaxed() {
+        let err = Activation::decide(Requested::Softmax, None, &[2.0]).expect_err("one class");
+        assert!(err.contains("output-activation=sigmoid"), "{err}");
+        assert_eq!(
+            Activation::decide(Requested::Auto, None, &[2.0]),
+            Ok(Activation::Sigmoid)
+        );
+        assert_eq!(
+            Activation::decide(Requested::Auto, None, &[0.3]),
+            Ok(Activation::None)
+        );
+    }
+
+    #[test]
+    fn sigmoid_is_stable_at_both_ends() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(1000.0) == 1.0);
+        assert!((sigmoid(2.0) - 0.880_797_077_977_882_3).abs() < 1e-12);
     }
 }

@@ -7,8 +7,8 @@ mod topk;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use activation::Activation;
 use activation::is_probability_vector;
+pub use activation::{Activation, Requested as RequestedActivation};
 pub use smoothing::Smoother;
 
 /// The per-frame settings postprocessing reads, so changes while playing apply from the

@@ -27,6 +27,11 @@ impl OnnxRuntime {
         self.model.active
     }
 
+    /// The output scores are read from.
+    pub fn output_name(&self) -> &str {
+        self.model.output_name()
+    }
+
     /// The inference run at load.
     pub fn warm_up(&self) -> &WarmUp {
         &self.model.warm_up

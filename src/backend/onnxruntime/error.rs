@@ -51,8 +51,16 @@ pub enum LoadError {
     Shape(#[from] ShapeError),
     #[error(transparent)]
     Metadata(#[from] MetadataError),
-    #[error("the {what} is {ty}; imgclassify needs a float32 tensor")]
-    ElementType { what: &'static str, ty: String },
+    #[error("the model's {what} is {ty}; imgclassify takes an {what} of {supported}")]
+    ElementType {
+        what: &'static str,
+        ty: String,
+        supported: &'static str,
+    },
+    #[error(
+        "the model has no output named '{name}'; its outputs are {outputs}: set output-name to one of them"
+    )]
+    NoSuchOutput { name: String, outputs: String },
     #[error("cannot create engine cache '{}': {source}", path.display())]
     EngineCache {
         path: PathBuf,

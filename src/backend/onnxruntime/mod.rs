@@ -4,6 +4,7 @@
 mod backend;
 mod cache;
 mod error;
+mod io;
 mod provider;
 mod runtime;
 mod session;

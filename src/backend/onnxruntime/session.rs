@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use ort::ep::{CUDA, TensorRT};
 use ort::session::Session;
 use ort::session::builder::SessionBuilder;
-use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use super::error::{EngineError, Failure, LoadError};
+use super::io;
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
 use crate::backend::{BackendError, ElementType, ModelInfo};
@@ -28,6 +28,8 @@ pub struct EngineOptions {
     /// None = the model's own. Sessions at different sizes are never shared, since the
     /// spec, and a TensorRT engine, belong to one size.
     pub input_size: Option<usize>,
+    /// The output to read scores from (`output-name`); None = the first that fits.
+    pub output_name: Option<String>,
 }
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -41,6 +43,9 @@ pub fn live_sessions() -> usize {
 pub struct SharedModel {
     session: Mutex<Session>,
     input_name: String,
+    /// The output scores are read from, and its element type.
+    output_name: String,
+    output_type: ElementType,
     pub info: ModelInfo,
     pub active: Active,
     /// Providers tried before `active`, with ONNX Runtime's reasons.
@@ -77,20 +82,6 @@ fn check_file(path: &Path) -> Result<(), EngineError> {
         })
 }
 
-fn tensor_shape(ty: &ValueType, what: &'static str) -> Result<Vec<i64>, LoadError> {
-    match ty {
-        ValueType::Tensor {
-            ty: TensorElementType::Float32,
-            shape,
-            ..
-        } => Ok(shape.iter().copied().collect()),
-        other => Err(LoadError::ElementType {
-            what,
-            ty: other.to_string(),
-        }),
-    }
-}
-
 fn base_builder(options: &EngineOptions) -> Result<SessionBuilder, LoadError> {
     let rt = runtime()?;
     let mut builder = Session::builder(&rt.environment)?.with_intra_op_spinning(false)?;
@@ -100,29 +91,88 @@ fn base_builder(options: &EngineOptions) -> Result<SessionBuilder, LoadError> {
     Ok(builder)
 }
 
-/// Reads names, shapes and metadata of a committed session; `input_size` as in
-/// [`EngineOptions`].
+/// What `inspect` reads of a committed session.
+struct Inspected {
+    input: String,
+    input_type: ElementType,
+    output: String,
+    output_type: ElementType,
+    spec: ModelSpec,
+    meta: ModelMetadata,
+    batchable: bool,
+}
+
+/// Reads names, types, shapes and metadata of a committed session; `input_size` and
+/// `output_name` as in [`EngineOptions`].
 fn inspect(
     session: &Session,
     input_size: Option<usize>,
-) -> Result<(String, ModelSpec, ModelMetadata, bool), LoadError> {
+    output_name: Option<&str>,
+) -> Result<Inspected, LoadError> {
     let meta = read_metadata(session)?;
     if session.inputs().len() != 1 {
         return Err(ShapeError::InputCount(session.inputs().len()).into());
     }
-    let Some(output) = session.outputs().first() else {
+    if session.outputs().is_empty() {
         return Err(ShapeError::OutputCount(0).into());
-    };
+    }
     let input = &session.inputs()[0];
-    let input_shape = tensor_shape(input.dtype(), "input")?;
+    let (input_type, input_shape) = io::input_type(input.dtype())?;
     let batchable = input_shape.first().is_some_and(|&n| n < 0);
-    let spec = model_spec(
-        &input_shape,
-        &tensor_shape(output.dtype(), "output")?,
-        &meta,
-        input_size,
-    )?;
-    Ok((input.name().to_string(), spec, meta, batchable))
+    let (output, output_type, output_shape) = choose_output(session, output_name)?;
+    let mut spec = model_spec(&input_shape, &output_shape, &meta, input_size)?;
+    if input_type == ElementType::Uint8 {
+        // The model normalises inside: it gets the pixels as they are.
+        spec.tensor.scale = 1.0;
+        spec.tensor.mean = [0.0; 3];
+        spec.tensor.std = [1.0; 3];
+    }
+    Ok(Inspected {
+        input: input.name().to_string(),
+        input_type,
+        output,
+        output_type,
+        spec,
+        meta,
+        batchable,
+    })
+}
+
+/// The output named `name`, else the first whose type and shape are class scores.
+fn choose_output(
+    session: &Session,
+    name: Option<&str>,
+) -> Result<(String, ElementType, Vec<i64>), LoadError> {
+    let outputs = session.outputs();
+    if let Some(name) = name {
+        let Some(output) = outputs.iter().find(|o| o.name() == name) else {
+            return Err(LoadError::NoSuchOutput {
+                name: name.to_string(),
+                outputs: outputs
+                    .iter()
+                    .map(|o| format!("'{}'", o.name()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let (ty, shape) = io::output_type(output.dtype())?;
+        return Ok((name.to_string(), ty, shape));
+    }
+    let mut first_error = None;
+    for output in outputs {
+        match io::output_type(output.dtype()) {
+            Ok((ty, shape)) if crate::model::classes_of(&shape).is_some() => {
+                return Ok((output.name().to_string(), ty, shape));
+            }
+            Ok((_, shape)) => {
+                first_error.get_or_insert(LoadError::Shape(ShapeError::Output(shape)));
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or(ShapeError::OutputCount(0).into()))
 }
 
 fn read_metadata(session: &Session) -> Result<ModelMetadata, LoadError> {
@@ -173,10 +223,10 @@ fn commit_on(kind: Kind, path: &Path, options: &EngineOptions) -> Result<Session
                 .build()
                 .error_on_failure()])?;
             let probe = base_builder(options)?.commit_from_file(path)?;
-            let (input, spec, _, _) = inspect(&probe, options.input_size)?;
+            let seen = inspect(&probe, options.input_size, options.output_name.as_deref())?;
             drop(probe);
-            let t = &spec.tensor;
-            let shape = profile_shape(&input, t);
+            let t = &seen.spec.tensor;
+            let shape = profile_shape(&seen.input, t);
             let root = p.engine_cache_root();
             let dir = engine_dir(
                 &root,
@@ -243,9 +293,9 @@ impl SharedModel {
             path: path.to_path_buf(),
             source,
         };
-        let (input_name, spec, meta, batchable) =
-            inspect(&session, options.input_size).map_err(model_err)?;
-        let name = meta.name.clone().unwrap_or_else(|| {
+        let seen = inspect(&session, options.input_size, options.output_name.as_deref())
+            .map_err(model_err)?;
+        let name = seen.meta.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
@@ -253,13 +303,15 @@ impl SharedModel {
         LIVE.fetch_add(1, Ordering::SeqCst);
         let mut model = SharedModel {
             session: Mutex::new(session),
-            input_name,
+            input_name: seen.input,
+            output_name: seen.output,
+            output_type: seen.output_type,
             info: ModelInfo {
                 name,
-                spec,
-                input_type: ElementType::Float32,
-                labels: meta.labels,
-                batchable,
+                spec: seen.spec,
+                input_type: seen.input_type,
+                labels: seen.meta.labels,
+                batchable: seen.batchable,
             },
             active: Active {
                 kind,
@@ -316,14 +368,13 @@ impl SharedModel {
             Layout::Nhwc => [n, t.height, t.width, t.channels],
         };
         let runtime_error = |e: ort::Error| BackendError::Runtime(Box::new(e));
-        let input = TensorRef::from_array_view((shape, tensors)).map_err(runtime_error)?;
+        let input = io::input(self.info.input_type, shape, tensors).map_err(runtime_error)?;
         // A panic in another thread mid-run leaves the session usable.
         let mut session = lock(&self.session);
         let outputs = session
             .run(ort::inputs![self.input_name.as_str() => input])
             .map_err(runtime_error)?;
-        let (_, scores) = outputs[0]
-            .try_extract_tensor::<f32>()
+        let scores = io::scores(&outputs[self.output_name.as_str()], self.output_type)
             .map_err(runtime_error)?;
         if scores.len() != n * self.info.spec.classes {
             return Err(BackendError::OutputSize {
@@ -332,7 +383,12 @@ impl SharedModel {
                 classes: self.info.spec.classes,
             });
         }
-        Ok(scores.to_vec())
+        Ok(scores)
+    }
+
+    /// The output scores are read from (debug log).
+    pub fn output_name(&self) -> &str {
+        &self.output_name
     }
 }
 

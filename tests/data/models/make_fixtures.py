@@ -138,6 +138,17 @@ def brightness(name, shape, mean, std):
 brightness("grey_nchw.onnx", (1, 1, 16, 16), "0", "1")
 brightness("grey_nhwc.onnx", (1, 16, 16, 1), "0,0,0", "1,1,1")
 
+# One class: a softmax over it would always give 1.
+nodes, inits = pooled_linear([row[:1] for row in W], [])
+save("one_class.onnx", nodes, [image_input()], [scores("scores", 1)], inits)
+
+# An input of a type no image arrives as.
+save("int64_input.onnx",
+     [helper.make_node("Cast", ["input"], ["f"], to=TensorProto.FLOAT),
+      helper.make_node("GlobalAveragePool", ["f"], ["pooled"]),
+      helper.make_node("Flatten", ["pooled"], ["scores"])],
+     [helper.make_tensor_value_info("input", TensorProto.INT64, [1, 3, 8, 8])], [scores("scores", 3)])
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
