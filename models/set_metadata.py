@@ -238,6 +238,14 @@ def write(args):
     try:
         with open(tmp, "wb") as f:
             f.write(model.SerializeToString(deterministic=True))
+        # mkstemp makes the file private: give it the mode the model or a new file would have.
+        if os.path.exists(out):
+            mode = os.stat(out).st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)
@@ -319,6 +327,8 @@ def self_test():
     def meta(path):
         return [(p.key, p.value) for p in onnx.load(path).metadata_props]
 
+    umask = os.umask(0)
+    os.umask(umask)
     with tempfile.TemporaryDirectory() as d:
         model, out, labels = (os.path.join(d, n) for n in ("m.onnx", "o.onnx", "l.txt"))
         tiny(model, 3, [("producer.note", "kept"), ("imgclassify.name", "old"),
@@ -339,15 +349,17 @@ def self_test():
             ("imgclassify.source", "kept too")], meta(out)
         # Deterministic: the same command gives the same bytes; the input is untouched.
         first = open(out, "rb").read()
+        assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask, oct(os.stat(out).st_mode)
         assert run(model, "--out", out, "--labels", labels, "--mean", "127", "--std", "128",
                    "--color-order", "rgb", "--output", "logits", "--name", "mymodel")[0] == 0
         assert open(out, "rb").read() == first
         assert ("imgclassify.name", "old") in meta(model)
-        # In place, only --std: mean keeps its meaning.
+        # In place, only --std: mean keeps its meaning; the file's mode is kept.
+        os.chmod(out, 0o640)
         assert run(out, "--std", "58.395,57.12,57.375", "--layout", "nhwc")[0] == 0
         m = dict(meta(out))
         assert (m["imgclassify.mean"], m["imgclassify.std"]) == ("127", "58.395,57.12,57.375")
-        assert m["imgclassify.layout"] == "NHWC"
+        assert m["imgclassify.layout"] == "NHWC" and os.stat(out).st_mode & 0o777 == 0o640
         # An existing scale is folded into pixel units when only one of mean/std is given.
         tiny(model, 3, [("imgclassify.scale", "0.00392156862745098"),
                         ("imgclassify.mean", "0.485,0.456,0.406"),
