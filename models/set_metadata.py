@@ -109,7 +109,14 @@ def old_pixel_units(meta, key, default):
     """The model's existing mean or std converted to 0..255 units (divided by its scale)."""
     if PREFIX + key not in meta:
         return default
-    scale = float(meta.get(PREFIX + "scale", "1"))
+    text = meta.get(PREFIX + "scale", "1")
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not (math.isfinite(scale) and scale > 0):
+        raise BadValue(f"existing {PREFIX}scale '{text}' is not a positive number: "
+                       "give both --mean and --std")
     values = parse_numbers(f"existing {PREFIX}{key}", meta[PREFIX + key], key == "std")
     return [v / scale for v in values]
 
@@ -154,7 +161,7 @@ def new_entries(args, model, meta):
         new["labels"] = "\n".join(labels)
     output = new.get("output", meta.get(PREFIX + "output"))
     labels = new.get("labels", meta.get(PREFIX + "labels"))
-    if output == "logits" and labels is not None and "\n" not in labels:
+    if output == "logits" and labels is not None and "\n" not in labels.removesuffix("\n"):
         raise BadValue("output 'logits' (softmax) with one label always gives 1.0; "
                        "a one-class model is multilabel-logits or scores")
     if new and PREFIX + "format_version" not in meta:
@@ -397,8 +404,14 @@ def self_test():
             code, text = run(model, *argv)
             assert code == 2 and words in text, (argv, text)
         assert open(model, "rb").read() == before
+        tiny(model, 3, [("imgclassify.scale", "x"), ("imgclassify.std", "1")])
+        code, text = run(model, "--mean", "1")
+        assert code == 2 and "give both --mean and --std" in text, text
         tiny(model, 1)
         code, text = run(model, "--labels", os.path.join(d, "one.txt"), "--output", "logits")
+        assert code == 2 and "one label" in text, text
+        tiny(model, 1, [("imgclassify.labels", "only\n")])
+        code, text = run(model, "--output", "logits")
         assert code == 2 and "one label" in text, text
         assert run(model, "--labels", os.path.join(d, "one.txt"),
                    "--output", "multilabel-logits")[0] == 0
