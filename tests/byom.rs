@@ -203,3 +203,43 @@ fn bad_normalisation_values_are_refused_with_a_warning() {
     element.set_property("input-mean", "127");
     assert_eq!(element.property::<String>("input-mean"), "127");
 }
+
+/// models/set_metadata.py writes the metadata into a model, after which it needs no
+/// properties: the BGR raw-pixel model above, tagged, says espresso on its own.
+#[test]
+fn metadata_written_by_set_metadata_replaces_the_properties() {
+    common::init();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("deps/venv/bin/python");
+    let tool = root.join("models/set_metadata.py");
+    let tagged = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bgr_tagged.onnx");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(&python)
+            .arg(&tool)
+            .args(args)
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "set_metadata.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["--self-test".as_ref()]);
+    let source = byom("bgr_raw.onnx");
+    run(&[
+        source.as_ref(),
+        "--color-order".as_ref(),
+        "bgr".as_ref(),
+        "--mean".as_ref(),
+        "0".as_ref(),
+        "--std".as_ref(),
+        "1".as_ref(),
+        "--out".as_ref(),
+        tagged.as_os_str(),
+    ]);
+    assert_eq!(
+        top1(&format!("model-file={}", tagged.display())),
+        "espresso"
+    );
+}
