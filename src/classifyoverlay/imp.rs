@@ -16,7 +16,7 @@ use super::render::{self, Image, Style};
 use crate::lock::lock;
 use crate::preprocess::PixelFormat;
 use crate::property;
-use crate::result::Classification;
+use crate::result::{Classification, Target};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -566,6 +566,11 @@ impl BaseTransformImpl for ClassifyOverlay {
                         info.width(),
                         info.height(),
                     )?;
+                    let shown = if result.target == Target::Zones {
+                        shown.named(&r.roi_type)
+                    } else {
+                        shown
+                    };
                     Some((r.roi_id, shown))
                 })
             })),

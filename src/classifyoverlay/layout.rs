@@ -277,6 +277,17 @@ pub struct RegionBox {
     pub label: String,
 }
 
+impl RegionBox {
+    /// The box of a zone: its label starts with the zone's name, since a zone (unlike
+    /// a detection) is known by its name.
+    pub fn named(self, name: &str) -> RegionBox {
+        RegionBox {
+            label: format!("{name}: {}", self.label),
+            ..self
+        }
+    }
+}
+
 /// The box to draw for a region with `labels`/`scores` (best first): `None` when its best
 /// label scores below `min_score` (the region is not drawn at all then), or when the
 /// region has no labels or no pixel in the frame.
@@ -667,6 +678,18 @@ mod tests {
             vec!["vehicle:", "car  80%", "colour:", "red  70%", "blue  20%"]
         );
         assert!(stacked_lines(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_zone_box_is_labelled_with_its_name_first() {
+        let labels = strings(&["espresso", "cup"]);
+        let b = region_box((0, 0, 8, 8), &labels, &[0.62, 0.3], true, 0.0, 640, 480)
+            .expect("box")
+            .named("counter");
+        assert_eq!(
+            b.label,
+            format!("counter: {}", entry_text("espresso", 0.62, true))
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::preprocess::PixelFormat;
 use crate::property;
 use crate::regions::{Selection, parse_size, parse_types};
 use crate::stats::Stats;
+use crate::zones::Zones;
 
 const DEFAULT_MODEL: &str = "mobilenet";
 const DEFAULT_TOP_K: u32 = 3;
@@ -62,6 +63,11 @@ struct Settings {
     max_batch: u32,
     /// The ROI filter, parsed once from the three properties above.
     selection: Arc<Selection>,
+    /// `zones` as set, for the getter, and parsed; a new `Arc` tells the stream they
+    /// changed.
+    zones_text: String,
+    zones: Arc<Zones>,
+    post_changes: bool,
 }
 
 impl Settings {
@@ -77,6 +83,7 @@ impl Settings {
             resize_mode: self.resize_mode,
             post_messages: self.post_messages,
             max_batch: self.max_batch as usize,
+            post_changes: self.post_changes,
         }
     }
 
@@ -137,6 +144,9 @@ impl Default for Settings {
             max_regions: 0,
             max_batch: DEFAULT_MAX_BATCH,
             selection: Arc::new(Selection::default()),
+            zones_text: String::new(),
+            zones: Arc::new(Zones::default()),
+            post_changes: false,
         }
     }
 }
@@ -324,7 +334,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("target", Target::default())
                     .nick("Target")
-                    .blurb("frame: classify the whole frame; regions: classify each GstVideoRegionOfInterestMeta (one batched inference per frame) and add an 'imgclassify' param to it")
+                    .blurb("frame: classify the whole frame; regions: classify each GstVideoRegionOfInterestMeta (one batched inference per frame) and add an 'imgclassify' param to it; zones: classify each rectangle of the zones property (batched), no detector needed")
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("region-types")
@@ -351,6 +361,18 @@ impl ObjectImpl for ImgClassify {
                     .minimum(1)
                     .maximum(256)
                     .default_value(DEFAULT_MAX_BATCH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("zones")
+                    .nick("Zones")
+                    .blurb("Named rectangles in frame pixels classified with target=zones: NAME:X,Y,W,H;NAME:X,Y,W,H. Each result is in the meta's regions with roi-type = the name; zones partly outside the frame are clipped, wholly outside skipped")
+                    .default_value(Some(""))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-changes")
+                    .nick("Post changes")
+                    .blurb("Post an element message named 'imgclassify-change' when the top-1 label (after smoothing) of a zone, or of the whole frame, changes; the first result counts as a change from none")
+                    .default_value(false)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
@@ -434,6 +456,27 @@ impl ObjectImpl for ImgClassify {
                     s.reparse_selection();
                 }
                 "max-batch" => s.max_batch = value.get().unwrap_or(DEFAULT_MAX_BATCH),
+                "zones" => {
+                    if let Some(text) = text(value) {
+                        let text = text.unwrap_or_default();
+                        match Zones::parse(&text) {
+                            Ok(zones) => {
+                                // An equal value is no change: the zones keep their results.
+                                if zones != *s.zones {
+                                    s.zones = Arc::new(zones);
+                                }
+                                s.zones_text = text;
+                            }
+                            Err(e) => {
+                                refused = Some(format!(
+                                    "zones '{}' refused: {}; keeping '{}'",
+                                    text, e, s.zones_text
+                                ))
+                            }
+                        }
+                    }
+                }
+                "post-changes" => s.post_changes = value.get().unwrap_or(false),
                 "fallback" => s.fallback = value.get().unwrap_or(true),
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -488,6 +531,8 @@ impl ObjectImpl for ImgClassify {
             "min-region-size" => s.min_region_size.to_value(),
             "max-regions" => s.max_regions.to_value(),
             "max-batch" => s.max_batch.to_value(),
+            "zones" => s.zones_text.to_value(),
+            "post-changes" => s.post_changes.to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),
@@ -609,9 +654,9 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (settings, selection) = {
+        let (settings, selection, zones) = {
             let s = lock(&self.settings);
-            (s.frame(), Arc::clone(&s.selection))
+            (s.frame(), Arc::clone(&s.selection), Arc::clone(&s.zones))
         };
         let late = self.is_late(buf);
         let mut notices = Vec::new();
@@ -621,6 +666,7 @@ impl BaseTransformImpl for ImgClassify {
                 buf,
                 settings,
                 &selection,
+                &zones,
                 late,
                 &mut notices,
             ),
