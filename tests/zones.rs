@@ -78,8 +78,13 @@ fn playing(props: &str) -> (gst_check::Harness, gst::Bus) {
     (h, bus)
 }
 
+type Rect = (u32, u32, u32, u32);
+
+/// A change message's (zone, old label, new label).
+type Summary = (Option<String>, Option<String>, Option<String>);
+
 /// (zone, rectangle, top-1 label) of each zone in the meta, in the order given.
-fn zones_of(buffer: &gst::BufferRef) -> Vec<(String, (u32, u32, u32, u32), String)> {
+fn zones_of(buffer: &gst::BufferRef) -> Vec<(String, Rect, String)> {
     let meta = Classification::from_buffer(buffer).expect("meta");
     assert_eq!(meta.target, Target::Zones);
     assert!(meta.labels.is_empty(), "no frame-level labels");
@@ -115,7 +120,7 @@ fn changes(bus: &gst::Bus) -> Vec<gst::Structure> {
 }
 
 /// (zone, old label, new label) of a change message.
-fn change(s: &gst::StructureRef) -> (Option<String>, Option<String>, Option<String>) {
+fn change(s: &gst::StructureRef) -> Summary {
     (
         s.get("zone").expect("zone"),
         s.get("old-label").expect("old-label"),
@@ -174,8 +179,7 @@ fn one_change_event_per_real_change_with_smoothing_and_none_while_still() {
         common::push_and_pull(&mut h, &bus, photos.frame(W, H, &[(photo, 40, 60)], n));
         events.extend(changes(&bus).into_iter().map(|s| (n, s)));
     }
-    let summary: Vec<(u64, (Option<String>, Option<String>, Option<String>))> =
-        events.iter().map(|(n, s)| (*n, change(s))).collect();
+    let summary: Vec<(u64, Summary)> = events.iter().map(|(n, s)| (*n, change(s))).collect();
     assert_eq!(summary.len(), 3, "{summary:?}");
     let s = |t: &str| Some(t.to_string());
     assert_eq!(summary[0], (0, (s("spot"), None, s("espresso"))));
@@ -266,8 +270,7 @@ fn zones_outside_the_frame_are_skipped_with_one_warning_and_those_across_its_edg
     for n in 0..3 {
         let out = common::push_and_pull(&mut h, &bus, photos.both(n));
         let zones = zones_of(&out);
-        let rects: Vec<(&str, (u32, u32, u32, u32))> =
-            zones.iter().map(|z| (z.0.as_str(), z.1)).collect();
+        let rects: Vec<(&str, Rect)> = zones.iter().map(|z| (z.0.as_str(), z.1)).collect();
         assert_eq!(
             rects,
             vec![

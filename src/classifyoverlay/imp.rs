@@ -557,20 +557,14 @@ impl BaseTransformImpl for ClassifyOverlay {
             frame_height: info.height(),
             regions: layout::merged_regions(results.iter().flat_map(|result| {
                 result.regions.iter().filter_map(|r| {
-                    let shown = layout::region_box(
-                        r.rect,
-                        &r.labels,
-                        &r.scores,
-                        settings.show_scores,
-                        settings.min_score,
-                        info.width(),
-                        info.height(),
-                    )?;
+                    let (labels, scores) = (&r.labels, &r.scores);
+                    let (show, min) = (settings.show_scores, settings.min_score);
+                    let (w, h) = (info.width(), info.height());
                     let shown = if result.target == Target::Zones {
-                        shown.named(&r.roi_type)
+                        layout::zone_box(&r.roi_type, r.rect, labels, scores, show, min, w, h)
                     } else {
-                        shown
-                    };
+                        layout::region_box(r.rect, labels, scores, show, min, w, h)
+                    }?;
                     Some((r.roi_id, shown))
                 })
             })),

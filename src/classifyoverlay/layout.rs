@@ -277,17 +277,6 @@ pub struct RegionBox {
     pub label: String,
 }
 
-impl RegionBox {
-    /// The box of a zone: its label starts with the zone's name, since a zone (unlike
-    /// a detection) is known by its name.
-    pub fn named(self, name: &str) -> RegionBox {
-        RegionBox {
-            label: format!("{name}: {}", self.label),
-            ..self
-        }
-    }
-}
-
 /// The box to draw for a region with `labels`/`scores` (best first): `None` when its best
 /// label scores below `min_score` (the region is not drawn at all then), or when the
 /// region has no labels or no pixel in the frame.
@@ -311,6 +300,41 @@ pub fn region_box(
         rect: region_rect(rect, frame_width, frame_height)?,
         label,
     })
+}
+
+/// The box to draw for a zone (`target=zones`): labelled with its name, then its best
+/// label as `region_box` shows it. Unlike a detection, a zone is a place the user drew,
+/// so it is outlined with its name even when no label is shown (none passed
+/// `threshold` or `min-score`): an empty place is news too.
+#[allow(clippy::too_many_arguments)]
+pub fn zone_box(
+    name: &str,
+    rect: (u32, u32, u32, u32),
+    labels: &[String],
+    scores: &[f64],
+    show_scores: bool,
+    min_score: f64,
+    frame_width: u32,
+    frame_height: u32,
+) -> Option<RegionBox> {
+    match region_box(
+        rect,
+        labels,
+        scores,
+        show_scores,
+        min_score,
+        frame_width,
+        frame_height,
+    ) {
+        Some(b) => Some(RegionBox {
+            label: format!("{name}: {}", b.label),
+            ..b
+        }),
+        None => Some(RegionBox {
+            rect: region_rect(rect, frame_width, frame_height)?,
+            label: name.to_string(),
+        }),
+    }
 }
 
 /// The top-level lines for the results of several classifiers, each `(id, lines)` in the
@@ -681,14 +705,31 @@ mod tests {
     }
 
     #[test]
-    fn a_zone_box_is_labelled_with_its_name_first() {
+    fn a_zone_box_is_labelled_with_its_name_and_drawn_even_without_a_label() {
         let labels = strings(&["espresso", "cup"]);
-        let b = region_box((0, 0, 8, 8), &labels, &[0.62, 0.3], true, 0.0, 640, 480)
-            .expect("box")
-            .named("counter");
+        let zone = |labels: &[String], min_score| {
+            zone_box(
+                "counter",
+                (0, 0, 8, 8),
+                labels,
+                &[0.62, 0.3],
+                true,
+                min_score,
+                640,
+                480,
+            )
+            .map(|b| b.label)
+        };
         assert_eq!(
-            b.label,
-            format!("counter: {}", entry_text("espresso", 0.62, true))
+            zone(&labels, 0.0),
+            Some(format!("counter: {}", entry_text("espresso", 0.62, true)))
+        );
+        // An empty zone is still outlined, with its name alone; one outside is not.
+        assert_eq!(zone(&labels, 0.7), Some("counter".to_string()));
+        assert_eq!(zone(&[], 0.0), Some("counter".to_string()));
+        assert_eq!(
+            zone_box("far", (900, 0, 8, 8), &labels, &[0.62], true, 0.0, 640, 480),
+            None
         );
     }
 
