@@ -10,6 +10,8 @@
 //!   object, when the relation meta holds one, with `RELATE_TO` in both directions
 //!   (ClsMtd → ODMtd and ODMtd → ClsMtd), so readers that start from the detection find
 //!   its classification with `gst_analytics_relation_meta_get_direct_related`.
+//! - `target=zones`: one ClsMtd per zone, related to nothing: a zone is a fixed place
+//!   drawn by the user, not a detection, even where a detector's box covers it.
 //!
 //! ROI meta ids and analytics mtd ids are different id spaces, so the ODMtd is found by
 //! location ([`matching_detection`]): the region's box is the rectangle of the buffer's
@@ -23,7 +25,7 @@
 use gst_analytics::prelude::*;
 use gst_analytics::{AnalyticsClassificationMtd, AnalyticsODMtd, AnalyticsRelationMeta, RelTypes};
 
-use crate::result::{Classification, RegionResult};
+use crate::result::{Classification, RegionResult, Target};
 
 /// One ClsMtd's (label, confidence) pairs, best first.
 pub type Labels = Vec<(String, f32)>;
@@ -143,7 +145,11 @@ pub fn attach(
     result: &Classification,
     buffer: &mut gst::BufferRef,
 ) -> Result<Vec<u32>, glib::BoolError> {
-    let found = detections(buffer);
+    let found = if result.target == Target::Zones {
+        Vec::new()
+    } else {
+        detections(buffer)
+    };
     let boxes = region_boxes(buffer, &result.regions);
     let todo: Vec<Pending> = pending(&result.labels, &result.scores, None)
         .into_iter()
@@ -354,6 +360,29 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn zones_are_related_to_no_detection_even_one_on_the_same_box() {
+        gst::init().expect("gstreamer");
+        let mut buffer = gst::Buffer::new();
+        let b = buffer.make_mut();
+        let ods = detected(b, &[(0, "gate", (40, 60, 600, 400))]);
+        let mut r = regions_result(vec![region(
+            0,
+            "gate",
+            (40, 60, 600, 400),
+            &["espresso"],
+            &[0.9],
+        )]);
+        r.target = Target::Zones;
+        let cls = attach(&r, b).expect("attach");
+        assert_eq!(cls.len(), 1);
+        let meta = buffer
+            .meta::<AnalyticsRelationMeta>()
+            .expect("relation meta");
+        assert_eq!(meta.relation(cls[0], ods[0]), RelTypes::NONE);
+        assert_eq!(meta.relation(ods[0], cls[0]), RelTypes::NONE);
     }
 
     #[test]

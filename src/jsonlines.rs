@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::changes::{CHANGE_NAME, Change};
 use crate::result::{Classification, RegionResult};
 
 /// Where the frame sits in time; every field is nanoseconds, `None` when unknown.
@@ -134,6 +135,46 @@ pub fn line(results: &[Classification], times: &Times) -> Option<String> {
     }))
 }
 
+/// The object written for one change event (`classifyjson changes-only=true`); field
+/// names follow the `imgclassify-change` element message.
+#[derive(Serialize)]
+struct ChangeLine<'a> {
+    event: &'static str,
+    pts: Option<u64>,
+    #[serde(rename = "running-time")]
+    running_time: Option<u64>,
+    #[serde(rename = "stream-time")]
+    stream_time: Option<u64>,
+    classifier: &'a str,
+    target: &'static str,
+    zone: Option<&'a str>,
+    #[serde(rename = "old-label")]
+    old_label: Option<&'a str>,
+    #[serde(rename = "new-label")]
+    new_label: Option<&'a str>,
+    score: Option<f64>,
+}
+
+/// One JSON object on one line, without the trailing newline, for one change event seen
+/// on a buffer at `times`.
+pub fn change_line(change: &Change, times: &Times) -> String {
+    let line = ChangeLine {
+        event: CHANGE_NAME,
+        pts: times.pts,
+        running_time: times.running_time,
+        stream_time: times.stream_time,
+        classifier: &change.classifier,
+        target: change.target.name(),
+        zone: change.zone.as_deref(),
+        old_label: change.old_label.as_deref(),
+        new_label: change.new_label.as_deref(),
+        score: change.score.filter(|s| s.is_finite()),
+    };
+    serde_json::to_string(&line).unwrap_or_else(|e| {
+        serde_json::json!({ "error": format!("cannot serialise change: {e}") }).to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +191,30 @@ mod tests {
     fn parse(text: &str) -> Value {
         assert!(!text.contains('\n'), "one line: {text}");
         serde_json::from_str(text).unwrap_or_else(|e| panic!("invalid JSON {text}: {e}"))
+    }
+
+    #[test]
+    fn a_change_is_one_line_with_nulls_for_none() {
+        let change = Change {
+            classifier: "doors".into(),
+            target: crate::result::Target::Zones,
+            zone: Some("back \"door\"".into()),
+            old_label: None,
+            new_label: Some("espresso".into()),
+            score: Some(0.75),
+        };
+        let times = Times {
+            pts: Some(40_000_000),
+            running_time: Some(40_000_000),
+            ..Times::default()
+        };
+        assert_eq!(
+            change_line(&change, &times),
+            concat!(
+                r#"{"event":"imgclassify-change","pts":40000000,"running-time":40000000,"stream-time":null,"#,
+                r#""classifier":"doors","target":"zones","zone":"back \"door\"","old-label":null,"new-label":"espresso","score":0.75}"#
+            )
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub use gst;
 #[cfg(feature = "analytics")]
 pub mod analytics;
 mod backend;
+mod changes;
 mod classifyjson;
 mod classifyoverlay;
 mod files;
@@ -28,6 +29,7 @@ mod regions;
 mod result;
 mod roi;
 mod stats;
+mod zones;
 
 pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME, Target};
 

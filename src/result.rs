@@ -5,11 +5,13 @@
 /// Name of the structure inside the meta and of the element message.
 pub const STRUCTURE_NAME: &str = "imgclassify";
 
-/// One classified region of interest (`target=regions`).
+/// One classified region of interest (`target=regions`) or zone (`target=zones`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionResult {
-    /// The id of the `GstVideoRegionOfInterestMeta` it belongs to.
+    /// The id of the `GstVideoRegionOfInterestMeta` it belongs to; for a zone, its place
+    /// in the `zones` list.
     pub roi_id: i32,
+    /// The ROI's type; for a zone, its name.
     pub roi_type: String,
     /// The region as classified, clipped to the frame: x, y, width, height.
     pub rect: (u32, u32, u32, u32),
@@ -63,12 +65,14 @@ fn array<T: for<'a> glib::value::FromValue<'a> + 'static>(
         .collect()
 }
 
-/// What a classifier classified: the whole frame, or the regions of interest on it.
+/// What a classifier classified: the whole frame, the regions of interest on it, or the
+/// fixed zones drawn by the user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Target {
     #[default]
     Frame,
     Regions,
+    Zones,
 }
 
 impl Target {
@@ -76,6 +80,7 @@ impl Target {
         match self {
             Target::Frame => "frame",
             Target::Regions => "regions",
+            Target::Zones => "zones",
         }
     }
 
@@ -83,6 +88,7 @@ impl Target {
         match name {
             "frame" => Some(Target::Frame),
             "regions" => Some(Target::Regions),
+            "zones" => Some(Target::Zones),
             _ => None,
         }
     }
@@ -109,7 +115,8 @@ pub struct Classification {
     /// one more for each one after. Buffers that carry the same result over carry the
     /// same number, so a change means a new result, in every mode.
     pub seq: u64,
-    /// Per-region results with `target=regions` (the top-level lists are then empty).
+    /// Per-region results with `target=regions`, per-zone results with `target=zones`
+    /// (the top-level lists are then empty).
     pub regions: Vec<RegionResult>,
 }
 

@@ -9,29 +9,6 @@ use gstimgclassify::gst;
 const W: usize = 1280;
 const H: usize = 720;
 
-/// A decoded photo as tightly packed RGB: (width, height, bytes).
-fn photo_rgb(name: &str) -> (usize, usize, Vec<u8>) {
-    let path = common::data(name).display().to_string();
-    let run = common::run(&format!(
-        "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink"
-    ));
-    let buffer = &run.buffers[0];
-    let caps_w: (usize, usize) = match name {
-        "coffee.png" => (600, 400),
-        "chelsea.png" => (451, 300),
-        _ => panic!("unknown photo"),
-    };
-    let (w, h) = caps_w;
-    let map = buffer.map_readable().expect("readable");
-    // GStreamer pads RGB rows to 4 bytes.
-    let stride = (w * 3).div_ceil(4) * 4;
-    let mut tight = Vec::with_capacity(w * h * 3);
-    for row in 0..h {
-        tight.extend_from_slice(&map[row * stride..row * stride + w * 3]);
-    }
-    (w, h, tight)
-}
-
 /// Coffee at (40, 60), the cat at (760, 300) on grey, with their ROI metas and others.
 /// An ROI meta to add: id, type, rectangle.
 type Roi<'a> = (i32, &'a str, (u32, u32, u32, u32));
@@ -44,7 +21,7 @@ fn composite(extra: &[Roi]) -> gst::Buffer {
 fn composite_with_ids(ids: [i32; 2], extra: &[Roi]) -> gst::Buffer {
     let mut frame = vec![128u8; W * H * 3];
     for (name, x0, y0) in [("coffee.png", 40, 60), ("chelsea.png", 760, 300)] {
-        let (w, h, rgb) = photo_rgb(name);
+        let (w, h, rgb) = common::photo_rgb(name);
         for row in 0..h {
             let at = ((y0 + row) * W + x0) * 3;
             frame[at..at + w * 3].copy_from_slice(&rgb[row * w * 3..(row + 1) * w * 3]);

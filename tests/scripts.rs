@@ -145,3 +145,46 @@ fn a_refused_property_in_gst_launch_is_logged() {
         "{stderr}"
     );
 }
+
+#[test]
+fn zones_sh_prints_a_change_event_when_the_cat_leaves_the_sofa() {
+    let dir = tmp("zones-sh");
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let png = dir.join("room.png");
+    let out = script("zones.sh")
+        .arg(&png)
+        .env("SYNC", "false")
+        .env("SECONDS_CAT", "1")
+        .env("SECONDS_EMPTY", "1")
+        .output()
+        .expect("bash runs");
+    let stdout = ok("pipelines/zones.sh", out);
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let summary: Vec<(&str, Option<&str>, Option<&str>, u64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["zone"].as_str().unwrap_or(""),
+                e["old-label"].as_str(),
+                e["new-label"].as_str(),
+                e["pts"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect();
+    assert_eq!(summary.len(), 3, "{stdout}");
+    assert_eq!(summary[0], ("table", None, Some("espresso"), 0));
+    assert_eq!(
+        (summary[1].0, summary[1].1, summary[1].3),
+        ("sofa", None, 0)
+    );
+    assert_eq!((summary[2].0, summary[2].1), ("sofa", summary[1].2));
+    assert!(
+        summary[2].3 >= 1_000_000_000,
+        "the cat leaves after 1 s: {stdout}"
+    );
+    assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,6 +18,7 @@ use super::mqtt::{self, MqttSink, Stats};
 use super::mqtt_location::{self, Broker};
 use super::new_results::NewResults;
 use super::output::Output;
+use crate::changes::Tracker;
 use crate::jsonlines::{self, Times};
 use crate::lock::lock;
 use crate::property;
@@ -57,6 +58,7 @@ struct Settings {
     location: Option<PathBuf>,
     append: bool,
     new_results_only: bool,
+    changes_only: bool,
     username: Option<String>,
     password: Secret,
     ca_file: Option<PathBuf>,
@@ -73,6 +75,7 @@ impl Default for Settings {
             location: None,
             append: false,
             new_results_only: false,
+            changes_only: false,
             username: None,
             password: Secret::default(),
             ca_file: None,
@@ -127,6 +130,8 @@ pub struct ClassifyJson {
     mqtt: Mutex<Option<Arc<MqttSink>>>,
     /// With `new-results-only`, between start and stop.
     new_results: Mutex<Option<NewResults>>,
+    /// With `changes-only`, between start and stop.
+    changes: Mutex<Option<Tracker>>,
     /// The MQTT counters of the last run, for the read-only properties after stop.
     last_stats: Mutex<Stats>,
 }
@@ -154,17 +159,36 @@ impl ClassifyJson {
         }
     }
 
-    /// Writes the line for `buf`, if it carries a classification.
+    /// Writes the line for `buf`, if it carries a classification; with `changes-only`,
+    /// a line per change its results bring.
     fn write(&self, buf: &gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut results = Classification::all_from_buffer(buf);
+        let changes = lock(&self.changes).as_mut().map(|tracker| {
+            results
+                .iter()
+                .flat_map(|r| tracker.update(r))
+                .collect::<Vec<_>>()
+        });
+        if let Some(changes) = changes {
+            let times = self.times(buf);
+            for change in &changes {
+                self.write_line(&jsonlines::change_line(change, &times))?;
+            }
+            return Ok(gst::FlowSuccess::Ok);
+        }
         if let Some(new) = lock(&self.new_results).as_mut() {
             results = new.keep(results);
         }
         let Some(line) = jsonlines::line(&results, &self.times(buf)) else {
             return Ok(gst::FlowSuccess::Ok);
         };
+        self.write_line(&line)
+    }
+
+    /// Writes one line to the broker, the file or standard output.
+    fn write_line(&self, line: &str) -> Result<gst::FlowSuccess, gst::FlowError> {
         if let Some(sink) = lock(&self.mqtt).as_ref() {
-            sink.publish(&line);
+            sink.publish(line);
             return Ok(gst::FlowSuccess::Ok);
         }
         let mut output = lock(&self.output);
@@ -172,7 +196,7 @@ impl ClassifyJson {
             gst::element_imp_error!(self, gst::CoreError::StateChange, ["output not open"]);
             return Err(gst::FlowError::Error);
         };
-        if let Err(e) = out.write_line(&line) {
+        if let Err(e) = out.write_line(line) {
             let name = out.name.clone();
             // What could not be written is dropped, so stopping does not fail on it again.
             out.writer = Box::new(io::sink());
@@ -289,6 +313,12 @@ impl ObjectImpl for ClassifyJson {
                     .default_value(false)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("changes-only")
+                    .nick("Changes only")
+                    .blurb("Write only change events: one line (\"event\":\"imgclassify-change\") each time the top-1 label of a zone, or of the whole frame, changes; the first result counts as a change from none. Overrides new-results-only. Read at start")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("username")
                     .nick("MQTT user name")
                     .blurb("User name for the MQTT broker. Read at start")
@@ -370,6 +400,7 @@ impl ObjectImpl for ClassifyJson {
             "location" => s.location = property::path(value),
             "append" => s.append = value.get().unwrap_or(false),
             "new-results-only" => s.new_results_only = value.get().unwrap_or(false),
+            "changes-only" => s.changes_only = value.get().unwrap_or(false),
             "username" => {
                 if let Some(user) = text(value) {
                     s.username = user;
@@ -421,6 +452,7 @@ impl ObjectImpl for ClassifyJson {
             "location" => s.location.to_value(),
             "append" => s.append.to_value(),
             "new-results-only" => s.new_results_only.to_value(),
+            "changes-only" => s.changes_only.to_value(),
             "username" => s.username.to_value(),
             "ca-file" => s.ca_file.to_value(),
             "qos" => s.qos.to_value(),
@@ -477,6 +509,7 @@ impl BaseTransformImpl for ClassifyJson {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
         *lock(&self.new_results) = settings.new_results_only.then(NewResults::default);
+        *lock(&self.changes) = settings.changes_only.then(Tracker::default);
         if let Some(location) = settings.mqtt_location() {
             return self.start_mqtt(&settings, location);
         }
@@ -488,6 +521,7 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *lock(&self.new_results) = None;
+        *lock(&self.changes) = None;
         // A failed flush is reported, but the element still stops cleanly.
         if let Err(msg) = self.flush_output() {
             self.post_error_message(msg);

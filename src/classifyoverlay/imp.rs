@@ -16,7 +16,7 @@ use super::render::{self, Image, Style};
 use crate::lock::lock;
 use crate::preprocess::PixelFormat;
 use crate::property;
-use crate::result::Classification;
+use crate::result::{Classification, Target};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -557,15 +557,14 @@ impl BaseTransformImpl for ClassifyOverlay {
             frame_height: info.height(),
             regions: layout::merged_regions(results.iter().flat_map(|result| {
                 result.regions.iter().filter_map(|r| {
-                    let shown = layout::region_box(
-                        r.rect,
-                        &r.labels,
-                        &r.scores,
-                        settings.show_scores,
-                        settings.min_score,
-                        info.width(),
-                        info.height(),
-                    )?;
+                    let (labels, scores) = (&r.labels, &r.scores);
+                    let (show, min) = (settings.show_scores, settings.min_score);
+                    let (w, h) = (info.width(), info.height());
+                    let shown = if result.target == Target::Zones {
+                        layout::zone_box(&r.roi_type, r.rect, labels, scores, show, min, w, h)
+                    } else {
+                        layout::region_box(r.rect, labels, scores, show, min, w, h)
+                    }?;
                     Some((r.roi_id, shown))
                 })
             })),

@@ -302,6 +302,41 @@ pub fn region_box(
     })
 }
 
+/// The box to draw for a zone (`target=zones`): labelled with its name, then its best
+/// label as `region_box` shows it. Unlike a detection, a zone is a place the user drew,
+/// so it is outlined with its name even when no label is shown (none passed
+/// `threshold` or `min-score`): an empty place is news too.
+#[allow(clippy::too_many_arguments)]
+pub fn zone_box(
+    name: &str,
+    rect: (u32, u32, u32, u32),
+    labels: &[String],
+    scores: &[f64],
+    show_scores: bool,
+    min_score: f64,
+    frame_width: u32,
+    frame_height: u32,
+) -> Option<RegionBox> {
+    match region_box(
+        rect,
+        labels,
+        scores,
+        show_scores,
+        min_score,
+        frame_width,
+        frame_height,
+    ) {
+        Some(b) => Some(RegionBox {
+            label: format!("{name}: {}", b.label),
+            ..b
+        }),
+        None => Some(RegionBox {
+            rect: region_rect(rect, frame_width, frame_height)?,
+            label: name.to_string(),
+        }),
+    }
+}
+
 /// The top-level lines for the results of several classifiers, each `(id, lines)` in the
 /// order the classifiers ran. With more than one classifier showing lines, each block
 /// starts with a line naming its classifier, so the stacked labels can be told apart.
@@ -667,6 +702,35 @@ mod tests {
             vec!["vehicle:", "car  80%", "colour:", "red  70%", "blue  20%"]
         );
         assert!(stacked_lines(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_zone_box_is_labelled_with_its_name_and_drawn_even_without_a_label() {
+        let labels = strings(&["espresso", "cup"]);
+        let zone = |labels: &[String], min_score| {
+            zone_box(
+                "counter",
+                (0, 0, 8, 8),
+                labels,
+                &[0.62, 0.3],
+                true,
+                min_score,
+                640,
+                480,
+            )
+            .map(|b| b.label)
+        };
+        assert_eq!(
+            zone(&labels, 0.0),
+            Some(format!("counter: {}", entry_text("espresso", 0.62, true)))
+        );
+        // An empty zone is still outlined, with its name alone; one outside is not.
+        assert_eq!(zone(&labels, 0.7), Some("counter".to_string()));
+        assert_eq!(zone(&[], 0.0), Some("counter".to_string()));
+        assert_eq!(
+            zone_box("far", (900, 0, 8, 8), &labels, &[0.62], true, 0.0, 640, 480),
+            None
+        );
     }
 
     #[test]

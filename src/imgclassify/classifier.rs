@@ -12,6 +12,14 @@ use crate::regions::{RegionInput, unique_id};
 use crate::result::{Classification, RegionResult, Target};
 use crate::stats::Stats;
 
+/// Whose history a region's smoother holds: an ROI id (regions from a detector, whose
+/// tracker keeps ids stable) or a zone's name (the stable key of a zone).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RegionKey {
+    Roi(i32),
+    Zone(String),
+}
+
 /// A frame handed to the async worker.
 pub struct Job {
     pub tensor: Vec<f32>,
@@ -41,7 +49,8 @@ pub struct Classifier {
     smoother: Mutex<Smoother>,
     /// Per ROI id; upstream trackers keep ids stable, so labels of one object are
     /// smoothed. ROIs whose id repeats on a frame are not smoothed (see `run_regions`).
-    region_smoothers: Mutex<HashMap<i32, Smoother>>,
+    /// Per zone name with `target=zones`.
+    region_smoothers: Mutex<HashMap<RegionKey, Smoother>>,
     pub stats: Arc<Mutex<Stats>>,
 }
 
@@ -95,12 +104,14 @@ impl Classifier {
         }
     }
 
-    /// Classifies all regions of one frame, at most `chunk` per inference so memory
-    /// stays bounded whatever the number of regions: `prepare` writes the tensors of the
-    /// regions it is given into the slice, one after another.
+    /// Classifies all regions (or zones, `target` says which) of one frame, at most
+    /// `chunk` per inference so memory stays bounded whatever the number of regions:
+    /// `prepare` writes the tensors of the regions it is given into the slice, one after
+    /// another.
     #[allow(clippy::too_many_arguments)]
     pub fn run_regions(
         &self,
+        target: Target,
         regions: &[RegionInput],
         chunk: usize,
         batch: &mut Vec<f32>,
@@ -132,11 +143,24 @@ impl Classifier {
             return Outcome::NonFinite;
         }
         let classes = self.post.classes().max(1);
+        let zones = target == Target::Zones;
+        // A zone is its name (names are unique); an ROI is its id, when unique.
+        let key = |input: &RegionInput| {
+            if zones {
+                Some(RegionKey::Zone(input.roi_type.clone()))
+            } else {
+                unique_id(regions, input.roi_id).then_some(RegionKey::Roi(input.roi_id))
+            }
+        };
         let mut smoothers = lock(&self.region_smoothers);
         // An id on several ROIs of one frame says nothing about which object is which:
-        // those are classified on their own, and keep no history.
-        smoothers.retain(|&id, _| unique_id(regions, id));
-        if regions.iter().any(|r| !unique_id(regions, r.roi_id)) {
+        // those are classified on their own, and keep no history. A zone gone from the
+        // frame (removed, or outside it) forgets its history too.
+        smoothers.retain(|k, _| match k {
+            RegionKey::Roi(id) => !zones && unique_id(regions, *id),
+            RegionKey::Zone(name) => zones && regions.iter().any(|r| r.roi_type == *name),
+        });
+        if !zones && regions.iter().any(|r| !unique_id(regions, r.roi_id)) {
             gst::debug!(
                 super::CAT,
                 "frame {frame}: ROI ids repeat; those ROIs are not smoothed and their \
@@ -149,10 +173,9 @@ impl Classifier {
             .zip(rows.chunks(classes))
             .map(|(input, row)| {
                 let mut own = Smoother::new();
-                let smoother = if unique_id(regions, input.roi_id) {
-                    smoothers.entry(input.roi_id).or_default()
-                } else {
-                    &mut own
+                let smoother = match key(input) {
+                    Some(k) => smoothers.entry(k).or_default(),
+                    None => &mut own,
                 };
                 let labelled = self.post.process(row, smoother, params);
                 let r = input.region;
@@ -170,7 +193,7 @@ impl Classifier {
             frame,
             result: Classification {
                 regions: results,
-                ..self.result(Target::Regions, took, pts)
+                ..self.result(target, took, pts)
             },
         }
     }

@@ -26,6 +26,7 @@ use crate::preprocess::PixelFormat;
 use crate::property;
 use crate::regions::{Selection, parse_size, parse_types};
 use crate::stats::Stats;
+use crate::zones::Zones;
 
 const DEFAULT_MODEL: &str = "mobilenet";
 const DEFAULT_TOP_K: u32 = 3;
@@ -70,6 +71,11 @@ struct Settings {
     normalisation: Overrides,
     /// The ROI filter, parsed once from the three properties above.
     selection: Arc<Selection>,
+    /// `zones` as set, for the getter, and parsed; a new `Arc` tells the stream they
+    /// changed.
+    zones_text: String,
+    zones: Arc<Zones>,
+    post_changes: bool,
 }
 
 impl Settings {
@@ -85,6 +91,7 @@ impl Settings {
             resize_mode: self.resize_mode,
             post_messages: self.post_messages,
             max_batch: self.max_batch as usize,
+            post_changes: self.post_changes,
         }
     }
 
@@ -157,6 +164,9 @@ impl Default for Settings {
             output_activation: OutputActivation::Auto,
             normalisation: Overrides::default(),
             selection: Arc::new(Selection::default()),
+            zones_text: String::new(),
+            zones: Arc::new(Zones::default()),
+            post_changes: false,
         }
     }
 }
@@ -344,7 +354,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("target", Target::default())
                     .nick("Target")
-                    .blurb("frame: classify the whole frame; regions: classify each GstVideoRegionOfInterestMeta (one batched inference per frame) and add an 'imgclassify' param to it")
+                    .blurb("frame: classify the whole frame; regions: classify each GstVideoRegionOfInterestMeta (one batched inference per frame) and add an 'imgclassify' param to it; zones: classify each rectangle of the zones property (batched), no detector needed")
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("region-types")
@@ -391,6 +401,18 @@ impl ObjectImpl for ImgClassify {
                     .minimum(1)
                     .maximum(256)
                     .default_value(DEFAULT_MAX_BATCH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("zones")
+                    .nick("Zones")
+                    .blurb("Named rectangles in frame pixels classified with target=zones: NAME:X,Y,W,H;NAME:X,Y,W,H. Each result is in the meta's regions with roi-type = the name; zones partly outside the frame are clipped, wholly outside skipped")
+                    .default_value(Some(""))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-changes")
+                    .nick("Post changes")
+                    .blurb("Post an element message named 'imgclassify-change' when the top-1 label (after smoothing) of a zone, or of the whole frame, changes; the first result counts as a change from none")
+                    .default_value(false)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
@@ -502,8 +524,29 @@ impl ObjectImpl for ImgClassify {
                         }
                     }
                 }
+                "zones" => {
+                    if let Some(text) = text(value) {
+                        let text = text.unwrap_or_default();
+                        match Zones::parse(&text) {
+                            Ok(zones) => {
+                                // An equal value is no change: the zones keep their results.
+                                if zones != *s.zones {
+                                    s.zones = Arc::new(zones);
+                                }
+                                s.zones_text = text;
+                            }
+                            Err(e) => {
+                                refused = Some(format!(
+                                    "zones '{}' refused: {}; keeping '{}'",
+                                    text, e, s.zones_text
+                                ))
+                            }
+                        }
+                    }
+                }
                 "color-order" => s.color_order = value.get().unwrap_or_default(),
                 "output-activation" => s.output_activation = value.get().unwrap_or_default(),
+                "post-changes" => s.post_changes = value.get().unwrap_or(false),
                 "fallback" => s.fallback = value.get().unwrap_or(true),
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
@@ -563,6 +606,8 @@ impl ObjectImpl for ImgClassify {
             "input-std" => s.input_std.to_value(),
             "color-order" => s.color_order.to_value(),
             "output-activation" => s.output_activation.to_value(),
+            "zones" => s.zones_text.to_value(),
+            "post-changes" => s.post_changes.to_value(),
             "fallback" => s.fallback.to_value(),
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),
@@ -684,9 +729,9 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (settings, selection) = {
+        let (settings, selection, zones) = {
             let s = lock(&self.settings);
-            (s.frame(), Arc::clone(&s.selection))
+            (s.frame(), Arc::clone(&s.selection), Arc::clone(&s.zones))
         };
         let late = self.is_late(buf);
         let mut notices = Vec::new();
@@ -696,6 +741,7 @@ impl BaseTransformImpl for ImgClassify {
                 buf,
                 settings,
                 &selection,
+                &zones,
                 late,
                 &mut notices,
             ),

@@ -152,6 +152,11 @@ pub enum Target {
         nick = "regions"
     )]
     Regions = 1,
+    #[enum_value(
+        name = "Each zone of the zones property (fixed rectangles, no detector needed), batched",
+        nick = "zones"
+    )]
+    Zones = 2,
 }
 
 impl From<Target> for crate::result::Target {
@@ -159,6 +164,7 @@ impl From<Target> for crate::result::Target {
         match target {
             Target::Frame => crate::result::Target::Frame,
             Target::Regions => crate::result::Target::Regions,
+            Target::Zones => crate::result::Target::Zones,
         }
     }
 }

@@ -7,9 +7,10 @@ use gst::prelude::*;
 use gst_base::prelude::*;
 
 use super::{CAT, Mode};
+use crate::changes::{CHANGE_NAME, Change};
 use crate::meta::META_NAME;
 use crate::postprocess::NON_FINITE;
-use crate::result::Classification;
+use crate::result::{Classification, Target};
 use crate::{regions, roi};
 
 /// A bus message decided while the state lock is held and posted once it is released:
@@ -27,6 +28,18 @@ pub enum Notice {
     DuplicateClassifier {
         id: String,
         target: &'static str,
+    },
+    /// `target=zones`, but these zones have no pixel in a frame this size (or, with no
+    /// names, no zone is set at all).
+    ZonesOutside {
+        names: Vec<String>,
+        width: u32,
+        height: u32,
+    },
+    /// A top-1 label changed (`post-changes`), seen on the buffer with this PTS.
+    Change {
+        change: Change,
+        pts: Option<gst::ClockTime>,
     },
 }
 
@@ -56,6 +69,28 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
             ),
             ["give each imgclassify element its own name or classifier-id"]
         ),
+        Notice::ZonesOutside { names, .. } if names.is_empty() => gst::element_warning!(
+            element,
+            gst::LibraryError::Settings,
+            ("target=zones but the zones property is empty: nothing is classified"),
+            ["set zones to NAME:X,Y,W,H;NAME:X,Y,W,H in frame pixels"]
+        ),
+        Notice::ZonesOutside {
+            names,
+            width,
+            height,
+        } => gst::element_warning!(
+            element,
+            gst::LibraryError::Settings,
+            (
+                "zones outside the {}x{} frame are skipped: {}",
+                width,
+                height,
+                names.join(", ")
+            ),
+            ["zones are in frame pixels; those partly outside are clipped"]
+        ),
+        Notice::Change { change, pts } => post_change(element, &change, pts),
         Notice::NotLoaded => {
             gst::element_error!(element, gst::CoreError::Negotiation, ["no model loaded"])
         }
@@ -72,9 +107,9 @@ pub fn attach(element: &super::ImgClassify, result: &Classification, buf: &mut g
 }
 
 /// Adds the result of each region to the ROI meta it belongs to as an `imgclassify`
-/// param.
+/// param. Zones belong to no ROI meta.
 fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
-    if result.regions.is_empty() {
+    if result.regions.is_empty() || result.target != Target::Regions {
         return;
     }
     let owners = regions::owners(&roi::candidates(buf), &result.regions);
@@ -91,21 +126,47 @@ fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
     }
 }
 
+/// The running time and stream time of `pts` in the current segment.
+fn times(
+    element: &super::ImgClassify,
+    pts: Option<gst::ClockTime>,
+) -> (Option<gst::ClockTime>, Option<gst::ClockTime>) {
+    let segment = element
+        .sink_pad()
+        .sticky_event::<gst::event::Segment>(0)
+        .and_then(|e| e.segment().clone().downcast::<gst::ClockTime>().ok());
+    match (&segment, pts) {
+        (Some(seg), Some(pts)) => (seg.to_running_time(pts), seg.to_stream_time(pts)),
+        _ => (None, None),
+    }
+}
+
 /// Posts the result as an element message with the buffer's times.
 pub fn post_result(element: &super::ImgClassify, result: &Classification, buf: &gst::BufferRef) {
     let mut s = result.to_structure();
     let pts = buf.pts();
     s.set("timestamp", pts);
-    let segment = element
-        .sink_pad()
-        .sticky_event::<gst::event::Segment>(0)
-        .and_then(|e| e.segment().clone().downcast::<gst::ClockTime>().ok());
-    let (running, stream) = match (&segment, pts) {
-        (Some(seg), Some(pts)) => (seg.to_running_time(pts), seg.to_stream_time(pts)),
-        _ => (None, None),
-    };
+    let (running, stream) = times(element, pts);
     s.set("running-time", running);
     s.set("stream-time", stream);
+    let msg = gst::message::Element::builder(s).src(element).build();
+    let _ = element.post_message(msg);
+}
+
+/// Posts an `imgclassify-change` element message. `zone` is NULL for the whole frame,
+/// `old-label` NULL for the first result, `new-label` NULL when no label passes
+/// `threshold`; `score` is the new label's (0 without one).
+fn post_change(element: &super::ImgClassify, change: &Change, pts: Option<gst::ClockTime>) {
+    let s = gst::Structure::builder(CHANGE_NAME)
+        .field("classifier", &change.classifier)
+        .field("target", change.target.name())
+        .field("zone", &change.zone)
+        .field("old-label", &change.old_label)
+        .field("new-label", &change.new_label)
+        .field("score", change.score.unwrap_or(0.0))
+        .field("pts", pts)
+        .field("running-time", times(element, pts).0)
+        .build();
     let msg = gst::message::Element::builder(s).src(element).build();
     let _ = element.post_message(msg);
 }

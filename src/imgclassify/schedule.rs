@@ -39,6 +39,8 @@ pub struct Scheduler<R> {
     latest: Option<(u64, R)>,
     /// Frame index of the last result handed out for the first time.
     shown: Option<u64>,
+    /// The next frame is classified whatever the interval (new zones).
+    forced: bool,
 }
 
 impl<R> Default for Scheduler<R> {
@@ -47,6 +49,7 @@ impl<R> Default for Scheduler<R> {
             next: 0,
             latest: None,
             shown: None,
+            forced: false,
         }
     }
 }
@@ -56,13 +59,22 @@ impl<R: Clone> Scheduler<R> {
         *self = Scheduler::default();
     }
 
+    /// Drops the result and makes the next frame due whatever the interval: what was
+    /// classified is no longer what the frames carry (the zones changed).
+    pub fn start_over(&mut self) {
+        self.latest = None;
+        self.forced = true;
+    }
+
     /// Numbers the next frame and decides its inference. `interval` 0 counts as 1. Late
     /// frames are skipped only in sync mode: in async mode the streaming thread never
     /// waits for inference, so lateness is no reason to skip.
     pub fn next_frame(&mut self, interval: u32, late: bool, asynchronous: bool) -> (u64, Decision) {
         let frame = self.next;
         self.next += 1;
-        let decision = if !frame.is_multiple_of(u64::from(interval.max(1))) {
+        let due =
+            std::mem::take(&mut self.forced) || frame.is_multiple_of(u64::from(interval.max(1)));
+        let decision = if !due {
             Decision::CarryOver
         } else if late && !asynchronous {
             Decision::SkipLate
@@ -167,6 +179,22 @@ mod tests {
         let c = s.carried(f2).expect("result");
         assert_eq!(c.result, "cat", "the same frame's result is kept");
         assert!(!c.first_sight);
+    }
+
+    #[test]
+    fn starting_over_drops_the_result_and_classifies_the_next_frame() {
+        let mut s = Scheduler::default();
+        let (f0, _) = s.next_frame(5, false, false);
+        s.finished(f0, "old zones");
+        assert_eq!(s.next_frame(5, false, false).1, Decision::CarryOver);
+        s.start_over();
+        let (f2, d) = s.next_frame(5, false, false);
+        assert_eq!((d, s.carried(f2)), (Decision::Classify, None));
+        s.finished(f2, "new zones");
+        // The interval goes on counting from frame 0.
+        let after: Vec<Decision> = (0..2).map(|_| s.next_frame(5, false, false).1).collect();
+        assert_eq!(after, vec![Decision::CarryOver; 2]);
+        assert_eq!(s.next_frame(5, false, false).1, Decision::Classify);
     }
 
     #[test]

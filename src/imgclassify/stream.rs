@@ -11,13 +11,15 @@ use super::output::Notice;
 use super::schedule::{Carried, Decision, Scheduler};
 use super::worker::Worker;
 use super::{CAT, Mode, ResizeMode, Target};
+use crate::changes::Tracker;
 use crate::lock::lock;
 use crate::meta;
 use crate::model::ModelSpec;
 use crate::postprocess::Params;
 use crate::preprocess::Preprocessor;
-use crate::regions::Selection;
+use crate::regions::{RegionInput, Selection};
 use crate::result::{Classification, Target as ResultTarget};
+use crate::zones::Zones;
 
 /// The settings read for every frame: small and `Copy`, so taking them costs nothing
 /// and they never hold the settings lock during inference.
@@ -30,6 +32,8 @@ pub struct FrameSettings {
     pub post_messages: bool,
     /// Most regions in one inference (`max-batch`).
     pub max_batch: usize,
+    /// Post an element message when a top-1 label changes (`post-changes`).
+    pub post_changes: bool,
 }
 
 pub struct Stream {
@@ -47,10 +51,17 @@ pub struct Stream {
     batch: Vec<f32>,
     /// Set by caps; None until negotiated.
     video: Option<VideoInput>,
+    /// The zones the frames were last classified with (`target=zones`).
+    zones: Option<Arc<Zones>>,
+    /// The last top-1 label of the frame and of each zone, for change events. Kept
+    /// across flushes and caps changes, so a scene that did not change posts nothing.
+    changes: Tracker,
     /// Warnings already posted this run, so a bad stream does not flood the bus.
     warned_frame: bool,
     warned_scores: bool,
     warned_duplicate: bool,
+    /// Zones outside the frame (or none set) were warned about, for these zones and size.
+    warned_zones: bool,
 }
 
 impl Stream {
@@ -69,15 +80,19 @@ impl Stream {
             tensor: vec![0.0; spec.tensor.len()],
             batch: Vec::new(),
             video: None,
+            zones: None,
+            changes: Tracker::default(),
             warned_frame: false,
             warned_scores: false,
             warned_duplicate: false,
+            warned_zones: false,
         }
     }
 
     /// READY→PAUSED: in `async` mode the inference thread starts.
     pub fn start(&mut self, mode: Mode, classifier: &Arc<Classifier>) -> std::io::Result<()> {
         self.restart(classifier);
+        self.changes.reset();
         if mode == Mode::Async {
             let classifier = Arc::clone(classifier);
             self.worker = Some(Worker::start("imgclassify-infer", move |job: Job| {
@@ -96,6 +111,7 @@ impl Stream {
     pub fn set_video(&mut self, video: VideoInput, classifier: &Classifier) {
         self.video = Some(video);
         self.warned_frame = false;
+        self.warned_zones = false;
         self.restart(classifier);
     }
 
@@ -110,12 +126,14 @@ impl Stream {
 
     /// Runs (or skips) inference for one frame and returns the result the buffer
     /// carries; messages to post go to `notices`.
+    #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
         classifier: &Classifier,
         buf: &gst::BufferRef,
         settings: FrameSettings,
         selection: &Selection,
+        zones: &Arc<Zones>,
         late: bool,
         notices: &mut Vec<Notice>,
     ) -> Result<Option<Carried<Classification>>, gst::FlowError> {
@@ -135,6 +153,16 @@ impl Stream {
                 target: target.name(),
             });
         }
+        if settings.target == Target::Zones
+            && !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones))
+        {
+            // New zones apply from this frame: the result carried so far is of the old ones.
+            if self.zones.is_some() {
+                self.schedule.start_over();
+            }
+            self.zones = Some(Arc::clone(zones));
+            self.warned_zones = false;
+        }
         let (frame, decision) =
             self.schedule
                 .next_frame(settings.interval, late, self.worker.is_some());
@@ -148,7 +176,12 @@ impl Stream {
         if decision == Decision::Classify {
             match settings.target {
                 Target::Regions => {
-                    self.classify_regions(classifier, buf, frame, settings, selection, notices)?
+                    let regions = self.video.as_ref().map(|v| v.regions(buf, selection));
+                    self.classify_regions(classifier, buf, frame, settings, regions, notices)?
+                }
+                Target::Zones => {
+                    let inputs = self.place_zones(zones, notices);
+                    self.classify_regions(classifier, buf, frame, settings, inputs, notices)?
                 }
                 Target::Frame => self.classify_frame(classifier, buf, frame, settings, notices)?,
             }
@@ -158,7 +191,41 @@ impl Stream {
         {
             self.take(classifier, outcome, notices)?;
         }
-        Ok(self.schedule.carried(frame))
+        let carried = self.schedule.carried(frame);
+        if let Some(c) = carried.as_ref().filter(|c| c.first_sight) {
+            // Tracked whether posted or not, so turning `post-changes` on mid-stream
+            // posts only what changes from then on.
+            for change in self.changes.update(&c.result) {
+                if settings.post_changes {
+                    notices.push(Notice::Change {
+                        change,
+                        pts: buf.pts(),
+                    });
+                }
+            }
+        }
+        Ok(carried)
+    }
+
+    /// The zones on the negotiated frame, clipped to it; warns once (per zones value and
+    /// frame size) about zones with no pixel in the frame, or about no zones at all.
+    fn place_zones(
+        &mut self,
+        zones: &Zones,
+        notices: &mut Vec<Notice>,
+    ) -> Option<Vec<RegionInput>> {
+        let info = &self.video.as_ref()?.info;
+        let (width, height) = (info.width(), info.height());
+        let placed = zones.inputs(width as usize, height as usize);
+        if !self.warned_zones && (zones.is_empty() || !placed.outside.is_empty()) {
+            self.warned_zones = true;
+            notices.push(Notice::ZonesOutside {
+                names: placed.outside.clone(),
+                width,
+                height,
+            });
+        }
+        Some(placed.inputs)
     }
 
     fn classify_frame(
@@ -208,18 +275,18 @@ impl Stream {
         buf: &gst::BufferRef,
         frame: u64,
         settings: FrameSettings,
-        selection: &Selection,
+        regions: Option<Vec<RegionInput>>,
         notices: &mut Vec<Notice>,
     ) -> Result<(), gst::FlowError> {
-        let Some(video) = self.video.as_ref() else {
+        let (Some(video), Some(regions)) = (self.video.as_ref(), regions) else {
             self.warn_frame("no caps were negotiated", notices);
             return Ok(());
         };
-        let regions = video.regions(buf, selection);
         let (pre, batch) = (&mut self.preprocessor, &mut self.batch);
         let len = pre.spec().len();
         let outcome = video.with_frame(buf, |view| {
             Ok(classifier.run_regions(
+                settings.target.into(),
                 &regions,
                 settings.max_batch,
                 batch,

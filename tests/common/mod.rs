@@ -51,7 +51,7 @@ impl Run {
 }
 
 /// Runs `description` (which must end in `appsink name=sink`) to EOS and collects
-/// every buffer and every `imgclassify` element message. Panics on an error message.
+/// every buffer and every `imgclassify` and `imgclassify-change` element message. Panics on an error message.
 pub fn run(description: &str) -> Run {
     try_run(description).unwrap_or_else(|e| panic!("pipeline '{description}' failed: {e}"))
 }
@@ -83,7 +83,10 @@ pub fn serial() -> MutexGuard<'static, ()> {
 fn collect(msg: gst::Message, run: &mut Run, failure: &mut Option<String>) {
     match msg.view() {
         gst::MessageView::Element(e) => {
-            if let Some(s) = e.structure().filter(|s| s.name() == "imgclassify") {
+            if let Some(s) = e
+                .structure()
+                .filter(|s| ["imgclassify", "imgclassify-change"].contains(&s.name().as_str()))
+            {
                 run.messages.push(s.to_owned());
             }
         }
@@ -325,4 +328,27 @@ pub fn read_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid JSON {l}: {e}")))
         .collect()
+}
+
+/// A decoded photo of `tests/data` (coffee.png or chelsea.png) as tightly packed RGB:
+/// (width, height, bytes).
+pub fn photo_rgb(name: &str) -> (usize, usize, Vec<u8>) {
+    let path = data(name).display().to_string();
+    let run = run(&format!(
+        "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink"
+    ));
+    let buffer = &run.buffers[0];
+    let (w, h): (usize, usize) = match name {
+        "coffee.png" => (600, 400),
+        "chelsea.png" => (451, 300),
+        _ => panic!("unknown photo"),
+    };
+    let map = buffer.map_readable().expect("readable");
+    // GStreamer pads RGB rows to 4 bytes.
+    let stride = (w * 3).div_ceil(4) * 4;
+    let mut tight = Vec::with_capacity(w * h * 3);
+    for row in 0..h {
+        tight.extend_from_slice(&map[row * stride..row * stride + w * 3]);
+    }
+    (w, h, tight)
 }
