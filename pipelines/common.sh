@@ -2,7 +2,17 @@
 # Sourced by the pipeline scripts: finds the plugin built in this checkout (an installed
 # plugin is found by GStreamer anyway) and formats imgclassify messages for the terminal.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -f "$ROOT/target/release/libgstimgclassify.so" ]; then
+# A GST_PLUGIN_PATH that already holds the plugin (a test's fresh build, another
+# checkout) is left as it is: this checkout's release build must not shadow it.
+plugin_on_path() {
+    local dir
+    local IFS=:
+    for dir in ${GST_PLUGIN_PATH:-}; do
+        [ -f "$dir/libgstimgclassify.so" ] && return 0
+    done
+    return 1
+}
+if [ -f "$ROOT/target/release/libgstimgclassify.so" ] && ! plugin_on_path; then
     export GST_PLUGIN_PATH="$ROOT/target/release${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 fi
 
