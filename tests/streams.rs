@@ -60,12 +60,12 @@ fn eight_streams_of_different_photos_each_get_their_own_label_on_every_frame() {
                     element.static_pad("src").expect("src pad").add_probe(
                         gst::PadProbeType::EVENT_DOWNSTREAM,
                         move |_, info| {
-                            if let Some(gst::PadProbeData::Event(ev)) = &info.data {
-                                if ev.type_() == gst::EventType::Eos {
-                                    let stats = e.property::<gst::Structure>("stats");
-                                    *seen.lock().expect("probe") =
-                                        stats.get::<u64>("frames-classified").unwrap_or(0);
-                                }
+                            if let Some(gst::PadProbeData::Event(ev)) = &info.data
+                                && ev.type_() == gst::EventType::Eos
+                            {
+                                let stats = e.property::<gst::Structure>("stats");
+                                *seen.lock().expect("probe") =
+                                    stats.get::<u64>("frames-classified").unwrap_or(0);
                             }
                             gst::PadProbeReturn::Ok
                         },
