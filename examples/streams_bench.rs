@@ -144,10 +144,8 @@ fn stream(i: usize, model: &str, threads: u32, window: &Arc<AtomicBool>) -> Resu
         gst::PadProbeType::BUFFER,
         move |_, _| {
             let start = entered.lock().ok().and_then(|mut q| q.pop_front());
-            if let (Some(start), true) = (start, w.load(Ordering::Relaxed)) {
-                if let Ok(mut l) = l.lock() {
-                    l.push(start.elapsed());
-                }
+            if let (Some(start), true, Ok(mut l)) = (start, w.load(Ordering::Relaxed), l.lock()) {
+                l.push(start.elapsed());
             }
             gst::PadProbeReturn::Ok
         },
