@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release --example streams_bench -- [--streams 1,2,4,8,16]
 //!  [--threads 1,0] [--mechanisms shared,pool,processes] [--seconds 3] [--rounds 1]
-//!  [--model mobilenet] [--batch-check]`
+//!  [--model mobilenet] [--batch-check] [--batch-only]`
 //!
 //! Mechanisms: `shared` is one session for all streams (the pool limited to 1 with
 //! IMGCLASSIFY_SESSIONS=1, as before pools), `pool` the default pool, `processes` one
@@ -36,6 +36,7 @@ struct Options {
     rounds: usize,
     model: String,
     batch_check: bool,
+    batch_only: bool,
     /// Child mode: streams to run and the wall-clock start of the window (ms).
     child: Option<(usize, u64)>,
 }
@@ -49,6 +50,7 @@ fn parse() -> Result<Options, Error> {
         rounds: 1,
         model: "mobilenet".into(),
         batch_check: false,
+        batch_only: false,
         child: None,
     };
     let mut args = std::env::args().skip(1);
@@ -75,6 +77,7 @@ fn parse() -> Result<Options, Error> {
             "--rounds" => o.rounds = value()?.parse()?,
             "--model" => o.model = value()?,
             "--batch-check" => o.batch_check = true,
+            "--batch-only" => o.batch_only = true,
             "--child" => {
                 let n = value()?.parse()?;
                 let at = args.next().ok_or("--child needs N and a start time")?;
@@ -375,7 +378,8 @@ fn bench(o: &Options) -> Result<(), Error> {
 }
 
 /// One batched run of `n` images against `n` threads each running one image on its own
-/// session of the pool: what cross-stream batching could win over the pool.
+/// session of the pool: what cross-stream batching could win over the pool. Rounds
+/// alternate which runs first, so a change of load hits both alike.
 fn batch_check(o: &Options) -> Result<(), Error> {
     let path = gstimgclassify::testing::model::zoo::resolve(&o.model)?;
     println!(
@@ -384,64 +388,81 @@ fn batch_check(o: &Options) -> Result<(), Error> {
         o.seconds
     );
     println!(
-        "| images at once | threads | one batched run | one run per session, side by side | ratio | loadavg |"
+        "| images at once | threads | round | one batched run | one run per session, side by side | ratio | loadavg |"
     );
-    println!("|---|---|---|---|---|---|");
-    for &threads in &o.threads {
-        for n in [2usize, 4] {
-            let options = EngineOptions {
-                threads: threads as usize,
-                input_size: None,
-                provider: ProviderOptions {
-                    requested: Requested::Cpu,
-                    ..ProviderOptions::default()
-                },
-            };
-            let handles = (0..n)
-                .map(|_| OnnxRuntime::load(&path, &options).map(Arc::new))
-                .collect::<Result<Vec<_>, _>>()?;
-            let len = handles[0].info().spec.tensor.len();
-            let window = Duration::from_secs_f64(o.seconds);
-            let batched = if handles[0].info().batchable {
-                let input = vec![0.5f32; n * len];
-                let started = Instant::now();
-                let mut images = 0;
-                while started.elapsed() < window {
-                    handles[0].run(&input, n)?;
-                    images += n;
-                }
-                images as f64 / started.elapsed().as_secs_f64()
-            } else {
-                f64::NAN
-            };
-            let started = Instant::now();
-            let workers: Vec<_> = handles
-                .iter()
-                .map(|h| {
-                    let h = Arc::clone(h);
-                    std::thread::spawn(move || {
-                        let input = vec![0.5f32; len];
-                        let mut images = 0u64;
-                        while started.elapsed() < window {
-                            if h.run(&input, 1).is_err() {
-                                break;
-                            }
-                            images += 1;
-                        }
-                        images
-                    })
-                })
-                .collect();
-            let images: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
-            let pooled = images as f64 / started.elapsed().as_secs_f64();
-            println!(
-                "| {n} | {threads} | {batched:.1} | {pooled:.1} | {:.2} | {} |",
-                batched / pooled,
-                loadavg()
-            );
+    println!("|---|---|---|---|---|---|---|");
+    let window = Duration::from_secs_f64(o.seconds);
+    for round in 0..o.rounds {
+        for &threads in &o.threads {
+            for n in [2usize, 4] {
+                let options = EngineOptions {
+                    threads: threads as usize,
+                    input_size: None,
+                    provider: ProviderOptions {
+                        requested: Requested::Cpu,
+                        ..ProviderOptions::default()
+                    },
+                };
+                let handles = (0..n)
+                    .map(|_| OnnxRuntime::load(&path, &options).map(Arc::new))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let (batched, pooled) = if round % 2 == 0 {
+                    let b = batched(&handles, window)?;
+                    (b, side_by_side(&handles, window))
+                } else {
+                    let p = side_by_side(&handles, window);
+                    (batched(&handles, window)?, p)
+                };
+                println!(
+                    "| {n} | {threads} | {round} | {batched:.1} | {pooled:.1} | {:.2} | {} |",
+                    batched / pooled,
+                    loadavg()
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// Images/s of one run of all `handles.len()` images at a time.
+fn batched(handles: &[Arc<OnnxRuntime>], window: Duration) -> Result<f64, Error> {
+    let n = handles.len();
+    if !handles[0].info().batchable {
+        return Ok(f64::NAN);
+    }
+    let input = vec![0.5f32; n * handles[0].info().spec.tensor.len()];
+    let started = Instant::now();
+    let mut images = 0;
+    while started.elapsed() < window {
+        handles[0].run(&input, n)?;
+        images += n;
+    }
+    Ok(images as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Images/s of one thread per handle, each running one image at a time.
+fn side_by_side(handles: &[Arc<OnnxRuntime>], window: Duration) -> f64 {
+    let len = handles[0].info().spec.tensor.len();
+    let started = Instant::now();
+    let workers: Vec<_> = handles
+        .iter()
+        .map(|h| {
+            let h = Arc::clone(h);
+            std::thread::spawn(move || {
+                let input = vec![0.5f32; len];
+                let mut images = 0u64;
+                while started.elapsed() < window {
+                    if h.run(&input, 1).is_err() {
+                        break;
+                    }
+                    images += 1;
+                }
+                images
+            })
+        })
+        .collect();
+    let images: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
+    images as f64 / started.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -450,6 +471,7 @@ fn main() {
         gstimgclassify::plugin_register_static()?;
         match o.child {
             Some((n, at)) => child(&o, n, at),
+            None if o.batch_only => batch_check(&o),
             None => bench(&o),
         }
     });
