@@ -1,5 +1,8 @@
 //! Process-wide session cache: elements that load the same model file with the same
-//! options share one session; the last one to let go frees it.
+//! options share one model and its pool of sessions; the last one to let go frees it.
+//! The pool grows by one session per element that joins, up to [`pool_limit`], so
+//! one stream keeps one session and N streams run N inferences at once where the cores
+//! allow it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,7 +12,36 @@ use std::time::SystemTime;
 use crate::lock::lock;
 
 use super::error::EngineError;
+use super::provider::Kind;
 use super::session::{EngineOptions, SharedModel};
+
+/// Overrides the pool's size limit for the whole process (for measuring; 1 = one
+/// session shared by all elements, as before pools).
+pub const SESSIONS_ENV: &str = "IMGCLASSIFY_SESSIONS";
+
+/// How many sessions one model gets at most: as many as run side by side on the cores
+/// without taking threads from each other, `cores / threads`. `threads=0` (ONNX
+/// Runtime's default, a thread per core) gets as many sessions as cores too: ONNX
+/// Runtime's threads do not spin here, so a session waiting for work leaves its cores to
+/// the others (measured in docs/streams.md). GPU providers keep one session: the device,
+/// not the host's cores, runs the inference, and each session holds its own device memory.
+pub fn pool_limit(options: &EngineOptions, kind: Kind) -> usize {
+    if let Some(n) = std::env::var(SESSIONS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return n;
+    }
+    if kind != Kind::Cpu {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match options.threads {
+        0 => cores,
+        threads => (cores / threads).max(1),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
@@ -55,6 +87,10 @@ pub fn shared(path: &Path, options: &EngineOptions) -> Result<Arc<SharedModel>, 
     };
     let mut cached = lock(&slot.model);
     if let Some(model) = cached.upgrade() {
+        // The holders, this new one included: one session each, up to the limit. A
+        // session that cannot be added leaves the pool smaller but working.
+        let wanted = Arc::strong_count(&model).min(pool_limit(options, model.active.kind));
+        let _ = model.grow_to(wanted);
         return Ok(model);
     }
     let model = Arc::new(SharedModel::load(path, options)?);

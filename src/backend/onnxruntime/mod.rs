@@ -5,12 +5,15 @@ mod backend;
 mod cache;
 mod error;
 mod io;
+mod pool;
 mod provider;
 mod runtime;
 mod session;
 
 pub use backend::OnnxRuntime;
+pub use cache::SESSIONS_ENV;
 pub use error::EngineError;
+pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, live_sessions};

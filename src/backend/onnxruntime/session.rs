@@ -1,17 +1,18 @@
 //! One ONNX Runtime session for a classification model: provider selection with
 //! explicit fallback, model checks, a warm-up run, and inference.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ort::ep::{CUDA, TensorRT};
 use ort::session::Session;
-use ort::session::builder::SessionBuilder;
+use ort::session::builder::{PrepackedWeights, SessionBuilder};
 
 use super::error::{EngineError, Failure, LoadError};
 use super::io;
+use super::pool::Pool;
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
 use crate::backend::{BackendError, ElementType, ModelInfo};
@@ -41,7 +42,14 @@ pub fn live_sessions() -> usize {
 
 /// A loaded model on one provider; shared by every element with the same options.
 pub struct SharedModel {
-    session: Mutex<Session>,
+    sessions: Pool,
+    /// What another session of the pool is built from.
+    path: PathBuf,
+    options: EngineOptions,
+    /// Weights ONNX Runtime has repacked for its kernels, kept once for all sessions.
+    prepacked: PrepackedWeights,
+    /// Serialises growing the pool.
+    growing: Mutex<()>,
     input_name: String,
     /// The output scores are read from, and its element type.
     output_name: String,
@@ -82,9 +90,14 @@ fn check_file(path: &Path) -> Result<(), EngineError> {
         })
 }
 
-fn base_builder(options: &EngineOptions) -> Result<SessionBuilder, LoadError> {
+fn base_builder(
+    options: &EngineOptions,
+    prepacked: &PrepackedWeights,
+) -> Result<SessionBuilder, LoadError> {
     let rt = runtime()?;
-    let mut builder = Session::builder(&rt.environment)?.with_intra_op_spinning(false)?;
+    let mut builder = Session::builder(&rt.environment)?
+        .with_intra_op_spinning(false)?
+        .with_prepacked_weights(prepacked)?;
     if options.threads > 0 {
         builder = builder.with_intra_threads(options.threads)?;
     }
@@ -206,8 +219,14 @@ fn profile_shape(input: &str, t: &TensorSpec) -> String {
 }
 
 /// Builds a session on `kind`, or says why ONNX Runtime refused.
-fn commit_on(kind: Kind, path: &Path, options: &EngineOptions) -> Result<Session, LoadError> {
+fn commit_on(
+    kind: Kind,
+    path: &Path,
+    options: &EngineOptions,
+    prepacked: &PrepackedWeights,
+) -> Result<Session, LoadError> {
     let p = &options.provider;
+    let base_builder = |options| base_builder(options, prepacked);
     let builder = base_builder(options)?;
     let builder = match kind {
         Kind::Cpu => builder,
@@ -267,8 +286,9 @@ impl SharedModel {
         check_file(path)?;
         let mut failures = Vec::new();
         let mut chosen = None;
+        let prepacked = PrepackedWeights::new();
         for kind in options.provider.chain() {
-            match commit_on(kind, path, options) {
+            match commit_on(kind, path, options, &prepacked) {
                 Ok(session) => {
                     chosen = Some((kind, session));
                     break;
@@ -302,7 +322,11 @@ impl SharedModel {
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         let mut model = SharedModel {
-            session: Mutex::new(session),
+            sessions: Pool::new(session),
+            path: path.to_path_buf(),
+            options: options.clone(),
+            prepacked,
+            growing: Mutex::new(()),
             input_name: seen.input,
             output_name: seen.output,
             output_type: seen.output_type,
@@ -326,6 +350,21 @@ impl SharedModel {
         };
         model.warm_up = model.warm_up().map_err(model_err)?;
         Ok(model)
+    }
+
+    /// Adds sessions, each warmed up, until the pool holds `wanted`; a session that
+    /// cannot be built leaves the pool as it is, still working, only narrower.
+    pub fn grow_to(&self, wanted: usize) -> Result<(), LoadError> {
+        let _one_at_a_time = lock(&self.growing);
+        while self.sessions.size() < wanted {
+            let mut session =
+                commit_on(self.active.kind, &self.path, &self.options, &self.prepacked)?;
+            let images = if self.info.batchable { 2 } else { 1 };
+            let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
+            self.run_on(&mut session, &zeros, images)?;
+            self.sessions.add(session);
+        }
+        Ok(())
     }
 
     /// Runs the one warm-up inference, so the first real frame is not slow. A model that
@@ -363,14 +402,23 @@ impl SharedModel {
                 got: tensors.len(),
             });
         }
+        let mut session = self.sessions.take();
+        self.run_on(&mut session, tensors, n)
+    }
+
+    fn run_on(
+        &self,
+        session: &mut Session,
+        tensors: &[f32],
+        n: usize,
+    ) -> Result<Vec<f32>, BackendError> {
+        let t = &self.info.spec.tensor;
         let shape = match t.layout {
             Layout::Nchw => [n, t.channels, t.height, t.width],
             Layout::Nhwc => [n, t.height, t.width, t.channels],
         };
         let runtime_error = |e: ort::Error| BackendError::Runtime(Box::new(e));
         let input = io::input(self.info.input_type, shape, tensors).map_err(runtime_error)?;
-        // A panic in another thread mid-run leaves the session usable.
-        let mut session = lock(&self.session);
         let outputs = session
             .run(ort::inputs![self.input_name.as_str() => input])
             .map_err(runtime_error)?;

@@ -1,0 +1,122 @@
+//! The sessions of one model, lent one at a time to whoever runs an inference.
+//! `Session::run` needs the session to itself, so elements that share one session run
+//! one after another; with several, as many inferences run at once as there are idle
+//! sessions. Waiters are served in arrival order, so a stream that asks again at once
+//! cannot overtake one that has been waiting.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use ort::session::Session;
+
+use crate::lock::lock;
+
+static POOLED: AtomicUsize = AtomicUsize::new(0);
+
+/// Sessions in all pools of this process (for tests and measurements).
+pub fn pooled_sessions() -> usize {
+    POOLED.load(Ordering::SeqCst)
+}
+
+struct State {
+    idle: Vec<Session>,
+    /// Sessions lent or idle.
+    total: usize,
+    /// The next ticket handed out, and the one whose turn it is.
+    next: u64,
+    serving: u64,
+}
+
+pub struct Pool {
+    state: Mutex<State>,
+    returned: Condvar,
+}
+
+/// A lent session, given back when dropped, a panic in the run included.
+pub struct Lent<'a> {
+    pool: &'a Pool,
+    session: Option<Session>,
+}
+
+impl std::ops::Deref for Lent<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        // Only `drop` takes it out.
+        self.session.as_ref().expect("lent session present")
+    }
+}
+
+impl std::ops::DerefMut for Lent<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session.as_mut().expect("lent session present")
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            lock(&self.pool.state).idle.push(session);
+            self.pool.returned.notify_all();
+        }
+    }
+}
+
+impl Pool {
+    pub fn new(first: Session) -> Pool {
+        POOLED.fetch_add(1, Ordering::SeqCst);
+        Pool {
+            state: Mutex::new(State {
+                idle: vec![first],
+                total: 1,
+                next: 0,
+                serving: 0,
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        lock(&self.state).total
+    }
+
+    pub fn add(&self, session: Session) {
+        let mut state = lock(&self.state);
+        state.idle.push(session);
+        state.total += 1;
+        POOLED.fetch_add(1, Ordering::SeqCst);
+        drop(state);
+        self.returned.notify_all();
+    }
+
+    /// Waits for this caller's turn and an idle session.
+    pub fn take(&self) -> Lent<'_> {
+        let mut state = lock(&self.state);
+        let ticket = state.next;
+        state.next += 1;
+        while state.serving != ticket || state.idle.is_empty() {
+            state = wait(&self.returned, state);
+        }
+        state.serving += 1;
+        let session = state.idle.pop();
+        let more = !state.idle.is_empty();
+        drop(state);
+        // The next in line may find another idle session.
+        if more {
+            self.returned.notify_all();
+        }
+        Lent {
+            pool: self,
+            session,
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        POOLED.fetch_sub(lock(&self.state).total, Ordering::SeqCst);
+    }
+}
+
+fn wait<'a>(c: &Condvar, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    c.wait(g).unwrap_or_else(|poisoned| poisoned.into_inner())
+}
