@@ -402,6 +402,7 @@ fn batch_check(o: &Options) -> Result<(), Error> {
                         requested: Requested::Cpu,
                         ..ProviderOptions::default()
                     },
+                    ..EngineOptions::default()
                 };
                 let handles = (0..n)
                     .map(|_| OnnxRuntime::load(&path, &options).map(Arc::new))
