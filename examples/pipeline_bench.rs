@@ -48,8 +48,8 @@ Soak (--soak): --frames small NV12 frames (default 100000 at 320x240) through
 imgclassify, printing VmRSS every --every frames and its spread after the first sample.
 
 Options:
-  --model LIST      built-in models, comma-separated, or all (the four built-in
-                    ones)                                       [mobilenet,efficientnet]
+  --model LIST      built-in models, comma-separated, or all (the eight built-in
+                    ones)  [mobilenet,mobilenet-int8,efficientnet,efficientnet-int8]
   --threads LIST    the element's threads values, comma-separated (0 = ONNX Runtime's
                     default)                                    [0]
   --variants LIST   of ort,nv12,nv12x2,i420,rgbx,opencv         [all]
@@ -149,7 +149,11 @@ fn list(text: &str) -> Vec<String> {
 fn parse_options() -> Result<Options, Error> {
     use lexopt::prelude::*;
     let mut o = Options {
-        models: vec!["mobilenet".into(), "efficientnet".into()],
+        // Each fp32 model next to its int8 twin: bare and element, fp32 and int8, and
+        // the Python loop, side by side in one run.
+        models: ["mobilenet", "mobilenet-int8", "efficientnet", "efficientnet-int8"]
+            .map(String::from)
+            .to_vec(),
         threads: vec![0],
         variants: Variant::ALL.to_vec(),
         frames: None,

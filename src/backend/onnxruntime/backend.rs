@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::cache;
 use super::error::{EngineError, Failure};
-use super::provider::Active;
+use super::provider::{Active, Kind};
 use super::session::{EngineOptions, SharedModel, WarmUp};
 use crate::backend::{Backend, BackendError, ModelInfo, Scores};
 
@@ -25,6 +25,11 @@ impl OnnxRuntime {
     /// The provider the session really runs on.
     pub fn active(&self) -> Active {
         self.model.active
+    }
+
+    /// Whether the session runs on ONNX Runtime's CPU provider.
+    pub fn on_cpu(&self) -> bool {
+        self.model.active.kind == Kind::Cpu
     }
 
     /// The inference run at load.

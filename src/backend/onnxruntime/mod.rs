@@ -4,12 +4,14 @@
 mod backend;
 mod cache;
 mod error;
+mod int8;
 mod provider;
 mod runtime;
 mod session;
 
 pub use backend::OnnxRuntime;
 pub use error::EngineError;
+pub use int8::{Int8Kernels, int8_kernels};
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, live_sessions};

@@ -260,6 +260,7 @@ impl SharedModel {
                 input_type: ElementType::Float32,
                 labels: meta.labels,
                 batchable,
+                quantization: meta.quantization,
             },
             active: Active {
                 kind,
