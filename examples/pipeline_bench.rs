@@ -151,9 +151,14 @@ fn parse_options() -> Result<Options, Error> {
     let mut o = Options {
         // Each fp32 model next to its int8 twin: bare and element, fp32 and int8, and
         // the Python loop, side by side in one run.
-        models: ["mobilenet", "mobilenet-int8", "efficientnet", "efficientnet-int8"]
-            .map(String::from)
-            .to_vec(),
+        models: [
+            "mobilenet",
+            "mobilenet-int8",
+            "efficientnet",
+            "efficientnet-int8",
+        ]
+        .map(String::from)
+        .to_vec(),
         threads: vec![0],
         variants: Variant::ALL.to_vec(),
         frames: None,

@@ -141,8 +141,8 @@ pub fn load(
 }
 
 /// Says in the debug log whether an int8 model gets ONNX Runtime's fast int8 kernels:
-/// it runs either way, but without them it gains less over fp32 and its results move
-/// further from fp32's (docs/performance.md, "Int8 models").
+/// it runs either way, but without them it gains less over fp32 (docs/performance.md,
+/// "Int8 models").
 fn report_int8_path(element: &super::ImgClassify, backend: &OnnxRuntime) {
     let info = backend.info();
     let Some(quantization) = &info.quantization else {
@@ -165,8 +165,8 @@ fn report_int8_path(element: &super::ImgClassify, backend: &OnnxRuntime) {
             obj = element,
             "model '{}' is {}, but this CPU has no VNNI (avx512vnni, avxvnni) or Arm \
              dot-product instructions: ONNX Runtime takes its slow int8 path, which gains \
-             less over fp32 and saturates 16-bit sums, moving results further from fp32's; \
-             the fp32 model may be the better choice here",
+             less over fp32 (and a custom model with full-range 8-bit weights may lose \
+             accuracy to saturated 16-bit sums); the fp32 model may be the better choice here",
             info.name,
             quantization
         ),

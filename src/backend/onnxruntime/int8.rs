@@ -1,11 +1,11 @@
 //! Whether ONNX Runtime's CPU provider has fast int8 kernels on this CPU.
 //!
-//! An int8 model runs everywhere, but its speed-up over fp32 and even its exact
-//! results depend on the instruction set. With VNNI (x86) or the dot-product
-//! instructions (Arm) ONNX Runtime multiplies uint8 by int8 and adds into 32 bits
-//! in one instruction. Without them, on AVX2, it uses VPMADDUBSW, whose 16-bit
-//! pair sums saturate: slower than VNNI and a little less accurate (measured in
-//! docs/performance.md, "Int8 models").
+//! An int8 model runs everywhere, but its speed-up over fp32 depends on the
+//! instruction set. With VNNI (x86) or the dot-product instructions (Arm) ONNX
+//! Runtime multiplies uint8 by int8 and adds into 32 bits in one instruction.
+//! Without them, on AVX2, it needs VPMADDUBSW then VPMADDWD, and VPMADDUBSW's 16-bit
+//! pair sums saturate unless the weights are 7-bit, as the built-in int8 models'
+//! are (measured in docs/performance.md, "Int8 models").
 
 /// How the CPU provider runs uint8 × int8 products here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
