@@ -599,9 +599,9 @@ struct Row {
     engine: OnnxRuntime,
     tensor: Vec<f32>,
     /// Per variant (in `Variant::ALL` order): time per frame of each round.
-    times: [Vec<Duration>; 5],
+    times: [Vec<Duration>; Variant::ALL.len()],
     /// Per variant: the top-1 label it produced.
-    top1: [Option<String>; 5],
+    top1: [Option<String>; Variant::ALL.len()],
 }
 
 fn index(v: Variant) -> usize {
@@ -668,7 +668,7 @@ fn bench(o: &Options) -> Result<(), Error> {
         for &threads in &o.threads {
             let engine = OnnxRuntime::load(&path, &engine_options(threads))?;
             let tensor = tensor(&engine, &rgbx)?;
-            let mut top1: [Option<String>; 5] = Default::default();
+            let mut top1: [Option<String>; Variant::ALL.len()] = Default::default();
             top1[index(Variant::Ort)] = Some(self::top1(&engine, &engine.run(&tensor, 1)?.rows));
             rows.push(Row {
                 model: model.clone(),
