@@ -788,7 +788,7 @@ def quantized_model(name, fp32_path, photos, method=None):
         quantize.quantize(fp32_path, out, INPUT_NAME, tensors,
                           method or quantize.CALIBRATION_METHOD)
         model = onnx.load(out)
-    description = quantize.describe(name, meta["imgclassify.description"])
+    description = quantize.describe(meta["imgclassify.description"])
     meta.update({"imgclassify.name": name, "imgclassify.description": description,
                  "imgclassify.quantization": quantize.QUANTIZATION})
     # Only our keys: the quantiser adds its own bookkeeping ("onnx.infer").

@@ -14,6 +14,7 @@ sees them, so such noise does not change a scale and the written bytes stay the
 same.
 """
 
+import hashlib
 import io
 import json
 import os
@@ -165,14 +166,6 @@ def quantize(fp32_path, out_path, input_name, tensors, method=CALIBRATION_METHOD
             extra_options={"OpTypesToExcludeOutputQuantization": ["Gemm"]})
 
 
-def ranges_summary(path):
-    """Number of QuantizeLinear nodes, for the log line."""
-    import onnx
-
-    model = onnx.load(path)
-    return sum(1 for n in model.graph.node if n.op_type == "QuantizeLinear")
-
-
 # The imgclassify.quantization metadata value: the plugin logs it, and checks from
 # it that the CPU has fast int8 kernels.
 QUANTIZATION = ("int8 (static QDQ, per-channel 7-bit int8 weights, uint8 activations, "
@@ -190,7 +183,7 @@ def quantizer_problem():
     return None
 
 
-def describe(name, base_description):
+def describe(base_description):
     return "%s, int8" % base_description
 
 
@@ -203,11 +196,6 @@ def stamp_extra():
 
 
 def _sha256_self():
-    import hashlib
-
     with open(os.path.abspath(__file__), "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
-
-if __name__ == "__main__":
-    print(json.dumps([m["member"] for m in calibration_members()], indent=1))
