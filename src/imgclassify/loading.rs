@@ -10,7 +10,8 @@ use super::classifier::Classifier;
 use crate::backend::Backend;
 use crate::backend::ElementType;
 use crate::backend::onnxruntime::{
-    EngineError, EngineOptions, OnnxRuntime, ProviderOptions, set_log_sink,
+    EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions, int8_kernels,
+    set_log_sink,
 };
 use crate::model::labels::{self, LabelsError};
 use crate::model::normalisation::Overrides;
@@ -96,6 +97,7 @@ pub fn load(
         _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
     })?;
     report_fallback(element, &backend, &options);
+    report_int8_path(element, &backend);
     let warm_up = backend.warm_up();
     if let Some(why) = &warm_up.batch_refused {
         gst::info!(
@@ -180,6 +182,39 @@ pub fn load(
         active,
         latency,
     })
+}
+
+/// Says in the debug log whether an int8 model gets ONNX Runtime's fast int8 kernels:
+/// it runs either way, but without them it gains less over fp32 (docs/performance.md,
+/// "Int8 models").
+fn report_int8_path(element: &super::ImgClassify, backend: &OnnxRuntime) {
+    let info = backend.info();
+    let Some(quantization) = &info.quantization else {
+        return;
+    };
+    if !backend.on_cpu() {
+        return;
+    }
+    match int8_kernels() {
+        Int8Kernels::Fast(feature) => gst::info!(
+            CAT,
+            obj = element,
+            "model '{}' is {}: this CPU has {}, ONNX Runtime's fast int8 path",
+            info.name,
+            quantization,
+            feature
+        ),
+        Int8Kernels::Slow => gst::warning!(
+            CAT,
+            obj = element,
+            "model '{}' is {}, but this CPU has no VNNI (avx512vnni, avxvnni) or Arm \
+             dot-product instructions: ONNX Runtime takes its slow int8 path, which gains \
+             less over fp32 (and a custom model with full-range 8-bit weights may lose \
+             accuracy to saturated 16-bit sums); the fp32 model may be the better choice here",
+            info.name,
+            quantization
+        ),
+    }
 }
 
 /// Says which providers failed before the one in use: a bus warning when the user

@@ -34,6 +34,9 @@ pub struct ModelMetadata {
     /// What the output holds (`imgclassify.output`).
     pub output: Option<OutputKind>,
     pub labels: Option<Vec<String>>,
+    /// `imgclassify.quantization`: how the weights were quantised, e.g. `int8`; absent
+    /// for a float model.
+    pub quantization: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,6 +168,7 @@ impl ModelMetadata {
                     })
                 }
                 "labels" => m.labels = Some(super::labels::parse_lines(value)),
+                "quantization" if !v.is_empty() => m.quantization = Some(v.to_string()),
                 // Provenance and future keys are informational.
                 _ => {}
             }
@@ -191,6 +195,7 @@ mod tests {
             ("imgclassify.output", "logits"),
             ("imgclassify.labels", "tench\ngoldfish\n"),
             ("imgclassify.source", "whatever"),
+            ("imgclassify.quantization", "int8 static QDQ"),
             ("producer", "ignored"),
         ])
         .expect("valid");
@@ -201,6 +206,7 @@ mod tests {
         assert_eq!(m.std, Some([0.229, 0.224, 0.225]));
         assert_eq!(m.crop_fraction, Some(0.875));
         assert_eq!(m.output, Some(OutputKind::Logits));
+        assert_eq!(m.quantization.as_deref(), Some("int8 static QDQ"));
         assert_eq!(
             m.labels,
             Some(vec!["tench".to_string(), "goldfish".to_string()])

@@ -19,7 +19,7 @@ pub struct BuiltIn {
 const MOBILENET_SIZES: &[usize] = &[128, 160, 192, 224];
 const EFFICIENTNET_LITE_SIZES: &[usize] = &[224, 240, 260, 280, 300];
 
-pub const BUILT_IN: [BuiltIn; 4] = [
+pub const BUILT_IN: [BuiltIn; 8] = [
     BuiltIn {
         name: "mobilenet",
         file: "mobilenet.onnx",
@@ -48,13 +48,41 @@ pub const BUILT_IN: [BuiltIn; 4] = [
         size: 260,
         family_sizes: EFFICIENTNET_LITE_SIZES,
     },
+    BuiltIn {
+        name: "mobilenet-int8",
+        file: "mobilenet-int8.onnx",
+        description: "MobileNetV2 1.0, 224x224, ImageNet-1k, int8",
+        size: 224,
+        family_sizes: MOBILENET_SIZES,
+    },
+    BuiltIn {
+        name: "efficientnet-int8",
+        file: "efficientnet-int8.onnx",
+        description: "EfficientNet-Lite0, 224x224, ImageNet-1k, int8",
+        size: 224,
+        family_sizes: EFFICIENTNET_LITE_SIZES,
+    },
+    BuiltIn {
+        name: "efficientnet-lite1-int8",
+        file: "efficientnet-lite1-int8.onnx",
+        description: "EfficientNet-Lite1, 240x240, ImageNet-1k, int8",
+        size: 240,
+        family_sizes: EFFICIENTNET_LITE_SIZES,
+    },
+    BuiltIn {
+        name: "efficientnet-lite2-int8",
+        file: "efficientnet-lite2-int8.onnx",
+        description: "EfficientNet-Lite2, 260x260, ImageNet-1k, int8",
+        size: 260,
+        family_sizes: EFFICIENTNET_LITE_SIZES,
+    },
 ];
 
 pub fn built_in(name: &str) -> Option<&'static BuiltIn> {
-    let name = if name == "efficientnet-lite0" {
-        "efficientnet"
-    } else {
-        name
+    let name = match name {
+        "efficientnet-lite0" => "efficientnet",
+        "efficientnet-lite0-int8" => "efficientnet-int8",
+        other => other,
     };
     BUILT_IN.iter().find(|m| m.name == name)
 }
@@ -153,5 +181,18 @@ mod tests {
             built_in("efficientnet-lite0").map(|m| m.file),
             Some("efficientnet.onnx")
         );
+        assert_eq!(
+            built_in("efficientnet-lite0-int8").map(|m| m.file),
+            Some("efficientnet-int8.onnx")
+        );
+    }
+
+    #[test]
+    fn every_model_has_an_int8_twin_of_the_same_size() {
+        for model in BUILT_IN.iter().filter(|m| !m.name.ends_with("-int8")) {
+            let twin = built_in(&format!("{}-int8", model.name)).expect(model.name);
+            assert_eq!(twin.size, model.size);
+            assert_eq!(twin.family_sizes, model.family_sizes);
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::cache;
 use super::error::{EngineError, Failure};
-use super::provider::Active;
+use super::provider::{Active, Kind};
 use super::session::{EngineOptions, SharedModel, WarmUp};
 use crate::backend::{Backend, BackendError, ModelInfo, Scores};
 
@@ -30,6 +30,11 @@ impl OnnxRuntime {
     /// The output scores are read from.
     pub fn output_name(&self) -> &str {
         self.model.output_name()
+    }
+
+    /// Whether the session runs on ONNX Runtime's CPU provider.
+    pub fn on_cpu(&self) -> bool {
+        self.model.active.kind == Kind::Cpu
     }
 
     /// The inference run at load.

@@ -4,6 +4,7 @@
 mod backend;
 mod cache;
 mod error;
+mod int8;
 mod io;
 mod pool;
 mod provider;
@@ -13,6 +14,7 @@ mod session;
 pub use backend::OnnxRuntime;
 pub use cache::SESSIONS_ENV;
 pub use error::EngineError;
+pub use int8::{Int8Kernels, int8_kernels};
 pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};

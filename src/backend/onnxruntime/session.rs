@@ -336,6 +336,7 @@ impl SharedModel {
                 input_type: seen.input_type,
                 labels: seen.meta.labels,
                 batchable: seen.batchable,
+                quantization: seen.meta.quantization,
             },
             active: Active {
                 kind,
