@@ -93,14 +93,10 @@ fn a_batch_axis_the_model_does_not_honour_falls_back_to_one_at_a_time() {
         .expect("element");
     h.play();
     h.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
-    let mut buffer = gst::Buffer::from_mut_slice(vec![0u8; 64 * 48 * 3]);
-    {
-        let b = buffer.get_mut().expect("writable");
-        b.set_pts(gst::ClockTime::ZERO);
-        for (id, rect) in [(1, (0, 0, 32, 24)), (2, (32, 24, 32, 24))] {
-            gst_video::VideoRegionOfInterestMeta::add(b, "object", rect).set_id(id);
-        }
-    }
+    let buffer = common::frame_with_rois(
+        vec![0u8; 64 * 48 * 3],
+        &[(1, (0, 0, 32, 24)), (2, (32, 24, 32, 24))],
+    );
     let out = h.push_and_pull(buffer).expect("the frame passes");
     let meta = gstimgclassify::Classification::from_buffer(&out).expect("meta");
     assert_eq!(meta.regions.len(), 2);

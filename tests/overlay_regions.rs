@@ -15,23 +15,12 @@ const REGION_W: u32 = 640;
 const REGION_H: u32 = 480;
 
 /// An ROI meta to add: id and rectangle (x, y, width, height).
-type Roi = (i32, (u32, u32, u32, u32));
+use common::Roi;
 
 /// A solid RGB frame (not grey, not white) with one ROI meta per `(id, rect)`.
 fn frame_with_rois(rois: &[Roi]) -> gst::Buffer {
-    let pixels: Vec<u8> = [0x40u8, 0x80, 0xc0]
-        .repeat((REGION_W * REGION_H) as usize)
-        .to_vec();
-    let mut buffer = gst::Buffer::from_mut_slice(pixels);
-    {
-        let b = buffer.get_mut().expect("writable");
-        b.set_pts(gst::ClockTime::ZERO);
-        for (id, rect) in rois {
-            let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, "object", *rect);
-            roi.set_id(*id);
-        }
-    }
-    buffer
+    let pixels = [0x40u8, 0x80, 0xc0].repeat((REGION_W * REGION_H) as usize);
+    common::frame_with_rois(pixels, rois)
 }
 
 /// `imgclassify target=regions ! classifyoverlay` in a harness taking RGB frames.

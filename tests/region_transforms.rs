@@ -13,7 +13,7 @@ const HEIGHT: u32 = 480;
 const BACKGROUND: [u8; 3] = [0x40, 0x80, 0xc0];
 
 /// An ROI meta to add: id and rectangle (x, y, width, height).
-type Roi = (i32, (u32, u32, u32, u32));
+use common::Roi;
 
 /// Two regions away from the frame's top-left corner, on odd coordinates so that
 /// scaling truncates.
@@ -21,16 +21,7 @@ const ROIS: [Roi; 2] = [(1, (101, 81, 199, 151)), (2, (331, 201, 219, 179))];
 
 /// A solid RGB frame with one ROI meta per `(id, rect)`.
 fn frame_with_rois(rois: &[Roi]) -> gst::Buffer {
-    let mut buffer = gst::Buffer::from_mut_slice(BACKGROUND.repeat((WIDTH * HEIGHT) as usize));
-    {
-        let b = buffer.get_mut().expect("writable");
-        b.set_pts(gst::ClockTime::ZERO);
-        for (id, rect) in rois {
-            let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, "object", *rect);
-            roi.set_id(*id);
-        }
-    }
-    buffer
+    common::frame_with_rois(BACKGROUND.repeat((WIDTH * HEIGHT) as usize), rois)
 }
 
 /// Pushes the frame with `ROIS` through `imgclassify target=regions ! {after}` and

@@ -352,3 +352,20 @@ pub fn photo_rgb(name: &str) -> (usize, usize, Vec<u8>) {
     }
     (w, h, tight)
 }
+
+/// A region of interest to put on a frame: its id and rectangle (x, y, width, height).
+pub type Roi = (i32, (u32, u32, u32, u32));
+
+/// `pixels` as a buffer at PTS 0 carrying one "object" ROI meta per `(id, rect)`.
+pub fn frame_with_rois(pixels: Vec<u8>, rois: &[Roi]) -> gst::Buffer {
+    let mut buffer = gst::Buffer::from_mut_slice(pixels);
+    {
+        let b = buffer.get_mut().expect("writable");
+        b.set_pts(gst::ClockTime::ZERO);
+        for (id, rect) in rois {
+            let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, "object", *rect);
+            roi.set_id(*id);
+        }
+    }
+    buffer
+}
