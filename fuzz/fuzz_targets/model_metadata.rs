@@ -75,7 +75,8 @@ fn check_spec(spec: &ModelSpec, input: &[i64]) {
         t.width,
         t.height
     );
-    assert_eq!(t.len(), t.width * t.height * 3);
+    assert!(t.channels == 3 || t.channels == 1, "{} channels", t.channels);
+    assert_eq!(t.len(), t.width * t.height * t.channels);
     assert!(spec.classes >= 1);
     assert!(t.scale.is_finite() && t.scale > 0.0);
     assert!(t.mean.iter().all(|v| v.is_finite()));
@@ -85,7 +86,11 @@ fn check_spec(spec: &ModelSpec, input: &[i64]) {
         Layout::Nchw => input[1],
         Layout::Nhwc => input[3],
     };
-    assert_eq!(channels, 3, "input {input:?} read as {:?}", t.layout);
+    assert_eq!(
+        channels, t.channels as i64,
+        "input {input:?} read as {:?} with {} channels",
+        t.layout, t.channels
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
