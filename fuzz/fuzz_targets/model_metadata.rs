@@ -10,10 +10,10 @@
 //! | rest    | metadata text, lossily UTF-8: entries separated by NUL, each `key=value` |
 #![no_main]
 
+use gstimgclassify::testing::model::Layout;
 use gstimgclassify::testing::model::{
     INPUT_SIZE_RANGE, MAX_INPUT_SIZE, ModelMetadata, ModelSpec, PREFIX, model_spec, parse_lines,
 };
-use gstimgclassify::testing::model::Layout;
 use libfuzzer_sys::fuzz_target;
 
 /// One shape dimension: a selector byte, small values directly (-1 is ONNX's "dynamic"),
@@ -37,7 +37,9 @@ fn dim(data: &mut &[u8]) -> Option<i64> {
 
 fn check_labels(text: &str) {
     let labels = parse_lines(text);
-    let body = text.strip_suffix('\n').unwrap_or(text);
+    // A leading byte-order mark is not part of the first label.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let body = body.strip_suffix('\n').unwrap_or(body);
     let lines = if body.is_empty() {
         0
     } else {
@@ -45,6 +47,9 @@ fn check_labels(text: &str) {
     };
     assert_eq!(labels.len(), lines, "one label per line of {text:?}");
     assert!(labels.iter().all(|l| !l.contains('\n')));
+    assert!(
+        labels.first().is_none_or(|l| !l.starts_with('\u{feff}')) || body.starts_with('\u{feff}')
+    );
 }
 
 fn check_metadata(meta: &ModelMetadata) {
@@ -75,7 +80,11 @@ fn check_spec(spec: &ModelSpec, input: &[i64]) {
         t.width,
         t.height
     );
-    assert!(t.channels == 3 || t.channels == 1, "{} channels", t.channels);
+    assert!(
+        t.channels == 3 || t.channels == 1,
+        "{} channels",
+        t.channels
+    );
     assert_eq!(t.len(), t.width * t.height * t.channels);
     assert!(spec.classes >= 1);
     assert!(t.scale.is_finite() && t.scale > 0.0);
