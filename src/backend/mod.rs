@@ -5,6 +5,7 @@
 //! runtime and a remote inference server fit behind it alike.
 
 pub mod onnxruntime;
+pub mod remote;
 
 use crate::model::ModelSpec;
 
@@ -54,6 +55,9 @@ pub struct Scores {
     /// Inference calls it took: 1 for a batch the model takes at once, one per image
     /// otherwise.
     pub calls: usize,
+    /// Where this batch ran, when that differs from call to call (the endpoint of a
+    /// remote server that answered); None = [`Backend::provider`].
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +79,9 @@ pub enum BackendError {
         images: usize,
         classes: usize,
     },
+    /// No server answered in time: the frame flows on without a fresh result.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("inference failed: {0}")]
     Runtime(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -50,6 +50,8 @@ pub struct Stream {
     /// Warnings already posted this run, so a bad stream does not flood the bus.
     warned_frame: bool,
     warned_scores: bool,
+    /// No inference server answered the last request (warned once per outage).
+    outage: bool,
     warned_duplicate: bool,
 }
 
@@ -71,6 +73,7 @@ impl Stream {
             video: None,
             warned_frame: false,
             warned_scores: false,
+            outage: false,
             warned_duplicate: false,
         }
     }
@@ -261,6 +264,7 @@ impl Stream {
     ) -> Result<(), gst::FlowError> {
         match outcome {
             Outcome::Done { frame, mut result } => {
+                self.outage = false;
                 self.results += 1;
                 result.seq = self.results;
                 self.schedule.finished(frame, result);
@@ -278,6 +282,15 @@ impl Stream {
             }
             Outcome::Unreadable(why) => {
                 self.warn_frame(&why, notices);
+                Ok(())
+            }
+            // One warning per outage, not one per frame; the next result ends it.
+            Outcome::Unavailable(why) => {
+                self.schedule.forget();
+                if !self.outage {
+                    self.outage = true;
+                    notices.push(Notice::Unavailable(why));
+                }
                 Ok(())
             }
             Outcome::Failed(e) => {

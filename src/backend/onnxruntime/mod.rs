@@ -13,4 +13,4 @@ pub use backend::OnnxRuntime;
 pub use error::EngineError;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
-pub use session::{EngineOptions, live_sessions};
+pub use session::{EngineOptions, describe, live_sessions};
