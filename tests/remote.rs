@@ -2,11 +2,16 @@
 //! photo is an espresso and `provider` names the endpoint; a wrong `server-model` and an
 //! endpoint where nothing listens fail NULL→READY naming both; with two servers, one
 //! killed mid-stream, the other labels every frame; both down, frames flow with one
-//! warning; a server back, labels resume.
+//! warning; a server back, labels resume; over TLS with the right CA it classifies, with
+//! another CA READY fails.
 
 mod common;
 #[path = "triton/server.rs"]
 mod server;
+// Its test certificates (a CA, a server certificate for 127.0.0.1, another CA).
+#[allow(dead_code)]
+#[path = "mqtt/broker.rs"]
+mod broker;
 
 use gst::prelude::*;
 use gstimgclassify::Classification;
@@ -173,6 +178,15 @@ fn failover_outage_and_recovery() {
     let w = warnings(&bus);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("no inference server answered"), "{w:?}");
+    let stats = h
+        .element()
+        .expect("element")
+        .property::<gst::Structure>("stats");
+    let count = |name: &str| stats.get::<u64>(name).expect(name);
+    assert_eq!(count("frames-unanswered"), 10, "{stats}");
+    assert!(count("requests-retried") >= 1, "{stats}");
+    assert!(count("requests-failed") >= 2, "{stats}");
+    assert!(count("requests-sent") >= 16, "{stats}");
 
     // A server back on its address: labels resume by themselves.
     b.launch();
@@ -192,4 +206,33 @@ fn failover_outage_and_recovery() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(warnings(&bus).is_empty());
+}
+
+#[test]
+fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let certs = broker::Certs::make(dir.path());
+    let triton = Triton::start_with(&[
+        "--grpc-use-ssl=true",
+        &format!("--grpc-server-cert={}", certs.cert.display()),
+        &format!("--grpc-server-key={}", certs.key.display()),
+        &format!("--grpc-root-cert={}", certs.ca.display()),
+    ]);
+    let endpoint = format!("grpcs://127.0.0.1:{}", triton.grpc_port);
+    let ca = certs.ca.display().to_string();
+    let (caps, frame) = coffee();
+    let (mut h, bus) = element(&[("inference-server", &endpoint), ("server-ca-file", &ca)]);
+    h.play();
+    h.set_src_caps(caps);
+    let r = classify(&mut h, &bus, &frame, 0).expect("classified over TLS");
+    assert_eq!(r.labels[0], "espresso");
+    assert_eq!(r.provider, endpoint);
+    drop(h);
+
+    let e = common::error_of(&format!(
+        "inference-server={endpoint} server-ca-file={}",
+        certs.other_ca.display()
+    ));
+    assert!(e.contains(&endpoint), "{e}");
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
 }

@@ -60,6 +60,18 @@ pub struct Scores {
     pub provider: Option<String>,
 }
 
+/// Requests to inference servers since the backend was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub sent: u64,
+    /// Answered with an error (refused, reset, server error).
+    pub failed: u64,
+    /// Sent again to another endpoint after one failed.
+    pub retried: u64,
+    /// Not answered within `server-timeout`.
+    pub timed_out: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error(
@@ -97,4 +109,9 @@ pub trait Backend: Send + Sync {
     /// Runs `images` tensors laid one after another in `tensors`, each of
     /// `info().spec.tensor.len()` values.
     fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError>;
+
+    /// Requests to inference servers, for a remote backend; None in process.
+    fn requests(&self) -> Option<RequestCounts> {
+        None
+    }
 }

@@ -68,6 +68,13 @@ impl Classifier {
         &self.backend.info().name
     }
 
+    /// Copies a remote backend's request counters into `stats`.
+    fn note_requests(&self) {
+        if let Some(requests) = self.backend.requests() {
+            lock(&self.stats).requests = Some(requests);
+        }
+    }
+
     /// Forgets the smoothing history (flush, seek, format change).
     pub fn reset(&self) {
         lock(&self.smoother).reset();
@@ -122,7 +129,9 @@ impl Classifier {
             if let Err(why) = prepare(part, batch) {
                 return Outcome::Unreadable(why);
             }
-            match self.backend.run(batch, part.len()) {
+            let ran = self.backend.run(batch, part.len());
+            self.note_requests();
+            match ran {
                 Ok(scores) => {
                     rows.extend(scores.rows);
                     calls += scores.calls;
@@ -188,7 +197,9 @@ impl Classifier {
         params: Params,
     ) -> Outcome {
         let started = Instant::now();
-        let (rows, provider) = match self.backend.run(tensor, 1) {
+        let ran = self.backend.run(tensor, 1);
+        self.note_requests();
+        let (rows, provider) = match ran {
             Ok(scores) => (scores.rows, scores.provider),
             Err(e) => return failed(e),
         };

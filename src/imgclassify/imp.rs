@@ -443,7 +443,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
-                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified")
+                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server also frames-unanswered, requests-sent, requests-failed, requests-retried, requests-timed-out")
                     .read_only()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")

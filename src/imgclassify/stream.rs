@@ -287,6 +287,7 @@ impl Stream {
             // One warning per outage, not one per frame; the next result ends it.
             Outcome::Unavailable(why) => {
                 self.schedule.forget();
+                lock(&classifier.stats).frames_unanswered += 1;
                 if !self.outage {
                     self.outage = true;
                     notices.push(Notice::Unavailable(why));

@@ -19,7 +19,7 @@ use super::proto::{
     ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelReadyRequest,
 };
 use super::tensor::{bytes_per_value, datatype, decode_contents, decode_raw, encode};
-use crate::backend::{Backend, BackendError, ElementType, ModelInfo, Scores};
+use crate::backend::{Backend, BackendError, ElementType, ModelInfo, RequestCounts, Scores};
 use crate::model::Layout;
 
 type Client = GrpcInferenceServiceClient<Channel>;
@@ -464,6 +464,16 @@ impl Backend for Remote {
             rows,
             calls,
             provider: Some(self.clients[answered].0.to_string()),
+        })
+    }
+
+    fn requests(&self) -> Option<RequestCounts> {
+        let c = &self.counters;
+        Some(RequestCounts {
+            sent: c.sent.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            timed_out: c.timed_out.load(Ordering::Relaxed),
         })
     }
 }
