@@ -20,7 +20,7 @@ use super::proto::{
 };
 use super::tensor::{bytes_per_value, datatype, decode_contents, decode_raw, encode};
 use crate::backend::{Backend, BackendError, ElementType, ModelInfo, RequestCounts, Scores};
-use crate::model::Layout;
+use crate::model::{Layout, TensorSpec};
 
 type Client = GrpcInferenceServiceClient<Channel>;
 
@@ -161,6 +161,35 @@ async fn probe(
     check(&meta.into_inner(), local).map_err(Refusal::Mismatch)
 }
 
+/// One `ModelInfer` request: the batch as raw contents of the wire's element type.
+fn infer_request(
+    model: &str,
+    wire: &Wire,
+    t: &TensorSpec,
+    tensors: &[f32],
+    images: usize,
+) -> ModelInferRequest {
+    let dims = match t.layout {
+        Layout::Nchw => [images, t.channels, t.height, t.width],
+        Layout::Nhwc => [images, t.height, t.width, t.channels],
+    };
+    ModelInferRequest {
+        model_name: model.to_string(),
+        inputs: vec![InferInputTensor {
+            name: wire.input.clone(),
+            datatype: datatype(wire.input_type).to_string(),
+            shape: dims.iter().map(|&d| d as i64).collect(),
+            ..Default::default()
+        }],
+        outputs: vec![InferRequestedOutputTensor {
+            name: wire.output.clone(),
+            ..Default::default()
+        }],
+        raw_input_contents: vec![encode(wire.input_type, tensors)],
+        ..Default::default()
+    }
+}
+
 impl Remote {
     /// Connects to every endpoint and checks its model; one ready endpoint is enough.
     /// `local` is the model the element takes preprocessing and labels from.
@@ -270,26 +299,7 @@ impl Remote {
     }
 
     fn request(&self, wire: &Wire, tensors: &[f32], images: usize) -> ModelInferRequest {
-        let t = &self.info.spec.tensor;
-        let dims = match t.layout {
-            Layout::Nchw => [images, t.channels, t.height, t.width],
-            Layout::Nhwc => [images, t.height, t.width, t.channels],
-        };
-        ModelInferRequest {
-            model_name: self.model.clone(),
-            inputs: vec![InferInputTensor {
-                name: wire.input.clone(),
-                datatype: datatype(wire.input_type).to_string(),
-                shape: dims.iter().map(|&d| d as i64).collect(),
-                ..Default::default()
-            }],
-            outputs: vec![InferRequestedOutputTensor {
-                name: wire.output.clone(),
-                ..Default::default()
-            }],
-            raw_input_contents: vec![encode(wire.input_type, tensors)],
-            ..Default::default()
-        }
+        infer_request(&self.model, wire, &self.info.spec.tensor, tensors, images)
     }
 
     fn scores(
@@ -484,5 +494,33 @@ impl Drop for Remote {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    /// Bytes on the wire per request of one 224x224 RGB image (docs/remote-inference.md).
+    #[test]
+    fn request_bytes_per_element_type() {
+        let t = TensorSpec::imagenet(224);
+        let size = |ty| {
+            let wire = Wire {
+                input: "input".into(),
+                input_type: ty,
+                output: "logits".into(),
+                batchable: true,
+            };
+            infer_request("mobilenet", &wire, &t, &vec![0.5; t.len()], 1).encoded_len()
+        };
+        let sizes = [
+            size(ElementType::Float32),
+            size(ElementType::Float16),
+            size(ElementType::Uint8),
+        ];
+        // The tensor (3 x 224 x 224 values) plus about 50 bytes of names and shape.
+        assert_eq!(sizes, [602_160, 301_104, 150_577]);
     }
 }
