@@ -81,6 +81,7 @@ struct Settings {
     server_timeout_ms: u32,
     max_in_flight: u32,
     server_ca_file: Option<PathBuf>,
+    server_token_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -137,6 +138,7 @@ impl Settings {
                 timeout_ms: self.server_timeout_ms,
                 max_in_flight: self.max_in_flight,
                 ca_file: self.server_ca_file.clone(),
+                token_file: self.server_token_file.clone(),
             },
         }
     }
@@ -180,6 +182,7 @@ impl Default for Settings {
             server_timeout_ms: DEFAULT_SERVER_TIMEOUT_MS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             server_ca_file: None,
+            server_token_file: None,
         }
     }
 }
@@ -441,6 +444,10 @@ impl ObjectImpl for ImgClassify {
                     .nick("Server CA file")
                     .blurb("PEM CA certificates grpcs:// servers are verified against; empty: the system's roots. Read at NULL→READY")
                     .build(),
+                glib::ParamSpecString::builder("server-token-file")
+                    .nick("Server token file")
+                    .blurb("A file whose first line is a bearer token, sent to the inference servers as the authorization header (for servers behind an API gateway); the token never appears in logs or messages. Empty: none. Read at NULL→READY")
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server also frames-unanswered, requests-sent, requests-failed, requests-retried, requests-timed-out")
@@ -577,6 +584,7 @@ impl ObjectImpl for ImgClassify {
                 }
                 "max-in-flight" => s.max_in_flight = value.get().unwrap_or(DEFAULT_MAX_IN_FLIGHT),
                 "server-ca-file" => s.server_ca_file = property::path(value),
+                "server-token-file" => s.server_token_file = property::path(value),
                 _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
             }
             *s != before
@@ -632,6 +640,7 @@ impl ObjectImpl for ImgClassify {
             "server-timeout" => s.server_timeout_ms.to_value(),
             "max-in-flight" => s.max_in_flight.to_value(),
             "server-ca-file" => s.server_ca_file.to_value(),
+            "server-token-file" => s.server_token_file.to_value(),
             "output-name" => s.output_name.to_value(),
             "input-mean" => s.input_mean.to_value(),
             "input-std" => s.input_std.to_value(),

@@ -47,6 +47,8 @@ pub struct ServerRequest {
     pub timeout_ms: u32,
     pub max_in_flight: u32,
     pub ca_file: Option<PathBuf>,
+    /// A file holding the bearer token (never the token itself).
+    pub token_file: Option<PathBuf>,
 }
 
 /// What lives from NULL→READY to READY→NULL.

@@ -49,12 +49,15 @@ pub fn connect(
         timeout: Duration::from_millis(request.server.timeout_ms.max(1).into()),
         max_in_flight: request.server.max_in_flight.max(1) as usize,
         ca_file: request.server.ca_file.clone(),
+        token_file: request.server.token_file.clone(),
     };
     let remote = Remote::connect(&remote_options, local).map_err(|e| match e {
         RemoteError::NoneReady { .. } => {
             gst::error_msg!(gst::ResourceError::OpenReadWrite, ("{}", e))
         }
-        RemoteError::CaFile { .. } => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
+        RemoteError::CaFile { .. } | RemoteError::TokenFile { .. } => {
+            gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e))
+        }
         RemoteError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
         _ => settings(&e),
     })?;

@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use super::check::{Wire, check};
@@ -22,7 +25,48 @@ use super::tensor::{bytes_per_value, datatype, decode_contents, decode_raw, enco
 use crate::backend::{Backend, BackendError, ElementType, ModelInfo, RequestCounts, Scores};
 use crate::model::{Layout, TensorSpec};
 
-type Client = GrpcInferenceServiceClient<Channel>;
+type Client = GrpcInferenceServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Adds `authorization: Bearer TOKEN` to every call when a token is set; the value is
+/// marked sensitive so tonic and hyper never print it.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The token file's first line, as a header value.
+fn bearer(path: Option<&std::path::Path>) -> Result<Bearer, RemoteError> {
+    let Some(path) = path else {
+        return Ok(Bearer(None));
+    };
+    let problem = |problem: String| RemoteError::TokenFile {
+        path: path.display().to_string(),
+        problem,
+    };
+    let bytes = crate::files::read_regular(path, 64 << 10).map_err(|e| problem(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| problem("not UTF-8 text".into()))?;
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        return Err(problem("it is empty".into()));
+    }
+    // Never echo the value: only say what is wrong with it.
+    let mut value = MetadataValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| problem("the token holds characters a header cannot carry".into()))?;
+    value.set_sensitive(true);
+    Ok(Bearer(Some(value)))
+}
 
 /// The servers' usual message limit (MLServer's and most clients' default); a batch
 /// over it is split into several requests.
@@ -45,6 +89,8 @@ pub struct RemoteOptions {
     /// CA certificates (PEM) that `grpcs://` servers are verified against; None = the
     /// system's roots.
     pub ca_file: Option<PathBuf>,
+    /// A file whose first line is a bearer token sent as `authorization`.
+    pub token_file: Option<PathBuf>,
 }
 
 /// Request counters, for `stats`.
@@ -206,6 +252,7 @@ impl Remote {
             })?),
             None => None,
         };
+        let token = bearer(options.token_file.as_deref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("imgclassify-grpc")
@@ -225,7 +272,10 @@ impl Remote {
                         },
                         e => e,
                     })?;
-                clients.push((endpoint.clone(), Client::new(channel)));
+                clients.push((
+                    endpoint.clone(),
+                    GrpcInferenceServiceClient::with_interceptor(channel, token.clone()),
+                ));
             }
         }
         let pool = Pool::new(clients.len());
@@ -522,5 +572,24 @@ mod tests {
         ];
         // The tensor (3 x 224 x 224 values) plus about 50 bytes of names and shape.
         assert_eq!(sizes, [602_160, 301_104, 150_577]);
+    }
+
+    #[test]
+    fn the_token_file_gives_a_sensitive_header_and_errors_never_show_the_token() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret-tok\nignored\n").expect("token file");
+        let Bearer(Some(value)) = bearer(Some(&file)).expect("a token") else {
+            panic!("no header");
+        };
+        assert_eq!(value.to_str().expect("ascii"), "Bearer s3cret-tok");
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?}").contains("s3cret"));
+        std::fs::write(&file, "bad\u{7f}token-s3cret\n").expect("token file");
+        let e = bearer(Some(&file)).err().expect("refused").to_string();
+        assert!(e.contains("characters") && !e.contains("s3cret"), "{e}");
+        std::fs::write(&file, "\n").expect("token file");
+        assert!(bearer(Some(&file)).is_err());
+        assert!(bearer(None).expect("no token").0.is_none());
     }
 }

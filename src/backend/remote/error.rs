@@ -10,6 +10,8 @@ pub enum RemoteError {
     NoEndpoint,
     #[error("server-ca-file '{path}': {problem}")]
     CaFile { path: String, problem: String },
+    #[error("server-token-file '{path}': {problem}")]
+    TokenFile { path: String, problem: String },
     #[error("could not start the inference client's runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// A server answered, but its model is not what the element expects.
