@@ -2,7 +2,8 @@
 //! photo is an espresso and `provider` names the endpoint; a wrong `server-model` and an
 //! endpoint where nothing listens fail NULL→READY naming both; with two servers, one
 //! killed mid-stream, the other labels every frame; both down, frames flow with one
-//! warning; a server back, labels resume; over TLS with the right CA it classifies, with
+//! warning; a server back, labels resume; a served model that answers the wrong number
+//! of scores fails READY; over TLS with the right CA it classifies, with
 //! another CA READY fails.
 
 mod common;
@@ -235,4 +236,45 @@ fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
     ));
     assert!(e.contains(&endpoint), "{e}");
     assert!(e.to_lowercase().contains("certificate"), "{e}");
+}
+
+/// A model that declares mobilenet's input and output but answers 999 scores per image.
+fn short_model(repository: &std::path::Path) {
+    let dir = repository.join("short");
+    std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::write(
+        dir.join("config.pbtxt"),
+        "name: \"short\"\nbackend: \"python\"\nmax_batch_size: 8\n\
+         input [{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }]\n\
+         output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]\n\
+         instance_group [{ kind: KIND_CPU count: 1 }]\n",
+    )
+    .expect("config");
+    std::fs::write(
+        dir.join("1/model.py"),
+        // The helper module first: it puts the venv (numpy) on the path.
+        "import triton_python_backend_utils as pb_utils\nimport numpy as np\n\n\
+         class TritonPythonModel:\n    def execute(self, requests):\n        out = []\n\
+         \x20       for r in requests:\n\
+         \x20           n = pb_utils.get_input_tensor_by_name(r, 'input').as_numpy().shape[0]\n\
+         \x20           t = pb_utils.Tensor('logits', np.zeros((n, 999), np.float32))\n\
+         \x20           out.append(pb_utils.InferenceResponse(output_tensors=[t]))\n\
+         \x20       return out\n",
+    )
+    .expect("model.py");
+}
+
+#[test]
+fn a_server_answering_the_wrong_number_of_scores_fails_ready_without_labels() {
+    let triton = Triton::start_with_models(&[], short_model);
+    let e = common::error_of(&format!(
+        "inference-server={} server-model=short",
+        triton.endpoint()
+    ));
+    assert!(e.contains(&triton.endpoint()), "{e}");
+    assert!(e.contains("'short'"), "{e}");
+    assert!(
+        e.contains("returned 1998 scores for 2 images of 1000 classes"),
+        "{e}"
+    );
 }

@@ -80,10 +80,8 @@ pub fn connect(
     let scores = remote
         .run(&vec![0.0f32; images * info.spec.tensor.len()], images)
         .map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::Read,
-                ("model '{}': the first inference failed: {}", model, e)
-            )
+            // The error names the model and the endpoint.
+            gst::error_msg!(gst::ResourceError::Read, ("{}", e))
         })?;
     let per_image = started.elapsed() / images as u32;
     gst::info!(

@@ -34,6 +34,11 @@ impl Triton {
 
     /// With more tritonserver options (e.g. TLS).
     pub fn start_with(extra: &[&str]) -> Triton {
+        Triton::start_with_models(extra, |_| {})
+    }
+
+    /// `models` may add models to the repository (its folder) before Triton starts.
+    pub fn start_with_models(extra: &[&str], models: impl FnOnce(&Path)) -> Triton {
         let mut t = Triton {
             dir: tempfile::tempdir().expect("temporary folder"),
             grpc_port: free_port(),
@@ -41,6 +46,9 @@ impl Triton {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
         };
+        let repository = t.dir.path().join("work/models");
+        std::fs::create_dir_all(&repository).expect("model repository");
+        models(&repository);
         t.launch();
         t
     }

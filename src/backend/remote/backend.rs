@@ -375,12 +375,11 @@ impl Remote {
         }
         .map_err(bad)?;
         if rows.len() != images * self.info.spec.classes {
-            return Err(bad(BackendError::OutputSize {
-                got: rows.len(),
-                images,
-                classes: self.info.spec.classes,
-            }
-            .to_string()));
+            return Err(bad(format!(
+                "the server returned {} scores for {images} images of {} classes",
+                rows.len(),
+                self.info.spec.classes
+            )));
         }
         Ok(rows)
     }
