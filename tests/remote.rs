@@ -84,6 +84,9 @@ fn warnings(bus: &gst::Bus) -> Vec<String> {
 
 #[test]
 fn coffee_is_an_espresso_on_triton_and_provider_names_the_endpoint() {
+    if server::skipped() {
+        return;
+    }
     let triton = Triton::start();
     let run = common::run(&format!(
         "filesrc location={} ! pngdec ! videoconvert ! imgclassify inference-server={} \
@@ -105,6 +108,9 @@ fn coffee_is_an_espresso_on_triton_and_provider_names_the_endpoint() {
 
 #[test]
 fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_model() {
+    if server::skipped() {
+        return;
+    }
     let triton = Triton::start();
     let e = common::error_of(&format!(
         "inference-server={} server-model=no-such-model",
@@ -121,6 +127,9 @@ fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_mod
 
 #[test]
 fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
+    if server::skipped() {
+        return;
+    }
     let triton = Triton::start();
     let nobody = format!("grpc://127.0.0.1:{}", free_port());
     let (caps, frame) = coffee();
@@ -139,6 +148,9 @@ fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
 
 #[test]
 fn failover_outage_and_recovery() {
+    if server::skipped() {
+        return;
+    }
     let mut a = Triton::start();
     let mut b = Triton::start();
     let (caps, frame) = coffee();
@@ -211,6 +223,9 @@ fn failover_outage_and_recovery() {
 
 #[test]
 fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
+    if server::skipped() {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary folder");
     let certs = broker::Certs::make(dir.path());
     let triton = Triton::start_with(&[
@@ -266,6 +281,9 @@ fn short_model(repository: &std::path::Path) {
 
 #[test]
 fn a_server_answering_the_wrong_number_of_scores_fails_ready_without_labels() {
+    if server::skipped() {
+        return;
+    }
     let triton = Triton::start_with_models(&[], short_model);
     let e = common::error_of(&format!(
         "inference-server={} server-model=short",
