@@ -79,6 +79,7 @@ APT_DEV_PACKAGES=(
     valgrind libglib2.0-dev            # scripts/valgrind.sh: memcheck and GLib's suppressions
     mosquitto mosquitto-clients openssl  # tests/mqtt.rs: a real broker, mosquitto_sub, test certificates
     gstreamer1.0-opencv opencv-data    # facedetect and its face model: the detector → classifier tests
+    libpython3-dev                     # tests/remote.rs: Triton's Python-backend stub links libpython3.X.so
 )
 [ "$DEV" -eq 0 ] || APT_PACKAGES+=("${APT_DEV_PACKAGES[@]}")
 
@@ -117,6 +118,22 @@ python_env() {
         [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $DEPS/venv does not match models/requirements.txt: copy deps/ from a set-up machine"
         "$DEPS/venv/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/models/requirements.txt"
         cp "$ROOT/models/requirements.txt" "$stamp"
+    fi
+}
+
+# The local Triton of tests/remote.rs and server/triton/serve.sh: the Triton binary inside
+# the PyPI package nvidia-pytriton, with onnxruntime for its Python backend (about 440 MB,
+# 45 s on a fast link; --dev only).
+triton_env() {
+    local venv="$DEPS/triton-venv" req="$ROOT/server/triton/requirements.txt"
+    if [ ! -x "$venv/bin/python" ]; then
+        say "creating the Python environment for the local Triton (tests/remote.rs)"
+        python3 -m venv "$venv"
+    fi
+    if ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
+        [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $venv does not match $req: copy deps/ from a set-up machine"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+        cp "$req" "$venv/.requirements"
     fi
 }
 
@@ -200,6 +217,7 @@ install_system_packages
 check_rust
 mkdir -p "$DEPS"
 python_env
+[ "$DEV" -eq 0 ] || triton_env
 fetch_onnxruntime
 build_models
 [ "$GPU" -eq 0 ] || fetch_gpu

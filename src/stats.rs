@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::backend::RequestCounts;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     pub frames_seen: u64,
@@ -15,6 +17,10 @@ pub struct Stats {
     pub regions_classified: u64,
     total_inference: Duration,
     pub max_inference: Duration,
+    /// Frames no inference server answered in time (they flow on without a fresh result).
+    pub frames_unanswered: u64,
+    /// With `inference-server`: the requests to the servers.
+    pub requests: Option<RequestCounts>,
 }
 
 impl Stats {
@@ -44,7 +50,7 @@ impl Stats {
 impl Stats {
     /// The `stats` property's value; times in nanoseconds.
     pub fn to_structure(&self) -> gst::Structure {
-        gst::Structure::builder("imgclassify-stats")
+        let builder = gst::Structure::builder("imgclassify-stats")
             .field("frames-seen", self.frames_seen)
             .field("frames-classified", self.frames_classified)
             .field(
@@ -55,8 +61,18 @@ impl Stats {
             .field("results-dropped", self.results_dropped)
             .field("qos-skipped", self.qos_skipped)
             .field("inference-calls", self.inference_calls)
-            .field("regions-classified", self.regions_classified)
-            .build()
+            .field("regions-classified", self.regions_classified);
+        // Only with `inference-server`: in-process stats keep their fields.
+        let builder = match &self.requests {
+            Some(r) => builder
+                .field("frames-unanswered", self.frames_unanswered)
+                .field("requests-sent", r.sent)
+                .field("requests-failed", r.failed)
+                .field("requests-retried", r.retried)
+                .field("requests-timed-out", r.timed_out),
+            None => builder,
+        };
+        builder.build()
     }
 }
 

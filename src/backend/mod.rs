@@ -5,6 +5,7 @@
 //! runtime and a remote inference server fit behind it alike.
 
 pub mod onnxruntime;
+pub mod remote;
 
 use crate::model::ModelSpec;
 
@@ -56,6 +57,21 @@ pub struct Scores {
     /// Inference calls it took: 1 for a batch the model takes at once, one per image
     /// otherwise.
     pub calls: usize,
+    /// Where this batch ran, when that differs from call to call (the endpoint of a
+    /// remote server that answered); None = [`Backend::provider`].
+    pub provider: Option<String>,
+}
+
+/// Requests to inference servers since the backend was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub sent: u64,
+    /// Answered with an error (refused, reset, server error).
+    pub failed: u64,
+    /// Sent again to another endpoint after one failed.
+    pub retried: u64,
+    /// Not answered within `server-timeout`.
+    pub timed_out: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +93,9 @@ pub enum BackendError {
         images: usize,
         classes: usize,
     },
+    /// No server answered in time: the frame flows on without a fresh result.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("inference failed: {0}")]
     Runtime(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -92,4 +111,9 @@ pub trait Backend: Send + Sync {
     /// Runs `images` tensors laid one after another in `tensors`, each of
     /// `info().spec.tensor.len()` values.
     fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError>;
+
+    /// Requests to inference servers, for a remote backend; None in process.
+    fn requests(&self) -> Option<RequestCounts> {
+        None
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendError};
 use crate::lock::lock;
 use crate::postprocess::{Params, Postprocessor, Smoother, all_finite};
 use crate::regions::{RegionInput, unique_id};
@@ -38,6 +38,8 @@ pub enum Outcome {
     NonFinite,
     /// The frame could not be read; it flows on unlabelled.
     Unreadable(String),
+    /// No inference server answered: the frame flows on without a fresh result.
+    Unavailable(String),
     Failed(String),
 }
 
@@ -75,6 +77,13 @@ impl Classifier {
         &self.backend.info().name
     }
 
+    /// Copies a remote backend's request counters into `stats`.
+    fn note_requests(&self) {
+        if let Some(requests) = self.backend.requests() {
+            lock(&self.stats).requests = Some(requests);
+        }
+    }
+
     /// Forgets the smoothing history (flush, seek, format change).
     pub fn reset(&self) {
         lock(&self.smoother).reset();
@@ -86,6 +95,7 @@ impl Classifier {
         target: Target,
         took: std::time::Duration,
         pts: Option<gst::ClockTime>,
+        provider: Option<String>,
     ) -> Classification {
         Classification {
             classifier: self.id.clone(),
@@ -95,7 +105,7 @@ impl Classifier {
             class_ids: Vec::new(),
             scores: Vec::new(),
             inference_time_ns: took.as_nanos() as u64,
-            provider: self.backend.provider(),
+            provider: provider.unwrap_or_else(|| self.backend.provider()),
             fresh: true,
             source_pts: pts,
             // Numbered by the stream when it takes the result.
@@ -124,17 +134,21 @@ impl Classifier {
         let len = self.backend.info().spec.tensor.len();
         let mut rows = Vec::with_capacity(regions.len() * self.post.classes());
         let mut calls = 0;
+        let mut provider = None;
         for part in regions.chunks(chunk.max(1)) {
             batch.resize(part.len() * len, 0.0);
             if let Err(why) = prepare(part, batch) {
                 return Outcome::Unreadable(why);
             }
-            match self.backend.run(batch, part.len()) {
+            let ran = self.backend.run(batch, part.len());
+            self.note_requests();
+            match ran {
                 Ok(scores) => {
                     rows.extend(scores.rows);
                     calls += scores.calls;
+                    provider = scores.provider.or(provider);
                 }
-                Err(e) => return Outcome::Failed(e.to_string()),
+                Err(e) => return failed(e),
             }
         }
         let took = started.elapsed();
@@ -193,7 +207,7 @@ impl Classifier {
             frame,
             result: Classification {
                 regions: results,
-                ..self.result(target, took, pts)
+                ..self.result(target, took, pts, provider)
             },
         }
     }
@@ -206,9 +220,11 @@ impl Classifier {
         params: Params,
     ) -> Outcome {
         let started = Instant::now();
-        let rows = match self.backend.run(tensor, 1) {
-            Ok(scores) => scores.rows,
-            Err(e) => return Outcome::Failed(e.to_string()),
+        let ran = self.backend.run(tensor, 1);
+        self.note_requests();
+        let (rows, provider) = match ran {
+            Ok(scores) => (scores.rows, scores.provider),
+            Err(e) => return failed(e),
         };
         let took = started.elapsed();
         lock(&self.stats).record_inference(took, 1, 0);
@@ -222,8 +238,17 @@ impl Classifier {
                 labels: labelled.labels,
                 class_ids: labelled.class_ids,
                 scores: labelled.scores,
-                ..self.result(Target::Frame, took, pts)
+                ..self.result(Target::Frame, took, pts, provider)
             },
         }
+    }
+}
+
+/// A backend error as an outcome: a server that did not answer costs a label, not the
+/// stream.
+fn failed(e: BackendError) -> Outcome {
+    match e {
+        BackendError::Unavailable(why) => Outcome::Unavailable(why),
+        e => Outcome::Failed(e.to_string()),
     }
 }

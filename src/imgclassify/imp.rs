@@ -13,11 +13,12 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::frame::VideoInput;
-use super::loading::{self, LoadRequest, Model};
+use super::loading::{self, LoadRequest, Model, ServerRequest};
 use super::output::{self, Notice};
 use super::stream::{FrameSettings, Stream};
 use super::{CAT, ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
 use crate::backend::onnxruntime::ProviderOptions;
+use crate::backend::remote::parse_endpoints;
 use crate::lock::lock;
 use crate::model::normalisation::{self, Overrides};
 use crate::model::{self, zoo};
@@ -33,6 +34,9 @@ const DEFAULT_TOP_K: u32 = 3;
 /// A MobileNet-sized model needs about 10 MB per image in one run: 8 keeps a frame full
 /// of detections under 100 MB and still amortises the call.
 const DEFAULT_MAX_BATCH: u32 = 8;
+/// A frame at 30 fps is due every 33 ms; a second covers a loaded server's queue.
+const DEFAULT_SERVER_TIMEOUT_MS: u32 = 1000;
+const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
@@ -76,6 +80,14 @@ struct Settings {
     zones_text: String,
     zones: Arc<Zones>,
     post_changes: bool,
+    /// `inference-server` as set (checked when set); empty = in-process ONNX Runtime.
+    inference_server: String,
+    /// None: the model's own name.
+    server_model: Option<String>,
+    server_timeout_ms: u32,
+    max_in_flight: u32,
+    server_ca_file: Option<PathBuf>,
+    server_token_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -127,6 +139,14 @@ impl Settings {
                 ..self.normalisation
             },
             activation: self.output_activation.into(),
+            server: ServerRequest {
+                endpoints: self.inference_server.clone(),
+                model: self.server_model.clone(),
+                timeout_ms: self.server_timeout_ms,
+                max_in_flight: self.max_in_flight,
+                ca_file: self.server_ca_file.clone(),
+                token_file: self.server_token_file.clone(),
+            },
         }
     }
 }
@@ -167,6 +187,12 @@ impl Default for Settings {
             zones_text: String::new(),
             zones: Arc::new(Zones::default()),
             post_changes: false,
+            inference_server: String::new(),
+            server_model: None,
+            server_timeout_ms: DEFAULT_SERVER_TIMEOUT_MS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            server_ca_file: None,
+            server_token_file: None,
         }
     }
 }
@@ -415,9 +441,38 @@ impl ObjectImpl for ImgClassify {
                     .default_value(false)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecString::builder("inference-server")
+                    .nick("Inference server")
+                    .blurb("Empty: run the model in process with ONNX Runtime. Else comma-separated grpc://HOST:PORT or grpcs://HOST:PORT endpoints of KServe v2 / Open Inference Protocol servers (Triton, KServe, MLServer, OpenVINO Model Server) that run it; requests are spread over them and fail over. Labels and preprocessing still come from model or model-file. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecString::builder("server-model")
+                    .nick("Server model")
+                    .blurb("The model's name on the inference server; empty: the model's own name (e.g. mobilenet). Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecUInt::builder("server-timeout")
+                    .nick("Server timeout")
+                    .blurb("Milliseconds a frame waits for the inference servers, retries on other endpoints included; the frame then flows on without a fresh result. Read at NULL→READY")
+                    .minimum(1)
+                    .default_value(DEFAULT_SERVER_TIMEOUT_MS)
+                    .build(),
+                glib::ParamSpecUInt::builder("max-in-flight")
+                    .nick("Maximum requests in flight")
+                    .blurb("Requests to the inference servers outstanding at once for this element. Read at NULL→READY")
+                    .minimum(1)
+                    .maximum(1024)
+                    .default_value(DEFAULT_MAX_IN_FLIGHT)
+                    .build(),
+                glib::ParamSpecString::builder("server-ca-file")
+                    .nick("Server CA file")
+                    .blurb("PEM CA certificates grpcs:// servers are verified against; empty: the system's roots. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecString::builder("server-token-file")
+                    .nick("Server token file")
+                    .blurb("A file whose first line is a bearer token, sent to the inference servers as the authorization header (for servers behind an API gateway); the token never appears in logs or messages. Empty: none. Read at NULL→READY")
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
-                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified")
+                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server also frames-unanswered, requests-sent, requests-failed, requests-retried, requests-timed-out")
                     .read_only()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
@@ -551,6 +606,28 @@ impl ObjectImpl for ImgClassify {
                 "device-id" => s.device_id = value.get().unwrap_or(0),
                 "fp16" => s.fp16 = value.get().unwrap_or(false),
                 "engine-cache-dir" => s.engine_cache_dir = property::path(value),
+                "inference-server" => {
+                    if let Some(given) = text(value) {
+                        let given = given.unwrap_or_default();
+                        match parse_endpoints(&given) {
+                            Ok(_) => s.inference_server = given.trim().to_string(),
+                            Err(e) => {
+                                refused = Some(format!("{e}; keeping '{}'", s.inference_server))
+                            }
+                        }
+                    }
+                }
+                "server-model" => {
+                    if let Some(model) = text(value) {
+                        s.server_model = model.filter(|m| !m.is_empty());
+                    }
+                }
+                "server-timeout" => {
+                    s.server_timeout_ms = value.get().unwrap_or(DEFAULT_SERVER_TIMEOUT_MS)
+                }
+                "max-in-flight" => s.max_in_flight = value.get().unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+                "server-ca-file" => s.server_ca_file = property::path(value),
+                "server-token-file" => s.server_token_file = property::path(value),
                 _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
             }
             *s != before
@@ -601,6 +678,12 @@ impl ObjectImpl for ImgClassify {
             "min-region-size" => s.min_region_size.to_value(),
             "max-regions" => s.max_regions.to_value(),
             "max-batch" => s.max_batch.to_value(),
+            "inference-server" => s.inference_server.to_value(),
+            "server-model" => s.server_model.to_value(),
+            "server-timeout" => s.server_timeout_ms.to_value(),
+            "max-in-flight" => s.max_in_flight.to_value(),
+            "server-ca-file" => s.server_ca_file.to_value(),
+            "server-token-file" => s.server_token_file.to_value(),
             "output-name" => s.output_name.to_value(),
             "input-mean" => s.input_mean.to_value(),
             "input-std" => s.input_std.to_value(),

@@ -35,6 +35,21 @@ pub struct LoadRequest {
     /// `input-mean`, `input-std`, `color-order`.
     pub normalisation: Overrides,
     pub activation: RequestedActivation,
+    pub server: ServerRequest,
+}
+
+/// `inference-server` and its companions.
+#[derive(Debug, Clone)]
+pub struct ServerRequest {
+    /// As set; empty = in-process ONNX Runtime.
+    pub endpoints: String,
+    /// None = the model's own name.
+    pub model: Option<String>,
+    pub timeout_ms: u32,
+    pub max_in_flight: u32,
+    pub ca_file: Option<PathBuf>,
+    /// A file holding the bearer token (never the token itself).
+    pub token_file: Option<PathBuf>,
 }
 
 /// What lives from NULL→READY to READY→NULL.
@@ -80,22 +95,18 @@ pub fn load(
         output_name: request.output_name.clone(),
     };
     let started = Instant::now();
-    let backend = OnnxRuntime::load(&path, &options).map_err(|e| match e {
-        EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
-        EngineError::ModelFile { .. } => gst::error_msg!(gst::ResourceError::NotFound, ("{}", e)),
-        _ => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
-    })?;
-    let info = backend.info().clone();
-    let labels = labels::choose(
-        request.labels_file.as_deref(),
-        info.labels.as_deref(),
-        &path,
-        info.spec.classes,
-    )
-    .map_err(|e| match e {
-        LabelsError::Count { .. } => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
-        _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
-    })?;
+    if !request.server.endpoints.is_empty() {
+        let remote = super::remote::connect(element, request, &path, &options)?;
+        let loaded = Loaded {
+            warm_row: remote.warm_row,
+            per_image: remote.per_image,
+            output_name: "of the server's model".to_string(),
+            active: remote.backend.provider(),
+            backend: remote.backend,
+        };
+        return finish(element, request, &path, input_size, started, loaded);
+    }
+    let backend = OnnxRuntime::load(&path, &options).map_err(engine_error)?;
     report_fallback(element, &backend, &options);
     report_int8_path(element, &backend);
     let warm_up = backend.warm_up();
@@ -108,8 +119,60 @@ pub fn load(
             why
         );
     }
-    let latency = gst::ClockTime::from_nseconds(2 * warm_up.per_image.as_nanos() as u64);
-    let activation = Activation::decide(request.activation, info.spec.output, &warm_up.row)
+    let loaded = Loaded {
+        warm_row: warm_up.row.clone(),
+        per_image: warm_up.per_image,
+        output_name: format!("'{}'", backend.output_name()),
+        active: backend.active().to_string(),
+        backend: Arc::new(backend),
+    };
+    finish(element, request, &path, input_size, started, loaded)
+}
+
+/// A model file's load error in the GStreamer error domain a user would look in.
+pub(super) fn engine_error(e: EngineError) -> gst::ErrorMessage {
+    match e {
+        EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
+        EngineError::ModelFile { .. } => gst::error_msg!(gst::ResourceError::NotFound, ("{}", e)),
+        _ => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
+    }
+}
+
+/// A backend ready to run, and its warm-up inference.
+struct Loaded {
+    backend: Arc<dyn Backend>,
+    /// The scores of the warm-up's first image.
+    warm_row: Vec<f32>,
+    per_image: std::time::Duration,
+    /// The output scores are read from, for the debug log.
+    output_name: String,
+    /// Where inferences run (`active-provider`).
+    active: String,
+}
+
+/// Labels, activation and normalisation, whatever the backend.
+fn finish(
+    element: &super::ImgClassify,
+    request: &LoadRequest,
+    path: &std::path::Path,
+    input_size: Option<usize>,
+    started: Instant,
+    loaded: Loaded,
+) -> Result<Model, gst::ErrorMessage> {
+    let backend = &loaded.backend;
+    let info = backend.info().clone();
+    let labels = labels::choose(
+        request.labels_file.as_deref(),
+        info.labels.as_deref(),
+        path,
+        info.spec.classes,
+    )
+    .map_err(|e| match e {
+        LabelsError::Count { .. } => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
+        _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
+    })?;
+    let latency = gst::ClockTime::from_nseconds(2 * loaded.per_image.as_nanos() as u64);
+    let activation = Activation::decide(request.activation, info.spec.output, &loaded.warm_row)
         .map_err(|e| {
             gst::error_msg!(
                 gst::LibraryError::Settings,
@@ -136,10 +199,10 @@ pub fn load(
     gst::debug!(
         CAT,
         obj = element,
-        "input {} {:?}, scores from output '{}' ({} classes), normalisation scale {} mean {:?} std {:?} {:?}",
+        "input {} {:?}, scores from output {} ({} classes), normalisation scale {} mean {:?} std {:?} {:?}",
         info.input_type.name(),
         spec.tensor.layout,
-        backend.output_name(),
+        loaded.output_name,
         spec.classes,
         spec.tensor.scale,
         spec.tensor.mean,
@@ -152,7 +215,7 @@ pub fn load(
         "loaded model '{}' from {} on {} in {:?}: {}x{} ({}) {:?} {:?}, {} classes, {}",
         info.name,
         path.display(),
-        backend.active(),
+        loaded.active,
         started.elapsed(),
         spec.tensor.width,
         spec.tensor.height,
@@ -171,15 +234,14 @@ pub fn load(
             Activation::Softmax => "logits",
         }
     );
-    let active = backend.provider();
     Ok(Model {
         classifier: Arc::new(Classifier::new(
             request.classifier_id.clone(),
-            Arc::new(backend),
+            Arc::clone(&loaded.backend),
             Postprocessor::new(activation, labels),
         )),
         spec,
-        active,
+        active: loaded.active,
         latency,
     })
 }

@@ -10,6 +10,7 @@ mod frame;
 mod imp;
 mod loading;
 mod output;
+mod remote;
 mod schedule;
 mod stream;
 mod worker;

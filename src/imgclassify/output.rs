@@ -23,6 +23,8 @@ pub enum Notice {
         model: String,
     },
     Failed(String),
+    /// No inference server answered; frames flow on unlabelled until one does.
+    Unavailable(String),
     NotLoaded,
     /// Another classifier with this id already labelled the buffer for the same target.
     DuplicateClassifier {
@@ -58,6 +60,14 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
             ["model '{}'; check its weights", model]
         ),
         Notice::Failed(e) => gst::element_error!(element, gst::StreamError::Failed, ("{}", e)),
+        Notice::Unavailable(why) => gst::element_warning!(
+            element,
+            gst::ResourceError::Read,
+            (
+                "{}; frames flow on without new labels until a server answers",
+                why
+            )
+        ),
         Notice::DuplicateClassifier { id, target } => gst::element_warning!(
             element,
             gst::LibraryError::Settings,

@@ -59,6 +59,8 @@ pub struct Stream {
     /// Warnings already posted this run, so a bad stream does not flood the bus.
     warned_frame: bool,
     warned_scores: bool,
+    /// No inference server answered the last request (warned once per outage).
+    outage: bool,
     warned_duplicate: bool,
     /// Zones outside the frame (or none set) were warned about, for these zones and size.
     warned_zones: bool,
@@ -84,6 +86,7 @@ impl Stream {
             changes: Tracker::default(),
             warned_frame: false,
             warned_scores: false,
+            outage: false,
             warned_duplicate: false,
             warned_zones: false,
         }
@@ -328,6 +331,7 @@ impl Stream {
     ) -> Result<(), gst::FlowError> {
         match outcome {
             Outcome::Done { frame, mut result } => {
+                self.outage = false;
                 self.results += 1;
                 result.seq = self.results;
                 self.schedule.finished(frame, result);
@@ -345,6 +349,16 @@ impl Stream {
             }
             Outcome::Unreadable(why) => {
                 self.warn_frame(&why, notices);
+                Ok(())
+            }
+            // One warning per outage, not one per frame; the next result ends it.
+            Outcome::Unavailable(why) => {
+                self.schedule.forget();
+                lock(&classifier.stats).frames_unanswered += 1;
+                if !self.outage {
+                    self.outage = true;
+                    notices.push(Notice::Unavailable(why));
+                }
                 Ok(())
             }
             Outcome::Failed(e) => {

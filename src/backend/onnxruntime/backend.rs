@@ -63,6 +63,7 @@ impl Backend for OnnxRuntime {
             return Ok(Scores {
                 rows: self.model.run_batch(tensors, images)?,
                 calls: 1,
+                provider: None,
             });
         }
         let len = self.model.info.spec.tensor.len();
@@ -73,6 +74,7 @@ impl Backend for OnnxRuntime {
         Ok(Scores {
             rows,
             calls: images,
+            provider: None,
         })
     }
 }

@@ -18,4 +18,4 @@ pub use int8::{Int8Kernels, int8_kernels};
 pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
-pub use session::{EngineOptions, live_sessions};
+pub use session::{EngineOptions, describe, live_sessions};

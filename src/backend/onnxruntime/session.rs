@@ -278,6 +278,40 @@ fn commit_on(
     Ok(builder.commit_from_file(path)?)
 }
 
+/// What a model file takes and gives, read from a CPU session that is dropped at once:
+/// the remote backend takes its preprocessing, labels and class count from here while
+/// the server runs the model.
+pub fn describe(path: &Path, options: &EngineOptions) -> Result<ModelInfo, EngineError> {
+    runtime()?;
+    check_file(path)?;
+    let session =
+        commit_on(Kind::Cpu, path, options, &PrepackedWeights::new()).map_err(|source| {
+            EngineError::NotOnnx {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+    let seen = inspect(&session, options.input_size, options.output_name.as_deref()).map_err(
+        |source| EngineError::Model {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    let name = seen.meta.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    Ok(ModelInfo {
+        name,
+        spec: seen.spec,
+        input_type: seen.input_type,
+        labels: seen.meta.labels,
+        batchable: seen.batchable,
+        quantization: seen.meta.quantization,
+    })
+}
+
 impl SharedModel {
     /// Loads the model on the first provider of the chain that works, checks it is an
     /// image classifier and runs it once so the first real frame is not slow.

@@ -1,0 +1,180 @@
+//! Does the server's model take what the element sends and give what it reads? Checked
+//! against the model the element took its preprocessing and labels from.
+
+use super::proto::ModelMetadataResponse;
+use super::proto::model_metadata_response::TensorMetadata;
+use super::tensor::element_type;
+use crate::backend::{ElementType, ModelInfo};
+use crate::model::Layout;
+
+/// How to talk to one server's model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    pub input: String,
+    pub input_type: ElementType,
+    pub output: String,
+    /// The first dimension is -1: several images go in one request.
+    pub batchable: bool,
+}
+
+fn shape(t: &TensorMetadata) -> String {
+    format!("{} {:?}", t.datatype, t.shape)
+}
+
+/// `Err` says what does not match, for an error naming the endpoint and the model.
+pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, String> {
+    let [input] = meta.inputs.as_slice() else {
+        return Err(format!(
+            "it has {} inputs; an image classifier has one",
+            meta.inputs.len()
+        ));
+    };
+    let input_type = element_type(&input.datatype)
+        .filter(|t| *t != ElementType::Float64)
+        .ok_or_else(|| {
+            format!(
+                "input '{}' is {}; FP32, FP16 or UINT8 are supported",
+                input.name, input.datatype
+            )
+        })?;
+    let t = &local.spec.tensor;
+    let want = match t.layout {
+        Layout::Nchw => [t.channels, t.height, t.width],
+        Layout::Nhwc => [t.height, t.width, t.channels],
+    };
+    let fits = input.shape.len() == 4
+        && matches!(input.shape[0], -1 | 1)
+        && input.shape[1..]
+            .iter()
+            .zip(want)
+            .all(|(&got, want)| got == -1 || got == want as i64);
+    if !fits {
+        return Err(format!(
+            "input '{}' is {}; the element sends {} images of {:?} {:?}",
+            input.name,
+            shape(input),
+            match t.layout {
+                Layout::Nchw => "NCHW",
+                Layout::Nhwc => "NHWC",
+            },
+            want,
+            t.layout
+        ));
+    }
+    let classes = local.spec.classes as i64;
+    let per_image = |o: &TensorMetadata| -> Option<i64> {
+        let rest = o.shape.get(1..)?;
+        if rest.contains(&-1) {
+            return None;
+        }
+        Some(rest.iter().product())
+    };
+    let output = meta
+        .outputs
+        .iter()
+        .find(|o| per_image(o) == Some(classes) && element_type(&o.datatype).is_some())
+        .ok_or_else(|| {
+            format!(
+                "no output has {} class scores per image (outputs: {}); the labels come \
+                 from a model of {} classes",
+                classes,
+                meta.outputs
+                    .iter()
+                    .map(|o| format!("'{}' {}", o.name, shape(o)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                classes
+            )
+        })?;
+    Ok(Wire {
+        input: input.name.clone(),
+        input_type,
+        output: output.name.clone(),
+        batchable: input.shape[0] == -1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelMetadata, model_spec};
+
+    fn local() -> ModelInfo {
+        let meta = ModelMetadata {
+            input_size: Some(224),
+            ..Default::default()
+        };
+        ModelInfo {
+            name: "mobilenet".into(),
+            spec: model_spec(&[-1, 3, -1, -1], &[-1, 1000], &meta, None).expect("valid"),
+            input_type: ElementType::Float32,
+            labels: None,
+            batchable: true,
+            quantization: None,
+        }
+    }
+
+    fn tensor(name: &str, datatype: &str, shape: &[i64]) -> TensorMetadata {
+        TensorMetadata {
+            name: name.into(),
+            datatype: datatype.into(),
+            shape: shape.to_vec(),
+        }
+    }
+
+    fn served(input: TensorMetadata, outputs: Vec<TensorMetadata>) -> ModelMetadataResponse {
+        ModelMetadataResponse {
+            name: "mobilenet".into(),
+            inputs: vec![input],
+            outputs,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_matching_model_is_accepted() {
+        let m = served(
+            tensor("input", "UINT8", &[-1, 3, 224, 224]),
+            vec![
+                tensor("extra", "FP32", &[-1, 7]),
+                tensor("logits", "FP32", &[-1, 1000]),
+            ],
+        );
+        let wire = check(&m, &local()).expect("matches");
+        assert_eq!(wire.output, "logits");
+        assert_eq!(wire.input_type, ElementType::Uint8);
+        assert!(wire.batchable);
+        let dynamic = served(
+            tensor("x", "FP32", &[1, 3, -1, -1]),
+            vec![tensor("y", "FP16", &[1, 1000, 1, 1])],
+        );
+        assert!(!check(&dynamic, &local()).expect("matches").batchable);
+    }
+
+    #[test]
+    fn mismatches_say_what_differs() {
+        let size = served(
+            tensor("input", "FP32", &[-1, 3, 160, 160]),
+            vec![tensor("logits", "FP32", &[-1, 1000])],
+        );
+        assert!(
+            check(&size, &local())
+                .expect_err("size")
+                .contains("[3, 224, 224]")
+        );
+        let classes = served(
+            tensor("input", "FP32", &[-1, 3, 224, 224]),
+            vec![tensor("logits", "FP32", &[-1, 1001])],
+        );
+        assert!(
+            check(&classes, &local())
+                .expect_err("classes")
+                .contains("1000 class scores")
+        );
+        let ty = served(
+            tensor("input", "INT64", &[-1, 3, 224, 224]),
+            vec![tensor("logits", "FP32", &[-1, 1000])],
+        );
+        assert!(check(&ty, &local()).expect_err("type").contains("INT64"));
+    }
+}

@@ -1,0 +1,298 @@
+//! `imgclassify inference-server=…` against a real Triton (`triton/server.rs`): the coffee
+//! photo is an espresso and `provider` names the endpoint; a wrong `server-model` and an
+//! endpoint where nothing listens fail NULL→READY naming both; with two servers, one
+//! killed mid-stream, the other labels every frame; both down, frames flow with one
+//! warning; a server back, labels resume; a served model that answers the wrong number
+//! of scores fails READY; over TLS with the right CA it classifies, with
+//! another CA READY fails.
+
+mod common;
+#[path = "triton/server.rs"]
+mod server;
+// Its test certificates (a CA, a server certificate for 127.0.0.1, another CA).
+#[allow(dead_code)]
+#[path = "mqtt/broker.rs"]
+mod broker;
+
+use gst::prelude::*;
+use gstimgclassify::Classification;
+use gstimgclassify::gst;
+use server::{Triton, free_port};
+
+/// The coffee photo decoded to RGB, and its caps.
+fn coffee() -> (gst::Caps, gst::Buffer) {
+    common::init();
+    let pipeline = common::pipeline(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink",
+        common::data("coffee.png").display()
+    ));
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .expect("appsink");
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    let sample = sink.pull_sample().expect("a frame");
+    let _ = pipeline.set_state(gst::State::Null);
+    (
+        sample.caps().expect("caps").to_owned(),
+        sample.buffer().expect("buffer").copy_deep().expect("copy"),
+    )
+}
+
+/// Pushes frame `n` (PTS n × 40 ms) and returns what comes out with its result.
+fn classify(
+    h: &mut gst_check::Harness,
+    bus: &gst::Bus,
+    frame: &gst::Buffer,
+    n: u64,
+) -> Option<Classification> {
+    let mut buffer = frame.copy_deep().expect("copy");
+    buffer
+        .get_mut()
+        .expect("writable")
+        .set_pts(gst::ClockTime::from_mseconds(40 * n));
+    let out = common::push_and_pull(h, bus, buffer);
+    Classification::from_buffer(&out)
+}
+
+/// `imgclassify` with these properties in a harness, not yet playing. Set in code: a
+/// launch line would split the endpoint list at its comma.
+fn element(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus) {
+    common::init();
+    let mut builder = gst::ElementFactory::make("imgclassify");
+    for (name, value) in props {
+        builder = builder.property_from_str(name, value);
+    }
+    let e = builder.build().expect("imgclassify");
+    let bus = gst::Bus::new();
+    e.set_bus(Some(&bus));
+    (
+        gst_check::Harness::with_element(&e, Some("sink"), Some("src")),
+        bus,
+    )
+}
+
+fn warnings(bus: &gst::Bus) -> Vec<String> {
+    let mut found = Vec::new();
+    while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Warning]) {
+        if let gst::MessageView::Warning(w) = msg.view() {
+            found.push(w.error().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn coffee_is_an_espresso_on_triton_and_provider_names_the_endpoint() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start();
+    let run = common::run(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! imgclassify inference-server={} \
+         post-messages=true ! appsink name=sink",
+        common::data("coffee.png").display(),
+        triton.endpoint()
+    ));
+    let result = run.results()[0].clone().expect("the frame is classified");
+    assert_eq!(result.labels[0], "espresso", "{result:?}");
+    assert!(result.scores[0] > 0.9, "{result:?}");
+    assert_eq!(result.provider, triton.endpoint());
+    assert_eq!(result.model, "mobilenet");
+    let message = &run.messages[0];
+    assert_eq!(
+        message.get::<String>("provider").expect("provider"),
+        triton.endpoint()
+    );
+}
+
+#[test]
+fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_model() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start();
+    let e = common::error_of(&format!(
+        "inference-server={} server-model=no-such-model",
+        triton.endpoint()
+    ));
+    assert!(e.contains(&triton.endpoint()), "{e}");
+    assert!(e.contains("'no-such-model'"), "{e}");
+    let nobody = format!("grpc://127.0.0.1:{}", free_port());
+    let e = common::error_of(&format!("inference-server={nobody}"));
+    assert!(e.contains(&nobody), "{e}");
+    assert!(e.contains("'mobilenet'"), "{e}");
+    assert!(e.contains("refused"), "{e}");
+}
+
+#[test]
+fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start();
+    let nobody = format!("grpc://127.0.0.1:{}", free_port());
+    let (caps, frame) = coffee();
+    let servers = format!("{nobody},{}", triton.endpoint());
+    let (mut h, bus) = element(&[("inference-server", &servers)]);
+    h.play();
+    h.set_src_caps(caps);
+    let w = warnings(&bus);
+    assert!(w.iter().any(|w| w.contains(&nobody)), "{w:?}");
+    for n in 0..4 {
+        let r = classify(&mut h, &bus, &frame, n).expect("classified");
+        assert_eq!(r.labels[0], "espresso");
+        assert_eq!(r.provider, triton.endpoint());
+    }
+}
+
+#[test]
+fn failover_outage_and_recovery() {
+    if server::skipped() {
+        return;
+    }
+    let mut a = Triton::start();
+    let mut b = Triton::start();
+    let (caps, frame) = coffee();
+    let servers = format!("{},{}", a.endpoint(), b.endpoint());
+    let (mut h, bus) = element(&[("inference-server", &servers), ("server-timeout", "5000")]);
+    h.play();
+    h.set_src_caps(caps);
+    let mut n = 0;
+    let mut providers = Vec::new();
+    for _ in 0..6 {
+        let r = classify(&mut h, &bus, &frame, n).expect("classified");
+        assert_eq!(r.labels[0], "espresso");
+        assert!(r.fresh);
+        providers.push(r.provider);
+        n += 1;
+    }
+    // Round robin: both servers take frames.
+    assert!(providers.contains(&a.endpoint()), "{providers:?}");
+    assert!(providers.contains(&b.endpoint()), "{providers:?}");
+
+    // One dies mid-stream: every frame still comes out, labelled fresh by the other.
+    a.kill();
+    for _ in 0..8 {
+        let r = classify(&mut h, &bus, &frame, n).expect("still classified");
+        assert_eq!(r.labels[0], "espresso");
+        assert!(r.fresh, "frame {n} carries an old result");
+        assert_eq!(r.provider, b.endpoint());
+        n += 1;
+    }
+    assert!(warnings(&bus).is_empty());
+
+    // Both down: frames flow unlabelled, one warning for the whole outage.
+    b.kill();
+    for _ in 0..10 {
+        assert!(classify(&mut h, &bus, &frame, n).is_none_or(|r| !r.fresh));
+        n += 1;
+    }
+    let w = warnings(&bus);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("no inference server answered"), "{w:?}");
+    let stats = h
+        .element()
+        .expect("element")
+        .property::<gst::Structure>("stats");
+    let count = |name: &str| stats.get::<u64>(name).expect(name);
+    assert_eq!(count("frames-unanswered"), 10, "{stats}");
+    assert!(count("requests-retried") >= 1, "{stats}");
+    assert!(count("requests-failed") >= 2, "{stats}");
+    assert!(count("requests-sent") >= 16, "{stats}");
+
+    // A server back on its address: labels resume by themselves.
+    b.launch();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = classify(&mut h, &bus, &frame, n);
+        n += 1;
+        if let Some(r) = r.filter(|r| r.fresh) {
+            assert_eq!(r.labels[0], "espresso");
+            assert_eq!(r.provider, b.endpoint());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "labels did not resume"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(warnings(&bus).is_empty());
+}
+
+#[test]
+fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
+    if server::skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let certs = broker::Certs::make(dir.path());
+    let triton = Triton::start_with(&[
+        "--grpc-use-ssl=true",
+        &format!("--grpc-server-cert={}", certs.cert.display()),
+        &format!("--grpc-server-key={}", certs.key.display()),
+        &format!("--grpc-root-cert={}", certs.ca.display()),
+    ]);
+    let endpoint = format!("grpcs://127.0.0.1:{}", triton.grpc_port);
+    let ca = certs.ca.display().to_string();
+    let (caps, frame) = coffee();
+    let (mut h, bus) = element(&[("inference-server", &endpoint), ("server-ca-file", &ca)]);
+    h.play();
+    h.set_src_caps(caps);
+    let r = classify(&mut h, &bus, &frame, 0).expect("classified over TLS");
+    assert_eq!(r.labels[0], "espresso");
+    assert_eq!(r.provider, endpoint);
+    drop(h);
+
+    let e = common::error_of(&format!(
+        "inference-server={endpoint} server-ca-file={}",
+        certs.other_ca.display()
+    ));
+    assert!(e.contains(&endpoint), "{e}");
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+}
+
+/// A model that declares mobilenet's input and output but answers 999 scores per image.
+fn short_model(repository: &std::path::Path) {
+    let dir = repository.join("short");
+    std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::write(
+        dir.join("config.pbtxt"),
+        "name: \"short\"\nbackend: \"python\"\nmax_batch_size: 8\n\
+         input [{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }]\n\
+         output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]\n\
+         instance_group [{ kind: KIND_CPU count: 1 }]\n",
+    )
+    .expect("config");
+    std::fs::write(
+        dir.join("1/model.py"),
+        // The helper module first: it puts the venv (numpy) on the path.
+        "import triton_python_backend_utils as pb_utils\nimport numpy as np\n\n\
+         class TritonPythonModel:\n    def execute(self, requests):\n        out = []\n\
+         \x20       for r in requests:\n\
+         \x20           n = pb_utils.get_input_tensor_by_name(r, 'input').as_numpy().shape[0]\n\
+         \x20           t = pb_utils.Tensor('logits', np.zeros((n, 999), np.float32))\n\
+         \x20           out.append(pb_utils.InferenceResponse(output_tensors=[t]))\n\
+         \x20       return out\n",
+    )
+    .expect("model.py");
+}
+
+#[test]
+fn a_server_answering_the_wrong_number_of_scores_fails_ready_without_labels() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start_with_models(&[], short_model);
+    let e = common::error_of(&format!(
+        "inference-server={} server-model=short",
+        triton.endpoint()
+    ));
+    assert!(e.contains(&triton.endpoint()), "{e}");
+    assert!(e.contains("'short'"), "{e}");
+    assert!(
+        e.contains("returned 1998 scores for 2 images of 1000 classes"),
+        "{e}"
+    );
+}
