@@ -11,10 +11,17 @@ use std::sync::OnceLock;
 use gst::prelude::*;
 use gstimgclassify::gst;
 
+/// Where the wrapped models are made by a caller beforehand: the GStreamer 1.26 root of
+/// scripts/test-gst126.sh has no Python with onnx, so the script makes them on the host.
+const MADE_BEFORE: &str = "IMGCLASSIFY_BYOM_DIR";
+
 /// The wrapped models, written once per test process.
 fn byom(name: &str) -> String {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os(MADE_BEFORE) {
+            return PathBuf::from(dir);
+        }
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("byom");
         let base = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
@@ -209,6 +216,14 @@ fn bad_normalisation_values_are_refused_with_a_warning() {
 #[test]
 fn metadata_written_by_set_metadata_replaces_the_properties() {
     common::init();
+    if std::env::var_os(MADE_BEFORE).is_some() {
+        // The caller ran the same tool on the host (see MADE_BEFORE).
+        assert_eq!(
+            top1(&format!("model-file={}", byom("bgr_tagged.onnx"))),
+            "espresso"
+        );
+        return;
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("deps/venv/bin/python");
     let tool = root.join("models/set_metadata.py");
