@@ -13,8 +13,9 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::frame::VideoInput;
-use super::loading::{self, LoadRequest, Model, ServerRequest};
+use super::loading::{self, Model};
 use super::output::{self, Notice};
+use super::request::{LoadRequest, ServerRequest};
 use super::stream::{FrameSettings, Stream};
 use super::{CAT, ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
 use crate::backend::onnxruntime::ProviderOptions;

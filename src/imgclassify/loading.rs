@@ -1,56 +1,20 @@
 //! NULL→READY: the model file, the backend, the labels and the activation, each failure
 //! mapped to the GStreamer error domain a user would look in.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::CAT;
 use super::classifier::Classifier;
+use super::request::{LoadRequest, engine_error};
 use crate::backend::Backend;
 use crate::backend::ElementType;
 use crate::backend::onnxruntime::{
-    EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions, int8_kernels,
-    set_log_sink,
+    EngineOptions, Int8Kernels, OnnxRuntime, int8_kernels, set_log_sink,
 };
 use crate::model::labels::{self, LabelsError};
-use crate::model::normalisation::Overrides;
 use crate::model::{self, ModelSpec, zoo};
-use crate::postprocess::{Activation, Postprocessor, RequestedActivation};
-
-/// What the load-time properties ask for.
-#[derive(Debug, Clone)]
-pub struct LoadRequest {
-    /// The id results carry: `classifier-id`, else the element's name.
-    pub classifier_id: String,
-    pub model: String,
-    pub model_file: Option<PathBuf>,
-    pub labels_file: Option<PathBuf>,
-    pub threads: u32,
-    /// 0 = the model's own size.
-    pub input_size: u32,
-    pub provider: ProviderOptions,
-    /// `output-name`: the output to read; None = the first that fits.
-    pub output_name: Option<String>,
-    /// `input-mean`, `input-std`, `color-order`.
-    pub normalisation: Overrides,
-    pub activation: RequestedActivation,
-    pub server: ServerRequest,
-}
-
-/// `inference-server` and its companions.
-#[derive(Debug, Clone)]
-pub struct ServerRequest {
-    /// As set; empty = in-process ONNX Runtime.
-    pub endpoints: String,
-    /// None = the model's own name.
-    pub model: Option<String>,
-    pub timeout_ms: u32,
-    pub max_in_flight: u32,
-    pub ca_file: Option<PathBuf>,
-    /// A file holding the bearer token (never the token itself).
-    pub token_file: Option<PathBuf>,
-}
+use crate::postprocess::{Activation, Postprocessor};
 
 /// What lives from NULL→READY to READY→NULL.
 pub struct Model {
@@ -127,15 +91,6 @@ pub fn load(
         backend: Arc::new(backend),
     };
     finish(element, request, &path, input_size, started, loaded)
-}
-
-/// A model file's load error in the GStreamer error domain a user would look in.
-pub(super) fn engine_error(e: EngineError) -> gst::ErrorMessage {
-    match e {
-        EngineError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
-        EngineError::ModelFile { .. } => gst::error_msg!(gst::ResourceError::NotFound, ("{}", e)),
-        _ => gst::error_msg!(gst::LibraryError::Settings, ("{}", e)),
-    }
 }
 
 /// A backend ready to run, and its warm-up inference.

@@ -11,6 +11,7 @@ mod imp;
 mod loading;
 mod output;
 mod remote;
+mod request;
 mod schedule;
 mod stream;
 mod worker;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::CAT;
-use super::loading::{LoadRequest, engine_error};
+use super::request::{LoadRequest, engine_error};
 use crate::backend::Backend;
 use crate::backend::onnxruntime::{EngineOptions, describe};
 use crate::backend::remote::{Remote, RemoteError, RemoteOptions, parse_endpoints};
