@@ -115,6 +115,25 @@ struct Inspected {
     batchable: bool,
 }
 
+impl Inspected {
+    /// What the element is told of the model at `path`; its name is the metadata's, else
+    /// the file's stem.
+    fn info(&self, path: &Path) -> ModelInfo {
+        ModelInfo {
+            name: self.meta.name.clone().unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }),
+            spec: self.spec.clone(),
+            input_type: self.input_type,
+            labels: self.meta.labels.clone(),
+            batchable: self.batchable,
+            quantization: self.meta.quantization.clone(),
+        }
+    }
+}
+
 /// Reads names, types, shapes and metadata of a committed session; `input_size` and
 /// `output_name` as in [`EngineOptions`].
 fn inspect(
@@ -297,19 +316,7 @@ pub fn describe(path: &Path, options: &EngineOptions) -> Result<ModelInfo, Engin
             source,
         },
     )?;
-    let name = seen.meta.name.clone().unwrap_or_else(|| {
-        path.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    });
-    Ok(ModelInfo {
-        name,
-        spec: seen.spec,
-        input_type: seen.input_type,
-        labels: seen.meta.labels,
-        batchable: seen.batchable,
-        quantization: seen.meta.quantization,
-    })
+    Ok(seen.info(path))
 }
 
 impl SharedModel {
@@ -349,11 +356,7 @@ impl SharedModel {
         };
         let seen = inspect(&session, options.input_size, options.output_name.as_deref())
             .map_err(model_err)?;
-        let name = seen.meta.name.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        let info = seen.info(path);
         LIVE.fetch_add(1, Ordering::SeqCst);
         let mut model = SharedModel {
             sessions: Pool::new(session),
@@ -364,14 +367,7 @@ impl SharedModel {
             input_name: seen.input,
             output_name: seen.output,
             output_type: seen.output_type,
-            info: ModelInfo {
-                name,
-                spec: seen.spec,
-                input_type: seen.input_type,
-                labels: seen.meta.labels,
-                batchable: seen.batchable,
-                quantization: seen.meta.quantization,
-            },
+            info,
             active: Active {
                 kind,
                 device_id: options.provider.device_id,
