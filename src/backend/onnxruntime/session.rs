@@ -15,6 +15,7 @@ use super::io;
 use super::pool::Pool;
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
+use super::threads::intra_threads;
 use crate::backend::{BackendError, ElementType, ModelInfo};
 use crate::lock::lock;
 use crate::model::{Layout, ModelMetadata, ModelSpec, ShapeError, TensorSpec, model_spec};
@@ -90,16 +91,25 @@ fn check_file(path: &Path) -> Result<(), EngineError> {
         })
 }
 
+/// Measuring only: `0` builds every session of a pool without the shared
+/// prepacked-weights container, so the memory it saves can be measured.
+pub const SHARED_PREPACK_ENV: &str = "IMGCLASSIFY_SHARED_PREPACK";
+
+fn shared_prepack() -> bool {
+    std::env::var(SHARED_PREPACK_ENV).map_or(true, |v| v.trim() != "0")
+}
+
 fn base_builder(
     options: &EngineOptions,
     prepacked: &PrepackedWeights,
 ) -> Result<SessionBuilder, LoadError> {
     let rt = runtime()?;
-    let mut builder = Session::builder(&rt.environment)?
-        .with_intra_op_spinning(false)?
-        .with_prepacked_weights(prepacked)?;
-    if options.threads > 0 {
-        builder = builder.with_intra_threads(options.threads)?;
+    let mut builder = Session::builder(&rt.environment)?.with_intra_op_spinning(false)?;
+    if shared_prepack() {
+        builder = builder.with_prepacked_weights(prepacked)?;
+    }
+    if let Some(threads) = intra_threads(options.threads) {
+        builder = builder.with_intra_threads(threads)?;
     }
     Ok(builder)
 }
