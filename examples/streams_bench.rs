@@ -11,6 +11,10 @@
 //! process per stream. Every configuration runs in fresh child processes, so memory
 //! and sessions of one never count for another; rounds run the mechanisms one after the
 //! other, so a change in the machine's load hits them alike.
+//! For measuring the fixes themselves: `pool-pinned` and `processes-pinned` pass
+//! `threads=0` on to ONNX Runtime as 0 (its own thread count, pinned to cores, as before
+//! the fix), `pool-unpacked` builds the pool's sessions without the shared
+//! prepacked-weights container.
 //! `--batch-check` also measures one batched run of N frames against N runs on N
 //! sessions side by side, bare ONNX Runtime, to weigh cross-stream batching.
 
@@ -21,10 +25,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
-use gstimgclassify::testing::SESSIONS_ENV;
 use gstimgclassify::testing::backend::{
     Backend, EngineOptions, OnnxRuntime, ProviderOptions, Requested,
 };
+use gstimgclassify::testing::{PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -221,7 +225,10 @@ struct Measured {
     late: bool,
 }
 
-fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, shared: bool) -> Result<Child, Error> {
+/// Environment a mechanism's children run with, beyond the bench's own.
+type Env = &'static [(&'static str, &'static str)];
+
+fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, env: Env) -> Result<Child, Error> {
     let mut c = Command::new(std::env::current_exe()?);
     c.args([
         "--child",
@@ -235,11 +242,10 @@ fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, shared: bool) -> Re
         &o.model,
     ])
     .stdout(Stdio::piped());
-    if shared {
-        c.env(SESSIONS_ENV, "1");
-    } else {
-        c.env_remove(SESSIONS_ENV);
+    for var in [SESSIONS_ENV, PINNED_THREADS_ENV, SHARED_PREPACK_ENV] {
+        c.env_remove(var);
     }
+    c.envs(env.iter().copied());
     Ok(c.spawn()?)
 }
 
@@ -278,10 +284,27 @@ fn measure(o: &Options, mechanism: &str, n: usize, threads: u32) -> Result<Measu
     // Time for the children to load the model before the window opens.
     let start_at = now_ms() + 2500 + 400 * n as u64;
     let children = match mechanism {
-        "shared" => vec![spawn(o, n, threads, start_at, true)?],
-        "pool" => vec![spawn(o, n, threads, start_at, false)?],
+        "shared" => vec![spawn(o, n, threads, start_at, &[(SESSIONS_ENV, "1")])?],
+        "pool" => vec![spawn(o, n, threads, start_at, &[])?],
+        "pool-pinned" => vec![spawn(
+            o,
+            n,
+            threads,
+            start_at,
+            &[(PINNED_THREADS_ENV, "1")],
+        )?],
+        "pool-unpacked" => vec![spawn(
+            o,
+            n,
+            threads,
+            start_at,
+            &[(SHARED_PREPACK_ENV, "0")],
+        )?],
         "processes" => (0..n)
-            .map(|_| spawn(o, 1, threads, start_at, false))
+            .map(|_| spawn(o, 1, threads, start_at, &[]))
+            .collect::<Result<_, _>>()?,
+        "processes-pinned" => (0..n)
+            .map(|_| spawn(o, 1, threads, start_at, &[(PINNED_THREADS_ENV, "1")]))
             .collect::<Result<_, _>>()?,
         other => return Err(format!("unknown mechanism {other}").into()),
     };
@@ -405,7 +428,7 @@ fn batch_check(o: &Options) -> Result<(), Error> {
                     ..EngineOptions::default()
                 };
                 let handles = (0..n)
-                    .map(|_| OnnxRuntime::load(&path, &options).map(Arc::new))
+                    .map(|_| OnnxRuntime::load(&path, &options, 0).map(Arc::new))
                     .collect::<Result<Vec<_>, _>>()?;
                 let (batched, pooled) = if round % 2 == 0 {
                     let b = batched(&handles, window)?;

@@ -18,6 +18,37 @@ pub fn pooled_sessions() -> usize {
     POOLED.load(Ordering::SeqCst)
 }
 
+/// What the elements holding one model ask of its pool: each automatic holder
+/// (`sessions=0`) one session, an explicit `sessions=N` N sessions. The largest ask wins;
+/// an explicit ask is kept after its element goes, as the pool never shrinks while held.
+#[derive(Default)]
+pub struct Demand {
+    automatic: AtomicUsize,
+    largest: AtomicUsize,
+}
+
+impl Demand {
+    pub fn join(&self, sessions: usize) {
+        if sessions == 0 {
+            self.automatic.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.largest.fetch_max(sessions, Ordering::SeqCst);
+        }
+    }
+
+    pub fn leave(&self, sessions: usize) {
+        if sessions == 0 {
+            self.automatic.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Sessions wanted when automatic holders get one each up to `automatic_limit`.
+    pub fn wanted(&self, automatic_limit: usize) -> usize {
+        let automatic = self.automatic.load(Ordering::SeqCst).min(automatic_limit);
+        automatic.max(self.largest.load(Ordering::SeqCst)).max(1)
+    }
+}
+
 struct State {
     idle: Vec<Session>,
     /// Sessions lent or idle.
@@ -119,4 +150,32 @@ impl Drop for Pool {
 
 fn wait<'a>(c: &Condvar, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
     c.wait(g).unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Demand;
+
+    #[test]
+    fn the_largest_ask_wins() {
+        let d = Demand::default();
+        d.join(1);
+        d.join(1);
+        assert_eq!(d.wanted(2), 1, "two elements asking for one share one");
+        d.join(0);
+        d.join(0);
+        assert_eq!(d.wanted(2), 2, "two automatic holders, one each");
+        assert_eq!(d.wanted(1), 1, "automatic holders stop at the limit");
+        d.join(3);
+        assert_eq!(d.wanted(2), 3, "an explicit ask is not held to the limit");
+        d.leave(0);
+        d.leave(0);
+        d.leave(3);
+        assert_eq!(d.wanted(2), 3, "kept after its element goes");
+    }
+
+    #[test]
+    fn no_holder_still_wants_one() {
+        assert_eq!(Demand::default().wanted(4), 1);
+    }
 }

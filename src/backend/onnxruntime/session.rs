@@ -12,7 +12,7 @@ use ort::session::builder::{PrepackedWeights, SessionBuilder};
 
 use super::error::{EngineError, Failure, LoadError};
 use super::io;
-use super::pool::Pool;
+use super::pool::{Demand, Pool};
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
 use super::threads::intra_threads;
@@ -44,6 +44,8 @@ pub fn live_sessions() -> usize {
 /// A loaded model on one provider; shared by every element with the same options.
 pub struct SharedModel {
     sessions: Pool,
+    /// What the holders ask of the pool's size.
+    pub demand: Demand,
     /// What another session of the pool is built from.
     path: PathBuf,
     options: EngineOptions,
@@ -370,6 +372,7 @@ impl SharedModel {
         LIVE.fetch_add(1, Ordering::SeqCst);
         let mut model = SharedModel {
             sessions: Pool::new(session),
+            demand: Demand::default(),
             path: path.to_path_buf(),
             options: options.clone(),
             prepacked,
@@ -473,6 +476,11 @@ impl SharedModel {
             });
         }
         Ok(scores)
+    }
+
+    /// Sessions in this model's pool.
+    pub fn pool_size(&self) -> usize {
+        self.sessions.size()
     }
 
     /// The output scores are read from (debug log).
