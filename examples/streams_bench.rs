@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release --example streams_bench -- [--streams 1,2,4,8,16]
 //!  [--threads 1,0] [--mechanisms shared,pool,processes] [--seconds 3] [--rounds 1]
-//!  [--model mobilenet] [--batch-check] [--batch-only]`
+//!  [--model mobilenet] [--sessions 0] [--batch-check] [--batch-only]`
 //!
 //! Mechanisms: `shared` is one session for all streams (the pool limited to 1 with
 //! IMGCLASSIFY_SESSIONS=1, as before pools), `pool` the default pool, `processes` one
@@ -39,6 +39,8 @@ struct Options {
     seconds: f64,
     rounds: usize,
     model: String,
+    /// The elements' `sessions` property (0 = automatic).
+    sessions: u32,
     batch_check: bool,
     batch_only: bool,
     /// Child mode: streams to run and the wall-clock start of the window (ms).
@@ -53,6 +55,7 @@ fn parse() -> Result<Options, Error> {
         seconds: 3.0,
         rounds: 1,
         model: "mobilenet".into(),
+        sessions: 0,
         batch_check: false,
         batch_only: false,
         child: None,
@@ -80,6 +83,7 @@ fn parse() -> Result<Options, Error> {
             "--seconds" => o.seconds = value()?.parse()?,
             "--rounds" => o.rounds = value()?.parse()?,
             "--model" => o.model = value()?,
+            "--sessions" => o.sessions = value()?.parse()?,
             "--batch-check" => o.batch_check = true,
             "--batch-only" => o.batch_only = true,
             "--child" => {
@@ -123,10 +127,11 @@ struct Stream {
     latencies: Arc<Mutex<Vec<Duration>>>,
 }
 
-fn stream(i: usize, model: &str, threads: u32, window: &Arc<AtomicBool>) -> Result<Stream, Error> {
+fn stream(i: usize, o: &Options, threads: u32, window: &Arc<AtomicBool>) -> Result<Stream, Error> {
+    let (model, sessions) = (&o.model, o.sessions);
     let pipeline = gst::parse::launch(&format!(
         "videotestsrc num-buffers=1 pattern={} ! video/x-raw,format=NV12,width=1280,height=720 \
-         ! imagefreeze ! imgclassify name=c model={model} threads={threads} \
+         ! imagefreeze ! imgclassify name=c model={model} threads={threads} sessions={sessions} \
          execution-provider=cpu ! fakesink sync=false",
         i % 20
     ))?
@@ -176,7 +181,7 @@ fn child(o: &Options, n: usize, start_at: u64) -> Result<(), Error> {
     let threads = o.threads.first().copied().unwrap_or(0);
     let window = Arc::new(AtomicBool::new(false));
     let streams = (0..n)
-        .map(|i| stream(i, &o.model, threads, &window))
+        .map(|i| stream(i, o, threads, &window))
         .collect::<Result<Vec<_>, _>>()?;
     for s in &streams {
         s.pipeline.set_state(gst::State::Playing)?;
@@ -240,6 +245,8 @@ fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, env: Env) -> Result
         &o.seconds.to_string(),
         "--model",
         &o.model,
+        "--sessions",
+        &o.sessions.to_string(),
     ])
     .stdout(Stdio::piped());
     for var in [SESSIONS_ENV, PINNED_THREADS_ENV, SHARED_PREPACK_ENV] {
@@ -329,8 +336,8 @@ fn bench(o: &Options) -> Result<(), Error> {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{cpu}, {cores} cores; model={} 1280x720 NV12 imagefreeze, {} s windows, {} round(s)",
-        o.model, o.seconds, o.rounds
+        "{cpu}, {cores} cores; model={} sessions={} 1280x720 NV12 imagefreeze, {} s windows, {} round(s)",
+        o.model, o.sessions, o.seconds, o.rounds
     );
     println!(
         "| streams | threads | mechanism | round | inferences/s | min/mean stream | p50 ms | p99 ms | RSS MiB | sessions | loadavg |"

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
-use gstimgclassify::testing::{live_sessions, pooled_sessions};
+use gstimgclassify::testing::{default_threads, live_sessions, pooled_sessions};
 
 fn branches(n: usize, props: impl Fn(usize) -> String) -> String {
     (0..n)
@@ -181,6 +181,14 @@ fn affinities() -> Vec<(String, String)> {
         .collect()
 }
 
+/// ONNX Runtime's intra-op helper threads: started by this test's thread, they carry its
+/// name; the thread itself is not counted.
+fn helper_threads() -> usize {
+    let me = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
+    let me = me.trim();
+    affinities().iter().filter(|(name, _)| name == me).count() - 1
+}
+
 #[test]
 fn threads_zero_leaves_every_session_thread_free_to_run_on_any_core() {
     let _serial = common::serial();
@@ -191,17 +199,13 @@ fn threads_zero_leaves_every_session_thread_free_to_run_on_any_core() {
         .expect("Cpus_allowed_list")
         .trim()
         .to_string();
-    let before = affinities().len();
-    let p = common::pipeline(&branches(2, |_| "threads=0 sessions=2".to_string()));
+    let p = common::pipeline(&branches(2, |_| "threads=0 sessions=1".to_string()));
     p.set_state(gst::State::Ready).expect("ready");
-    assert_eq!(pooled_sessions(), 2);
-    let threads = affinities();
-    // With more than one core each session has helper threads of its own.
-    if cores() > 1 {
-        assert!(threads.len() > before, "no intra-op threads: {threads:?}");
-    }
-    let pinned: Vec<_> = threads
-        .iter()
+    assert_eq!(pooled_sessions(), 1);
+    // One session: a thread per core, the calling thread being one of them.
+    assert_eq!(helper_threads(), default_threads() - 1);
+    let pinned: Vec<_> = affinities()
+        .into_iter()
         .filter(|(_, cpus)| *cpus != process)
         .collect();
     assert!(
@@ -209,4 +213,23 @@ fn threads_zero_leaves_every_session_thread_free_to_run_on_any_core() {
         "threads pinned to fewer CPUs than the process's {process}: {pinned:?}"
     );
     p.set_state(gst::State::Null).expect("null");
+}
+
+#[test]
+fn threads_zero_divides_the_cores_among_the_sessions_of_the_pool() {
+    let _serial = common::serial();
+    let cores = default_threads();
+    for sessions in [1, 2, 4] {
+        let p = common::pipeline(&branches(2, |_| format!("threads=0 sessions={sessions}")));
+        p.set_state(gst::State::Ready).expect("ready");
+        assert_eq!(pooled_sessions(), sessions);
+        let each = (cores / sessions).max(1);
+        assert_eq!(
+            helper_threads(),
+            sessions * (each - 1),
+            "{sessions} sessions on {cores} cores: {each} threads each"
+        );
+        p.set_state(gst::State::Null).expect("null");
+        assert_eq!(helper_threads(), 0, "{sessions} sessions freed");
+    }
 }

@@ -20,4 +20,4 @@ pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, SHARED_PREPACK_ENV, describe, live_sessions};
-pub use threads::PINNED_THREADS_ENV;
+pub use threads::{PINNED_THREADS_ENV, default_threads};

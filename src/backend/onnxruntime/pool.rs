@@ -51,8 +51,11 @@ impl Demand {
 
 struct State {
     idle: Vec<Session>,
-    /// Sessions lent or idle.
+    /// Sessions of the current generation, lent or idle.
     total: usize,
+    /// Bumped by [`Pool::replace`]: a lent session of an older one is dropped when it
+    /// comes back.
+    generation: u64,
     /// The next ticket handed out, and the one whose turn it is.
     next: u64,
     serving: u64,
@@ -67,6 +70,7 @@ pub struct Pool {
 pub struct Lent<'a> {
     pool: &'a Pool,
     session: Option<Session>,
+    generation: u64,
 }
 
 impl std::ops::Deref for Lent<'_> {
@@ -86,7 +90,15 @@ impl std::ops::DerefMut for Lent<'_> {
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
-            lock(&self.pool.state).idle.push(session);
+            let mut state = lock(&self.pool.state);
+            if state.generation != self.generation {
+                // Replaced while lent: freed outside the lock.
+                drop(state);
+                drop(session);
+                return;
+            }
+            state.idle.push(session);
+            drop(state);
             self.pool.returned.notify_all();
         }
     }
@@ -99,6 +111,7 @@ impl Pool {
             state: Mutex::new(State {
                 idle: vec![first],
                 total: 1,
+                generation: 0,
                 next: 0,
                 serving: 0,
             }),
@@ -119,6 +132,20 @@ impl Pool {
         self.returned.notify_all();
     }
 
+    /// Puts `sessions` in place of all the pool holds; those lent now are dropped when
+    /// they come back, so no inference is cut short.
+    pub fn replace(&self, sessions: Vec<Session>) {
+        let mut state = lock(&self.state);
+        let old = std::mem::replace(&mut state.idle, sessions);
+        POOLED.fetch_sub(state.total, Ordering::SeqCst);
+        state.total = state.idle.len();
+        POOLED.fetch_add(state.total, Ordering::SeqCst);
+        state.generation += 1;
+        drop(state);
+        drop(old);
+        self.returned.notify_all();
+    }
+
     /// Waits for this caller's turn and an idle session.
     pub fn take(&self) -> Lent<'_> {
         let mut state = lock(&self.state);
@@ -129,6 +156,7 @@ impl Pool {
         }
         state.serving += 1;
         let session = state.idle.pop();
+        let generation = state.generation;
         let more = !state.idle.is_empty();
         drop(state);
         // The next in line may find another idle session.
@@ -138,6 +166,7 @@ impl Pool {
         Lent {
             pool: self,
             session,
+            generation,
         }
     }
 }

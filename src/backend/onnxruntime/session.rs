@@ -15,7 +15,7 @@ use super::io;
 use super::pool::{Demand, Pool};
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
-use super::threads::intra_threads;
+use super::threads::{default_threads, divides_cores, intra_threads};
 use crate::backend::{BackendError, ElementType, ModelInfo};
 use crate::lock::lock;
 use crate::model::{Layout, ModelMetadata, ModelSpec, ShapeError, TensorSpec, model_spec};
@@ -51,8 +51,9 @@ pub struct SharedModel {
     options: EngineOptions,
     /// Weights ONNX Runtime has repacked for its kernels, kept once for all sessions.
     prepacked: PrepackedWeights,
-    /// Serialises growing the pool.
-    growing: Mutex<()>,
+    /// Serialises growing the pool; holds the intra-op threads its sessions were built
+    /// with for `threads=0` (None where they are not divided, see [`threads_for`]).
+    growing: Mutex<Option<usize>>,
     input_name: String,
     /// The output scores are read from, and its element type.
     output_name: String,
@@ -114,6 +115,15 @@ fn base_builder(
         builder = builder.with_intra_threads(threads)?;
     }
     Ok(builder)
+}
+
+/// The intra-op threads each of `sessions` sessions gets where `threads=0` divides the
+/// cores among them: one session keeps all cores, two on two cores get one each, so
+/// their threads do not outnumber the cores and one stream's inferences cannot crowd
+/// out another's (docs/streams.md). None where the count is not divided: a thread count
+/// set by the user, or ONNX Runtime's own default asked for by the measuring switch.
+fn threads_for(options: &EngineOptions, sessions: usize) -> Option<usize> {
+    (options.threads == 0 && divides_cores()).then(|| (default_threads() / sessions.max(1)).max(1))
 }
 
 /// What `inspect` reads of a committed session.
@@ -376,7 +386,7 @@ impl SharedModel {
             path: path.to_path_buf(),
             options: options.clone(),
             prepacked,
-            growing: Mutex::new(()),
+            growing: Mutex::new(threads_for(options, 1)),
             input_name: seen.input,
             output_name: seen.output,
             output_type: seen.output_type,
@@ -397,18 +407,46 @@ impl SharedModel {
     }
 
     /// Adds sessions, each warmed up, until the pool holds `wanted`; a session that
-    /// cannot be built leaves the pool as it is, still working, only narrower.
+    /// cannot be built leaves the pool as it is, still working, only narrower. With
+    /// `threads=0` the cores are divided among the sessions: when that changes their
+    /// thread count, a whole new set is built and put in place of the old one.
     pub fn grow_to(&self, wanted: usize) -> Result<(), LoadError> {
-        let _one_at_a_time = lock(&self.growing);
+        let mut built_with = lock(&self.growing);
+        let size = self.sessions.size();
+        if size >= wanted {
+            return Ok(());
+        }
+        let threads = threads_for(&self.options, wanted);
+        if threads != *built_with {
+            let options = EngineOptions {
+                threads: threads.unwrap_or(self.options.threads),
+                ..self.options.clone()
+            };
+            let sessions = (0..wanted)
+                .map(|_| self.new_session(&options))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.sessions.replace(sessions);
+            *built_with = threads;
+            return Ok(());
+        }
+        let options = EngineOptions {
+            threads: built_with.unwrap_or(self.options.threads),
+            ..self.options.clone()
+        };
         while self.sessions.size() < wanted {
-            let mut session =
-                commit_on(self.active.kind, &self.path, &self.options, &self.prepacked)?;
-            let images = if self.info.batchable { 2 } else { 1 };
-            let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
-            self.run_on(&mut session, &zeros, images)?;
+            let session = self.new_session(&options)?;
             self.sessions.add(session);
         }
         Ok(())
+    }
+
+    /// A session of this model on its provider, warmed up.
+    fn new_session(&self, options: &EngineOptions) -> Result<Session, LoadError> {
+        let mut session = commit_on(self.active.kind, &self.path, options, &self.prepacked)?;
+        let images = if self.info.batchable { 2 } else { 1 };
+        let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
+        self.run_on(&mut session, &zeros, images)?;
+        Ok(session)
     }
 
     /// Runs the one warm-up inference, so the first real frame is not slow. A model that

@@ -15,10 +15,16 @@ pub fn intra_threads(requested: usize) -> Option<usize> {
     if requested > 0 {
         return Some(requested);
     }
-    if std::env::var(PINNED_THREADS_ENV).is_ok_and(|v| v.trim() == "1") {
+    if !divides_cores() {
         return None;
     }
     Some(default_threads())
+}
+
+/// Whether `threads=0` is ours to resolve (not left to ONNX Runtime by the measuring
+/// switch).
+pub fn divides_cores() -> bool {
+    !std::env::var(PINNED_THREADS_ENV).is_ok_and(|v| v.trim() == "1")
 }
 
 /// ONNX Runtime's own default: one thread per physical core (not per SMT sibling),
