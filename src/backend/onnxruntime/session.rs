@@ -117,6 +117,16 @@ fn base_builder(
     Ok(builder)
 }
 
+/// Hands the memory of replaced sessions back to the system: glibc keeps freed memory
+/// for reuse, and a replaced session's would stay resident for nothing.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The intra-op threads each of `sessions` sessions gets where `threads=0` divides the
 /// cores among them: one session keeps all cores, two on two cores get one each, so
 /// their threads do not outnumber the cores and one stream's inferences cannot crowd
@@ -427,6 +437,7 @@ impl SharedModel {
                 .collect::<Result<Vec<_>, _>>()?;
             self.sessions.replace(sessions);
             *built_with = threads;
+            release_freed_memory();
             return Ok(());
         }
         let options = EngineOptions {
