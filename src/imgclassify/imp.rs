@@ -313,7 +313,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecUInt::builder("threads")
                     .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads (0 = ONNX Runtime's default: one per core; changeable only in NULL, read at NULL->READY)")
+                    .blurb("ONNX Runtime intra-op threads per session (0 = one per physical core, divided among the sessions when elements share the model; changeable only in NULL, read at NULL->READY)")
                     .maximum(256)
                     .default_value(0)
                     .build(),
