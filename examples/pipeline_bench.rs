@@ -667,7 +667,7 @@ fn bench(o: &Options) -> Result<(), Error> {
     for model in &o.models {
         let path = zoo::resolve(model)?;
         for &threads in &o.threads {
-            let engine = OnnxRuntime::load(&path, &engine_options(threads))?;
+            let engine = OnnxRuntime::load(&path, &engine_options(threads), 0)?;
             let tensor = tensor(&engine, &rgbx)?;
             let mut top1: [Option<String>; Variant::ALL.len()] = Default::default();
             top1[index(Variant::Ort)] = Some(self::top1(&engine, &engine.run(&tensor, 1)?.rows));

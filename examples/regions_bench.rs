@@ -18,7 +18,7 @@ fn main() {
     let rounds: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(20);
     let path = zoo::resolve(model).unwrap_or_else(|e| panic!("{e}"));
     let engine =
-        OnnxRuntime::load(&path, &EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        OnnxRuntime::load(&path, &EngineOptions::default(), 0).unwrap_or_else(|e| panic!("{e}"));
     let len = engine.info().spec.tensor.len();
     println!(
         "{model}: inference per frame (median of {rounds}), batchable: {}",

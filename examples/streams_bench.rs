@@ -4,13 +4,17 @@
 //!
 //! `cargo run --release --example streams_bench -- [--streams 1,2,4,8,16]
 //!  [--threads 1,0] [--mechanisms shared,pool,processes] [--seconds 3] [--rounds 1]
-//!  [--model mobilenet] [--batch-check] [--batch-only]`
+//!  [--model mobilenet] [--sessions 0] [--batch-check] [--batch-only]`
 //!
 //! Mechanisms: `shared` is one session for all streams (the pool limited to 1 with
 //! IMGCLASSIFY_SESSIONS=1, as before pools), `pool` the default pool, `processes` one
 //! process per stream. Every configuration runs in fresh child processes, so memory
 //! and sessions of one never count for another; rounds run the mechanisms one after the
 //! other, so a change in the machine's load hits them alike.
+//! For measuring the fixes themselves: `pool-pinned` and `processes-pinned` pass
+//! `threads=0` on to ONNX Runtime as 0 (its own thread count, pinned to cores, as before
+//! the fix), `pool-unpacked` builds the pool's sessions without the shared
+//! prepacked-weights container.
 //! `--batch-check` also measures one batched run of N frames against N runs on N
 //! sessions side by side, bare ONNX Runtime, to weigh cross-stream batching.
 
@@ -21,10 +25,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
-use gstimgclassify::testing::SESSIONS_ENV;
 use gstimgclassify::testing::backend::{
     Backend, EngineOptions, OnnxRuntime, ProviderOptions, Requested,
 };
+use gstimgclassify::testing::{PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -35,6 +39,8 @@ struct Options {
     seconds: f64,
     rounds: usize,
     model: String,
+    /// The elements' `sessions` property (0 = automatic).
+    sessions: u32,
     batch_check: bool,
     batch_only: bool,
     /// Child mode: streams to run and the wall-clock start of the window (ms).
@@ -49,6 +55,7 @@ fn parse() -> Result<Options, Error> {
         seconds: 3.0,
         rounds: 1,
         model: "mobilenet".into(),
+        sessions: 0,
         batch_check: false,
         batch_only: false,
         child: None,
@@ -76,6 +83,7 @@ fn parse() -> Result<Options, Error> {
             "--seconds" => o.seconds = value()?.parse()?,
             "--rounds" => o.rounds = value()?.parse()?,
             "--model" => o.model = value()?,
+            "--sessions" => o.sessions = value()?.parse()?,
             "--batch-check" => o.batch_check = true,
             "--batch-only" => o.batch_only = true,
             "--child" => {
@@ -119,10 +127,11 @@ struct Stream {
     latencies: Arc<Mutex<Vec<Duration>>>,
 }
 
-fn stream(i: usize, model: &str, threads: u32, window: &Arc<AtomicBool>) -> Result<Stream, Error> {
+fn stream(i: usize, o: &Options, threads: u32, window: &Arc<AtomicBool>) -> Result<Stream, Error> {
+    let (model, sessions) = (&o.model, o.sessions);
     let pipeline = gst::parse::launch(&format!(
         "videotestsrc num-buffers=1 pattern={} ! video/x-raw,format=NV12,width=1280,height=720 \
-         ! imagefreeze ! imgclassify name=c model={model} threads={threads} \
+         ! imagefreeze ! imgclassify name=c model={model} threads={threads} sessions={sessions} \
          execution-provider=cpu ! fakesink sync=false",
         i % 20
     ))?
@@ -172,7 +181,7 @@ fn child(o: &Options, n: usize, start_at: u64) -> Result<(), Error> {
     let threads = o.threads.first().copied().unwrap_or(0);
     let window = Arc::new(AtomicBool::new(false));
     let streams = (0..n)
-        .map(|i| stream(i, &o.model, threads, &window))
+        .map(|i| stream(i, o, threads, &window))
         .collect::<Result<Vec<_>, _>>()?;
     for s in &streams {
         s.pipeline.set_state(gst::State::Playing)?;
@@ -221,7 +230,10 @@ struct Measured {
     late: bool,
 }
 
-fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, shared: bool) -> Result<Child, Error> {
+/// Environment a mechanism's children run with, beyond the bench's own.
+type Env = &'static [(&'static str, &'static str)];
+
+fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, env: Env) -> Result<Child, Error> {
     let mut c = Command::new(std::env::current_exe()?);
     c.args([
         "--child",
@@ -233,13 +245,14 @@ fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, shared: bool) -> Re
         &o.seconds.to_string(),
         "--model",
         &o.model,
+        "--sessions",
+        &o.sessions.to_string(),
     ])
     .stdout(Stdio::piped());
-    if shared {
-        c.env(SESSIONS_ENV, "1");
-    } else {
-        c.env_remove(SESSIONS_ENV);
+    for var in [SESSIONS_ENV, PINNED_THREADS_ENV, SHARED_PREPACK_ENV] {
+        c.env_remove(var);
     }
+    c.envs(env.iter().copied());
     Ok(c.spawn()?)
 }
 
@@ -278,10 +291,27 @@ fn measure(o: &Options, mechanism: &str, n: usize, threads: u32) -> Result<Measu
     // Time for the children to load the model before the window opens.
     let start_at = now_ms() + 2500 + 400 * n as u64;
     let children = match mechanism {
-        "shared" => vec![spawn(o, n, threads, start_at, true)?],
-        "pool" => vec![spawn(o, n, threads, start_at, false)?],
+        "shared" => vec![spawn(o, n, threads, start_at, &[(SESSIONS_ENV, "1")])?],
+        "pool" => vec![spawn(o, n, threads, start_at, &[])?],
+        "pool-pinned" => vec![spawn(
+            o,
+            n,
+            threads,
+            start_at,
+            &[(PINNED_THREADS_ENV, "1")],
+        )?],
+        "pool-unpacked" => vec![spawn(
+            o,
+            n,
+            threads,
+            start_at,
+            &[(SHARED_PREPACK_ENV, "0")],
+        )?],
         "processes" => (0..n)
-            .map(|_| spawn(o, 1, threads, start_at, false))
+            .map(|_| spawn(o, 1, threads, start_at, &[]))
+            .collect::<Result<_, _>>()?,
+        "processes-pinned" => (0..n)
+            .map(|_| spawn(o, 1, threads, start_at, &[(PINNED_THREADS_ENV, "1")]))
             .collect::<Result<_, _>>()?,
         other => return Err(format!("unknown mechanism {other}").into()),
     };
@@ -306,8 +336,8 @@ fn bench(o: &Options) -> Result<(), Error> {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{cpu}, {cores} cores; model={} 1280x720 NV12 imagefreeze, {} s windows, {} round(s)",
-        o.model, o.seconds, o.rounds
+        "{cpu}, {cores} cores; model={} sessions={} 1280x720 NV12 imagefreeze, {} s windows, {} round(s)",
+        o.model, o.sessions, o.seconds, o.rounds
     );
     println!(
         "| streams | threads | mechanism | round | inferences/s | min/mean stream | p50 ms | p99 ms | RSS MiB | sessions | loadavg |"
@@ -405,7 +435,7 @@ fn batch_check(o: &Options) -> Result<(), Error> {
                     ..EngineOptions::default()
                 };
                 let handles = (0..n)
-                    .map(|_| OnnxRuntime::load(&path, &options).map(Arc::new))
+                    .map(|_| OnnxRuntime::load(&path, &options, 0).map(Arc::new))
                     .collect::<Result<Vec<_>, _>>()?;
                 let (batched, pooled) = if round % 2 == 0 {
                     let b = batched(&handles, window)?;

@@ -36,7 +36,10 @@ pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_
 /// Internals for the crate's own tests, benchmarks, examples and fuzz targets; not an API.
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::backend::onnxruntime::{SESSIONS_ENV, live_sessions, pooled_sessions};
+    pub use crate::backend::onnxruntime::{
+        PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV, default_threads, live_sessions,
+        pooled_sessions,
+    };
     pub use crate::lock::lock;
 
     pub mod backend {

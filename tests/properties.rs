@@ -194,6 +194,8 @@ fn load_time_properties_warn_and_apply_after_null() {
     }
     p.element.set_property("threads", 1u32);
     assert!(p.warning().contains("'threads'"));
+    p.element.set_property("sessions", 2u32);
+    assert!(p.warning().contains("'sessions'"));
     // The same value again changes nothing, so says nothing.
     p.element.set_property("model-file", &four);
     p.element.set_property_from_str("mode", "async");

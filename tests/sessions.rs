@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
-use gstimgclassify::testing::live_sessions;
+use gstimgclassify::testing::{default_threads, live_sessions, pooled_sessions};
 
 fn branches(n: usize, props: impl Fn(usize) -> String) -> String {
     (0..n)
@@ -133,4 +133,103 @@ fn first_frame_is_not_slower_than_twice_the_steady_state() {
         ratio <= 2.0,
         "first frame {first:?} vs steady {steady:?}: ratio {ratio:.2}"
     );
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[test]
+fn the_sessions_property_sizes_the_shared_pool_and_the_largest_ask_wins() {
+    let _serial = common::serial();
+    // (each element's properties, sessions expected in the one pool)
+    let cases: [(&[&str], usize); 4] = [
+        (&["sessions=1", "sessions=1"], 1),
+        (&["sessions=2", "sessions=2"], 2),
+        (&["sessions=1", "sessions=3"], 3),
+        // Automatic elements get one each up to cores / threads, beside an ask of one.
+        (&["sessions=1", "", ""], 2.min(cores())),
+    ];
+    for (props, expected) in cases {
+        let p = common::pipeline(&branches(props.len(), |i| {
+            format!("threads=1 {}", props[i])
+        }));
+        p.set_state(gst::State::Ready).expect("ready");
+        assert_eq!(live_sessions(), 1, "{props:?}: one model");
+        assert_eq!(pooled_sessions(), expected, "{props:?}");
+        play_to_eos(&p);
+        p.set_state(gst::State::Null).expect("null");
+        assert_eq!(pooled_sessions(), 0, "{props:?}: freed");
+    }
+}
+
+/// The CPUs a thread of this process may run on, by thread name.
+fn affinities() -> Vec<(String, String)> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    tasks
+        .filter_map(|t| {
+            let dir = t.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            let cpus = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+                .trim()
+                .to_string();
+            Some((name.trim().to_string(), cpus))
+        })
+        .collect()
+}
+
+/// ONNX Runtime's intra-op helper threads: started by this test's thread, they carry its
+/// name; the thread itself is not counted.
+fn helper_threads() -> usize {
+    let me = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
+    let me = me.trim();
+    affinities().iter().filter(|(name, _)| name == me).count() - 1
+}
+
+#[test]
+fn threads_zero_leaves_every_session_thread_free_to_run_on_any_core() {
+    let _serial = common::serial();
+    let process = std::fs::read_to_string("/proc/self/status")
+        .expect("status")
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list")
+        .trim()
+        .to_string();
+    let p = common::pipeline(&branches(2, |_| "threads=0 sessions=1".to_string()));
+    p.set_state(gst::State::Ready).expect("ready");
+    assert_eq!(pooled_sessions(), 1);
+    // One session: a thread per core, the calling thread being one of them.
+    assert_eq!(helper_threads(), default_threads() - 1);
+    let pinned: Vec<_> = affinities()
+        .into_iter()
+        .filter(|(_, cpus)| *cpus != process)
+        .collect();
+    assert!(
+        pinned.is_empty(),
+        "threads pinned to fewer CPUs than the process's {process}: {pinned:?}"
+    );
+    p.set_state(gst::State::Null).expect("null");
+}
+
+#[test]
+fn threads_zero_divides_the_cores_among_the_sessions_of_the_pool() {
+    let _serial = common::serial();
+    let cores = default_threads();
+    for sessions in [1, 2, 4] {
+        let p = common::pipeline(&branches(2, |_| format!("threads=0 sessions={sessions}")));
+        p.set_state(gst::State::Ready).expect("ready");
+        assert_eq!(pooled_sessions(), sessions);
+        let each = (cores / sessions).max(1);
+        assert_eq!(
+            helper_threads(),
+            sessions * (each - 1),
+            "{sessions} sessions on {cores} cores: {each} threads each"
+        );
+        p.set_state(gst::State::Null).expect("null");
+        assert_eq!(helper_threads(), 0, "{sessions} sessions freed");
+    }
 }

@@ -49,6 +49,8 @@ struct Settings {
     top_k: u32,
     threshold: f64,
     threads: u32,
+    /// 0 = automatic.
+    sessions: u32,
     /// 0 = the model's own size; checked at NULL→READY.
     input_size: u32,
     resize_mode: ResizeMode,
@@ -126,6 +128,7 @@ impl Settings {
             model_file: self.model_file.clone(),
             labels_file: self.labels_file.clone(),
             threads: self.threads,
+            sessions: self.sessions,
             input_size: self.input_size,
             provider: ProviderOptions {
                 requested: self.execution_provider.into(),
@@ -162,6 +165,7 @@ impl Default for Settings {
             top_k: DEFAULT_TOP_K,
             threshold: 0.0,
             threads: 0,
+            sessions: 0,
             input_size: 0,
             resize_mode: ResizeMode::default(),
             post_messages: false,
@@ -309,7 +313,16 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecUInt::builder("threads")
                     .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads (0 = ONNX Runtime's default: one per core; changeable only in NULL, read at NULL->READY)")
+                    .blurb("ONNX Runtime intra-op threads per session (0 = one per physical core, divided among the sessions when elements share the model; changeable only in NULL, read at NULL->READY)")
+                    .maximum(256)
+                    .default_value(0)
+                    .build(),
+                glib::ParamSpecUInt::builder("sessions")
+                    .nick("Sessions")
+                    .blurb("ONNX Runtime sessions of this model that elements in the process share, so as many inferences run at once \
+                            (0 = automatic: one per element holding the model, up to cores / threads; N = at least N, \
+                            the largest ask of the elements sharing the model wins; the environment variable IMGCLASSIFY_SESSIONS \
+                            caps it for the whole process; GPU providers keep one; changeable only in NULL, read at NULL->READY)")
                     .maximum(256)
                     .default_value(0)
                     .build(),
@@ -517,6 +530,7 @@ impl ObjectImpl for ImgClassify {
                 "top-k" => s.top_k = value.get().unwrap_or(DEFAULT_TOP_K),
                 "threshold" => s.threshold = value.get().unwrap_or(0.0),
                 "threads" => s.threads = value.get().unwrap_or(0),
+                "sessions" => s.sessions = value.get().unwrap_or(0),
                 "input-size" => s.input_size = value.get().unwrap_or(0),
                 "resize-mode" => s.resize_mode = value.get().unwrap_or_default(),
                 "post-messages" => s.post_messages = value.get().unwrap_or(false),
@@ -667,6 +681,7 @@ impl ObjectImpl for ImgClassify {
             "top-k" => s.top_k.to_value(),
             "threshold" => s.threshold.to_value(),
             "threads" => s.threads.to_value(),
+            "sessions" => s.sessions.to_value(),
             "input-size" => s.input_size.to_value(),
             "resize-mode" => s.resize_mode.to_value(),
             "post-messages" => s.post_messages.to_value(),

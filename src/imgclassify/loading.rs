@@ -70,7 +70,15 @@ pub fn load(
         };
         return finish(element, request, &path, input_size, started, loaded);
     }
-    let backend = OnnxRuntime::load(&path, &options).map_err(engine_error)?;
+    let backend =
+        OnnxRuntime::load(&path, &options, request.sessions as usize).map_err(engine_error)?;
+    gst::info!(
+        CAT,
+        obj = element,
+        "{} session(s) of {} in this process's pool",
+        backend.pool_size(),
+        path.display()
+    );
     report_fallback(element, &backend, &options);
     report_int8_path(element, &backend);
     let warm_up = backend.warm_up();

@@ -16,6 +16,8 @@ pub struct LoadRequest {
     pub model_file: Option<PathBuf>,
     pub labels_file: Option<PathBuf>,
     pub threads: u32,
+    /// Sessions asked of the model's pool; 0 = automatic.
+    pub sessions: u32,
     /// 0 = the model's own size.
     pub input_size: u32,
     pub provider: ProviderOptions,

@@ -1,75 +1,87 @@
 //! One element's handle on a shared ONNX Runtime session: the [`Backend`] the element
 //! runs its tensors through.
 
-use std::path::Path;
-use std::sync::Arc;
-
-use super::cache;
+use super::cache::{self, Held};
 use super::error::{EngineError, Failure};
 use super::provider::{Active, Kind};
 use super::session::{EngineOptions, SharedModel, WarmUp};
 use crate::backend::{Backend, BackendError, ModelInfo, Scores};
+use std::path::Path;
 
 pub struct OnnxRuntime {
-    model: Arc<SharedModel>,
+    held: Held,
 }
 
 impl OnnxRuntime {
-    /// The shared session for the model and options, loaded if no element holds it.
-    pub fn load(path: &Path, options: &EngineOptions) -> Result<OnnxRuntime, EngineError> {
+    /// The shared model for the path and options, loaded if no element holds it, with
+    /// the pool of sessions this element asks for (`sessions`, 0 = automatic).
+    pub fn load(
+        path: &Path,
+        options: &EngineOptions,
+        sessions: usize,
+    ) -> Result<OnnxRuntime, EngineError> {
         Ok(OnnxRuntime {
-            model: cache::shared(path, options)?,
+            held: cache::shared(path, options, sessions)?,
         })
+    }
+
+    fn model(&self) -> &SharedModel {
+        &self.held.model
+    }
+
+    /// Sessions in the model's pool, shared with the other elements holding it.
+    pub fn pool_size(&self) -> usize {
+        self.model().pool_size()
     }
 
     /// The provider the session really runs on.
     pub fn active(&self) -> Active {
-        self.model.active
+        self.model().active
     }
 
     /// The output scores are read from.
     pub fn output_name(&self) -> &str {
-        self.model.output_name()
+        self.model().output_name()
     }
 
     /// Whether the session runs on ONNX Runtime's CPU provider.
     pub fn on_cpu(&self) -> bool {
-        self.model.active.kind == Kind::Cpu
+        self.model().active.kind == Kind::Cpu
     }
 
     /// The inference run at load.
     pub fn warm_up(&self) -> &WarmUp {
-        &self.model.warm_up
+        &self.model().warm_up
     }
 
     /// Providers that were tried first and failed, with ONNX Runtime's reasons.
     pub fn failures(&self) -> &[Failure] {
-        &self.model.failures
+        &self.model().failures
     }
 }
 
 impl Backend for OnnxRuntime {
     fn info(&self) -> &ModelInfo {
-        &self.model.info
+        &self.model().info
     }
 
     fn provider(&self) -> String {
-        self.model.active.to_string()
+        self.model().active.to_string()
     }
 
     /// One call where the model takes a batch, else one call per image.
     fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
-        if images <= 1 || self.model.info.batchable {
+        if images <= 1 || self.model().info.batchable {
             return Ok(Scores {
-                rows: self.model.run_batch(tensors, images)?,
+                rows: self.model().run_batch(tensors, images)?,
                 calls: 1,
                 provider: None,
             });
         }
-        let len = self.model.info.spec.tensor.len();
-        let mut rows = Vec::with_capacity(images * self.model.info.spec.classes);
+        let len = self.model().info.spec.tensor.len();
+        let mut rows = Vec::with_capacity(images * self.model().info.spec.classes);
         for one in tensors.chunks(len) {
-            rows.extend(self.model.run_batch(one, 1)?);
+            rows.extend(self.model().run_batch(one, 1)?);
         }
         Ok(Scores {
             rows,

@@ -10,6 +10,7 @@ mod pool;
 mod provider;
 mod runtime;
 mod session;
+mod threads;
 
 pub use backend::OnnxRuntime;
 pub use cache::SESSIONS_ENV;
@@ -18,4 +19,5 @@ pub use int8::{Int8Kernels, int8_kernels};
 pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
-pub use session::{EngineOptions, describe, live_sessions};
+pub use session::{EngineOptions, SHARED_PREPACK_ENV, describe, live_sessions};
+pub use threads::{PINNED_THREADS_ENV, default_threads};

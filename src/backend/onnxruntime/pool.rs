@@ -18,10 +18,44 @@ pub fn pooled_sessions() -> usize {
     POOLED.load(Ordering::SeqCst)
 }
 
+/// What the elements holding one model ask of its pool: each automatic holder
+/// (`sessions=0`) one session, an explicit `sessions=N` N sessions. The largest ask wins;
+/// an explicit ask is kept after its element goes, as the pool never shrinks while held.
+#[derive(Default)]
+pub struct Demand {
+    automatic: AtomicUsize,
+    largest: AtomicUsize,
+}
+
+impl Demand {
+    pub fn join(&self, sessions: usize) {
+        if sessions == 0 {
+            self.automatic.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.largest.fetch_max(sessions, Ordering::SeqCst);
+        }
+    }
+
+    pub fn leave(&self, sessions: usize) {
+        if sessions == 0 {
+            self.automatic.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Sessions wanted when automatic holders get one each up to `automatic_limit`.
+    pub fn wanted(&self, automatic_limit: usize) -> usize {
+        let automatic = self.automatic.load(Ordering::SeqCst).min(automatic_limit);
+        automatic.max(self.largest.load(Ordering::SeqCst)).max(1)
+    }
+}
+
 struct State {
     idle: Vec<Session>,
-    /// Sessions lent or idle.
+    /// Sessions of the current generation, lent or idle.
     total: usize,
+    /// Bumped by [`Pool::replace`]: a lent session of an older one is dropped when it
+    /// comes back.
+    generation: u64,
     /// The next ticket handed out, and the one whose turn it is.
     next: u64,
     serving: u64,
@@ -36,6 +70,7 @@ pub struct Pool {
 pub struct Lent<'a> {
     pool: &'a Pool,
     session: Option<Session>,
+    generation: u64,
 }
 
 impl std::ops::Deref for Lent<'_> {
@@ -55,7 +90,15 @@ impl std::ops::DerefMut for Lent<'_> {
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
-            lock(&self.pool.state).idle.push(session);
+            let mut state = lock(&self.pool.state);
+            if state.generation != self.generation {
+                // Replaced while lent: freed outside the lock.
+                drop(state);
+                drop(session);
+                return;
+            }
+            state.idle.push(session);
+            drop(state);
             self.pool.returned.notify_all();
         }
     }
@@ -68,6 +111,7 @@ impl Pool {
             state: Mutex::new(State {
                 idle: vec![first],
                 total: 1,
+                generation: 0,
                 next: 0,
                 serving: 0,
             }),
@@ -88,6 +132,20 @@ impl Pool {
         self.returned.notify_all();
     }
 
+    /// Puts `sessions` in place of all the pool holds; those lent now are dropped when
+    /// they come back, so no inference is cut short.
+    pub fn replace(&self, sessions: Vec<Session>) {
+        let mut state = lock(&self.state);
+        let old = std::mem::replace(&mut state.idle, sessions);
+        POOLED.fetch_sub(state.total, Ordering::SeqCst);
+        state.total = state.idle.len();
+        POOLED.fetch_add(state.total, Ordering::SeqCst);
+        state.generation += 1;
+        drop(state);
+        drop(old);
+        self.returned.notify_all();
+    }
+
     /// Waits for this caller's turn and an idle session.
     pub fn take(&self) -> Lent<'_> {
         let mut state = lock(&self.state);
@@ -98,6 +156,7 @@ impl Pool {
         }
         state.serving += 1;
         let session = state.idle.pop();
+        let generation = state.generation;
         let more = !state.idle.is_empty();
         drop(state);
         // The next in line may find another idle session.
@@ -107,6 +166,7 @@ impl Pool {
         Lent {
             pool: self,
             session,
+            generation,
         }
     }
 }
@@ -119,4 +179,32 @@ impl Drop for Pool {
 
 fn wait<'a>(c: &Condvar, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
     c.wait(g).unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Demand;
+
+    #[test]
+    fn the_largest_ask_wins() {
+        let d = Demand::default();
+        d.join(1);
+        d.join(1);
+        assert_eq!(d.wanted(2), 1, "two elements asking for one share one");
+        d.join(0);
+        d.join(0);
+        assert_eq!(d.wanted(2), 2, "two automatic holders, one each");
+        assert_eq!(d.wanted(1), 1, "automatic holders stop at the limit");
+        d.join(3);
+        assert_eq!(d.wanted(2), 3, "an explicit ask is not held to the limit");
+        d.leave(0);
+        d.leave(0);
+        d.leave(3);
+        assert_eq!(d.wanted(2), 3, "kept after its element goes");
+    }
+
+    #[test]
+    fn no_holder_still_wants_one() {
+        assert_eq!(Demand::default().wanted(4), 1);
+    }
 }

@@ -12,9 +12,10 @@ use ort::session::builder::{PrepackedWeights, SessionBuilder};
 
 use super::error::{EngineError, Failure, LoadError};
 use super::io;
-use super::pool::Pool;
+use super::pool::{Demand, Pool};
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
+use super::threads::{default_threads, divides_cores, intra_threads};
 use crate::backend::{BackendError, ElementType, ModelInfo};
 use crate::lock::lock;
 use crate::model::{Layout, ModelMetadata, ModelSpec, ShapeError, TensorSpec, model_spec};
@@ -43,13 +44,16 @@ pub fn live_sessions() -> usize {
 /// A loaded model on one provider; shared by every element with the same options.
 pub struct SharedModel {
     sessions: Pool,
+    /// What the holders ask of the pool's size.
+    pub demand: Demand,
     /// What another session of the pool is built from.
     path: PathBuf,
     options: EngineOptions,
     /// Weights ONNX Runtime has repacked for its kernels, kept once for all sessions.
     prepacked: PrepackedWeights,
-    /// Serialises growing the pool.
-    growing: Mutex<()>,
+    /// Serialises growing the pool; holds the intra-op threads its sessions were built
+    /// with for `threads=0` (None where they are not divided, see [`threads_for`]).
+    growing: Mutex<Option<usize>>,
     input_name: String,
     /// The output scores are read from, and its element type.
     output_name: String,
@@ -90,18 +94,46 @@ fn check_file(path: &Path) -> Result<(), EngineError> {
         })
 }
 
+/// Measuring only: `0` builds every session of a pool without the shared
+/// prepacked-weights container, so the memory it saves can be measured.
+pub const SHARED_PREPACK_ENV: &str = "IMGCLASSIFY_SHARED_PREPACK";
+
+fn shared_prepack() -> bool {
+    std::env::var(SHARED_PREPACK_ENV).map_or(true, |v| v.trim() != "0")
+}
+
 fn base_builder(
     options: &EngineOptions,
     prepacked: &PrepackedWeights,
 ) -> Result<SessionBuilder, LoadError> {
     let rt = runtime()?;
-    let mut builder = Session::builder(&rt.environment)?
-        .with_intra_op_spinning(false)?
-        .with_prepacked_weights(prepacked)?;
-    if options.threads > 0 {
-        builder = builder.with_intra_threads(options.threads)?;
+    let mut builder = Session::builder(&rt.environment)?.with_intra_op_spinning(false)?;
+    if shared_prepack() {
+        builder = builder.with_prepacked_weights(prepacked)?;
+    }
+    if let Some(threads) = intra_threads(options.threads) {
+        builder = builder.with_intra_threads(threads)?;
     }
     Ok(builder)
+}
+
+/// Hands the memory of replaced sessions back to the system: glibc keeps freed memory
+/// for reuse, and a replaced session's would stay resident for nothing.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The intra-op threads each of `sessions` sessions gets where `threads=0` divides the
+/// cores among them: one session keeps all cores, two on two cores get one each, so
+/// their threads do not outnumber the cores and one stream's inferences cannot crowd
+/// out another's (docs/streams.md). None where the count is not divided: a thread count
+/// set by the user, or ONNX Runtime's own default asked for by the measuring switch.
+fn threads_for(options: &EngineOptions, sessions: usize) -> Option<usize> {
+    (options.threads == 0 && divides_cores()).then(|| (default_threads() / sessions.max(1)).max(1))
 }
 
 /// What `inspect` reads of a committed session.
@@ -360,10 +392,11 @@ impl SharedModel {
         LIVE.fetch_add(1, Ordering::SeqCst);
         let mut model = SharedModel {
             sessions: Pool::new(session),
+            demand: Demand::default(),
             path: path.to_path_buf(),
             options: options.clone(),
             prepacked,
-            growing: Mutex::new(()),
+            growing: Mutex::new(threads_for(options, 1)),
             input_name: seen.input,
             output_name: seen.output,
             output_type: seen.output_type,
@@ -384,18 +417,47 @@ impl SharedModel {
     }
 
     /// Adds sessions, each warmed up, until the pool holds `wanted`; a session that
-    /// cannot be built leaves the pool as it is, still working, only narrower.
+    /// cannot be built leaves the pool as it is, still working, only narrower. With
+    /// `threads=0` the cores are divided among the sessions: when that changes their
+    /// thread count, a whole new set is built and put in place of the old one.
     pub fn grow_to(&self, wanted: usize) -> Result<(), LoadError> {
-        let _one_at_a_time = lock(&self.growing);
+        let mut built_with = lock(&self.growing);
+        let size = self.sessions.size();
+        if size >= wanted {
+            return Ok(());
+        }
+        let threads = threads_for(&self.options, wanted);
+        if threads != *built_with {
+            let options = EngineOptions {
+                threads: threads.unwrap_or(self.options.threads),
+                ..self.options.clone()
+            };
+            let sessions = (0..wanted)
+                .map(|_| self.new_session(&options))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.sessions.replace(sessions);
+            *built_with = threads;
+            release_freed_memory();
+            return Ok(());
+        }
+        let options = EngineOptions {
+            threads: built_with.unwrap_or(self.options.threads),
+            ..self.options.clone()
+        };
         while self.sessions.size() < wanted {
-            let mut session =
-                commit_on(self.active.kind, &self.path, &self.options, &self.prepacked)?;
-            let images = if self.info.batchable { 2 } else { 1 };
-            let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
-            self.run_on(&mut session, &zeros, images)?;
+            let session = self.new_session(&options)?;
             self.sessions.add(session);
         }
         Ok(())
+    }
+
+    /// A session of this model on its provider, warmed up.
+    fn new_session(&self, options: &EngineOptions) -> Result<Session, LoadError> {
+        let mut session = commit_on(self.active.kind, &self.path, options, &self.prepacked)?;
+        let images = if self.info.batchable { 2 } else { 1 };
+        let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
+        self.run_on(&mut session, &zeros, images)?;
+        Ok(session)
     }
 
     /// Runs the one warm-up inference, so the first real frame is not slow. A model that
@@ -463,6 +525,11 @@ impl SharedModel {
             });
         }
         Ok(scores)
+    }
+
+    /// Sessions in this model's pool.
+    pub fn pool_size(&self) -> usize {
+        self.sessions.size()
     }
 
     /// The output scores are read from (debug log).
