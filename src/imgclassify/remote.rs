@@ -49,14 +49,19 @@ pub fn connect(
         timeout: Duration::from_millis(request.server.timeout_ms.max(1).into()),
         max_in_flight: request.server.max_in_flight.max(1) as usize,
         ca_file: request.server.ca_file.clone(),
+        cert_file: request.server.cert_file.clone(),
+        key_file: request.server.key_file.clone(),
         token_file: request.server.token_file.clone(),
     };
     let remote = Remote::connect(&remote_options, local).map_err(|e| match e {
         RemoteError::NoneReady { .. } => {
             gst::error_msg!(gst::ResourceError::OpenReadWrite, ("{}", e))
         }
-        RemoteError::CaFile { .. } | RemoteError::TokenFile { .. } => {
+        RemoteError::TlsFile { .. } | RemoteError::TokenFile { .. } => {
             gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e))
+        }
+        RemoteError::Refused { .. } => {
+            gst::error_msg!(gst::ResourceError::NotAuthorized, ("{}", e))
         }
         RemoteError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
         _ => settings(&e),
@@ -78,7 +83,11 @@ pub fn connect(
     let images = if info.batchable { 2 } else { 1 };
     let started = Instant::now();
     let scores = remote
-        .run(&vec![0.0f32; images * info.spec.tensor.len()], images)
+        .run_within(
+            &vec![0.0f32; images * info.spec.tensor.len()],
+            images,
+            remote.load_timeout(),
+        )
         .map_err(|e| {
             // The error names the model and the endpoint.
             gst::error_msg!(gst::ResourceError::Read, ("{}", e))
