@@ -583,3 +583,70 @@ fn mutual_tls_classifies_with_the_client_certificate_and_fails_ready_without() {
         "{e}"
     );
 }
+
+/// `mymodel`: the built-in mobilenet under a name no built-in model has, served by the
+/// repository's own Python-backend model.
+fn renamed_model(repository: &std::path::Path) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let onnx = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+    let dir = repository.join("mymodel");
+    std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::copy(
+        root.join("server/triton/pytriton/model.py"),
+        dir.join("1/model.py"),
+    )
+    .expect("model.py");
+    std::fs::write(
+        dir.join("config.pbtxt"),
+        format!(
+            "name: \"mymodel\"\nbackend: \"python\"\nmax_batch_size: 8\n\
+             input [{{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }}]\n\
+             output [{{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }}]\n\
+             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
+             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
+            onnx.display()
+        ),
+    )
+    .expect("config");
+}
+
+#[test]
+fn a_served_model_with_no_local_file_is_described_by_the_server_and_labels_file() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start_with_models(&[], renamed_model);
+    // The class names, as a user would have them: a text file, one per line.
+    let mobilenet = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("model");
+    let options = gstimgclassify::testing::backend::EngineOptions::default();
+    let local = gstimgclassify::testing::backend::OnnxRuntime::load(&mobilenet, &options)
+        .expect("mobilenet loads");
+    use gstimgclassify::testing::backend::Backend;
+    let labels = local.info().labels.clone().expect("mobilenet's labels");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let labels_file = dir.path().join("labels.txt");
+    std::fs::write(&labels_file, labels.join("\n") + "\n").expect("labels file");
+
+    // No model-file: nothing local is read but the labels. The result names the served
+    // model, where the built-in model= (mobilenet) would name itself.
+    let run = common::run(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! imgclassify inference-server={} \
+         server-model=mymodel labels-file={} post-messages=true ! appsink name=sink",
+        common::data("coffee.png").display(),
+        triton.endpoint(),
+        labels_file.display()
+    ));
+    let result = run.results()[0].clone().expect("the frame is classified");
+    assert_eq!(result.labels[0], "espresso", "{result:?}");
+    assert_eq!(result.model, "mymodel");
+    assert_eq!(result.provider, triton.endpoint());
+
+    // Labels that do not match the served model's classes: READY fails saying so.
+    std::fs::write(&labels_file, labels[..999].join("\n") + "\n").expect("labels file");
+    let e = common::error_of(&format!(
+        "inference-server={} server-model=mymodel labels-file={}",
+        triton.endpoint(),
+        labels_file.display()
+    ));
+    assert!(e.contains("999") && e.contains("1000"), "{e}");
+}

@@ -1,6 +1,7 @@
 //! NULL→READY: the model file, the backend, the labels and the activation, each failure
 //! mapped to the GStreamer error domain a user would look in.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,8 +41,14 @@ pub fn load(
         };
         gst::log_with_level!(CAT, level, "onnxruntime: {}", line);
     }));
+    let remote = !request.server.endpoints.is_empty();
     let path = match &request.model_file {
         Some(file) => file.clone(),
+        // No local file: the server's metadata describes the model, labels-file names
+        // its classes (docs/remote-inference.md).
+        None if remote && request.server.model.is_some() && request.labels_file.is_some() => {
+            PathBuf::new()
+        }
         None => zoo::resolve(&request.model).map_err(|e| {
             let kind = match e {
                 zoo::ZooError::Unknown { .. } => gst::LibraryError::Settings,
@@ -59,8 +66,14 @@ pub fn load(
         output_name: request.output_name.clone(),
     };
     let started = Instant::now();
-    if !request.server.endpoints.is_empty() {
-        let remote = super::remote::connect(element, request, &path, &options)?;
+    if remote {
+        let local = Some(path.as_path()).filter(|p| !p.as_os_str().is_empty());
+        let remote = super::remote::connect(element, request, local, &options)?;
+        // Messages name the server's model where there is no file.
+        let path = match local {
+            Some(_) => path,
+            None => PathBuf::from(remote.backend.info().name.clone()),
+        };
         let loaded = Loaded {
             warm_row: remote.warm_row,
             per_image: remote.per_image,

@@ -20,19 +20,28 @@ pub struct Connected {
 pub fn connect(
     element: &super::ImgClassify,
     request: &LoadRequest,
-    path: &Path,
+    path: Option<&Path>,
     options: &EngineOptions,
 ) -> Result<Connected, gst::ErrorMessage> {
     let settings =
         |e: &dyn std::fmt::Display| gst::error_msg!(gst::LibraryError::Settings, ("{}", e));
     let endpoints = parse_endpoints(&request.server.endpoints).map_err(|e| settings(&e))?;
-    // Preprocessing, labels and the class count come from the local file's metadata.
-    let local = describe(path, options).map_err(engine_error)?;
-    let model = request
+    // Preprocessing, labels and the class count come from the local file's metadata;
+    // without one, from the server's metadata and the element's properties.
+    let local = match path {
+        Some(path) => Some(describe(path, options).map_err(engine_error)?),
+        None => None,
+    };
+    let Some(model) = request
         .server
         .model
         .clone()
-        .unwrap_or_else(|| local.name.clone());
+        .or_else(|| local.as_ref().map(|l| l.name.clone()))
+    else {
+        return Err(settings(
+            &"server-model: set it to the model's name on the server",
+        ));
+    };
     for endpoint in endpoints.iter().filter(|e| !e.tls && !e.is_loopback()) {
         gst::element_warning!(
             element,
@@ -51,6 +60,7 @@ pub fn connect(
         ca_file: request.server.ca_file.clone(),
         cert_file: request.server.cert_file.clone(),
         key_file: request.server.key_file.clone(),
+        input_size: options.input_size,
         token_file: request.server.token_file.clone(),
     };
     let remote = Remote::connect(&remote_options, local).map_err(|e| match e {

@@ -12,7 +12,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use super::check::{Wire, check};
+use super::check::{Wire, check, describe_served};
 use super::endpoint::Endpoint;
 use super::error::RemoteError;
 use super::pool::Pool;
@@ -92,6 +92,8 @@ pub struct RemoteOptions {
     /// PEM client certificate and its key, for servers that require mutual TLS.
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// `input-size`, for a model with no local file whose served input size is dynamic.
+    pub input_size: Option<usize>,
     /// A file whose first line is a bearer token sent as `authorization`.
     pub token_file: Option<PathBuf>,
 }
@@ -134,12 +136,14 @@ enum Refusal {
     Refused(String),
 }
 
-/// What the client shows a server, for what a refusal means.
+/// What the client shows a server, for what a refusal means, and the input size asked
+/// for (`input-size`), for a model the server describes.
 #[derive(Debug, Clone, Copy)]
 struct Credentials {
     token: bool,
     /// TLS without a client certificate.
     tls_without_identity: bool,
+    input_size: Option<usize>,
 }
 
 /// A status that says the server (or a gateway before it) will not take this client,
@@ -299,14 +303,16 @@ fn channel(endpoint: &Endpoint, tls: &TlsFiles, timeout: Duration) -> Result<Cha
     Ok(builder.connect_lazy())
 }
 
-/// ModelReady, then ModelMetadata checked against the local model.
+/// ModelReady, then ModelMetadata checked against the local model; with none, the model
+/// as the metadata describes it (`describe_served`) is returned, to check other
+/// endpoints against.
 async fn probe(
     client: &Client,
     model: &str,
-    local: &ModelInfo,
+    local: Option<&ModelInfo>,
     deadline: tokio::time::Instant,
     credentials: Credentials,
-) -> Result<Wire, Refusal> {
+) -> Result<(Wire, Option<ModelInfo>), Refusal> {
     let late = |_| Refusal::Down("no answer in time".to_string());
     let down = |s: tonic::Status| match refusal(&s, credentials) {
         Some(why) => Refusal::Refused(why),
@@ -338,7 +344,18 @@ async fn probe(
     .await
     .map_err(late)?
     .map_err(down)?;
-    check(&meta.into_inner(), local).map_err(Refusal::Mismatch)
+    let meta = meta.into_inner();
+    match local {
+        Some(local) => Ok((check(&meta, local).map_err(Refusal::Mismatch)?, None)),
+        None => {
+            let served =
+                describe_served(&meta, credentials.input_size).map_err(Refusal::Mismatch)?;
+            Ok((
+                check(&meta, &served).map_err(Refusal::Mismatch)?,
+                Some(served),
+            ))
+        }
+    }
 }
 
 /// One `ModelInfer` request: the batch as raw contents of the wire's element type.
@@ -372,8 +389,12 @@ fn infer_request(
 
 impl Remote {
     /// Connects to every endpoint and checks its model; one ready endpoint is enough.
-    /// `local` is the model the element takes preprocessing and labels from.
-    pub fn connect(options: &RemoteOptions, local: ModelInfo) -> Result<Remote, RemoteError> {
+    /// `local` is the model the element takes preprocessing and labels from; None: the
+    /// first ready endpoint's metadata describes it.
+    pub fn connect(
+        options: &RemoteOptions,
+        mut local: Option<ModelInfo>,
+    ) -> Result<Remote, RemoteError> {
         if options.endpoints.is_empty() {
             return Err(RemoteError::NoEndpoint);
         }
@@ -413,9 +434,20 @@ impl Remote {
             let credentials = Credentials {
                 token: has_token,
                 tls_without_identity: endpoint.tls && !has_identity,
+                input_size: options.input_size,
             };
-            match runtime.block_on(probe(client, &options.model, &local, deadline, credentials)) {
-                Ok(wire) => {
+            let probed = probe(
+                client,
+                &options.model,
+                local.as_ref(),
+                deadline,
+                credentials,
+            );
+            match runtime.block_on(probed) {
+                Ok((wire, served)) => {
+                    if local.is_none() {
+                        local = served;
+                    }
                     if let Some(seen) = &first
                         && seen.input_type != wire.input_type
                     {
@@ -453,13 +485,12 @@ impl Remote {
                 }
             }
         }
-        let Some(wire) = first else {
+        let (Some(wire), Some(mut info)) = (first, local) else {
             return Err(RemoteError::NoneReady {
                 model: options.model.clone(),
                 reasons: unready,
             });
         };
-        let mut info = local;
         info.input_type = wire.input_type;
         info.batchable &= wire.batchable;
         if wire.input_type == ElementType::Uint8 {
@@ -562,16 +593,17 @@ impl Remote {
                 None => match probe(
                     client,
                     &self.model,
-                    &self.info,
+                    Some(&self.info),
                     deadline,
                     Credentials {
                         token: self.token,
                         tls_without_identity: endpoint.tls && !self.identity,
+                        input_size: None,
                     },
                 )
                 .await
                 {
-                    Ok(wire) if wire.input_type == self.info.input_type => {
+                    Ok((wire, _)) if wire.input_type == self.info.input_type => {
                         self.pool.checked(i, wire.clone());
                         wire
                     }
@@ -796,6 +828,7 @@ mod tests {
                 ca_file: None,
                 cert_file: cert_file.map(Into::into),
                 key_file: key_file.map(Into::into),
+                input_size: None,
                 token_file: None,
             }
         };
