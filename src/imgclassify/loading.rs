@@ -42,20 +42,18 @@ pub fn load(
         gst::log_with_level!(CAT, level, "onnxruntime: {}", line);
     }));
     let remote = !request.server.endpoints.is_empty();
+    // None: no local file; the server's metadata describes the model and labels-file
+    // names its classes (docs/remote-inference.md).
     let path = match &request.model_file {
-        Some(file) => file.clone(),
-        // No local file: the server's metadata describes the model, labels-file names
-        // its classes (docs/remote-inference.md).
-        None if remote && request.server.model.is_some() && request.labels_file.is_some() => {
-            PathBuf::new()
-        }
-        None => zoo::resolve(&request.model).map_err(|e| {
+        Some(file) => Some(file.clone()),
+        None if remote && request.server.model.is_some() && request.labels_file.is_some() => None,
+        None => Some(zoo::resolve(&request.model).map_err(|e| {
             let kind = match e {
                 zoo::ZooError::Unknown { .. } => gst::LibraryError::Settings,
                 zoo::ZooError::NotInstalled { .. } => gst::LibraryError::Init,
             };
             gst::error_msg!(kind, ("{}", e))
-        })?,
+        })?),
     };
     let input_size = model::requested_input_size(request.input_size.into())
         .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
@@ -67,13 +65,9 @@ pub fn load(
     };
     let started = Instant::now();
     if remote {
-        let local = Some(path.as_path()).filter(|p| !p.as_os_str().is_empty());
-        let remote = super::remote::connect(element, request, local, &options)?;
+        let remote = super::remote::connect(element, request, path.as_deref(), &options)?;
         // Messages name the server's model where there is no file.
-        let path = match local {
-            Some(_) => path,
-            None => PathBuf::from(remote.backend.info().name.clone()),
-        };
+        let path = path.unwrap_or_else(|| PathBuf::from(remote.backend.info().name.clone()));
         let loaded = Loaded {
             warm_row: remote.warm_row,
             per_image: remote.per_image,
@@ -83,6 +77,13 @@ pub fn load(
         };
         return finish(element, request, &path, input_size, started, loaded);
     }
+    // Only a remote model goes without a file.
+    let Some(path) = path else {
+        return Err(gst::error_msg!(
+            gst::LibraryError::Settings,
+            ("no model file: set model or model-file")
+        ));
+    };
     let backend = OnnxRuntime::load(&path, &options).map_err(engine_error)?;
     report_fallback(element, &backend, &options);
     report_int8_path(element, &backend);

@@ -220,4 +220,40 @@ mod tests {
         );
         assert!(check(&ty, &local()).expect_err("type").contains("INT64"));
     }
+
+    #[test]
+    fn a_served_model_describes_itself_where_there_is_no_local_file() {
+        use super::super::proto::ModelMetadataResponse;
+        let tensor = |name: &str, datatype: &str, shape: &[i64]| TensorMetadata {
+            name: name.into(),
+            datatype: datatype.into(),
+            shape: shape.to_vec(),
+        };
+        let served = |input: TensorMetadata| ModelMetadataResponse {
+            name: "mymodel".into(),
+            inputs: vec![input],
+            outputs: vec![tensor("scores", "FP32", &[-1, 10])],
+            ..Default::default()
+        };
+        let nhwc = describe_served(&served(tensor("x", "UINT8", &[-1, 192, 192, 3])), None)
+            .expect("described");
+        assert_eq!(nhwc.name, "mymodel");
+        assert_eq!(nhwc.input_type, ElementType::Uint8);
+        assert_eq!(nhwc.spec.tensor.layout, Layout::Nhwc);
+        assert_eq!((nhwc.spec.tensor.width, nhwc.spec.classes), (192, 10));
+        assert!(nhwc.batchable && nhwc.labels.is_none());
+        // A dynamic size takes input-size; the description passes its own check.
+        let meta = served(tensor("x", "FP32", &[1, 3, -1, -1]));
+        let nchw = describe_served(&meta, Some(160)).expect("described");
+        assert_eq!(
+            (nchw.spec.tensor.layout, nchw.spec.tensor.height),
+            (Layout::Nchw, 160)
+        );
+        assert!(!nchw.batchable);
+        assert!(check(&meta, &nchw).is_ok());
+        let e = describe_served(&served(tensor("x", "FP32", &[-1, 224, 224])), None)
+            .err()
+            .expect("not an image");
+        assert!(e.starts_with("input 'x' FP32 [-1, 224, 224]"), "{e}");
+    }
 }
