@@ -252,8 +252,7 @@ mod tests {
         assert!(!nchw.batchable);
         assert!(check(&meta, &nchw).is_ok());
         let e = describe_served(&served(tensor("x", "FP32", &[-1, 224, 224])), None)
-            .err()
-            .expect("not an image");
+            .expect_err("not an image");
         assert!(e.starts_with("input 'x' FP32 [-1, 224, 224]"), "{e}");
     }
 }
