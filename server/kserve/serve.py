@@ -90,8 +90,9 @@ def main():
     if args.address:
         ray.init(address=args.address)
     else:
-        # A Ray of its own for this process, without the dashboard's web server.
-        ray.init(include_dashboard=False)
+        # A Ray of its own for this process (not one a `ray start` left behind), without
+        # the dashboard's web server.
+        ray.init(address="local", include_dashboard=False)
     # KServe takes the traffic: Ray Serve's own HTTP proxy is not needed.
     serve.start(proxy_location="Disabled")
     handle = serve.run(
