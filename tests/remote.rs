@@ -4,9 +4,14 @@
 //! killed mid-stream, the other labels every frame; both down, frames flow with one
 //! warning; a server back, labels resume; a served model that answers the wrong number
 //! of scores fails READY; over TLS with the right CA it classifies, with
-//! another CA READY fails.
+//! another CA READY fails; with mutual TLS the client certificate classifies and its
+//! absence fails READY. Through the gateway of `triton/gateway.py`: a slow server, where
+//! `mode=async` keeps `max-in-flight` requests outstanding and `mode=sync` waits at most
+//! `server-timeout`; a bearer token checked, a wrong one failing READY, never logged.
 
 mod common;
+#[path = "triton/gateway.rs"]
+mod gateway;
 #[path = "triton/server.rs"]
 mod server;
 // Its test certificates (a CA, a server certificate for 127.0.0.1, another CA).
@@ -14,6 +19,9 @@ mod server;
 #[path = "mqtt/broker.rs"]
 mod broker;
 
+use std::time::{Duration, Instant};
+
+use gateway::Gateway;
 use gst::prelude::*;
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
@@ -295,4 +303,350 @@ fn a_server_answering_the_wrong_number_of_scores_fails_ready_without_labels() {
         e.contains("returned 1998 scores for 2 images of 1000 classes"),
         "{e}"
     );
+}
+
+fn stats(h: &gst_check::Harness) -> gst::Structure {
+    h.element()
+        .expect("element")
+        .property::<gst::Structure>("stats")
+}
+
+/// What one async stream of the coffee photo got from a slow server.
+struct Streamed {
+    /// Inferences answered (`frames-classified`).
+    answered: u64,
+    /// Buffers that carried a result (every one an espresso).
+    labelled: usize,
+    /// The longest a buffer took through the element.
+    slowest: Duration,
+}
+
+/// `frames` copies of the coffee photo pushed at 100 fps through `mode=async` with
+/// `max-in-flight=depth`.
+fn stream_async(endpoint: &str, depth: u32, frames: u64) -> Streamed {
+    let (caps, frame) = coffee();
+    let depth = depth.to_string();
+    let (mut h, bus) = element(&[
+        ("inference-server", endpoint),
+        ("mode", "async"),
+        ("max-in-flight", &depth),
+        ("server-timeout", "5000"),
+    ]);
+    h.play();
+    h.set_src_caps(caps);
+    let period = Duration::from_millis(10);
+    let started = Instant::now();
+    let mut streamed = Streamed {
+        answered: 0,
+        labelled: 0,
+        slowest: Duration::ZERO,
+    };
+    for n in 0..frames {
+        let due = started + period * n as u32;
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let mut buffer = frame.copy_deep().expect("copy");
+        buffer
+            .get_mut()
+            .expect("writable")
+            .set_pts(gst::ClockTime::from_mseconds(10 * n));
+        let pushed = Instant::now();
+        let out = common::push_and_pull(&mut h, &bus, buffer);
+        streamed.slowest = streamed.slowest.max(pushed.elapsed());
+        if let Some(r) = Classification::from_buffer(&out) {
+            assert_eq!(r.labels[0], "espresso", "frame {n}: {r:?}");
+            streamed.labelled += 1;
+        }
+    }
+    let stats = stats(&h);
+    streamed.answered = stats.get::<u64>("frames-classified").expect("stats");
+    assert_eq!(
+        stats.get::<u64>("requests-failed").expect("stats"),
+        0,
+        "{stats}"
+    );
+    assert!(warnings(&bus).is_empty());
+    eprintln!(
+        "max-in-flight={depth}: {} of {frames} frames answered, {} labelled, slowest buffer \
+         {:?}; {stats}",
+        streamed.answered, streamed.labelled, streamed.slowest
+    );
+    streamed
+}
+
+#[test]
+fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_server_timeout() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start();
+    // 200 ms per inference on top of Triton's own time, calls overlapping.
+    let slow = Gateway::start(triton.grpc_port, &["--delay-ms", "200"]);
+    let one = stream_async(&slow.endpoint(), 1, 200);
+    let four = stream_async(&slow.endpoint(), 4, 200);
+    // The streaming thread never waits for the server: a buffer passes in far less than
+    // one request's 200 ms.
+    for s in [&one, &four] {
+        assert!(s.slowest < Duration::from_millis(100), "{:?}", s.slowest);
+        assert!(s.labelled > 0);
+    }
+    // One request at a time answers about 1 frame in 25 at 100 fps; four overlapping,
+    // nearly four times as many.
+    assert!(
+        four.answered >= 3 * one.answered,
+        "max-in-flight=4 answered {}, max-in-flight=1 {}",
+        four.answered,
+        one.answered
+    );
+    drop(slow);
+
+    // mode=sync against a server slower than server-timeout: the frame waits 300 ms,
+    // then flows on without a fresh result, counted.
+    let slower = Gateway::start(triton.grpc_port, &["--delay-ms", "1500"]);
+    let (caps, frame) = coffee();
+    let (mut h, bus) = element(&[
+        ("inference-server", &slower.endpoint()),
+        ("server-timeout", "300"),
+    ]);
+    // READY waits for the first answer longer than server-timeout (5 s at least), so a
+    // slow server still loads.
+    h.play();
+    h.set_src_caps(caps);
+    let pushed = Instant::now();
+    let r = classify(&mut h, &bus, &frame, 0);
+    let waited = pushed.elapsed();
+    assert!(r.as_ref().is_none_or(|r| !r.fresh), "{r:?}");
+    assert!(
+        waited >= Duration::from_millis(300) && waited <= Duration::from_millis(300 + 200),
+        "the frame waited {waited:?}"
+    );
+    let stats = stats(&h);
+    let count = |name: &str| stats.get::<u64>(name).expect(name);
+    assert_eq!(count("requests-timed-out"), 1, "{stats}");
+    assert_eq!(count("frames-unanswered"), 1, "{stats}");
+    let w = warnings(&bus);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("no answer within server-timeout"), "{w:?}");
+}
+
+#[test]
+fn a_bearer_token_passes_the_gateway_a_wrong_one_fails_ready_and_it_is_never_logged() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let token = format!("tok{:x}x{nanos:x}", std::process::id());
+    let (right, wrong) = (dir.path().join("token"), dir.path().join("wrong"));
+    std::fs::write(&right, format!("{token}\n")).expect("token file");
+    std::fs::write(&wrong, format!("not{token}\n")).expect("token file");
+    let gateway = Gateway::start(
+        triton.grpc_port,
+        &["--token-file", right.to_str().expect("path")],
+    );
+    let endpoint = gateway.endpoint();
+
+    // The right token: classified, and with every debug category at LOG level nothing
+    // written anywhere holds the token.
+    let log = dir.path().join("gst.log");
+    let output = common::programs::command("gst-launch-1.0")
+        .env("GST_DEBUG", "*:6")
+        .env("GST_DEBUG_FILE", &log)
+        .env("GST_DEBUG_NO_COLOR", "1")
+        .arg("-m")
+        .args([
+            "filesrc",
+            &format!("location={}", common::data("coffee.png").display()),
+        ])
+        .args(["!", "pngdec", "!", "videoconvert", "!", "imgclassify"])
+        .arg(format!("inference-server={endpoint}"))
+        .arg(format!("server-token-file={}", right.display()))
+        .args(["post-messages=true", "!", "fakesink"])
+        .output()
+        .expect("gst-launch-1.0 runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = common::programs::ok("gst-launch-1.0", output);
+    assert!(stdout.contains("espresso"), "{stdout}");
+    assert!(stdout.contains(&endpoint), "{stdout}");
+    let logged = std::fs::read_to_string(&log).expect("debug log");
+    // The log is the real one: it holds the result and the token file's name.
+    assert!(logged.contains("espresso"), "{} bytes logged", logged.len());
+    assert!(logged.contains(right.to_str().expect("path")));
+    for (what, text) in [("log", &logged), ("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains(&token), "the token is in the {what}");
+    }
+
+    // A wrong token, and none: READY fails, saying which.
+    let e = common::error_of(&format!(
+        "inference-server={endpoint} server-token-file={}",
+        wrong.display()
+    ));
+    assert!(e.contains("rejected the bearer token"), "{e}");
+    assert!(e.contains("Unauthenticated"), "{e}");
+    assert!(e.contains(&endpoint) && e.contains("'mobilenet'"), "{e}");
+    assert!(!e.contains(&token), "{e}");
+    let e = common::error_of(&format!("inference-server={endpoint}"));
+    assert!(e.contains("requires credentials"), "{e}");
+    assert!(e.contains("server-token-file"), "{e}");
+}
+
+/// A client certificate and key signed by the test CA of `broker::Certs` in `dir`.
+fn client_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let p = |n: &str| dir.join(n);
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-subj",
+        "/CN=imgclassify test client",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+    ]);
+    std::fs::write(p("client.cnf"), "extendedKeyUsage=clientAuth\n").expect("ext file");
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-CAcreateserial",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-extfile",
+        "client.cnf",
+        "-out",
+        "client.pem",
+    ]);
+    (p("client.pem"), p("client.key"))
+}
+
+#[test]
+fn mutual_tls_classifies_with_the_client_certificate_and_fails_ready_without() {
+    if server::skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let certs = broker::Certs::make(dir.path());
+    let (cert, key) = client_certificate(dir.path());
+    let triton = Triton::start_with(&[
+        "--grpc-use-ssl-mutual=true",
+        &format!("--grpc-server-cert={}", certs.cert.display()),
+        &format!("--grpc-server-key={}", certs.key.display()),
+        &format!("--grpc-root-cert={}", certs.ca.display()),
+    ]);
+    let endpoint = format!("grpcs://127.0.0.1:{}", triton.grpc_port);
+    let ca = certs.ca.display().to_string();
+    let (caps, frame) = coffee();
+    let (mut h, bus) = element(&[
+        ("inference-server", &endpoint),
+        ("server-ca-file", &ca),
+        ("server-cert-file", cert.to_str().expect("path")),
+        ("server-key-file", key.to_str().expect("path")),
+    ]);
+    h.play();
+    h.set_src_caps(caps);
+    let r = classify(&mut h, &bus, &frame, 0).expect("classified over mutual TLS");
+    assert_eq!(r.labels[0], "espresso");
+    assert_eq!(r.provider, endpoint);
+    drop(h);
+
+    let e = common::error_of(&format!("inference-server={endpoint} server-ca-file={ca}"));
+    assert!(e.contains("require a client certificate"), "{e}");
+    assert!(e.contains(&endpoint), "{e}");
+    let e = common::error_of(&format!(
+        "inference-server={endpoint} server-ca-file={ca} server-cert-file={}",
+        cert.display()
+    ));
+    assert!(
+        e.contains("server-cert-file and server-key-file go together"),
+        "{e}"
+    );
+}
+
+/// `mymodel`: the built-in mobilenet under a name no built-in model has, served by the
+/// repository's own Python-backend model.
+fn renamed_model(repository: &std::path::Path) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let onnx = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+    let dir = repository.join("mymodel");
+    std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::copy(
+        root.join("server/triton/pytriton/model.py"),
+        dir.join("1/model.py"),
+    )
+    .expect("model.py");
+    std::fs::write(
+        dir.join("config.pbtxt"),
+        format!(
+            "name: \"mymodel\"\nbackend: \"python\"\nmax_batch_size: 8\n\
+             input [{{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }}]\n\
+             output [{{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }}]\n\
+             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
+             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
+            onnx.display()
+        ),
+    )
+    .expect("config");
+}
+
+#[test]
+fn a_served_model_with_no_local_file_is_described_by_the_server_and_labels_file() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start_with_models(&[], renamed_model);
+    // The class names, as a user would have them: a text file, one per line.
+    let mobilenet = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("model");
+    let options = gstimgclassify::testing::backend::EngineOptions::default();
+    let local = gstimgclassify::testing::backend::OnnxRuntime::load(&mobilenet, &options, 0)
+        .expect("mobilenet loads");
+    use gstimgclassify::testing::backend::Backend;
+    let labels = local.info().labels.clone().expect("mobilenet's labels");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let labels_file = dir.path().join("labels.txt");
+    std::fs::write(&labels_file, labels.join("\n") + "\n").expect("labels file");
+
+    // No model-file: nothing local is read but the labels. The result names the served
+    // model, where the built-in model= (mobilenet) would name itself.
+    let run = common::run(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! imgclassify inference-server={} \
+         server-model=mymodel labels-file={} post-messages=true ! appsink name=sink",
+        common::data("coffee.png").display(),
+        triton.endpoint(),
+        labels_file.display()
+    ));
+    let result = run.results()[0].clone().expect("the frame is classified");
+    assert_eq!(result.labels[0], "espresso", "{result:?}");
+    assert_eq!(result.model, "mymodel");
+    assert_eq!(result.provider, triton.endpoint());
+
+    // Labels that do not match the served model's classes: READY fails saying so.
+    std::fs::write(&labels_file, labels[..999].join("\n") + "\n").expect("labels file");
+    let e = common::error_of(&format!(
+        "inference-server={} server-model=mymodel labels-file={}",
+        triton.endpoint(),
+        labels_file.display()
+    ));
+    assert!(e.contains("999") && e.contains("1000"), "{e}");
 }

@@ -112,6 +112,13 @@ pub trait Backend: Send + Sync {
     /// `info().spec.tensor.len()` values.
     fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError>;
 
+    /// How many batches may usefully run at once: in `mode=async` the element keeps up
+    /// to this many outstanding. 1 in process (the model uses the cores already); a
+    /// remote backend's `max-in-flight`, so network and server time overlap.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     /// Requests to inference servers, for a remote backend; None in process.
     fn requests(&self) -> Option<RequestCounts> {
         None

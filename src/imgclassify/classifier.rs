@@ -77,6 +77,11 @@ impl Classifier {
         &self.backend.info().name
     }
 
+    /// Inferences worth running at once (the backend's `concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.backend.concurrency()
+    }
+
     /// Copies a remote backend's request counters into `stats`.
     fn note_requests(&self) {
         if let Some(requests) = self.backend.requests() {

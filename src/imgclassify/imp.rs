@@ -90,6 +90,8 @@ struct Settings {
     server_timeout_ms: u32,
     max_in_flight: u32,
     server_ca_file: Option<PathBuf>,
+    server_cert_file: Option<PathBuf>,
+    server_key_file: Option<PathBuf>,
     server_token_file: Option<PathBuf>,
 }
 
@@ -149,6 +151,8 @@ impl Settings {
                 timeout_ms: self.server_timeout_ms,
                 max_in_flight: self.max_in_flight,
                 ca_file: self.server_ca_file.clone(),
+                cert_file: self.server_cert_file.clone(),
+                key_file: self.server_key_file.clone(),
                 token_file: self.server_token_file.clone(),
             },
         }
@@ -197,6 +201,8 @@ impl Default for Settings {
             server_timeout_ms: DEFAULT_SERVER_TIMEOUT_MS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             server_ca_file: None,
+            server_cert_file: None,
+            server_key_file: None,
             server_token_file: None,
         }
     }
@@ -480,6 +486,14 @@ impl ObjectImpl for ImgClassify {
                     .nick("Server CA file")
                     .blurb("PEM CA certificates grpcs:// servers are verified against; empty: the system's roots. Read at NULL→READY")
                     .build(),
+                glib::ParamSpecString::builder("server-cert-file")
+                    .nick("Server client certificate file")
+                    .blurb("PEM certificate (chain) this element presents to grpcs:// servers that require client certificates (mutual TLS); goes with server-key-file. Empty: none. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecString::builder("server-key-file")
+                    .nick("Server client key file")
+                    .blurb("PEM private key of server-cert-file (mutual TLS); never logged. Empty: none. Read at NULL→READY")
+                    .build(),
                 glib::ParamSpecString::builder("server-token-file")
                     .nick("Server token file")
                     .blurb("A file whose first line is a bearer token, sent to the inference servers as the authorization header (for servers behind an API gateway); the token never appears in logs or messages. Empty: none. Read at NULL→READY")
@@ -642,6 +656,8 @@ impl ObjectImpl for ImgClassify {
                 }
                 "max-in-flight" => s.max_in_flight = value.get().unwrap_or(DEFAULT_MAX_IN_FLIGHT),
                 "server-ca-file" => s.server_ca_file = property::path(value),
+                "server-cert-file" => s.server_cert_file = property::path(value),
+                "server-key-file" => s.server_key_file = property::path(value),
                 "server-token-file" => s.server_token_file = property::path(value),
                 _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
             }
@@ -699,6 +715,8 @@ impl ObjectImpl for ImgClassify {
             "server-timeout" => s.server_timeout_ms.to_value(),
             "max-in-flight" => s.max_in_flight.to_value(),
             "server-ca-file" => s.server_ca_file.to_value(),
+            "server-cert-file" => s.server_cert_file.to_value(),
+            "server-key-file" => s.server_key_file.to_value(),
             "server-token-file" => s.server_token_file.to_value(),
             "output-name" => s.output_name.to_value(),
             "input-mean" => s.input_mean.to_value(),

@@ -1,6 +1,7 @@
 //! NULL→READY: the model file, the backend, the labels and the activation, each failure
 //! mapped to the GStreamer error domain a user would look in.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,15 +41,19 @@ pub fn load(
         };
         gst::log_with_level!(CAT, level, "onnxruntime: {}", line);
     }));
+    let remote = !request.server.endpoints.is_empty();
+    // None: no local file; the server's metadata describes the model and labels-file
+    // names its classes (docs/remote-inference.md).
     let path = match &request.model_file {
-        Some(file) => file.clone(),
-        None => zoo::resolve(&request.model).map_err(|e| {
+        Some(file) => Some(file.clone()),
+        None if remote && request.server.model.is_some() && request.labels_file.is_some() => None,
+        None => Some(zoo::resolve(&request.model).map_err(|e| {
             let kind = match e {
                 zoo::ZooError::Unknown { .. } => gst::LibraryError::Settings,
                 zoo::ZooError::NotInstalled { .. } => gst::LibraryError::Init,
             };
             gst::error_msg!(kind, ("{}", e))
-        })?,
+        })?),
     };
     let input_size = model::requested_input_size(request.input_size.into())
         .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}", e)))?;
@@ -59,8 +64,10 @@ pub fn load(
         output_name: request.output_name.clone(),
     };
     let started = Instant::now();
-    if !request.server.endpoints.is_empty() {
-        let remote = super::remote::connect(element, request, &path, &options)?;
+    if remote {
+        let remote = super::remote::connect(element, request, path.as_deref(), &options)?;
+        // Messages name the server's model where there is no file.
+        let path = path.unwrap_or_else(|| PathBuf::from(remote.backend.info().name.clone()));
         let loaded = Loaded {
             warm_row: remote.warm_row,
             per_image: remote.per_image,
@@ -70,6 +77,13 @@ pub fn load(
         };
         return finish(element, request, &path, input_size, started, loaded);
     }
+    // Only a remote model goes without a file.
+    let Some(path) = path else {
+        return Err(gst::error_msg!(
+            gst::LibraryError::Settings,
+            ("no model file: set model or model-file")
+        ));
+    };
     let backend =
         OnnxRuntime::load(&path, &options, request.sessions as usize).map_err(engine_error)?;
     gst::info!(

@@ -20,19 +20,28 @@ pub struct Connected {
 pub fn connect(
     element: &super::ImgClassify,
     request: &LoadRequest,
-    path: &Path,
+    path: Option<&Path>,
     options: &EngineOptions,
 ) -> Result<Connected, gst::ErrorMessage> {
     let settings =
         |e: &dyn std::fmt::Display| gst::error_msg!(gst::LibraryError::Settings, ("{}", e));
     let endpoints = parse_endpoints(&request.server.endpoints).map_err(|e| settings(&e))?;
-    // Preprocessing, labels and the class count come from the local file's metadata.
-    let local = describe(path, options).map_err(engine_error)?;
-    let model = request
+    // Preprocessing, labels and the class count come from the local file's metadata;
+    // without one, from the server's metadata and the element's properties.
+    let local = match path {
+        Some(path) => Some(describe(path, options).map_err(engine_error)?),
+        None => None,
+    };
+    let Some(model) = request
         .server
         .model
         .clone()
-        .unwrap_or_else(|| local.name.clone());
+        .or_else(|| local.as_ref().map(|l| l.name.clone()))
+    else {
+        return Err(settings(
+            &"server-model: set it to the model's name on the server",
+        ));
+    };
     for endpoint in endpoints.iter().filter(|e| !e.tls && !e.is_loopback()) {
         gst::element_warning!(
             element,
@@ -49,14 +58,20 @@ pub fn connect(
         timeout: Duration::from_millis(request.server.timeout_ms.max(1).into()),
         max_in_flight: request.server.max_in_flight.max(1) as usize,
         ca_file: request.server.ca_file.clone(),
+        cert_file: request.server.cert_file.clone(),
+        key_file: request.server.key_file.clone(),
+        input_size: options.input_size,
         token_file: request.server.token_file.clone(),
     };
     let remote = Remote::connect(&remote_options, local).map_err(|e| match e {
         RemoteError::NoneReady { .. } => {
             gst::error_msg!(gst::ResourceError::OpenReadWrite, ("{}", e))
         }
-        RemoteError::CaFile { .. } | RemoteError::TokenFile { .. } => {
+        RemoteError::TlsFile { .. } | RemoteError::TokenFile { .. } => {
             gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e))
+        }
+        RemoteError::Refused { .. } => {
+            gst::error_msg!(gst::ResourceError::NotAuthorized, ("{}", e))
         }
         RemoteError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ("{}", e)),
         _ => settings(&e),
@@ -78,7 +93,11 @@ pub fn connect(
     let images = if info.batchable { 2 } else { 1 };
     let started = Instant::now();
     let scores = remote
-        .run(&vec![0.0f32; images * info.spec.tensor.len()], images)
+        .run_within(
+            &vec![0.0f32; images * info.spec.tensor.len()],
+            images,
+            remote.load_timeout(),
+        )
         .map_err(|e| {
             // The error names the model and the endpoint.
             gst::error_msg!(gst::ResourceError::Read, ("{}", e))

@@ -39,6 +39,9 @@ pub struct ServerRequest {
     pub timeout_ms: u32,
     pub max_in_flight: u32,
     pub ca_file: Option<PathBuf>,
+    /// The client certificate and key (PEM files) for mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
     /// A file holding the bearer token (never the token itself).
     pub token_file: Option<PathBuf>,
 }

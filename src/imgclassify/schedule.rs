@@ -84,9 +84,10 @@ impl<R: Clone> Scheduler<R> {
         (frame, decision)
     }
 
-    /// A finished result for `frame`; one already held for that frame is kept.
+    /// A finished result for `frame`; one already held for that frame or a later one is
+    /// kept (in async mode answers may arrive out of order).
     pub fn finished(&mut self, frame: u64, result: R) {
-        if self.latest.as_ref().map(|l| l.0) != Some(frame) {
+        if self.latest.as_ref().is_none_or(|l| frame > l.0) {
             self.latest = Some((frame, result));
         }
     }
@@ -179,6 +180,17 @@ mod tests {
         let c = s.carried(f2).expect("result");
         assert_eq!(c.result, "cat", "the same frame's result is kept");
         assert!(!c.first_sight);
+    }
+
+    #[test]
+    fn an_older_frames_result_arriving_late_never_replaces_a_newer_one() {
+        let mut s = Scheduler::default();
+        let frames: Vec<u64> = (0..3).map(|_| s.next_frame(1, false, true).0).collect();
+        s.finished(frames[2], "newest");
+        s.finished(frames[1], "older, answered later");
+        let (f3, _) = s.next_frame(1, false, true);
+        let c = s.carried(f3).expect("result");
+        assert_eq!((c.source_frame, c.result), (frames[2], "newest"));
     }
 
     #[test]

@@ -97,10 +97,13 @@ impl Stream {
         self.restart(classifier);
         self.changes.reset();
         if mode == Mode::Async {
+            let depth = classifier.concurrency();
             let classifier = Arc::clone(classifier);
-            self.worker = Some(Worker::start("imgclassify-infer", move |job: Job| {
-                classifier.run(&job.tensor, job.frame, job.pts, job.params)
-            })?);
+            self.worker = Some(Worker::start(
+                "imgclassify-infer",
+                depth,
+                move |job: Job| classifier.run(&job.tensor, job.frame, job.pts, job.params),
+            )?);
         }
         Ok(())
     }

@@ -1,5 +1,11 @@
-//! Asynchronous inference: one worker thread takes the newest submitted job; a job not
-//! yet started when a newer one arrives is dropped. The streaming thread never waits.
+//! Asynchronous inference: worker threads take the newest submitted job; a job not yet
+//! started when a newer one arrives is dropped. The streaming thread never waits.
+//!
+//! Up to `depth` jobs run at once (one thread each, started when the running ones are
+//! all busy): a remote backend keeps that many requests outstanding while the network
+//! and the server take their time. Jobs are numbered as they are submitted, and a result
+//! replaces the latest only if its job is newer, so answers arriving out of order never
+//! put an older frame's result over a newer one's.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -7,84 +13,102 @@ use std::thread::JoinHandle;
 use crate::lock::lock;
 
 struct Shared<J, R> {
-    pending: Option<J>,
-    latest: Option<R>,
+    /// The waiting job and its number.
+    pending: Option<(u64, J)>,
+    /// The newest finished result and the number of its job.
+    latest: Option<(u64, R)>,
+    /// Jobs submitted so far; numbers them.
+    submitted: u64,
     /// Incremented by `reset` so a result computed before it is thrown away.
     generation: u64,
     stop: bool,
-    busy: bool,
+    /// Threads running a job.
+    busy: usize,
+    /// Threads started.
+    threads: usize,
 }
+
+type Process<J, R> = Arc<dyn Fn(J) -> R + Send + Sync>;
 
 pub struct Worker<J, R> {
     shared: Arc<(Mutex<Shared<J, R>>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    process: Process<J, R>,
+    name: String,
+    depth: usize,
+    handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {
-    /// Starts the thread; `process` runs every job that is not superseded.
+    /// Starts the first thread; `process` runs every job that is not superseded, up to
+    /// `depth` (at least 1) at once.
     pub fn start(
         name: &str,
-        mut process: impl FnMut(J) -> R + Send + 'static,
+        depth: usize,
+        process: impl Fn(J) -> R + Send + Sync + 'static,
     ) -> std::io::Result<Worker<J, R>> {
-        let shared = Arc::new((
-            Mutex::new(Shared {
-                pending: None,
-                latest: None,
-                generation: 0,
-                stop: false,
-                busy: false,
-            }),
-            Condvar::new(),
-        ));
-        let inner = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || {
-                let (mutex, cond) = &*inner;
-                loop {
-                    let (job, generation) = {
-                        let mut s = lock(mutex);
-                        while s.pending.is_none() && !s.stop {
-                            s = cond.wait(s).unwrap_or_else(|p| p.into_inner());
-                        }
-                        if s.stop {
-                            s.busy = false;
-                            cond.notify_all();
-                            return;
-                        }
-                        s.busy = true;
-                        let Some(job) = s.pending.take() else {
-                            continue;
-                        };
-                        (job, s.generation)
-                    };
-                    let result = process(job);
-                    let mut s = lock(mutex);
-                    if s.generation == generation {
-                        s.latest = Some(result);
-                    }
-                    s.busy = false;
-                    cond.notify_all();
-                }
-            })?;
-        Ok(Worker {
-            shared,
-            thread: Some(thread),
-        })
+        let worker = Worker {
+            shared: Arc::new((
+                Mutex::new(Shared {
+                    pending: None,
+                    latest: None,
+                    submitted: 0,
+                    generation: 0,
+                    stop: false,
+                    busy: 0,
+                    threads: 0,
+                }),
+                Condvar::new(),
+            )),
+            process: Arc::new(process),
+            name: name.to_string(),
+            depth: depth.max(1),
+            handles: Mutex::new(Vec::new()),
+        };
+        worker.spawn()?;
+        Ok(worker)
+    }
+
+    fn spawn(&self) -> std::io::Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let process = Arc::clone(&self.process);
+        lock(&self.shared.0).threads += 1;
+        let spawned = std::thread::Builder::new()
+            .name(self.name.clone())
+            .spawn(move || run(&shared, &*process));
+        match spawned {
+            Ok(handle) => {
+                lock(&self.handles).push(handle);
+                Ok(())
+            }
+            Err(e) => {
+                lock(&self.shared.0).threads -= 1;
+                Err(e)
+            }
+        }
     }
 
     /// Queues a job, replacing one still waiting. Returns true if one was replaced.
     pub fn submit(&self, job: J) -> bool {
         let (mutex, cond) = &*self.shared;
-        let mut s = lock(mutex);
-        let replaced = s.pending.replace(job).is_some();
-        cond.notify_all();
+        let (replaced, more) = {
+            let mut s = lock(mutex);
+            s.submitted += 1;
+            let number = s.submitted;
+            let replaced = s.pending.replace((number, job)).is_some();
+            cond.notify_one();
+            // Every thread busy: one more, while under the depth.
+            (replaced, s.busy >= s.threads && s.threads < self.depth)
+        };
+        // A thread that cannot start leaves the job to the running ones.
+        if more && self.spawn().is_err() {
+            gst::warning!(super::CAT, "could not start another inference thread");
+        }
         replaced
     }
 
-    /// The most recent finished result.
+    /// The most recent finished result: that of the newest job that finished.
     pub fn latest(&self) -> Option<R> {
-        lock(&self.shared.0).latest.clone()
+        lock(&self.shared.0).latest.as_ref().map(|(_, r)| r.clone())
     }
 
     /// Drops the waiting job and the latest result (flush, caps change).
@@ -100,14 +124,43 @@ impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {
     pub fn wait_idle(&self) {
         let (mutex, cond) = &*self.shared;
         let mut s = lock(mutex);
-        while (s.pending.is_some() || s.busy) && !s.stop {
+        while (s.pending.is_some() || s.busy > 0) && !s.stop {
             s = cond.wait(s).unwrap_or_else(|p| p.into_inner());
         }
     }
 }
 
+/// One thread's loop: the newest job, then its result, unless a newer job's is in.
+fn run<J, R>(shared: &(Mutex<Shared<J, R>>, Condvar), process: &(dyn Fn(J) -> R + Send + Sync)) {
+    let (mutex, cond) = shared;
+    loop {
+        let (number, job, generation) = {
+            let mut s = lock(mutex);
+            while s.pending.is_none() && !s.stop {
+                s = cond.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+            if s.stop {
+                cond.notify_all();
+                return;
+            }
+            let Some((number, job)) = s.pending.take() else {
+                continue;
+            };
+            s.busy += 1;
+            (number, job, s.generation)
+        };
+        let result = process(job);
+        let mut s = lock(mutex);
+        if s.generation == generation && s.latest.as_ref().is_none_or(|(n, _)| number > *n) {
+            s.latest = Some((number, result));
+        }
+        s.busy -= 1;
+        cond.notify_all();
+    }
+}
+
 impl<J, R> Drop for Worker<J, R> {
-    /// Stops and joins the thread; a job in progress finishes first.
+    /// Stops and joins the threads; jobs in progress finish first.
     fn drop(&mut self) {
         let (mutex, cond) = &*self.shared;
         {
@@ -116,7 +169,7 @@ impl<J, R> Drop for Worker<J, R> {
             s.pending = None;
         }
         cond.notify_all();
-        if let Some(t) = self.thread.take() {
+        for t in lock(&self.handles).drain(..) {
             let _ = t.join();
         }
     }
@@ -137,7 +190,7 @@ mod tests {
         let gate = Arc::new(Mutex::new(()));
         let held = lock(&gate);
         let job_gate = Arc::clone(&gate);
-        let w = Worker::start("t", move |job: u32| {
+        let w = Worker::start("t", 1, move |job: u32| {
             counter.fetch_add(1, Ordering::SeqCst);
             drop(lock(&job_gate));
             job * 10
@@ -158,7 +211,7 @@ mod tests {
 
     #[test]
     fn reset_discards_results_in_flight() {
-        let w = Worker::start("t", |job: u32| {
+        let w = Worker::start("t", 1, |job: u32| {
             std::thread::sleep(Duration::from_millis(30));
             job
         })
@@ -175,7 +228,7 @@ mod tests {
 
     #[test]
     fn drop_joins_promptly() {
-        let w = Worker::start("t", |job: u32| {
+        let w = Worker::start("t", 1, |job: u32| {
             std::thread::sleep(Duration::from_millis(50));
             job
         })
@@ -185,5 +238,53 @@ mod tests {
         let start = std::time::Instant::now();
         drop(w);
         assert!(start.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn up_to_depth_jobs_run_at_once_and_an_older_answer_never_replaces_a_newer() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let released = Arc::new(Mutex::new(Vec::<u32>::new()));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let (count, gates, done) = (
+            Arc::clone(&started),
+            Arc::clone(&released),
+            Arc::clone(&finished),
+        );
+        let w = Worker::start("t", 3, move |job: u32| {
+            count.fetch_add(1, Ordering::SeqCst);
+            while !lock(&gates).contains(&job) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            done.fetch_add(1, Ordering::SeqCst);
+            job * 10
+        })
+        .expect("thread");
+        let wait_started = |n: usize| {
+            while started.load(Ordering::SeqCst) < n {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        // Each job starts while the earlier ones still run: three at once.
+        for job in 1..=3 {
+            assert!(!w.submit(job));
+            wait_started(job as usize);
+        }
+        // A fourth waits for a free thread, and a fifth replaces it.
+        assert!(!w.submit(4));
+        assert!(w.submit(5));
+        // The newest running job answers first; the older answers after it are ignored.
+        lock(&released).push(3);
+        while w.latest() != Some(30) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lock(&released).extend([1, 2]);
+        while finished.load(Ordering::SeqCst) < 3 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(w.latest(), Some(30));
+        lock(&released).push(5);
+        w.wait_idle();
+        assert_eq!(w.latest(), Some(50));
+        assert_eq!(started.load(Ordering::SeqCst), 4);
     }
 }

@@ -10,9 +10,9 @@ use tokio::sync::Semaphore;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use super::check::{Wire, check};
+use super::check::{Wire, check, describe_served};
 use super::endpoint::Endpoint;
 use super::error::RemoteError;
 use super::pool::Pool;
@@ -89,6 +89,11 @@ pub struct RemoteOptions {
     /// CA certificates (PEM) that `grpcs://` servers are verified against; None = the
     /// system's roots.
     pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and its key, for servers that require mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// `input-size`, for a model with no local file whose served input size is dynamic.
+    pub input_size: Option<usize>,
     /// A file whose first line is a bearer token sent as `authorization`.
     pub token_file: Option<PathBuf>,
 }
@@ -111,6 +116,11 @@ pub struct Remote {
     model: String,
     timeout: Duration,
     in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
+    /// Whether a bearer token and a client certificate are sent (for what a refusal
+    /// means).
+    token: bool,
+    identity: bool,
     /// Endpoints not ready at load, one line each, for a warning.
     pub unready: Vec<String>,
     pub counters: Counters,
@@ -122,6 +132,57 @@ enum Refusal {
     Down(String),
     /// Its model takes or gives something else: a configuration error.
     Mismatch(String),
+    /// It refused the client: the token, or a client certificate it requires.
+    Refused(String),
+}
+
+/// What the client shows a server, for what a refusal means, and the input size asked
+/// for (`input-size`), for a model the server describes.
+#[derive(Debug, Clone, Copy)]
+struct Credentials {
+    token: bool,
+    /// TLS without a client certificate.
+    tls_without_identity: bool,
+    input_size: Option<usize>,
+}
+
+/// A status that says the server (or a gateway before it) will not take this client,
+/// whatever the moment: a missing or wrong token. None for other errors.
+fn refusal(status: &tonic::Status, credentials: Credentials) -> Option<String> {
+    let text = status_text(status);
+    match status.code() {
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied if credentials.token => Some(
+            format!("the server rejected the bearer token of server-token-file ({text})"),
+        ),
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => Some(format!(
+            "the server requires credentials: set server-token-file to a file holding its \
+             bearer token ({text})"
+        )),
+        _ => None,
+    }
+}
+
+/// Why the endpoint could not be used, with a hint where the error hides its cause.
+fn down_text(status: &tonic::Status, credentials: Credentials) -> String {
+    let text = status_text(status);
+    // A server that requires a client certificate ends the TLS connection of a client
+    // without one. gRPC servers close it without an alert (TLS 1.3 ones may send
+    // CertificateRequired), so the client sees only a closed connection.
+    let closed = [
+        "close_notify",
+        "broken pipe",
+        "connection reset",
+        "CertificateRequired",
+    ];
+    if credentials.tls_without_identity && closed.iter().any(|c| text.contains(c)) {
+        format!(
+            "the server closed the TLS connection after the handshake, as servers that \
+             require a client certificate (mutual TLS) do with clients without one: set \
+             server-cert-file and server-key-file ({text})"
+        )
+    } else {
+        text
+    }
 }
 
 fn status_text(status: &tonic::Status) -> String {
@@ -140,19 +201,91 @@ fn status_text(status: &tonic::Status) -> String {
     text
 }
 
-fn tls_config(endpoint: &Endpoint, ca: Option<&[u8]>) -> ClientTlsConfig {
+fn tls_config(endpoint: &Endpoint, tls: &TlsFiles) -> ClientTlsConfig {
     let config = ClientTlsConfig::new().domain_name(endpoint.host.clone());
-    match ca {
+    let config = match &tls.ca {
         Some(pem) => config.ca_certificate(Certificate::from_pem(pem)),
         None => config.with_native_roots(),
+    };
+    match &tls.identity {
+        Some((cert, key)) => config.identity(Identity::from_pem(cert, key)),
+        None => config,
     }
 }
 
-fn channel(
-    endpoint: &Endpoint,
-    ca: Option<&[u8]>,
-    timeout: Duration,
-) -> Result<Channel, RemoteError> {
+/// What `grpcs://` endpoints are verified against and what the client shows them.
+#[derive(Default)]
+struct TlsFiles {
+    ca: Option<Vec<u8>>,
+    /// Client certificate and key, for servers that require mutual TLS.
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl TlsFiles {
+    fn read(options: &RemoteOptions) -> Result<TlsFiles, RemoteError> {
+        let read = |path: &std::path::Path, what: &'static str| {
+            crate::files::read_regular(path, 1 << 20).map_err(|e| RemoteError::TlsFile {
+                property: what,
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            })
+        };
+        let ca = match &options.ca_file {
+            Some(path) => Some(read(path, "server-ca-file")?),
+            None => None,
+        };
+        let identity = match (&options.cert_file, &options.key_file) {
+            (Some(cert), Some(key)) => {
+                let cert = read(cert, "server-cert-file")?;
+                let key = read(key, "server-key-file")?;
+                // Checked here, where the error can name the file; tonic would only
+                // fail the handshake later.
+                pem_holds(
+                    &cert,
+                    "CERTIFICATE",
+                    "server-cert-file",
+                    options.cert_file.as_deref(),
+                )?;
+                pem_holds(
+                    &key,
+                    "PRIVATE KEY",
+                    "server-key-file",
+                    options.key_file.as_deref(),
+                )?;
+                Some((cert, key))
+            }
+            (None, None) => None,
+            _ => return Err(RemoteError::HalfIdentity),
+        };
+        Ok(TlsFiles { ca, identity })
+    }
+}
+
+/// The PEM text has a block whose label ends with `label` (`PRIVATE KEY` covers the
+/// PKCS#8, RSA and EC forms).
+fn pem_holds(
+    pem: &[u8],
+    label: &str,
+    property: &'static str,
+    path: Option<&std::path::Path>,
+) -> Result<(), RemoteError> {
+    let text = String::from_utf8_lossy(pem);
+    let found = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("-----BEGIN "))
+        .any(|l| l.trim_end_matches('-').ends_with(label));
+    if found {
+        Ok(())
+    } else {
+        Err(RemoteError::TlsFile {
+            property,
+            path: path.map(|p| p.display().to_string()).unwrap_or_default(),
+            problem: format!("no PEM '{label}' block in it"),
+        })
+    }
+}
+
+fn channel(endpoint: &Endpoint, tls: &TlsFiles, timeout: Duration) -> Result<Channel, RemoteError> {
     let bad = |problem: String| RemoteError::NoneReady {
         model: String::new(),
         reasons: vec![format!("{endpoint}: {problem}")],
@@ -163,21 +296,28 @@ fn channel(
         .tcp_nodelay(true);
     if endpoint.tls {
         builder = builder
-            .tls_config(tls_config(endpoint, ca))
+            .tls_config(tls_config(endpoint, tls))
             .map_err(|e| bad(e.to_string()))?;
     }
     // Lazily: a server that is down at load connects by itself when it comes back.
     Ok(builder.connect_lazy())
 }
 
-/// ModelReady, then ModelMetadata checked against the local model.
+/// ModelReady, then ModelMetadata checked against the local model; with none, the model
+/// as the metadata describes it (`describe_served`) is returned, to check other
+/// endpoints against.
 async fn probe(
     client: &Client,
     model: &str,
-    local: &ModelInfo,
+    local: Option<&ModelInfo>,
     deadline: tokio::time::Instant,
-) -> Result<Wire, Refusal> {
+    credentials: Credentials,
+) -> Result<(Wire, Option<ModelInfo>), Refusal> {
     let late = |_| Refusal::Down("no answer in time".to_string());
+    let down = |s: tonic::Status| match refusal(&s, credentials) {
+        Some(why) => Refusal::Refused(why),
+        None => Refusal::Down(down_text(&s, credentials)),
+    };
     let ready = tokio::time::timeout_at(
         deadline,
         client.clone().model_ready(ModelReadyRequest {
@@ -187,7 +327,7 @@ async fn probe(
     )
     .await
     .map_err(late)?
-    .map_err(|s| Refusal::Down(status_text(&s)))?;
+    .map_err(down)?;
     if !ready.into_inner().ready {
         return Err(Refusal::Down(
             "the server does not have this model ready (wrong server-model, or still loading)"
@@ -203,8 +343,19 @@ async fn probe(
     )
     .await
     .map_err(late)?
-    .map_err(|s| Refusal::Down(status_text(&s)))?;
-    check(&meta.into_inner(), local).map_err(Refusal::Mismatch)
+    .map_err(down)?;
+    let meta = meta.into_inner();
+    match local {
+        Some(local) => Ok((check(&meta, local).map_err(Refusal::Mismatch)?, None)),
+        None => {
+            let served =
+                describe_served(&meta, credentials.input_size).map_err(Refusal::Mismatch)?;
+            Ok((
+                check(&meta, &served).map_err(Refusal::Mismatch)?,
+                Some(served),
+            ))
+        }
+    }
 }
 
 /// One `ModelInfer` request: the batch as raw contents of the wire's element type.
@@ -238,21 +389,19 @@ fn infer_request(
 
 impl Remote {
     /// Connects to every endpoint and checks its model; one ready endpoint is enough.
-    /// `local` is the model the element takes preprocessing and labels from.
-    pub fn connect(options: &RemoteOptions, local: ModelInfo) -> Result<Remote, RemoteError> {
+    /// `local` is the model the element takes preprocessing and labels from; None: the
+    /// first ready endpoint's metadata describes it.
+    pub fn connect(
+        options: &RemoteOptions,
+        mut local: Option<ModelInfo>,
+    ) -> Result<Remote, RemoteError> {
         if options.endpoints.is_empty() {
             return Err(RemoteError::NoEndpoint);
         }
-        let ca = match &options.ca_file {
-            Some(path) => Some(crate::files::read_regular(path, 1 << 20).map_err(|e| {
-                RemoteError::CaFile {
-                    path: path.display().to_string(),
-                    problem: e.to_string(),
-                }
-            })?),
-            None => None,
-        };
+        let tls = TlsFiles::read(options)?;
         let token = bearer(options.token_file.as_deref())?;
+        let has_token = token.0.is_some();
+        let has_identity = tls.identity.is_some();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("imgclassify-grpc")
@@ -264,14 +413,13 @@ impl Remote {
         {
             let _inside = runtime.enter();
             for endpoint in &options.endpoints {
-                let channel =
-                    channel(endpoint, ca.as_deref(), load_timeout).map_err(|e| match e {
-                        RemoteError::NoneReady { reasons, .. } => RemoteError::NoneReady {
-                            model: options.model.clone(),
-                            reasons,
-                        },
-                        e => e,
-                    })?;
+                let channel = channel(endpoint, &tls, load_timeout).map_err(|e| match e {
+                    RemoteError::NoneReady { reasons, .. } => RemoteError::NoneReady {
+                        model: options.model.clone(),
+                        reasons,
+                    },
+                    e => e,
+                })?;
                 clients.push((
                     endpoint.clone(),
                     GrpcInferenceServiceClient::with_interceptor(channel, token.clone()),
@@ -283,8 +431,23 @@ impl Remote {
         let mut first: Option<Wire> = None;
         for (i, (endpoint, client)) in clients.iter().enumerate() {
             let deadline = tokio::time::Instant::now() + load_timeout;
-            match runtime.block_on(probe(client, &options.model, &local, deadline)) {
-                Ok(wire) => {
+            let credentials = Credentials {
+                token: has_token,
+                tls_without_identity: endpoint.tls && !has_identity,
+                input_size: options.input_size,
+            };
+            let probed = probe(
+                client,
+                &options.model,
+                local.as_ref(),
+                deadline,
+                credentials,
+            );
+            match runtime.block_on(probed) {
+                Ok((wire, served)) => {
+                    if local.is_none() {
+                        local = served;
+                    }
                     if let Some(seen) = &first
                         && seen.input_type != wire.input_type
                     {
@@ -309,19 +472,25 @@ impl Remote {
                         problem,
                     });
                 }
+                Err(Refusal::Refused(problem)) => {
+                    return Err(RemoteError::Refused {
+                        endpoint: endpoint.to_string(),
+                        model: options.model.clone(),
+                        problem,
+                    });
+                }
                 Err(Refusal::Down(why)) => {
                     pool.failed(i, Instant::now());
                     unready.push(format!("{endpoint}: {why}"));
                 }
             }
         }
-        let Some(wire) = first else {
+        let (Some(wire), Some(mut info)) = (first, local) else {
             return Err(RemoteError::NoneReady {
                 model: options.model.clone(),
                 reasons: unready,
             });
         };
-        let mut info = local;
         info.input_type = wire.input_type;
         info.batchable &= wire.batchable;
         if wire.input_type == ElementType::Uint8 {
@@ -338,9 +507,19 @@ impl Remote {
             model: options.model.clone(),
             timeout: options.timeout,
             in_flight: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
+            max_in_flight: options.max_in_flight.max(1),
+            token: has_token,
+            identity: has_identity,
             unready,
             counters: Counters::default(),
         })
+    }
+
+    /// How long connecting and the first request may take: at least `MIN_LOAD_TIMEOUT`,
+    /// so a server slower than `server-timeout` still loads (its frames then pass
+    /// without fresh results).
+    pub fn load_timeout(&self) -> Duration {
+        self.timeout.max(MIN_LOAD_TIMEOUT)
     }
 
     /// Bytes of one image's tensor on the wire.
@@ -411,8 +590,20 @@ impl Remote {
             let wire = match wire {
                 Some(wire) => wire,
                 // Down at load: its model is checked before it gets frames.
-                None => match probe(client, &self.model, &self.info, deadline).await {
-                    Ok(wire) if wire.input_type == self.info.input_type => {
+                None => match probe(
+                    client,
+                    &self.model,
+                    Some(&self.info),
+                    deadline,
+                    Credentials {
+                        token: self.token,
+                        tls_without_identity: endpoint.tls && !self.identity,
+                        input_size: None,
+                    },
+                )
+                .await
+                {
+                    Ok((wire, _)) if wire.input_type == self.info.input_type => {
                         self.pool.checked(i, wire.clone());
                         wire
                     }
@@ -421,7 +612,7 @@ impl Remote {
                         reasons.push(format!("{endpoint}: serves a different model"));
                         continue;
                     }
-                    Err(Refusal::Down(why)) => {
+                    Err(Refusal::Down(why) | Refusal::Refused(why)) => {
                         self.pool.failed(i, Instant::now());
                         reasons.push(format!("{endpoint}: {why}"));
                         continue;
@@ -437,6 +628,14 @@ impl Remote {
                     self.pool.answered(i);
                     let rows = self.scores(&wire, response.into_inner(), images, endpoint)?;
                     return Ok((rows, i));
+                }
+                // tonic enforces the request's timeout itself and answers `Cancelled`
+                // when it expires: that is a timeout too.
+                Ok(Err(_)) if tokio::time::Instant::now() >= deadline => {
+                    self.counters.timed_out.fetch_add(1, Ordering::Relaxed);
+                    self.pool.failed(i, Instant::now());
+                    reasons.push(format!("{endpoint}: no answer within server-timeout"));
+                    break;
                 }
                 Ok(Err(status)) => {
                     if status.code() == tonic::Code::DeadlineExceeded {
@@ -464,24 +663,14 @@ impl Remote {
             reasons.join("; ")
         )))
     }
-}
 
-impl Backend for Remote {
-    fn info(&self) -> &ModelInfo {
-        &self.info
-    }
-
-    /// Every endpoint; each result names the one that answered it.
-    fn provider(&self) -> String {
-        self.clients
-            .iter()
-            .map(|(e, _)| e.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    /// One request per batch, split where it would pass the servers' message limit.
-    fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
+    /// `run` with another time limit than `server-timeout` (the first request at load).
+    pub fn run_within(
+        &self,
+        tensors: &[f32],
+        images: usize,
+        timeout: Duration,
+    ) -> Result<Scores, BackendError> {
         let len = self.info.spec.tensor.len();
         if images == 0 || tensors.len() != images * len {
             return Err(BackendError::BatchShape {
@@ -508,7 +697,7 @@ impl Backend for Remote {
         let Some(runtime) = &self.runtime else {
             return Err(BackendError::Unavailable("the client is shut down".into()));
         };
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut rows = Vec::with_capacity(images * self.info.spec.classes);
         let mut calls = 0;
         let mut answered = 0;
@@ -524,6 +713,30 @@ impl Backend for Remote {
             calls,
             provider: Some(self.clients[answered].0.to_string()),
         })
+    }
+}
+
+impl Backend for Remote {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Every endpoint; each result names the one that answered it.
+    fn provider(&self) -> String {
+        self.clients
+            .iter()
+            .map(|(e, _)| e.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// One request per batch, split where it would pass the servers' message limit.
+    fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
+        self.run_within(tensors, images, self.timeout)
+    }
+
+    fn concurrency(&self) -> usize {
+        self.max_in_flight
     }
 
     fn requests(&self) -> Option<RequestCounts> {
@@ -590,5 +803,49 @@ mod tests {
         std::fs::write(&file, "\n").expect("token file");
         assert!(bearer(Some(&file)).is_err());
         assert!(bearer(None).expect("no token").0.is_none());
+    }
+
+    #[test]
+    fn client_identity_files_are_checked_and_half_an_identity_is_refused() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(
+            &cert,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .expect("cert");
+        std::fs::write(
+            &key,
+            "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n",
+        )
+        .expect("key");
+        let options = |cert_file: Option<&std::path::Path>, key_file: Option<&std::path::Path>| {
+            RemoteOptions {
+                endpoints: Vec::new(),
+                model: "m".into(),
+                timeout: Duration::from_secs(1),
+                max_in_flight: 1,
+                ca_file: None,
+                cert_file: cert_file.map(Into::into),
+                key_file: key_file.map(Into::into),
+                input_size: None,
+                token_file: None,
+            }
+        };
+        let tls = TlsFiles::read(&options(Some(&cert), Some(&key))).expect("an identity");
+        assert!(tls.identity.is_some());
+        assert!(matches!(
+            TlsFiles::read(&options(Some(&cert), None)),
+            Err(RemoteError::HalfIdentity)
+        ));
+        // Certificate and key swapped: the error names the property and the file.
+        let e = TlsFiles::read(&options(Some(&key), Some(&cert)))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.starts_with("server-cert-file '") && e.contains("CERTIFICATE"),
+            "{e}"
+        );
     }
 }

@@ -5,7 +5,7 @@ use super::proto::ModelMetadataResponse;
 use super::proto::model_metadata_response::TensorMetadata;
 use super::tensor::element_type;
 use crate::backend::{ElementType, ModelInfo};
-use crate::model::Layout;
+use crate::model::{Layout, ModelMetadata, model_spec};
 
 /// How to talk to one server's model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,50 @@ pub struct Wire {
 
 fn shape(t: &TensorMetadata) -> String {
     format!("{} {:?}", t.datatype, t.shape)
+}
+
+/// The model as the server's metadata describes it, for an element with no local model
+/// file: input size and layout from the input's shape (or `input_size` where it is
+/// dynamic), the class count from the first output, and normalisation left to the
+/// element's defaults and its input-mean, input-std and color-order. No labels.
+pub fn describe_served(
+    meta: &ModelMetadataResponse,
+    input_size: Option<usize>,
+) -> Result<ModelInfo, String> {
+    let [input] = meta.inputs.as_slice() else {
+        return Err(format!(
+            "it has {} inputs; an image classifier has one",
+            meta.inputs.len()
+        ));
+    };
+    let input_type = element_type(&input.datatype)
+        .filter(|t| *t != ElementType::Float64)
+        .ok_or_else(|| {
+            format!(
+                "input '{}' is {}; FP32, FP16 or UINT8 are supported",
+                input.name, input.datatype
+            )
+        })?;
+    let output = meta
+        .outputs
+        .iter()
+        .find(|o| element_type(&o.datatype).is_some())
+        .ok_or_else(|| "it has no FP32, FP16 or FP64 output".to_string())?;
+    let spec = model_spec(
+        &input.shape,
+        &output.shape,
+        &ModelMetadata::default(),
+        input_size,
+    )
+    .map_err(|e| format!("input '{}' {}: {e}", input.name, shape(input)))?;
+    Ok(ModelInfo {
+        name: meta.name.clone(),
+        spec,
+        input_type,
+        labels: None,
+        batchable: input.shape.first() == Some(&-1),
+        quantization: None,
+    })
 }
 
 /// `Err` says what does not match, for an error naming the endpoint and the model.
@@ -97,7 +141,6 @@ pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ModelMetadata, model_spec};
 
     fn local() -> ModelInfo {
         let meta = ModelMetadata {
@@ -176,5 +219,40 @@ mod tests {
             vec![tensor("logits", "FP32", &[-1, 1000])],
         );
         assert!(check(&ty, &local()).expect_err("type").contains("INT64"));
+    }
+
+    #[test]
+    fn a_served_model_describes_itself_where_there_is_no_local_file() {
+        use super::super::proto::ModelMetadataResponse;
+        let tensor = |name: &str, datatype: &str, shape: &[i64]| TensorMetadata {
+            name: name.into(),
+            datatype: datatype.into(),
+            shape: shape.to_vec(),
+        };
+        let served = |input: TensorMetadata| ModelMetadataResponse {
+            name: "mymodel".into(),
+            inputs: vec![input],
+            outputs: vec![tensor("scores", "FP32", &[-1, 10])],
+            ..Default::default()
+        };
+        let nhwc = describe_served(&served(tensor("x", "UINT8", &[-1, 192, 192, 3])), None)
+            .expect("described");
+        assert_eq!(nhwc.name, "mymodel");
+        assert_eq!(nhwc.input_type, ElementType::Uint8);
+        assert_eq!(nhwc.spec.tensor.layout, Layout::Nhwc);
+        assert_eq!((nhwc.spec.tensor.width, nhwc.spec.classes), (192, 10));
+        assert!(nhwc.batchable && nhwc.labels.is_none());
+        // A dynamic size takes input-size; the description passes its own check.
+        let meta = served(tensor("x", "FP32", &[1, 3, -1, -1]));
+        let nchw = describe_served(&meta, Some(160)).expect("described");
+        assert_eq!(
+            (nchw.spec.tensor.layout, nchw.spec.tensor.height),
+            (Layout::Nchw, 160)
+        );
+        assert!(!nchw.batchable);
+        assert!(check(&meta, &nchw).is_ok());
+        let e = describe_served(&served(tensor("x", "FP32", &[-1, 224, 224])), None)
+            .expect_err("not an image");
+        assert!(e.starts_with("input 'x' FP32 [-1, 224, 224]"), "{e}");
     }
 }

@@ -8,8 +8,16 @@ pub enum RemoteError {
     Endpoint(#[from] BadEndpoint),
     #[error("inference-server: no endpoint given")]
     NoEndpoint,
-    #[error("server-ca-file '{path}': {problem}")]
-    CaFile { path: String, problem: String },
+    #[error("{property} '{path}': {problem}")]
+    TlsFile {
+        property: &'static str,
+        path: String,
+        problem: String,
+    },
+    #[error(
+        "server-cert-file and server-key-file go together: set both for mutual TLS, or neither"
+    )]
+    HalfIdentity,
     #[error("server-token-file '{path}': {problem}")]
     TokenFile { path: String, problem: String },
     #[error("could not start the inference client's runtime: {0}")]
@@ -17,6 +25,13 @@ pub enum RemoteError {
     /// A server answered, but its model is not what the element expects.
     #[error("model '{model}' on {endpoint}: {problem}")]
     Mismatch {
+        endpoint: String,
+        model: String,
+        problem: String,
+    },
+    /// A server refused the client's credentials (token, client certificate).
+    #[error("model '{model}' on {endpoint}: {problem}")]
+    Refused {
         endpoint: String,
         model: String,
         problem: String,
