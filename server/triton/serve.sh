@@ -37,7 +37,8 @@ cp --remove-destination "$TRITON/backends/python/libtriton_python.so" \
   cat "$TRITON/backends/python/triton_python_backend_utils.py"; } > "$WORK/backends/python/triton_python_backend_utils.py"
 names=()
 for m in ${MODELS:-mobilenet}; do names+=(--name "$m"); done
-MODELS_DIR=${IMGCLASSIFY_MODEL_PATH%%:*}
+MODELS_DIR=${IMGCLASSIFY_MODEL_PATH:-}
+MODELS_DIR=${MODELS_DIR%%:*}
 "$PY" "$ROOT/server/triton/repository.py" "$WORK/models" --models "${MODELS_DIR:-$ROOT/deps/models}" "${names[@]}" >/dev/null
 
 # The stub links the CUDA runtime shipped in the wheel, and the libpython of the venv's
