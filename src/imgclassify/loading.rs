@@ -60,6 +60,7 @@ pub fn load(
     };
     let started = Instant::now();
     if !request.server.endpoints.is_empty() {
+        super::classes::refuse_remote(request)?;
         let remote = super::remote::connect(element, request, &path, &options)?;
         let loaded = Loaded {
             warm_row: remote.warm_row,
@@ -127,7 +128,7 @@ fn finish(
         _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
     })?;
     let latency = gst::ClockTime::from_nseconds(2 * loaded.per_image.as_nanos() as u64);
-    let activation = Activation::decide(request.activation, info.spec.output, &loaded.warm_row)
+    let mut activation = Activation::decide(request.activation, info.spec.output, &loaded.warm_row)
         .map_err(|e| {
             gst::error_msg!(
                 gst::LibraryError::Settings,
@@ -189,12 +190,22 @@ fn finish(
             Activation::Softmax => "logits",
         }
     );
+    let embedding = super::classes::load(element, request, path, backend, &spec)?;
+    let mut labels = labels;
+    if let Some(custom) = &embedding.classes {
+        // Class scores are similarities in [0, 1] already.
+        labels = custom.labels.clone();
+        activation = Activation::None;
+    }
+    let classifier = Classifier::new(
+        request.classifier_id.clone(),
+        Arc::clone(&loaded.backend),
+        Postprocessor::new(activation, labels),
+    )
+    .with_embedding(embedding.classes, request.classes.attach_embedding);
+    crate::lock::lock(&classifier.stats).examples = embedding.examples;
     Ok(Model {
-        classifier: Arc::new(Classifier::new(
-            request.classifier_id.clone(),
-            Arc::clone(&loaded.backend),
-            Postprocessor::new(activation, labels),
-        )),
+        classifier: Arc::new(classifier),
         spec,
         active: loaded.active,
         latency,

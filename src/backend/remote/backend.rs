@@ -523,6 +523,7 @@ impl Backend for Remote {
             rows,
             calls,
             provider: Some(self.clients[answered].0.to_string()),
+            embeddings: Vec::new(),
         })
     }
 

@@ -111,6 +111,7 @@ mod tests {
             labels: None,
             batchable: true,
             quantization: None,
+            embedding: None,
         }
     }
 
