@@ -23,7 +23,9 @@ Steps, for each requested model:
  2. Read the ``.pth`` state_dict with numpy and a restricted unpickler (no
     torch: it only rebuilds tensors and OrderedDicts, nothing else).
  3. Build the ONNX graph with ``onnx.helper``: BatchNorm folded into the
-    convolutions, ReLU6 as Clip(0, 6), GlobalAveragePool, Flatten, Gemm.
+    convolutions, ReLU6 as Clip(0, 6), GlobalAveragePool, Flatten, Gemm. The
+    outputs are ``logits`` [N, 1000] and ``embedding`` [N, 1280], the flattened
+    pooled features the Gemm reads (for custom classes from example photos).
  4. Write ``OUT/<name>.onnx`` with the ``imgclassify.*`` metadata that tells
     the plugin how to preprocess frames and name the classes (see
     models/README.md), plus ``OUT/<name>.onnx.stamp`` so that a second run with
@@ -152,6 +154,13 @@ IR_VERSION = 9
 FORMAT_VERSION = "1"
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
+# The second output: the pooled features the classifier's Gemm reads, for
+# few-shot classes (nearest examples by cosine similarity). It is a tensor the
+# graph computes anyway, so exposing it costs no inference time. It comes after
+# the logits because the plugin reads the first output shaped like class scores.
+EMBEDDING_NAME = "embedding"
+# Both architectures end in a 1280-channel head (EfficientNet-Lite fixes it).
+EMBEDDING_WIDTH = 1280
 
 
 class ConvertError(Exception):
@@ -533,17 +542,20 @@ class GraphBuilder:
         return out
 
     def classifier(self, x, fc_key):
-        """GlobalAveragePool -> Flatten -> Gemm producing OUTPUT_NAME."""
+        """GlobalAveragePool -> Flatten (EMBEDDING_NAME) -> Gemm (OUTPUT_NAME)."""
         self.nodes.append(self.helper.make_node("GlobalAveragePool", [x], ["pool"], name="pool"))
-        self.nodes.append(self.helper.make_node("Flatten", ["pool"], ["flat"], name="flatten", axis=1))
+        self.nodes.append(self.helper.make_node(
+            "Flatten", ["pool"], [EMBEDDING_NAME], name="flatten", axis=1))
         weight = self.tensor(fc_key + ".weight").astype(np.float32)
         bias = self.tensor(fc_key + ".bias").astype(np.float32)
         if weight.shape[0] != 1000:
             fail("%s has %d outputs, expected 1000 ImageNet classes" % (fc_key, weight.shape[0]))
+        if weight.shape[1] != EMBEDDING_WIDTH:
+            fail("%s reads %d features, expected %d" % (fc_key, weight.shape[1], EMBEDDING_WIDTH))
         self.add_initializer("fc.weight", weight)
         self.add_initializer("fc.bias", bias)
         self.nodes.append(self.helper.make_node(
-            "Gemm", ["flat", "fc.weight", "fc.bias"], [OUTPUT_NAME], name="fc", transB=1))
+            "Gemm", [EMBEDDING_NAME, "fc.weight", "fc.bias"], [OUTPUT_NAME], name="fc", transB=1))
 
     def check_all_used(self):
         # A leftover weight means the architecture guess missed a layer.
@@ -641,12 +653,14 @@ def build_model(name, spec, state, labels, source_text):
     graph = helper.make_graph(
         g.nodes, name.replace("-", "_"),
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, "height", "width"])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 1000])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 1000]),
+         helper.make_tensor_value_info(EMBEDDING_NAME, TensorProto.FLOAT, ["batch", EMBEDDING_WIDTH])],
         initializer=g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="imgclassify models/convert.py")
     model.ir_version = IR_VERSION
-    model.doc_string = "%s, ImageNet-1k, 1000 logits. %s" % (spec["description"], source_text)
+    model.doc_string = "%s, ImageNet-1k, 1000 logits and a %d-wide embedding. %s" % (
+        spec["description"], EMBEDDING_WIDTH, source_text)
     helper.set_model_props(model, metadata_for(name, spec, labels, source_text))
     onnx.checker.check_model(model, full_check=True)
     return model
@@ -671,6 +685,7 @@ def metadata_for(name, spec, labels, source_text):
         "imgclassify.std": ",".join(fmt_number(v) for v in spec["std"]),
         "imgclassify.crop_fraction": fmt_number(CROP_FRACTION),
         "imgclassify.output": "logits",
+        "imgclassify.embedding": EMBEDDING_NAME,
         "imgclassify.labels": "\n".join(labels),
         "imgclassify.source": source_text,
         "imgclassify.license": "%s; labels: %s (%s==%s)" % (
@@ -892,9 +907,10 @@ def check_contract(session, name):
     if [i.name for i in inputs] != [INPUT_NAME] or inputs[0].type != "tensor(float)" \
             or inputs[0].shape != ["batch", 3, "height", "width"]:
         problems.append("input is %r" % [(i.name, i.type, i.shape) for i in inputs])
-    if [o.name for o in outputs] != [OUTPUT_NAME] or outputs[0].type != "tensor(float)" \
-            or outputs[0].shape != ["batch", 1000]:
-        problems.append("output is %r" % [(o.name, o.type, o.shape) for o in outputs])
+    want = [(OUTPUT_NAME, "tensor(float)", ["batch", 1000]),
+            (EMBEDDING_NAME, "tensor(float)", ["batch", EMBEDDING_WIDTH])]
+    if [(o.name, o.type, o.shape) for o in outputs] != want:
+        problems.append("outputs are %r" % [(o.name, o.type, o.shape) for o in outputs])
     if problems:
         fail("%s breaks the graph contract: %s" % (name, "; ".join(problems)))
 
@@ -908,15 +924,22 @@ def check_verify_packages():
              "pass --no-verify")
 
 
-def top1_on_photos(session, photos_dir, photos):
-    """{photo: softmax probabilities} of the model on each photo."""
+def top1_on_photos(session, photos_dir, photos, embeddings=None):
+    """{photo: softmax probabilities} of the model on each photo; with a dict
+    as embeddings, also {photo: embedding} into it."""
     meta = session.get_modelmeta().custom_metadata_map
     result = {}
     for photo in photos:
         tensor = preprocess(os.path.join(photos_dir, photo), meta)
-        (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: tensor})
+        logits, embedding = session.run([OUTPUT_NAME, EMBEDDING_NAME], {INPUT_NAME: tensor})
         result[photo] = softmax(logits[0].astype(np.float64))
+        if embeddings is not None:
+            embeddings[photo] = embedding[0].astype(np.float64)
     return result
+
+
+def cosine(a, b):
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def cpu_session(path, reference_arithmetic=False):
@@ -944,13 +967,15 @@ def verify(out_dir, names, photos_dir):
     print(row % ("model", "photo", "top1", "prob", "runner-up", "check"))
     failures = []
     probs_of = {}
+    embeddings_of = {}
     for name in names:
         path = os.path.join(out_dir, name + ".onnx")
         session = cpu_session(path)
         check_contract(session, name)
         meta = session.get_modelmeta().custom_metadata_map
         labels = meta["imgclassify.labels"].split("\n")
-        probs_of[name] = top1_on_photos(session, photos_dir, photos)
+        embeddings_of[name] = {}
+        probs_of[name] = top1_on_photos(session, photos_dir, photos, embeddings_of[name])
         for photo in photos:
             probs = probs_of[name][photo]
             top, second = np.argsort(-probs)[:2]
@@ -964,19 +989,46 @@ def verify(out_dir, names, photos_dir):
         # them (dynamic batch/height/width) and still answer [batch, 1000].
         size = int(meta["imgclassify.input_size"]) + 32
         batch = np.concatenate([preprocess(os.path.join(photos_dir, photos[0]), meta, size)] * 2)
-        (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch})
-        if logits.shape != (2, 1000):
-            failures.append("%s: batch 2 at %dx%d gave shape %s" % (name, size, size, logits.shape))
+        logits, embedding = session.run([OUTPUT_NAME, EMBEDDING_NAME], {INPUT_NAME: batch})
+        if logits.shape != (2, 1000) or embedding.shape != (2, EMBEDDING_WIDTH):
+            failures.append("%s: batch 2 at %dx%d gave shapes %s and %s"
+                            % (name, size, size, logits.shape, embedding.shape))
+        # The embedding is what the Gemm reads: the logits must follow from it.
+        weight, bias = fc_weights(path)
+        for photo in photos:
+            tensor = preprocess(os.path.join(photos_dir, photo), meta)
+            logits, embedding = session.run([OUTPUT_NAME, EMBEDDING_NAME], {INPUT_NAME: tensor})
+            if weight is not None and not np.allclose(embedding @ weight.T + bias, logits,
+                                                      rtol=1e-3, atol=1e-3):
+                failures.append("%s on %s: the logits are not the classifier of the embedding"
+                                % (name, photo))
     int8 = [n for n in names if n in INT8_MODELS]
     if int8:
         print()
     for name in int8:
         base = name[: -len(INT8_SUFFIX)]
         if base not in probs_of:
+            embeddings_of[base] = {}
             probs_of[base] = top1_on_photos(cpu_session(os.path.join(out_dir, base + ".onnx")),
-                                            photos_dir, photos)
-        print("%s: %s" % (name, agreement_text(probs_of[base], probs_of[name])))
+                                            photos_dir, photos, embeddings_of[base])
+        similarity = [cosine(embeddings_of[base][p], embeddings_of[name][p]) for p in photos]
+        print("%s: %s; embedding cosine similarity to fp32 mean %.4f min %.4f" % (
+            name, agreement_text(probs_of[base], probs_of[name]),
+            np.mean(similarity), np.min(similarity)))
     return failures
+
+
+def fc_weights(path):
+    """The classifier's float weight and bias of an fp32 model, or (None, None) for
+    an int8 one (its weights are quantised)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(path)
+    init = {t.name: t for t in model.graph.initializer}
+    if "fc.weight" not in init:
+        return None, None
+    return numpy_helper.to_array(init["fc.weight"]), numpy_helper.to_array(init["fc.bias"])
 
 
 def agreement_text(fp32, int8):

@@ -6,6 +6,7 @@ Needs only the `onnx` package (for example deps/venv/bin/python, or any Python w
     python models/set_metadata.py my_model.onnx --labels labels.txt \\
         --mean 127 --std 128 --color-order rgb --output logits --name my-model
     python models/set_metadata.py my_model.onnx --out tagged.onnx --output multilabel-logits
+    python models/set_metadata.py my_model.onnx --embedding features
     python models/set_metadata.py --show my_model.onnx
     python models/set_metadata.py --self-test
 
@@ -32,7 +33,8 @@ PREFIX = "imgclassify."
 # The order keys are written in; keys not listed (provenance, future keys) follow, sorted.
 KEY_ORDER = [
     "format_version", "name", "description", "input_size", "color_order", "layout",
-    "scale", "mean", "std", "crop_fraction", "output", "labels", "source", "license",
+    "scale", "mean", "std", "crop_fraction", "output", "embedding", "labels", "source",
+    "license",
 ]
 OUTPUTS = ("logits", "probabilities", "multilabel-logits", "scores")
 # The element's defaults without metadata (ImageNet), in 0..255 pixel units.
@@ -105,6 +107,26 @@ def class_counts(model):
     return counts
 
 
+def embedding_problem(model, name):
+    """Why output `name` cannot be the model's embedding ([N,D] float32), or None."""
+    outputs = {o.name: o for o in model.graph.output}
+    if name not in outputs:
+        shown = ", ".join(f"'{n}'" for n in outputs) or "none"
+        return f"the model has no output '{name}'; its outputs are {shown}"
+    t = outputs[name].type.tensor_type
+    if t.elem_type != onnx.TensorProto.FLOAT:
+        return (f"output '{name}' is {onnx.TensorProto.DataType.Name(t.elem_type).lower()}, "
+                "an embedding is float")
+    dims = list(t.shape.dim)
+    if len(dims) != 2 or not (dims[1].HasField("dim_value") and dims[1].dim_value > 1):
+        return f"output '{name}' is not shaped [N,D] with a fixed width D > 1: {tensor_text(outputs[name])}"
+    first = next(iter(outputs))
+    if first == name:
+        return (f"output '{name}' is the model's first output, which the element reads class "
+                "scores from; put the class scores first")
+    return None
+
+
 def old_pixel_units(meta, key, default):
     """The model's existing mean or std converted to 0..255 units (divided by its scale)."""
     if PREFIX + key not in meta:
@@ -151,6 +173,11 @@ def new_entries(args, model, meta):
         new["crop_fraction"] = number_text(args.crop_fraction)
     if args.output is not None:
         new["output"] = args.output
+    if args.embedding is not None:
+        problem = embedding_problem(model, args.embedding)
+        if problem:
+            raise BadValue(f"--embedding {args.embedding}: {problem}")
+        new["embedding"] = args.embedding
     if args.labels is not None:
         labels = read_labels(args.labels)
         counts = class_counts(model)
@@ -287,6 +314,9 @@ def parser():
     p.add_argument("--output", choices=OUTPUTS, help="logits: softmax; probabilities: as "
                    "they are; multilabel-logits: sigmoid per class; scores: as they are "
                    "(e.g. a sigmoid inside the model)")
+    p.add_argument("--embedding", metavar="OUTPUT", help="the output holding the image's "
+                   "embedding ([N,D] float32, not the first output), for custom classes "
+                   "from example photos")
     return p
 
 
@@ -415,6 +445,23 @@ def self_test():
         assert code == 2 and "one label" in text, text
         assert run(model, "--labels", os.path.join(d, "one.txt"),
                    "--output", "multilabel-logits")[0] == 0
+        # --embedding names a float [N,D] output that is not the first one.
+        node = helper.make_node("ReduceMean", ["input"], ["features"], axes=[2, 3], keepdims=0)
+        head = helper.make_node("Identity", ["features"], ["scores"])
+        graph = helper.make_graph(
+            [node, head], "two",
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 4, 8, 8])],
+            [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["n", 4]),
+             helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 4]),
+             helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 4, 8, 8])])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
+        code, text = run(model, "--embedding", "features")
+        assert code == 0 and "imgclassify.embedding = features" in text, text
+        assert ("imgclassify.embedding", "features") in meta(model)
+        for name, words in [("nope", "no output 'nope'; its outputs are 'scores', 'features'"),
+                            ("scores", "first output"), ("input", "not shaped [N,D]")]:
+            code, text = run(model, "--embedding", name)
+            assert code == 2 and words in text, (name, text)
         for argv in (["--output", "softmax"], ["--layout", "CHW"], ["--color-order", "yuv"]):
             with contextlib.redirect_stderr(io.StringIO()):
                 try:

@@ -33,6 +33,8 @@ def shapes(path):
     meta = session.get_modelmeta().custom_metadata_map
     size = int(meta.get("imgclassify.input_size", "224"))
     layout = meta.get("imgclassify.layout", "nchw").lower()
+    # The first output is the class scores (the built-in models' second output, the
+    # embedding, is not served: the element reads only the scores from a server).
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     dims = [3, size, size] if layout == "nchw" else [size, size, 3]
     types = {"tensor(float)": "TYPE_FP32", "tensor(float16)": "TYPE_FP16", "tensor(uint8)": "TYPE_UINT8"}

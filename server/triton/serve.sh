@@ -6,7 +6,8 @@
 #   server/triton/serve.sh [GRPC_PORT [HTTP_PORT [WORK_DIR [tritonserver options...]]]]
 #
 # Defaults: 8001, 8000, a new temporary folder. MODELS="mobilenet efficientnet-lite2"
-# picks the models (default: mobilenet). Then, e.g.:
+# picks the models (default: mobilenet), read from the first folder of
+# IMGCLASSIFY_MODEL_PATH as the element reads them (default: deps/models). Then, e.g.:
 #   gst-launch-1.0 filesrc location=tests/data/coffee.png ! pngdec ! videoconvert ! \
 #     imgclassify inference-server=grpc://127.0.0.1:8001 post-messages=true ! fakesink -m
 # Several can run at once on different ports (their shared memory is named by the port).
@@ -36,7 +37,8 @@ cp --remove-destination "$TRITON/backends/python/libtriton_python.so" \
   cat "$TRITON/backends/python/triton_python_backend_utils.py"; } > "$WORK/backends/python/triton_python_backend_utils.py"
 names=()
 for m in ${MODELS:-mobilenet}; do names+=(--name "$m"); done
-"$PY" "$ROOT/server/triton/repository.py" "$WORK/models" --models "$ROOT/deps/models" "${names[@]}" >/dev/null
+MODELS_DIR=${IMGCLASSIFY_MODEL_PATH%%:*}
+"$PY" "$ROOT/server/triton/repository.py" "$WORK/models" --models "${MODELS_DIR:-$ROOT/deps/models}" "${names[@]}" >/dev/null
 
 # The stub links the CUDA runtime shipped in the wheel, and the libpython of the venv's
 # interpreter (which may not be the system's, e.g. under pyenv).

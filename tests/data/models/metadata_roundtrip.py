@@ -7,7 +7,7 @@ For `efficientnet` and `mobilenet`: copies the model without its imgclassify.* k
 (set_metadata.py --clear), writes them back with set_metadata.py from the command line
 a user would type (mean/std in 0..255 pixel units), then checks with onnxruntime's
 metadata reader that the result means the same as the original (same labels, colour
-order, layout, sizes, output kind, and per channel the same (pixel*scale-mean)/std up
+order, layout, sizes, output kind, embedding output, and per channel the same (pixel*scale-mean)/std up
 to float rounding), and that both classify tests/data/coffee.png identically when
 preprocessed as their own metadata says. Exit status 0 when all agree.
 """
@@ -28,12 +28,13 @@ OPTIONS = {
     "efficientnet": ["--name", "efficientnet", "--description", "EfficientNet-Lite0",
                      "--input-size", "224", "--color-order", "rgb", "--layout", "NCHW",
                      "--mean", "127", "--std", "128", "--crop-fraction", "0.875",
-                     "--output", "logits"],
+                     "--output", "logits", "--embedding", "embedding"],
     "mobilenet": ["--name", "mobilenet", "--description",
                   "MobileNetV2 1.0 (torchvision IMAGENET1K_V1)", "--input-size", "224",
                   "--color-order", "rgb", "--layout", "NCHW",
                   "--mean", "123.675,116.28,103.53", "--std", "58.395,57.12,57.375",
-                  "--crop-fraction", "0.875", "--output", "logits"],
+                  "--crop-fraction", "0.875", "--output", "logits",
+                  "--embedding", "embedding"],
 }
 
 
@@ -52,7 +53,8 @@ def meaning(meta):
     labels = meta["imgclassify.labels"].removesuffix("\n").split("\n")
     plain = {k: meta[k].upper() for k in ("imgclassify.color_order", "imgclassify.layout")}
     plain |= {k: meta[k] for k in ("imgclassify.name", "imgclassify.input_size",
-                                   "imgclassify.output", "imgclassify.description")}
+                                   "imgclassify.output", "imgclassify.description",
+                                   "imgclassify.embedding")}
     plain["crop"] = float(meta["imgclassify.crop_fraction"])
     return plain, labels, scale / std, mean / std
 

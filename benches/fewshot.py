@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Custom classes from a few example photos: which rule, which score, which threshold.
+
+Measures, on the few-shot photo set (models/fewshot_photos.py --out deps/fewshot), how
+well each built-in model's `embedding` output classifies photos into classes given by a
+few example photos each, with several rules; and how the similarity of the best class
+can be mapped to a score in [0, 1] and thresholded (min-similarity) so that photos of a
+class that is not in the set come out as unknown. The results are in
+docs/custom-classes.md ("Choosing the rule, measured").
+
+Preprocessing is the element's default (resize-mode=center-crop): the centred square
+covering crop_fraction of the shorter side, each model pixel the area average of the
+source pixels under it (bilinear when enlarging), then the model's normalisation, all
+read from the model's imgclassify.* metadata. Embeddings are L2-normalised.
+
+Protocol: for each random draw, each class's photos are shuffled; the first 10 are the
+pool the examples come from (the first k of them for k examples per class), the others
+are the test photos, the same for every k within a draw. Accuracy is the mean of the
+per-class accuracies (classes have 5 to 52 test photos), as mean ± standard deviation
+over the draws.
+
+Usage:
+    deps/venv/bin/python benches/fewshot.py [--photos deps/fewshot] [--models DIR]
+        [--draws 20] [--names mobilenet,...]
+    deps/venv/bin/python benches/fewshot.py --check-test-classes tests/data [--models DIR]
+
+--check-test-classes classifies each tests/data/classes-heldback/<class>.jpg against the
+classes of tests/data/classes with the nearest-centroid rule, for every model, and exits
+1 if mobilenet gets one wrong.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NAMES = ["mobilenet", "efficientnet", "efficientnet-lite1", "efficientnet-lite2",
+         "mobilenet-int8", "efficientnet-int8"]
+SHOTS = [1, 3, 5, 10]
+POOL = 10  # examples are drawn from the first POOL photos of each shuffled class
+EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def default_models_dir():
+    for d in os.environ.get("IMGCLASSIFY_MODEL_PATH", "").split(":"):
+        if d and os.path.exists(os.path.join(d, "mobilenet.onnx")):
+            return d
+    return os.path.join(ROOT, "deps", "models")
+
+
+# ---------------------------------------------------------------------------
+# Embedding photos as the element does
+# ---------------------------------------------------------------------------
+
+def element_tensor(image, meta):
+    """RGB PIL image -> [3, size, size] float32 as the element's center-crop feeds it."""
+    from PIL import Image
+
+    size = int(meta["imgclassify.input_size"])
+    fraction = float(meta.get("imgclassify.crop_fraction", "1"))
+    scale = float(meta.get("imgclassify.scale", "1"))
+    mean = np.array([float(v) for v in meta["imgclassify.mean"].split(",")], dtype=np.float32)
+    std = np.array([float(v) for v in meta["imgclassify.std"].split(",")], dtype=np.float32)
+    w, h = image.size
+    side = min(w, h) * fraction
+    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+    # Area average when shrinking (the element's footprint average), bilinear when enlarging.
+    method = Image.BOX if side >= size else Image.BILINEAR
+    pixels = np.asarray(image.resize((size, size), method, box=box), dtype=np.float32)
+    pixels = (pixels * np.float32(scale) - mean) / std
+    return pixels.transpose(2, 0, 1)
+
+
+def load_rgb(path):
+    from PIL import Image, ImageOps
+
+    image = Image.open(path)
+    image = ImageOps.exif_transpose(image)
+    return image.convert("RGB")
+
+
+class Embedder:
+    def __init__(self, path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self.meta = self.session.get_modelmeta().custom_metadata_map
+        self.output = self.meta.get("imgclassify.embedding")
+        if not self.output:
+            raise SystemExit("%s has no imgclassify.embedding key: rebuild it with "
+                             "models/convert.py" % path)
+
+    def embed(self, images, batch=16):
+        """L2-normalised embeddings [n, D] of a list of RGB images."""
+        rows = []
+        for start in range(0, len(images), batch):
+            tensors = np.stack([element_tensor(im, self.meta) for im in images[start:start + batch]])
+            (e,) = self.session.run([self.output], {"input": tensors})
+            rows.append(e.astype(np.float64))
+        e = np.concatenate(rows)
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+def class_folders(root):
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    files = {c: sorted(os.path.join(root, c, f) for f in os.listdir(os.path.join(root, c))
+                       if f.lower().endswith(EXTENSIONS)) for c in classes}
+    return {c: f for c, f in files.items() if f}
+
+
+# ---------------------------------------------------------------------------
+# Rules: each gives a [n_test, n_classes] score matrix from unit embeddings
+# ---------------------------------------------------------------------------
+
+def unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def centroids(examples):
+    """Unit mean of each class's unit examples: {list of [k, D]} -> [C, D]."""
+    return unit(np.stack([e.mean(axis=0) for e in examples]))
+
+
+def rule_centroid(test, examples):
+    return test @ centroids(examples).T
+
+
+def rule_nearest(test, examples):
+    return np.stack([(test @ e.T).max(axis=1) for e in examples], axis=1)
+
+
+def rule_knn3(test, examples):
+    """The 3 most similar examples overall vote for their classes with their similarity."""
+    every = np.concatenate(examples)
+    label = np.concatenate([np.full(len(e), i) for i, e in enumerate(examples)])
+    sims = test @ every.T
+    k = min(3, every.shape[0])
+    top = np.argsort(-sims, axis=1)[:, :k]
+    scores = np.zeros((len(test), len(examples)))
+    for row in range(len(test)):
+        for j in top[row]:
+            scores[row, label[j]] += sims[row, j]
+    return scores
+
+
+def rule_class_top2(test, examples):
+    """Per class, the mean similarity of its 2 nearest examples (1 with 1 example)."""
+    out = []
+    for e in examples:
+        s = np.sort(test @ e.T, axis=1)[:, ::-1]
+        out.append(s[:, :min(2, s.shape[1])].mean(axis=1))
+    return np.stack(out, axis=1)
+
+
+def rule_centered_centroid(test, examples):
+    """SimpleShot's CL2N: subtract the mean of all examples before normalising."""
+    every = np.concatenate(examples)
+    mean = every.mean(axis=0)
+    centred = [unit(e - mean) for e in examples]
+    return unit(test - mean) @ centroids(centred).T
+
+
+RULES = {
+    "centroid": rule_centroid,
+    "1-NN": rule_nearest,
+    "3-NN weighted": rule_knn3,
+    "class top-2 mean": rule_class_top2,
+    "centred centroid": rule_centered_centroid,
+}
+
+
+# ---------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------
+
+def draws(files, count, seed):
+    """[(examples per class: index arrays [POOL], test indices per class)] per draw."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        split = {}
+        for c, n in files.items():
+            order = rng.permutation(n)
+            split[c] = (order[:POOL], order[POOL:])
+        out.append(split)
+    return out
+
+
+def balanced_accuracy(scores, truth, n_classes):
+    pred = scores.argmax(axis=1)
+    per_class = [np.mean(pred[truth == c] == c) for c in range(n_classes) if np.any(truth == c)]
+    return float(np.mean(per_class))
+
+
+def auroc(positive, negative):
+    """Probability that a random positive scores above a random negative (ties half)."""
+    positive, negative = np.asarray(positive), np.asarray(negative)
+    if len(positive) == 0 or len(negative) == 0:
+        return float("nan")
+    scores = np.concatenate([positive, negative])
+    order = scores.argsort(kind="mergesort")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    # average ranks of ties
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        if j > i:
+            ranks[order[i:j + 1]] = (i + j + 2) / 2
+        i = j + 1
+    r = ranks[:len(positive)].sum()
+    return float((r - len(positive) * (len(positive) + 1) / 2) / (len(positive) * len(negative)))
+
+
+def softmax_top(sims, temperature):
+    z = sims / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).max(axis=1)
+
+
+MAPPINGS = {
+    "clamp(cos, 0, 1)": lambda s: np.clip(s.max(axis=1), 0, 1),
+    "(cos+1)/2": lambda s: (s.max(axis=1) + 1) / 2,
+    "softmax T=0.01": lambda s: softmax_top(s, 0.01),
+    "softmax T=0.02": lambda s: softmax_top(s, 0.02),
+    "softmax T=0.03": lambda s: softmax_top(s, 0.03),
+    "softmax T=0.05": lambda s: softmax_top(s, 0.05),
+    "softmax T=0.1": lambda s: softmax_top(s, 0.1),
+    "margin top1-top2": lambda s: np.diff(np.sort(s, axis=1)[:, -2:], axis=1)[:, 0],
+}
+
+
+def calibration_error(right, wrong, bins=10):
+    """Expected calibration error: the mean |score - accuracy| over 10 equal score bins,
+    weighted by their photos (0 = a score of p is right p of the time)."""
+    scores = np.concatenate([right, wrong])
+    correct = np.concatenate([np.ones(len(right)), np.zeros(len(wrong))])
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (scores >= lo) & ((scores < hi) | (hi == 1))
+        if inside.any():
+            error += inside.sum() * abs(scores[inside].mean() - correct[inside].mean())
+    return error / len(scores)
+
+
+def fmt(values, digits=1, percent=True):
+    v = np.asarray(values) * (100 if percent else 1)
+    return "%.*f ± %.*f" % (digits, v.mean(), digits, v.std())
+
+
+def study(emb, files, classes, args):
+    """Accuracy tables per model and rule, and the score/threshold analysis."""
+    splits = draws({c: len(files[c]) for c in classes}, args.draws, args.seed)
+    print("\n### Accuracy (mean of per-class accuracy, %%, mean ± sd over %d draws)\n" % args.draws)
+    header = "| model | rule | " + " | ".join("%d per class" % k for k in SHOTS) + " |"
+    print(header)
+    print("|---|---|" + "---|" * len(SHOTS))
+    for name in emb:
+        for rule_name, rule in RULES.items():
+            cells = []
+            for k in SHOTS:
+                accs = []
+                for split in splits:
+                    examples = [emb[name][c][split[c][0][:k]] for c in classes]
+                    test = np.concatenate([emb[name][c][split[c][1]] for c in classes])
+                    truth = np.concatenate([np.full(len(split[c][1]), i) for i, c in enumerate(classes)])
+                    accs.append(balanced_accuracy(rule(test, examples), truth, len(classes)))
+                cells.append(fmt(accs))
+            print("| %s | %s | %s |" % (name, rule_name, " | ".join(cells)))
+    return splits
+
+
+def open_set(emb, files, classes, splits, args):
+    """Leave one class out as unknown: how the mappings separate right from wrong and
+    known from unknown, and where a min-similarity threshold falls."""
+    k = args.open_shots
+    print("\n### Scores: right vs wrong, known vs unknown (centroid rule, %d examples per class,"
+          " each class left out as unknown in turn, %d draws)\n" % (k, args.draws))
+    print("AUROC = probability that a random photo of the first kind scores above one of the second.\n")
+    print("Calibration error: mean |score - accuracy| over 10 score bins (0 = a score of p "
+          "is right p of the time); only for mappings meant as a probability.\n")
+    print("| model | mapping | right vs wrong (known classes) | known (right) vs unknown | calibration error |")
+    print("|---|---|---|---|---|")
+    summary = {}
+    for name in emb:
+        per_map = {m: ([], [], []) for m in MAPPINGS}  # right, wrong, unknown
+        best_cos = ([], [], [])
+        for split in splits:
+            for out_i, out_c in enumerate(classes):
+                kept = [c for c in classes if c != out_c]
+                examples = [emb[name][c][split[c][0][:k]] for c in kept]
+                test = np.concatenate([emb[name][c][split[c][1]] for c in kept])
+                truth = np.concatenate([np.full(len(split[c][1]), i) for i, c in enumerate(kept)])
+                # The unknown class: all its photos (none was used as an example).
+                unknown = emb[name][out_c]
+                s_known = rule_centroid(test, examples)
+                s_unknown = rule_centroid(unknown, examples)
+                right = s_known.argmax(axis=1) == truth
+                for m, f in MAPPINGS.items():
+                    v = f(s_known)
+                    per_map[m][0].append(v[right])
+                    per_map[m][1].append(v[~right])
+                    per_map[m][2].append(f(s_unknown))
+                best_cos[0].append(s_known.max(axis=1)[right])
+                best_cos[1].append(s_known.max(axis=1)[~right])
+                best_cos[2].append(s_unknown.max(axis=1))
+        for m, (r, w, u) in per_map.items():
+            r, w, u = np.concatenate(r), np.concatenate(w), np.concatenate(u)
+            ece = calibration_error(r, w) if m.startswith("softmax") or m.startswith("clamp") else None
+            print("| %s | %s | %.3f | %.3f | %s |" % (name, m, auroc(r, w), auroc(r, u),
+                                                     "%.3f" % ece if ece is not None else ""))
+        summary[name] = tuple(np.concatenate(x) for x in best_cos)
+    print("\n### Best cosine similarity: percentiles\n")
+    print("| model | photos | n | 5 % | 10 % | 25 % | 50 % | 75 % | 90 % | 95 % |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, (r, w, u) in summary.items():
+        for label, v in (("known, right", r), ("known, wrong", w), ("unknown class", u)):
+            q = np.percentile(v, [5, 10, 25, 50, 75, 90, 95]) if len(v) else [np.nan] * 7
+            print("| %s | %s | %d | %s |" % (name, label, len(v), " | ".join("%.3f" % x for x in q)))
+    print("\n### min-similarity on the best cosine: what it keeps\n")
+    print("| model | min-similarity | known photos kept | known kept and right | unknown photos kept |")
+    print("|---|---|---|---|---|")
+    for name, (r, w, u) in summary.items():
+        known = np.concatenate([r, w])
+        for t in args.thresholds:
+            print("| %s | %.2f | %.1f %% | %.1f %% | %.1f %% |" % (
+                name, t, 100 * np.mean(known >= t), 100 * np.sum(r >= t) / max(1, np.sum(known >= t)),
+                100 * np.mean(u >= t)))
+
+
+def check_test_classes(data_dir, models_dir, names):
+    classes_dir = os.path.join(data_dir, "classes")
+    held_dir = os.path.join(data_dir, "classes-heldback")
+    files = class_folders(classes_dir)
+    classes = sorted(files)
+    held = {c: os.path.join(held_dir, f) for f in sorted(os.listdir(held_dir))
+            for c in [os.path.splitext(f)[0]] if f.lower().endswith(EXTENSIONS)}
+    if sorted(held) != classes:
+        raise SystemExit("held-back photos %s do not match the classes %s" % (sorted(held), classes))
+    print("classes: %s (%s examples)" % (", ".join(classes), ", ".join(str(len(files[c])) for c in classes)))
+    failed = False
+    for name in names:
+        embedder = Embedder(os.path.join(models_dir, name + ".onnx"))
+        examples = [embedder.embed([load_rgb(p) for p in files[c]]) for c in classes]
+        test = embedder.embed([load_rgb(held[c]) for c in classes])
+        scores = rule_centroid(test, examples)
+        for i, c in enumerate(classes):
+            order = np.argsort(-scores[i])
+            got = classes[order[0]]
+            print("%-20s %-10s -> %-10s cos %.3f (runner-up %s %.3f) %s" % (
+                name, c, got, scores[i, order[0]], classes[order[1]], scores[i, order[1]],
+                "ok" if got == c else "WRONG"))
+            if got != c and name == "mobilenet":
+                failed = True
+        # How close the examples of a class are to their own centroid, for the tests' bounds.
+        cents = centroids(examples)
+        own = [float((examples[j] @ cents[j]).min()) for j in range(len(classes))]
+        print("%-20s lowest example-to-own-centroid cos per class: %s" % (
+            name, ", ".join("%s %.3f" % (c, o) for c, o in zip(classes, own))))
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--photos", default=os.path.join(ROOT, "deps", "fewshot"))
+    p.add_argument("--models", default=default_models_dir())
+    p.add_argument("--names", default=",".join(NAMES))
+    p.add_argument("--draws", type=int, default=20)
+    p.add_argument("--seed", type=int, default=15)
+    p.add_argument("--open-shots", type=int, default=5,
+                   help="examples per class in the unknown-class analysis")
+    p.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.65,0.7")
+    p.add_argument("--check-test-classes", metavar="DATA_DIR")
+    args = p.parse_args(argv)
+    names = [n for n in args.names.split(",") if n]
+    args.thresholds = [float(t) for t in args.thresholds.split(",")]
+    if args.check_test_classes:
+        return check_test_classes(args.check_test_classes, args.models, names)
+    if not os.path.isdir(args.photos):
+        raise SystemExit("no photo set in %s: run models/fewshot_photos.py --out %s"
+                         % (args.photos, args.photos))
+    files = class_folders(args.photos)
+    classes = sorted(files)
+    print("photo set %s: %d photos, %d classes (%s)" % (
+        args.photos, sum(len(f) for f in files.values()), len(classes),
+        ", ".join("%s %d" % (c, len(files[c])) for c in classes)))
+    print("models from %s; load average %s" % (args.models, " ".join("%.2f" % x for x in os.getloadavg())))
+    start = time.time()
+    images = {c: [load_rgb(f) for f in files[c]] for c in classes}
+    emb = {}
+    for name in names:
+        t = time.time()
+        embedder = Embedder(os.path.join(args.models, name + ".onnx"))
+        emb[name] = {c: embedder.embed(images[c]) for c in classes}
+        print("%s: embedded in %.1f s (width %d)" % (name, time.time() - t, emb[name][classes[0]].shape[1]))
+    splits = study(emb, files, classes, args)
+    open_set(emb, files, classes, splits, args)
+    print("\nall done in %.0f s; load average %s" % (
+        time.time() - start, " ".join("%.2f" % x for x in os.getloadavg())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
