@@ -391,3 +391,58 @@ fn below_min_similarity_the_label_is_unknown() {
     assert_eq!(result.class_ids, [4]);
     assert!(result.scores[0] < 0.99 && result.scores[0] > 0.0);
 }
+
+/// `examples/classes_eval`, which `cargo test` builds next to the test binaries.
+fn helper() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let examples = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target folder")
+        .join("examples");
+    let mut built: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&examples)
+        .expect("examples folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| n.starts_with("classes_eval") && !n.contains('.'))
+        })
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    built.sort();
+    built
+        .pop()
+        .map(|(_, p)| p)
+        .expect("examples/classes_eval is built by cargo test")
+}
+
+#[test]
+fn the_helper_prints_accuracy_and_the_confusion_matrix() {
+    let tests = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    for class in CLASSES {
+        std::fs::create_dir_all(tests.path().join(class)).expect("mkdir");
+        std::fs::copy(held_back(class), tests.path().join(class).join("1.jpg")).expect("copy");
+    }
+    // A fish photo filed as a hammer: one error, where the matrix must show it.
+    std::fs::copy(held_back("fish"), tests.path().join("hammer/2.jpg")).expect("copy");
+    let out = common::programs::command(helper())
+        .arg(classes_dir())
+        .arg(tests.path())
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .output()
+        .expect("the helper runs");
+    let text = common::programs::ok("examples/classes_eval", out);
+    for line in [
+        "4 classes, 16 examples embedded and 0 from the cache",
+        "| hammer | 2 | 1 | 50.0 % |",
+        "| all | 5 | 4 | 80.0 % |",
+        "| true \\ predicted | fish | hammer | tape-measure | windmill | unknown |",
+        "| fish | 1 | 0 | 0 | 0 | 0 |",
+        "| hammer | 1 | 1 | 0 | 0 | 0 |",
+        "| windmill | 0 | 0 | 0 | 1 | 0 |",
+    ] {
+        assert!(text.contains(line), "'{line}' not in:\n{text}");
+    }
+}
