@@ -1,6 +1,7 @@
 //! The cost of `classes-dir`: time to embed N example photos at NULL→READY, cold (empty
 //! cache) and cached (a restart), and the per-frame cost of the similarity step for 10,
-//! 100 and 1,000 examples.
+//! 100 and 1,000 examples; and what `attach-embedding` adds to each result (meta,
+//! element message, JSON line).
 //!
 //! ```sh
 //! cargo run --release --example classes_bench -- [model] [sizes, e.g. 100,1000]
@@ -14,8 +15,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gstimgclassify::Classification;
+use gstimgclassify::gst;
 use gstimgclassify::testing::backend::{Backend, EngineOptions, OnnxRuntime};
 use gstimgclassify::testing::classes::{self, CacheOptions, ClassSet, Embedder, Rule, normalise};
+use gstimgclassify::testing::jsonlines::{Times, line};
 use gstimgclassify::testing::model::zoo;
 use gstimgclassify::testing::preprocess::ResizeMode;
 
@@ -84,6 +88,69 @@ fn synthetic(n: usize, classes: usize, width: usize) -> ClassSet {
     ClassSet::new((0..classes).map(|c| format!("class{c}")).collect(), rule)
 }
 
+/// Median time of `f` over `rounds` runs.
+fn median(rounds: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[rounds / 2]
+}
+
+/// What the embedding adds to one frame's result: attaching the meta (which builds its
+/// structure) and writing the JSON line, with and without it.
+fn attach_cost(width: usize) {
+    gst::init().expect("GStreamer");
+    gstimgclassify::plugin_register_static().expect("plugin");
+    let mut embedding: Vec<f32> = (0..width).map(|i| (i % 97) as f32).collect();
+    normalise(&mut embedding);
+    let plain = Classification {
+        classifier: "imgclassify0".into(),
+        target: gstimgclassify::Target::Frame,
+        model: "mobilenet".into(),
+        labels: vec!["hammer".into(), "windmill".into(), "fish".into()],
+        class_ids: vec![1, 3, 0],
+        scores: vec![0.8, 0.5, 0.4],
+        inference_time_ns: 10_000_000,
+        provider: "cpu".into(),
+        fresh: true,
+        source_pts: Some(gst::ClockTime::ZERO),
+        seq: 1,
+        regions: Vec::new(),
+        embedding: None,
+    };
+    let with = Classification {
+        embedding: Some(embedding),
+        ..plain.clone()
+    };
+    println!("\nattach-embedding, per frame result (median of 2000)");
+    println!("\n| | meta attached | JSON line written | JSON line length |");
+    println!("|---|---|---|---|");
+    for (name, result) in [("without", &plain), ("with", &with)] {
+        let attach = median(2000, || {
+            let mut buffer = gst::Buffer::with_size(16).expect("buffer");
+            result
+                .attach(buffer.get_mut().expect("writable"))
+                .expect("attached");
+            std::hint::black_box(&buffer);
+        });
+        let mut length = 0;
+        let json = median(2000, || {
+            let text = line(std::slice::from_ref(result), &Times::default()).expect("line");
+            length = text.len();
+        });
+        println!(
+            "| {name} | {:.1} µs | {:.1} µs | {length} bytes |",
+            attach.as_secs_f64() * 1e6,
+            json.as_secs_f64() * 1e6
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let model = args.get(1).map_or("mobilenet", String::as_str);
@@ -133,6 +200,7 @@ fn main() {
             cached[cached.len() / 2].as_secs_f64() * 1e3
         );
     }
+    attach_cost(width);
     println!("\nsimilarity step per frame (normalise + score every class), width {width}");
     println!("\n| examples | in 10 classes | one class per example (worst case) |");
     println!("|---|---|---|");

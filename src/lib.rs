@@ -64,6 +64,10 @@ pub mod testing {
         pub use crate::classes::*;
     }
 
+    pub mod jsonlines {
+        pub use crate::jsonlines::{Times, line};
+    }
+
     pub mod overlay {
         pub use crate::classifyoverlay::layout::Rect;
     }
