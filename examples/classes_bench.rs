@@ -171,6 +171,21 @@ fn main() {
     let mut embedder =
         Embedder::new(backend, &spec, ResizeMode::CenterCrop).expect("an embedding output");
     println!("{model} (embedding width {width}), ONNX Runtime threads=1");
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let memo = tempfile::tempdir().expect("tempdir");
+    let hashing = median(5, || {
+        classes::cache::model_sha256(None, &path).expect("hash");
+    });
+    classes::cache::model_sha256(Some(memo.path()), &path).expect("hash");
+    let remembered = median(5, || {
+        classes::cache::model_sha256(Some(memo.path()), &path).expect("hash");
+    });
+    println!(
+        "model content hash ({:.1} MB): {:.1} ms hashed, {:.2} ms remembered",
+        size as f64 / 1e6,
+        hashing.as_secs_f64() * 1e3,
+        remembered.as_secs_f64() * 1e3
+    );
     println!("\n| examples | cold start (embed all) | per example | restart (cached) |");
     println!("|---|---|---|---|");
     for &n in &sizes {
