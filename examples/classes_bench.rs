@@ -56,7 +56,9 @@ fn make_examples(dir: &Path, n: usize) {
 
 fn per_frame(set: &ClassSet, width: usize) -> Duration {
     // A raw embedding as the model gives it: normalising it is part of the step.
-    let raw: Vec<f32> = (0..width).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let raw: Vec<f32> = (0..width)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
     let mut scores = Vec::new();
     let rounds = 20_000;
     let started = Instant::now();
@@ -81,7 +83,10 @@ fn synthetic(n: usize, classes: usize, width: usize) -> ClassSet {
         })
         .collect();
     let rule = Rule::fit(
-        vectors.iter().enumerate().map(|(k, v)| (k % classes, v.as_slice())),
+        vectors
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (k % classes, v.as_slice())),
         classes,
         width,
     );
@@ -167,7 +172,10 @@ fn main() {
     };
     let backend = Arc::new(OnnxRuntime::load(&path, &options).unwrap_or_else(|e| panic!("{e}")));
     let spec = backend.info().spec.clone();
-    let width = backend.info().embedding.expect("the model has an embedding output");
+    let width = backend
+        .info()
+        .embedding
+        .expect("the model has an embedding output");
     let mut embedder =
         Embedder::new(backend, &spec, ResizeMode::CenterCrop).expect("an embedding output");
     println!("{model} (embedding width {width}), ONNX Runtime threads=1");
