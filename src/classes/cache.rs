@@ -13,6 +13,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -69,7 +70,12 @@ pub fn write(path: &Path, width: usize, entries: &[Entry]) -> std::io::Result<()
         std::fs::create_dir_all(dir)?;
     }
     // Written aside and renamed, so a reader (another element, a crash) never sees half.
-    let aside = path.with_extension(format!("tmp{}", std::process::id()));
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let aside = path.with_extension(format!(
+        "tmp{}-{}",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let mut file = std::fs::File::create(&aside)?;
     file.write_all(&out)?;
     drop(file);

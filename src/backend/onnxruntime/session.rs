@@ -156,9 +156,10 @@ fn inspect(
     let input = &session.inputs()[0];
     let (input_type, input_shape) = io::input_type(input.dtype())?;
     let batchable = input_shape.first().is_some_and(|&n| n < 0);
-    let (output, output_type, output_shape) = choose_output(session, output_name)?;
+    let embedding_name = meta.embedding.as_deref().unwrap_or("embedding");
+    let (output, output_type, output_shape) = choose_output(session, output_name, embedding_name)?;
     let mut spec = model_spec(&input_shape, &output_shape, &meta, input_size)?;
-    let embedding = find_embedding(session, &meta, &output)?;
+    let embedding = find_embedding(session, &meta, &output);
     if input_type == ElementType::Uint8 {
         // The model normalises inside: it gets the pixels as they are.
         spec.tensor.scale = 1.0;
@@ -178,35 +179,34 @@ fn inspect(
 }
 
 /// The output named by `imgclassify.embedding`, else one named `embedding`: per image,
-/// a fixed number of floats (`[N, D]`, or `[N, D, 1, 1]` as some exports pool).
+/// a fixed number of floats (`[N, D]`, or `[N, D, 1, 1]` as some exports pool). One of
+/// another shape is not taken for an embedding, and the model loads as before.
 fn find_embedding(
     session: &Session,
     meta: &ModelMetadata,
     scores: &str,
-) -> Result<Option<(String, ElementType, usize)>, LoadError> {
+) -> Option<(String, ElementType, usize)> {
     let wanted = meta.embedding.as_deref().unwrap_or("embedding");
-    let Some(output) = session
+    let output = session
         .outputs()
         .iter()
-        .find(|o| o.name() == wanted && o.name() != scores)
-    else {
-        return Ok(None);
-    };
-    let (ty, shape) = io::output_type(output.dtype())?;
+        .find(|o| o.name() == wanted && o.name() != scores)?;
+    let (ty, shape) = io::output_type(output.dtype()).ok()?;
     let width = shape
         .iter()
         .skip(1)
         .try_fold(1usize, |w, &d| (d > 0).then(|| w * d as usize));
-    match width {
-        Some(width) if shape.len() >= 2 && width > 0 => Ok(Some((wanted.to_string(), ty, width))),
-        _ => Err(LoadError::Shape(ShapeError::Output(shape))),
-    }
+    width
+        .filter(|&w| shape.len() >= 2 && w > 0)
+        .map(|width| (wanted.to_string(), ty, width))
 }
 
-/// The output named `name`, else the first whose type and shape are class scores.
+/// The output named `name`, else the first whose type and shape are class scores,
+/// passing over the embedding output (`[N, D]` too, but features, not scores).
 fn choose_output(
     session: &Session,
     name: Option<&str>,
+    embedding: &str,
 ) -> Result<(String, ElementType, Vec<i64>), LoadError> {
     let outputs = session.outputs();
     if let Some(name) = name {
@@ -224,7 +224,7 @@ fn choose_output(
         return Ok((name.to_string(), ty, shape));
     }
     let mut first_error = None;
-    for output in outputs {
+    for output in outputs.iter().filter(|o| o.name() != embedding) {
         match io::output_type(output.dtype()) {
             Ok((ty, shape)) if crate::model::classes_of(&shape).is_some() => {
                 return Ok((output.name().to_string(), ty, shape));
