@@ -1,4 +1,4 @@
-//! The cost of `classes-dir`: time to embed N example photos at NULL→READY, cold (empty
+//! The cost of `classes-dir`: one inference with and without the embedding fetched, time to embed N example photos at NULL→READY, cold (empty
 //! cache) and cached (a restart), and the per-frame cost of the similarity step for 10,
 //! 100 and 1,000 examples; and what `attach-embedding` adds to each result (meta,
 //! element message, JSON line).
@@ -176,6 +176,18 @@ fn main() {
         .info()
         .embedding
         .expect("the model has an embedding output");
+    let tensor = vec![0.1f32; spec.tensor.len()];
+    let plain = median(200, || {
+        backend.run(&tensor, 1).expect("runs");
+    });
+    let embedded = median(200, || {
+        backend.run_embedded(&tensor, 1).expect("runs");
+    });
+    println!(
+        "inference, median of 200: scores only {:.2} ms, scores and embedding {:.2} ms",
+        plain.as_secs_f64() * 1e3,
+        embedded.as_secs_f64() * 1e3
+    );
     let mut embedder =
         Embedder::new(backend, &spec, ResizeMode::CenterCrop).expect("an embedding output");
     println!("{model} (embedding width {width}), ONNX Runtime threads=1");
