@@ -446,3 +446,37 @@ fn the_helper_prints_accuracy_and_the_confusion_matrix() {
         assert!(text.contains(line), "'{line}' not in:\n{text}");
     }
 }
+
+/// A custom model whose embedding output comes first and is named by metadata: scores
+/// still come from the scores output, the embedding from the named one.
+#[test]
+fn a_custom_models_embedding_is_found_by_metadata_and_never_read_as_scores() {
+    let model = common::fixture("embedding_first.onnx");
+    let run = common::run(&format!(
+        "videotestsrc pattern=black num-buffers=1 \
+         ! imgclassify model-file={model} attach-embedding=true ! appsink name=sink"
+    ));
+    let result = run.results()[0].clone().expect("classified");
+    assert_eq!(result.labels, ["zero", "one", "two"]);
+    let embedding = result.embedding.expect("an embedding");
+    assert_eq!(embedding.len(), 3);
+    let norm: f32 = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    for (class, photo) in [("cat", "chelsea.png"), ("coffee", "coffee.png")] {
+        std::fs::create_dir_all(dir.path().join(class)).expect("mkdir");
+        std::fs::copy(common::data(photo), dir.path().join(class).join(photo)).expect("copy");
+    }
+    let (result, _) = classify_photo(
+        &common::data("coffee.png"),
+        &format!(
+            "model-file={model} classes-dir={} classes-cache-dir={}",
+            dir.path().display(),
+            cache.path().display()
+        ),
+    );
+    assert_eq!(result.labels[0], "coffee", "{result:?}");
+    assert_eq!(result.labels.len(), 2);
+}
