@@ -19,6 +19,14 @@ are the test photos, the same for every k within a draw. Accuracy is the mean of
 per-class accuracies (classes have 5 to 52 test photos), as mean ± standard deviation
 over the draws.
 
+It prints, as Markdown tables: the int8 models' embeddings against fp32's; accuracy
+per model, rule and number of examples; the centroid rule's confusions; how well each
+score mapping separates right from wrong answers and known from unknown classes, and
+how calibrated it is; the best cosine's percentiles; a min-similarity per model and
+what fixed thresholds keep; the softmax's calibration by number of classes. Models come
+from the first folder of IMGCLASSIFY_MODEL_PATH that holds mobilenet.onnx, else
+deps/models (--models overrides).
+
 Usage:
     deps/venv/bin/python benches/fewshot.py [--photos deps/fewshot] [--models DIR]
         [--draws 20] [--names mobilenet,...]
@@ -38,10 +46,13 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ["mobilenet", "efficientnet", "efficientnet-lite1", "efficientnet-lite2",
-         "mobilenet-int8", "efficientnet-int8"]
+         "mobilenet-int8", "efficientnet-int8", "efficientnet-lite1-int8", "efficientnet-lite2-int8"]
 SHOTS = [1, 3, 5, 10]
 POOL = 10  # examples are drawn from the first POOL photos of each shuffled class
 EXTENSIONS = (".png", ".jpg", ".jpeg")
+# The variant whose embeddings have the model's mean embedding over generic photos (the
+# int8 calibration photos) subtracted before they are normalised.
+MEAN_REMOVED = ", mean removed"
 
 
 def default_models_dir():
@@ -95,15 +106,33 @@ class Embedder:
             raise SystemExit("%s has no imgclassify.embedding key: rebuild it with "
                              "models/convert.py" % path)
 
-    def embed(self, images, batch=16):
-        """L2-normalised embeddings [n, D] of a list of RGB images."""
+    def raw(self, images, batch=16):
+        """The embeddings [n, D] of a list of RGB images, as the model gives them."""
         rows = []
         for start in range(0, len(images), batch):
             tensors = np.stack([element_tensor(im, self.meta) for im in images[start:start + batch]])
             (e,) = self.session.run([self.output], {"input": tensors})
             rows.append(e.astype(np.float64))
-        e = np.concatenate(rows)
-        return e / np.linalg.norm(e, axis=1, keepdims=True)
+        return np.concatenate(rows)
+
+    def embed(self, images, batch=16):
+        """L2-normalised embeddings [n, D] of a list of RGB images."""
+        return unit(self.raw(images, batch))
+
+
+def generic_photos():
+    """The int8 calibration photos (models/quantize.py): generic, and none in the study set."""
+    import io
+
+    from PIL import Image
+
+    sys.path.insert(0, os.path.join(ROOT, "models"))
+    import convert
+    import quantize
+
+    cache = os.path.join(ROOT, "deps", "cache")
+    return [Image.open(io.BytesIO(convert.fetch_checked(cache, m))).convert("RGB")
+            for m in quantize.calibration_members()]
 
 
 def class_folders(root):
@@ -232,6 +261,7 @@ MAPPINGS = {
     "(cos+1)/2": lambda s: (s.max(axis=1) + 1) / 2,
     "softmax T=0.01": lambda s: softmax_top(s, 0.01),
     "softmax T=0.02": lambda s: softmax_top(s, 0.02),
+    "softmax T=0.025": lambda s: softmax_top(s, 0.025),
     "softmax T=0.03": lambda s: softmax_top(s, 0.03),
     "softmax T=0.05": lambda s: softmax_top(s, 0.05),
     "softmax T=0.1": lambda s: softmax_top(s, 0.1),
@@ -266,7 +296,8 @@ def study(emb, files, classes, args):
     print(header)
     print("|---|---|" + "---|" * len(SHOTS))
     for name in emb:
-        for rule_name, rule in RULES.items():
+        rules = {"centroid": rule_centroid} if name.endswith(MEAN_REMOVED) else RULES
+        for rule_name, rule in rules.items():
             cells = []
             for k in SHOTS:
                 accs = []
@@ -278,6 +309,40 @@ def study(emb, files, classes, args):
                 cells.append(fmt(accs))
             print("| %s | %s | %s |" % (name, rule_name, " | ".join(cells)))
     return splits
+
+
+def sources_of(photos_dir):
+    """{class: package} from the set's photos.tsv (models/fewshot_photos.py), or {}."""
+    path = os.path.join(photos_dir, "photos.tsv")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    return {row[0]: row[2] for row in rows if len(row) > 2}
+
+
+def confusions(emb, files, classes, splits, args):
+    """Which classes the centroid rule mixes up, and whether across the photo sources."""
+    k = args.open_shots
+    sources = sources_of(args.photos)
+    print("\n### Confusions (centroid, %d examples per class, %d draws)\n" % (k, args.draws))
+    print("| model | errors | between classes of different packages | most frequent (true → answered) |")
+    print("|---|---|---|---|")
+    for name in [n for n in emb if not n.endswith(MEAN_REMOVED)]:
+        matrix = np.zeros((len(classes), len(classes)), dtype=int)
+        for split in splits:
+            examples = [emb[name][c][split[c][0][:k]] for c in classes]
+            for i, c in enumerate(classes):
+                for j in rule_centroid(emb[name][c][split[c][1]], examples).argmax(axis=1):
+                    matrix[i, j] += 1
+        errors = matrix.sum() - np.trace(matrix)
+        across = sum(matrix[i, j] for i in range(len(classes)) for j in range(len(classes))
+                     if i != j and sources.get(classes[i]) != sources.get(classes[j]))
+        top = sorted(((matrix[i, j], classes[i], classes[j]) for i in range(len(classes))
+                      for j in range(len(classes)) if i != j), reverse=True)[:4]
+        print("| %s | %d | %d (%.0f %%) | %s |" % (
+            name, errors, across, 100 * across / max(1, errors),
+            ", ".join("%s → %s %d" % (a, b, n) for n, a, b in top)))
 
 
 def open_set(emb, files, classes, splits, args):
@@ -327,6 +392,15 @@ def open_set(emb, files, classes, splits, args):
         for label, v in (("known, right", r), ("known, wrong", w), ("unknown class", u)):
             q = np.percentile(v, [5, 10, 25, 50, 75, 90, 95]) if len(v) else [np.nan] * 7
             print("| %s | %s | %d | %s |" % (name, label, len(v), " | ".join("%.3f" % x for x in q)))
+    print("\n### A min-similarity per model: the 5th percentile of right answers' best cosine\n")
+    print("| model | min-similarity | known photos kept | known kept and right | unknown photos turned unknown |")
+    print("|---|---|---|---|---|")
+    for name, (r, w, u) in summary.items():
+        t = np.floor(np.percentile(r, 5) * 100) / 100
+        known = np.concatenate([r, w])
+        print("| %s | %.2f | %.1f %% | %.1f %% | %.1f %% |" % (
+            name, t, 100 * np.mean(known >= t), 100 * np.sum(r >= t) / max(1, np.sum(known >= t)),
+            100 * np.mean(u < t)))
     print("\n### min-similarity on the best cosine: what it keeps\n")
     print("| model | min-similarity | known photos kept | known kept and right | unknown photos kept |")
     print("|---|---|---|---|---|")
@@ -336,6 +410,38 @@ def open_set(emb, files, classes, splits, args):
             print("| %s | %.2f | %.1f %% | %.1f %% | %.1f %% |" % (
                 name, t, 100 * np.mean(known >= t), 100 * np.sum(r >= t) / max(1, np.sum(known >= t)),
                 100 * np.mean(u >= t)))
+
+
+def calibration_by_class_count(emb, files, classes, splits, args):
+    """Whether one softmax temperature stays calibrated with fewer or more classes."""
+    temperatures = [0.02, 0.025, 0.03, 0.04]
+    counts = [2, 4, 6, len(classes)]
+    print("\n### Softmax calibration error by number of classes (centroid, %d examples per class,"
+          " random class subsets, %d draws)\n" % (args.open_shots, args.draws))
+    print("| model | classes | accuracy | " + " | ".join("T=%g" % t for t in temperatures) + " |")
+    print("|---|---|---|" + "---|" * len(temperatures))
+    rng = np.random.default_rng(args.seed + 1)
+    for name in [n for n in emb if not n.endswith(MEAN_REMOVED)]:
+        for n in counts:
+            right = {t: [] for t in temperatures}
+            wrong = {t: [] for t in temperatures}
+            accs = []
+            for split in splits:
+                for _ in range(5 if n < len(classes) else 1):
+                    kept = sorted(rng.choice(classes, n, replace=False)) if n < len(classes) else classes
+                    examples = [emb[name][c][split[c][0][:args.open_shots]] for c in kept]
+                    test = np.concatenate([emb[name][c][split[c][1]] for c in kept])
+                    truth = np.concatenate([np.full(len(split[c][1]), i) for i, c in enumerate(kept)])
+                    s = rule_centroid(test, examples)
+                    ok = s.argmax(axis=1) == truth
+                    accs.append(balanced_accuracy(s, truth, n))
+                    for t in temperatures:
+                        top = softmax_top(s, t)
+                        right[t].append(top[ok])
+                        wrong[t].append(top[~ok])
+            cells = ["%.3f" % calibration_error(np.concatenate(right[t]), np.concatenate(wrong[t]))
+                     for t in temperatures]
+            print("| %s | %d | %.1f %% | %s |" % (name, n, 100 * np.mean(accs), " | ".join(cells)))
 
 
 def check_test_classes(data_dir, models_dir, names):
@@ -381,6 +487,9 @@ def main(argv=None):
                    help="examples per class in the unknown-class analysis")
     p.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.65,0.7")
     p.add_argument("--check-test-classes", metavar="DATA_DIR")
+    p.add_argument("--no-mean-removed", dest="mean_removed", action="store_false",
+                   help="skip the variant that removes each model's mean embedding over "
+                        "generic photos before normalising")
     args = p.parse_args(argv)
     names = [n for n in args.names.split(",") if n]
     args.thresholds = [float(t) for t in args.thresholds.split(",")]
@@ -398,13 +507,30 @@ def main(argv=None):
     start = time.time()
     images = {c: [load_rgb(f) for f in files[c]] for c in classes}
     emb = {}
+    centred = {}
+    generic = generic_photos() if args.mean_removed else []
     for name in names:
         t = time.time()
         embedder = Embedder(os.path.join(args.models, name + ".onnx"))
-        emb[name] = {c: embedder.embed(images[c]) for c in classes}
+        raw = {c: embedder.raw(images[c]) for c in classes}
+        emb[name] = {c: unit(raw[c]) for c in classes}
+        if generic:
+            mean = embedder.raw(generic).mean(axis=0)
+            centred[name + MEAN_REMOVED] = {c: unit(raw[c] - mean) for c in classes}
         print("%s: embedded in %.1f s (width %d)" % (name, time.time() - t, emb[name][classes[0]].shape[1]))
+    print("\n### int8 against fp32: cosine similarity of each photo's embeddings\n")
+    print("| model | photos | mean | min |")
+    print("|---|---|---|---|")
+    for name in names:
+        base = name[:-len("-int8")]
+        if name.endswith("-int8") and base in emb:
+            cos = np.concatenate([(emb[name][c] * emb[base][c]).sum(axis=1) for c in classes])
+            print("| %s | %d | %.4f | %.4f |" % (name, len(cos), cos.mean(), cos.min()))
+    emb.update(centred)
     splits = study(emb, files, classes, args)
+    confusions(emb, files, classes, splits, args)
     open_set(emb, files, classes, splits, args)
+    calibration_by_class_count(emb, files, classes, splits, args)
     print("\nall done in %.0f s; load average %s" % (
         time.time() - start, " ".join("%.2f" % x for x in os.getloadavg())))
     return 0

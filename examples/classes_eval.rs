@@ -142,14 +142,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 }
             };
-            built.set.scores(&embedder.embed(&image)?, &mut scores);
-            let (best, score) = scores
+            let similarity = built.set.scores(&embedder.embed(&image)?, &mut scores);
+            let best = scores
                 .iter()
                 .enumerate()
                 .max_by(|a, b| a.1.total_cmp(b.1))
-                .map(|(i, s)| (i, *s))
-                .unwrap_or((labels.len(), 0.0));
-            let column = if score < args.min_similarity {
+                .map_or(labels.len(), |(i, _)| i);
+            let column = if similarity < args.min_similarity {
                 labels.len()
             } else {
                 best

@@ -113,6 +113,7 @@ def model_metadata_seeds():
             ("imgclassify.std", std),
             ("imgclassify.crop_fraction", "0.875"),
             ("imgclassify.output", "logits"),
+            ("imgclassify.embedding", "embedding"),
             ("imgclassify.labels", LABELS + "\n"),
             ("imgclassify.source", f"{name} weights"),
             ("imgclassify.license", "Apache-2.0"),

@@ -90,17 +90,24 @@ impl ClassSet {
         ClassSet { labels, rule }
     }
 
-    /// Each class's score in [0, 1] for a unit-length embedding, in `labels` order.
-    pub fn scores(&self, embedding: &[f32], out: &mut Vec<f32>) {
-        self.rule.scores(embedding, out);
+    /// Each class's score in [0, 1] for a unit-length embedding, in `labels` order;
+    /// returns the best class's cosine similarity (see [`Rule::scores`]).
+    pub fn scores(&self, embedding: &[f32], out: &mut Vec<f32>) -> f32 {
+        self.rule.scores(embedding, out)
     }
 }
 
-/// A ranked result whose best class falls below `min_similarity` becomes the one label
-/// [`UNKNOWN`], with that best score and class id = the number of classes.
-pub fn or_unknown(labelled: Labelled, min_similarity: f64, classes: usize) -> Labelled {
+/// A ranked result whose best class's cosine similarity (`similarity`) is below
+/// `min_similarity` becomes the one label [`UNKNOWN`], with the best class's score and
+/// class id = the number of classes.
+pub fn or_unknown(
+    labelled: Labelled,
+    similarity: f64,
+    min_similarity: f64,
+    classes: usize,
+) -> Labelled {
     match labelled.scores.first() {
-        Some(&best) if best < min_similarity => Labelled {
+        Some(&best) if similarity < min_similarity => Labelled {
             labels: vec![UNKNOWN.to_string()],
             class_ids: vec![classes as u32],
             scores: vec![best],
@@ -340,11 +347,14 @@ mod tests {
             class_ids: vec![0, 1],
             scores: vec![0.4, 0.3],
         };
-        let out = or_unknown(ranked.clone(), 0.5, 2);
+        let out = or_unknown(ranked.clone(), 0.45, 0.5, 2);
         assert_eq!(out.labels, vec![UNKNOWN]);
         assert_eq!(out.class_ids, vec![2]);
         assert_eq!(out.scores, vec![0.4]);
-        assert_eq!(or_unknown(ranked.clone(), 0.4, 2), ranked);
-        assert_eq!(or_unknown(Labelled::default(), 0.5, 2), Labelled::default());
+        assert_eq!(or_unknown(ranked.clone(), 0.5, 0.5, 2), ranked);
+        assert_eq!(
+            or_unknown(Labelled::default(), 0.1, 0.5, 2),
+            Labelled::default()
+        );
     }
 }

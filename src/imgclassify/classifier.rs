@@ -62,10 +62,12 @@ pub struct Classifier {
     attach_embedding: bool,
 }
 
-/// The rows the postprocessor ranks, and the embeddings results carry.
+/// The rows the postprocessor ranks, the embeddings results carry, and with custom
+/// classes each image's best cosine similarity (for `min-similarity`).
 struct Rows {
     rows: Vec<f32>,
     embeddings: Vec<Option<Vec<f32>>>,
+    similarities: Vec<f32>,
 }
 
 impl Classifier {
@@ -108,6 +110,7 @@ impl Classifier {
             return Rows {
                 rows,
                 embeddings: vec![None; images],
+                similarities: vec![f32::NAN; images],
             };
         }
         let width = embeddings.len() / images.max(1);
@@ -118,19 +121,18 @@ impl Classifier {
                 rows
             },
             embeddings: Vec::with_capacity(images),
+            similarities: Vec::with_capacity(images),
         };
         let mut class_row = Vec::new();
         for chunk in embeddings.chunks(width.max(1)).take(images) {
             let mut embedding = chunk.to_vec();
-            let usable = normalise(&mut embedding);
+            // A zero embedding stays zero (similarity 0 to every class); a non-finite
+            // one gives NaN scores, caught as a broken model.
+            normalise(&mut embedding);
             if let Some(classes) = &self.classes {
-                if usable {
-                    classes.scores(&embedding, &mut class_row);
-                    out.rows.extend(&class_row);
-                } else {
-                    out.rows
-                        .extend(std::iter::repeat_n(f32::NAN, classes.labels.len()));
-                }
+                out.similarities
+                    .push(classes.scores(&embedding, &mut class_row));
+                out.rows.extend(&class_row);
             }
             out.embeddings
                 .push(self.attach_embedding.then_some(embedding));
@@ -138,12 +140,24 @@ impl Classifier {
         out
     }
 
-    /// Postprocessing, then `unknown` below `min-similarity` with custom classes.
-    fn label(&self, row: &[f32], smoother: &mut Smoother, params: Params) -> Labelled {
+    /// Postprocessing, then `unknown` when the best class's cosine `similarity` is
+    /// below `min-similarity`, with custom classes.
+    fn label(
+        &self,
+        row: &[f32],
+        similarity: Option<f32>,
+        smoother: &mut Smoother,
+        params: Params,
+    ) -> Labelled {
         let labelled = self.post.process(row, smoother, params);
-        match &self.classes {
-            Some(classes) => or_unknown(labelled, params.min_similarity, classes.labels.len()),
-            None => labelled,
+        match (&self.classes, similarity) {
+            (Some(classes), Some(similarity)) => or_unknown(
+                labelled,
+                f64::from(similarity),
+                params.min_similarity,
+                classes.labels.len(),
+            ),
+            _ => labelled,
         }
     }
 
@@ -235,7 +249,11 @@ impl Classifier {
         }
         let took = started.elapsed();
         lock(&self.stats).record_inference(took, calls as u64, regions.len() as u64);
-        let Rows { rows, embeddings } = self.rows(rows, embeddings, regions.len());
+        let Rows {
+            rows,
+            embeddings,
+            similarities,
+        } = self.rows(rows, embeddings, regions.len());
         if !all_finite(&rows) {
             return Outcome::NonFinite;
         }
@@ -269,13 +287,14 @@ impl Classifier {
             .iter()
             .zip(rows.chunks(classes))
             .zip(embeddings)
-            .map(|((input, row), embedding)| {
+            .enumerate()
+            .map(|(i, ((input, row), embedding))| {
                 let mut own = Smoother::new();
                 let smoother = match key(input) {
                     Some(k) => smoothers.entry(k).or_default(),
                     None => &mut own,
                 };
-                let labelled = self.label(row, smoother, params);
+                let labelled = self.label(row, similarities.get(i).copied(), smoother, params);
                 let r = input.region;
                 RegionResult {
                     roi_id: input.roi_id,
@@ -313,11 +332,20 @@ impl Classifier {
         };
         let took = started.elapsed();
         lock(&self.stats).record_inference(took, 1, 0);
-        let Rows { rows, embeddings } = self.rows(rows, embeddings, 1);
+        let Rows {
+            rows,
+            embeddings,
+            similarities,
+        } = self.rows(rows, embeddings, 1);
         if !all_finite(&rows) {
             return Outcome::NonFinite;
         }
-        let labelled = self.label(&rows, &mut lock(&self.smoother), params);
+        let labelled = self.label(
+            &rows,
+            similarities.first().copied(),
+            &mut lock(&self.smoother),
+            params,
+        );
         Outcome::Done {
             frame,
             result: Box::new(Classification {
