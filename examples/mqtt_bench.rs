@@ -45,6 +45,7 @@ fn buffers(n: u64) -> Vec<gst::Buffer> {
                 source_pts: Some(gst::ClockTime::from_mseconds(i)),
                 seq: 0,
                 regions: Vec::new(),
+                embedding: None,
             }
             .attach(b)
             .expect("meta");

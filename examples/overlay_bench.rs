@@ -34,6 +34,7 @@ fn labels(n: u64, change: bool) -> Classification {
         source_pts: None,
         seq: 0,
         regions: Vec::new(),
+        embedding: None,
     }
 }
 

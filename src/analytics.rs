@@ -274,6 +274,7 @@ mod tests {
             labels: labels.iter().map(|l| l.to_string()).collect(),
             class_ids: (0..labels.len() as u32).collect(),
             scores: scores.to_vec(),
+            embedding: None,
         }
     }
 

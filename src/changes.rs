@@ -110,6 +110,7 @@ mod tests {
                     labels: vec![label.to_string()],
                     class_ids: vec![0],
                     scores: vec![0.8],
+                    embedding: None,
                 })
                 .collect(),
             ..Classification::for_test(&[], &[])

@@ -58,6 +58,9 @@ struct Entry<'a> {
     source_pts: Option<u64>,
     seq: u64,
     regions: Vec<Region<'a>>,
+    /// With `attach-embedding` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embedding: Option<&'a [f32]>,
 }
 
 impl<'a> From<&'a Classification> for Entry<'a> {
@@ -75,6 +78,7 @@ impl<'a> From<&'a Classification> for Entry<'a> {
             source_pts: result.source_pts.map(|t| t.nseconds()),
             seq: result.seq,
             regions: result.regions.iter().map(Region::from).collect(),
+            embedding: result.embedding.as_deref(),
         }
     }
 }
@@ -94,6 +98,8 @@ struct Region<'a> {
     #[serde(rename = "class-ids")]
     class_ids: &'a [u32],
     scores: Vec<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embedding: Option<&'a [f32]>,
 }
 
 fn finite(scores: &[f64]) -> Vec<Option<f64>> {
@@ -112,6 +118,7 @@ impl<'a> From<&'a RegionResult> for Region<'a> {
             labels: &r.labels,
             class_ids: &r.class_ids,
             scores: finite(&r.scores),
+            embedding: r.embedding.as_deref(),
         }
     }
 }
@@ -247,6 +254,7 @@ mod tests {
             labels: vec!["suit".into()],
             class_ids: vec![834],
             scores: vec![0.25],
+            embedding: None,
         });
         let v = parse(&one(&r, &Times::default()));
         assert_eq!(

@@ -14,6 +14,7 @@ pub use gst;
 pub mod analytics;
 mod backend;
 mod changes;
+mod classes;
 mod classifyjson;
 mod classifyoverlay;
 mod files;
@@ -60,6 +61,14 @@ pub mod testing {
     pub mod preprocess {
         pub use crate::model::{ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec};
         pub use crate::preprocess::*;
+    }
+
+    pub mod classes {
+        pub use crate::classes::*;
+    }
+
+    pub mod jsonlines {
+        pub use crate::jsonlines::{Times, line};
     }
 
     pub mod overlay {

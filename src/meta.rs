@@ -205,7 +205,9 @@ mod tests {
                 labels: vec!["sports car".into()],
                 class_ids: vec![817],
                 scores: vec![0.5],
+                embedding: None,
             }],
+            embedding: None,
         };
         let mut buffer = gst::Buffer::new();
         result.attach(buffer.make_mut()).expect("attach");

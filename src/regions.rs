@@ -197,6 +197,7 @@ mod tests {
             labels: vec![label.into()],
             class_ids: vec![0],
             scores: vec![1.0],
+            embedding: None,
         }
     }
 

@@ -18,13 +18,15 @@ pub struct RegionResult {
     pub labels: Vec<String>,
     pub class_ids: Vec<u32>,
     pub scores: Vec<f64>,
+    /// With `attach-embedding`: the region's unit-length embedding.
+    pub embedding: Option<Vec<f32>>,
 }
 
 pub const REGION_STRUCTURE_NAME: &str = "imgclassify-region";
 
 impl RegionResult {
     fn to_structure(&self) -> gst::Structure {
-        gst::Structure::builder(REGION_STRUCTURE_NAME)
+        let builder = gst::Structure::builder(REGION_STRUCTURE_NAME)
             .field("roi-id", self.roi_id)
             .field("roi-type", &self.roi_type)
             .field("x", self.rect.0)
@@ -33,8 +35,8 @@ impl RegionResult {
             .field("height", self.rect.3)
             .field("labels", gst::Array::new(&self.labels))
             .field("class-ids", gst::Array::new(&self.class_ids))
-            .field("scores", gst::Array::new(&self.scores))
-            .build()
+            .field("scores", gst::Array::new(&self.scores));
+        with_embedding(builder, self.embedding.as_deref()).build()
     }
 
     fn from_structure(s: &gst::StructureRef) -> Option<RegionResult> {
@@ -50,8 +52,28 @@ impl RegionResult {
             labels: array(s, "labels")?,
             class_ids: array(s, "class-ids")?,
             scores: array(s, "scores")?,
+            embedding: embedding(s)?,
         })
     }
+}
+
+/// The `embedding` field, a float array, only when there is one.
+fn with_embedding(
+    builder: gst::structure::Builder,
+    embedding: Option<&[f32]>,
+) -> gst::structure::Builder {
+    match embedding {
+        Some(e) => builder.field("embedding", gst::Array::new(e)),
+        None => builder,
+    }
+}
+
+/// Absent: Some(None); present but not a float array: None (the structure is not ours).
+fn embedding(s: &gst::StructureRef) -> Option<Option<Vec<f32>>> {
+    if !s.has_field("embedding") {
+        return Some(None);
+    }
+    array(s, "embedding").map(Some)
 }
 
 fn array<T: for<'a> glib::value::FromValue<'a> + 'static>(
@@ -118,12 +140,14 @@ pub struct Classification {
     /// Per-region results with `target=regions`, per-zone results with `target=zones`
     /// (the top-level lists are then empty).
     pub regions: Vec<RegionResult>,
+    /// With `attach-embedding` and `target=frame`: the frame's unit-length embedding.
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Classification {
     /// The fields shared by the meta and the element message.
     pub fn to_structure(&self) -> gst::Structure {
-        gst::Structure::builder(STRUCTURE_NAME)
+        let builder = gst::Structure::builder(STRUCTURE_NAME)
             .field("classifier", &self.classifier)
             .field("target", self.target.name())
             .field("model", &self.model)
@@ -138,8 +162,8 @@ impl Classification {
             .field(
                 "regions",
                 gst::Array::new(self.regions.iter().map(RegionResult::to_structure)),
-            )
-            .build()
+            );
+        with_embedding(builder, self.embedding.as_deref()).build()
     }
 
     /// Reads a structure written by `to_structure`.
@@ -166,6 +190,7 @@ impl Classification {
                         .and_then(|r| RegionResult::from_structure(&r))
                 })
                 .collect::<Option<_>>()?,
+            embedding: embedding(s)?,
         })
     }
 
@@ -185,6 +210,7 @@ impl Classification {
             source_pts: Some(gst::ClockTime::from_mseconds(40)),
             seq: 1,
             regions: Vec::new(),
+            embedding: None,
         }
     }
 }

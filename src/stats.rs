@@ -21,6 +21,8 @@ pub struct Stats {
     pub frames_unanswered: u64,
     /// With `inference-server`: the requests to the servers.
     pub requests: Option<RequestCounts>,
+    /// With `classes-dir`: examples embedded at NULL→READY, and taken from the cache.
+    pub examples: Option<(u64, u64)>,
 }
 
 impl Stats {
@@ -70,6 +72,12 @@ impl Stats {
                 .field("requests-failed", r.failed)
                 .field("requests-retried", r.retried)
                 .field("requests-timed-out", r.timed_out),
+            None => builder,
+        };
+        let builder = match self.examples {
+            Some((embedded, cached)) => builder
+                .field("examples-embedded", embedded)
+                .field("examples-cached", cached),
             None => builder,
         };
         builder.build()

@@ -38,6 +38,7 @@ fn result(n: u64) -> Classification {
         source_pts: Some(gst::ClockTime::from_mseconds(n)),
         seq: n,
         regions: Vec::new(),
+        embedding: None,
     }
 }
 

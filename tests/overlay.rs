@@ -537,6 +537,7 @@ fn region(rect: (u32, u32, u32, u32), label: &str, score: f64) -> RegionResult {
         labels: vec![label.into()],
         class_ids: vec![0],
         scores: vec![score],
+        embedding: None,
     }
 }
 

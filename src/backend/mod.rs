@@ -48,6 +48,8 @@ pub struct ModelInfo {
     pub batchable: bool,
     /// `imgclassify.quantization` of an int8 model; `None` for a float one.
     pub quantization: Option<String>,
+    /// The width of the model's embedding output (pooled features), if it has one.
+    pub embedding: Option<usize>,
 }
 
 /// Raw class scores for a batch: one row of `spec.classes` values per image.
@@ -60,6 +62,9 @@ pub struct Scores {
     /// Where this batch ran, when that differs from call to call (the endpoint of a
     /// remote server that answered); None = [`Backend::provider`].
     pub provider: Option<String>,
+    /// One row of `info().embedding` values per image when asked for with
+    /// [`Backend::run_embedded`]; empty otherwise.
+    pub embeddings: Vec<f32>,
 }
 
 /// Requests to inference servers since the backend was loaded.
@@ -96,6 +101,8 @@ pub enum BackendError {
     /// No server answered in time: the frame flows on without a fresh result.
     #[error("{0}")]
     Unavailable(String),
+    #[error("this backend cannot return embeddings")]
+    NoEmbedding,
     #[error("inference failed: {0}")]
     Runtime(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -117,6 +124,12 @@ pub trait Backend: Send + Sync {
     /// remote backend's `max-in-flight`, so network and server time overlap.
     fn concurrency(&self) -> usize {
         1
+    }
+
+    /// Like `run`, and also returns each image's embedding (`Scores::embeddings`) from
+    /// the same inference; only backends whose model has an embedding output can.
+    fn run_embedded(&self, _tensors: &[f32], _images: usize) -> Result<Scores, BackendError> {
+        Err(BackendError::NoEmbedding)
     }
 
     /// Requests to inference servers, for a remote backend; None in process.

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, Scores};
+use crate::classes::{ClassSet, normalise, or_unknown};
 use crate::lock::lock;
-use crate::postprocess::{Params, Postprocessor, Smoother, all_finite};
+use crate::postprocess::{Labelled, Params, Postprocessor, Smoother, all_finite};
 use crate::regions::{RegionInput, unique_id};
 use crate::result::{Classification, RegionResult, Target};
 use crate::stats::Stats;
@@ -33,7 +34,7 @@ pub enum Outcome {
     /// `frame` is the index of the frame the result was computed on.
     Done {
         frame: u64,
-        result: Classification,
+        result: Box<Classification>,
     },
     NonFinite,
     /// The frame could not be read; it flows on unlabelled.
@@ -54,6 +55,19 @@ pub struct Classifier {
     /// Per zone name with `target=zones`.
     region_smoothers: Mutex<HashMap<RegionKey, Smoother>>,
     pub stats: Arc<Mutex<Stats>>,
+    /// With `classes-dir`: the custom classes, scored from the embedding; the
+    /// postprocessor then holds their labels.
+    classes: Option<ClassSet>,
+    /// `attach-embedding`: results carry each image's unit-length embedding.
+    attach_embedding: bool,
+}
+
+/// The rows the postprocessor ranks, the embeddings results carry, and with custom
+/// classes each image's best cosine similarity (for `min-similarity`).
+struct Rows {
+    rows: Vec<f32>,
+    embeddings: Vec<Option<Vec<f32>>>,
+    similarities: Vec<f32>,
 }
 
 impl Classifier {
@@ -65,6 +79,85 @@ impl Classifier {
             smoother: Mutex::new(Smoother::new()),
             region_smoothers: Mutex::new(HashMap::new()),
             stats: Arc::new(Mutex::new(Stats::default())),
+            classes: None,
+            attach_embedding: false,
+        }
+    }
+
+    /// Scores custom classes instead of the model's (the postprocessor must hold their
+    /// labels), and/or attaches embeddings to results.
+    pub fn with_embedding(mut self, classes: Option<ClassSet>, attach: bool) -> Classifier {
+        self.classes = classes;
+        self.attach_embedding = attach;
+        self
+    }
+
+    /// One inference, with the embedding output when custom classes or
+    /// `attach-embedding` need it.
+    fn infer(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
+        if self.classes.is_some() || self.attach_embedding {
+            self.backend.run_embedded(tensors, images)
+        } else {
+            self.backend.run(tensors, images)
+        }
+    }
+
+    /// The model's score rows, or with custom classes one row of class scores per image
+    /// from its unit-length embedding (NaN where the embedding is not usable, which the
+    /// non-finite check then catches).
+    fn rows(&self, rows: Vec<f32>, embeddings: Vec<f32>, images: usize) -> Rows {
+        if self.classes.is_none() && !self.attach_embedding {
+            return Rows {
+                rows,
+                embeddings: vec![None; images],
+                similarities: vec![f32::NAN; images],
+            };
+        }
+        let width = embeddings.len() / images.max(1);
+        let mut out = Rows {
+            rows: if self.classes.is_some() {
+                Vec::new()
+            } else {
+                rows
+            },
+            embeddings: Vec::with_capacity(images),
+            similarities: Vec::with_capacity(images),
+        };
+        let mut class_row = Vec::new();
+        for chunk in embeddings.chunks(width.max(1)).take(images) {
+            let mut embedding = chunk.to_vec();
+            // A zero embedding stays zero (similarity 0 to every class); a non-finite
+            // one gives NaN scores, caught as a broken model.
+            normalise(&mut embedding);
+            if let Some(classes) = &self.classes {
+                out.similarities
+                    .push(classes.scores(&embedding, &mut class_row));
+                out.rows.extend(&class_row);
+            }
+            out.embeddings
+                .push(self.attach_embedding.then_some(embedding));
+        }
+        out
+    }
+
+    /// Postprocessing, then `unknown` when the best class's cosine `similarity` is
+    /// below `min-similarity`, with custom classes.
+    fn label(
+        &self,
+        row: &[f32],
+        similarity: Option<f32>,
+        smoother: &mut Smoother,
+        params: Params,
+    ) -> Labelled {
+        let labelled = self.post.process(row, smoother, params);
+        match (&self.classes, similarity) {
+            (Some(classes), Some(similarity)) => or_unknown(
+                labelled,
+                f64::from(similarity),
+                params.min_similarity,
+                classes.labels.len(),
+            ),
+            _ => labelled,
         }
     }
 
@@ -116,6 +209,7 @@ impl Classifier {
             // Numbered by the stream when it takes the result.
             seq: 0,
             regions: Vec::new(),
+            embedding: None,
         }
     }
 
@@ -138,6 +232,7 @@ impl Classifier {
         let started = Instant::now();
         let len = self.backend.info().spec.tensor.len();
         let mut rows = Vec::with_capacity(regions.len() * self.post.classes());
+        let mut embeddings = Vec::new();
         let mut calls = 0;
         let mut provider = None;
         for part in regions.chunks(chunk.max(1)) {
@@ -145,11 +240,12 @@ impl Classifier {
             if let Err(why) = prepare(part, batch) {
                 return Outcome::Unreadable(why);
             }
-            let ran = self.backend.run(batch, part.len());
+            let ran = self.infer(batch, part.len());
             self.note_requests();
             match ran {
                 Ok(scores) => {
                     rows.extend(scores.rows);
+                    embeddings.extend(scores.embeddings);
                     calls += scores.calls;
                     provider = scores.provider.or(provider);
                 }
@@ -158,6 +254,11 @@ impl Classifier {
         }
         let took = started.elapsed();
         lock(&self.stats).record_inference(took, calls as u64, regions.len() as u64);
+        let Rows {
+            rows,
+            embeddings,
+            similarities,
+        } = self.rows(rows, embeddings, regions.len());
         if !all_finite(&rows) {
             return Outcome::NonFinite;
         }
@@ -190,13 +291,15 @@ impl Classifier {
         let results = regions
             .iter()
             .zip(rows.chunks(classes))
-            .map(|(input, row)| {
+            .zip(embeddings)
+            .enumerate()
+            .map(|(i, ((input, row), embedding))| {
                 let mut own = Smoother::new();
                 let smoother = match key(input) {
                     Some(k) => smoothers.entry(k).or_default(),
                     None => &mut own,
                 };
-                let labelled = self.post.process(row, smoother, params);
+                let labelled = self.label(row, similarities.get(i).copied(), smoother, params);
                 let r = input.region;
                 RegionResult {
                     roi_id: input.roi_id,
@@ -205,15 +308,16 @@ impl Classifier {
                     labels: labelled.labels,
                     class_ids: labelled.class_ids,
                     scores: labelled.scores,
+                    embedding,
                 }
             })
             .collect();
         Outcome::Done {
             frame,
-            result: Classification {
+            result: Box::new(Classification {
                 regions: results,
                 ..self.result(target, took, pts, provider)
-            },
+            }),
         }
     }
 
@@ -225,26 +329,37 @@ impl Classifier {
         params: Params,
     ) -> Outcome {
         let started = Instant::now();
-        let ran = self.backend.run(tensor, 1);
+        let ran = self.infer(tensor, 1);
         self.note_requests();
-        let (rows, provider) = match ran {
-            Ok(scores) => (scores.rows, scores.provider),
+        let (rows, embeddings, provider) = match ran {
+            Ok(scores) => (scores.rows, scores.embeddings, scores.provider),
             Err(e) => return failed(e),
         };
         let took = started.elapsed();
         lock(&self.stats).record_inference(took, 1, 0);
+        let Rows {
+            rows,
+            embeddings,
+            similarities,
+        } = self.rows(rows, embeddings, 1);
         if !all_finite(&rows) {
             return Outcome::NonFinite;
         }
-        let labelled = self.post.process(&rows, &mut lock(&self.smoother), params);
+        let labelled = self.label(
+            &rows,
+            similarities.first().copied(),
+            &mut lock(&self.smoother),
+            params,
+        );
         Outcome::Done {
             frame,
-            result: Classification {
+            result: Box::new(Classification {
                 labels: labelled.labels,
                 class_ids: labelled.class_ids,
                 scores: labelled.scores,
+                embedding: embeddings.into_iter().next().flatten(),
                 ..self.result(Target::Frame, took, pts, provider)
-            },
+            }),
         }
     }
 }

@@ -15,7 +15,7 @@ use gst_base::subclass::prelude::*;
 use super::frame::VideoInput;
 use super::loading::{self, Model};
 use super::output::{self, Notice};
-use super::request::{LoadRequest, ServerRequest};
+use super::request::{ClassesRequest, LoadRequest, ServerRequest};
 use super::stream::{FrameSettings, Stream};
 use super::{CAT, ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
 use crate::backend::onnxruntime::ProviderOptions;
@@ -38,6 +38,8 @@ const DEFAULT_MAX_BATCH: u32 = 8;
 /// A frame at 30 fps is due every 33 ms; a second covers a loaded server's queue.
 const DEFAULT_SERVER_TIMEOUT_MS: u32 = 1000;
 const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
+/// 0: every frame gets its nearest class; docs/custom-classes.md says how to pick one.
+const DEFAULT_MIN_SIMILARITY: f64 = 0.0;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
@@ -93,6 +95,10 @@ struct Settings {
     server_cert_file: Option<PathBuf>,
     server_key_file: Option<PathBuf>,
     server_token_file: Option<PathBuf>,
+    classes_dir: Option<PathBuf>,
+    classes_cache_dir: Option<PathBuf>,
+    min_similarity: f64,
+    attach_embedding: bool,
 }
 
 impl Settings {
@@ -102,6 +108,7 @@ impl Settings {
                 top_k: self.top_k as usize,
                 threshold: self.threshold,
                 smoothing: self.smoothing,
+                min_similarity: self.min_similarity,
             },
             interval: self.inference_interval,
             target: self.target,
@@ -155,6 +162,12 @@ impl Settings {
                 key_file: self.server_key_file.clone(),
                 token_file: self.server_token_file.clone(),
             },
+            classes: ClassesRequest {
+                dir: self.classes_dir.clone(),
+                cache_dir: self.classes_cache_dir.clone(),
+                attach_embedding: self.attach_embedding,
+                resize_mode: self.resize_mode.into(),
+            },
         }
     }
 }
@@ -204,6 +217,10 @@ impl Default for Settings {
             server_cert_file: None,
             server_key_file: None,
             server_token_file: None,
+            classes_dir: None,
+            classes_cache_dir: None,
+            min_similarity: DEFAULT_MIN_SIMILARITY,
+            attach_embedding: false,
         }
     }
 }
@@ -498,9 +515,30 @@ impl ObjectImpl for ImgClassify {
                     .nick("Server token file")
                     .blurb("A file whose first line is a bearer token, sent to the inference servers as the authorization header (for servers behind an API gateway); the token never appears in logs or messages. Empty: none. Read at NULL→READY")
                     .build(),
+                glib::ParamSpecString::builder("classes-dir")
+                    .nick("Classes folder")
+                    .blurb("Custom classes from example photos: each sub-folder is a class named after it, its JPEG/PNG files the examples. Frames (or regions, zones) get these classes instead of the model's, by cosine similarity of the model's embedding to each class's examples (nearest class centroid); scores are a softmax over the similarities, in [0,1]. Needs a model with an embedding output (the built-in ones have one). Empty: the model's own classes. Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecString::builder("classes-cache-dir")
+                    .nick("Classes cache folder")
+                    .blurb("Where the examples' embeddings are cached, keyed by model content, preprocessing and each file's content, so a restart embeds only new or changed files (default: $XDG_CACHE_HOME/imgclassify/classes). Read at NULL→READY")
+                    .build(),
+                glib::ParamSpecDouble::builder("min-similarity")
+                    .nick("Minimum similarity")
+                    .blurb("With classes-dir: a frame or region whose best class's cosine similarity is below this gets the single label 'unknown' (class id = number of classes) with the best class's score; 0 = always the nearest class. Where to start: about 0.63 for mobilenet, 0.4 for the EfficientNets (docs/custom-classes.md)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MIN_SIMILARITY)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("attach-embedding")
+                    .nick("Attach embedding")
+                    .blurb("Add the frame's (or each region's) unit-length embedding, the model's pooled features, to the result as the float array 'embedding' (meta, messages, classifyjson), for search, clustering or re-identification. Needs a model with an embedding output. Read at NULL→READY")
+                    .default_value(false)
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
-                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server also frames-unanswered, requests-sent, requests-failed, requests-retried, requests-timed-out")
+                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server also frames-unanswered, requests-sent, requests-failed, requests-retried, requests-timed-out; with classes-dir also examples-embedded and examples-cached (at the last NULL->READY)")
                     .read_only()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
@@ -659,6 +697,12 @@ impl ObjectImpl for ImgClassify {
                 "server-cert-file" => s.server_cert_file = property::path(value),
                 "server-key-file" => s.server_key_file = property::path(value),
                 "server-token-file" => s.server_token_file = property::path(value),
+                "classes-dir" => s.classes_dir = property::path(value),
+                "classes-cache-dir" => s.classes_cache_dir = property::path(value),
+                "min-similarity" => {
+                    s.min_similarity = value.get().unwrap_or(DEFAULT_MIN_SIMILARITY)
+                }
+                "attach-embedding" => s.attach_embedding = value.get().unwrap_or(false),
                 _ => gst::warning!(CAT, imp = self, "unknown property '{}'", name),
             }
             *s != before
@@ -729,6 +773,10 @@ impl ObjectImpl for ImgClassify {
             "device-id" => s.device_id.to_value(),
             "fp16" => s.fp16.to_value(),
             "engine-cache-dir" => s.engine_cache_dir.to_value(),
+            "classes-dir" => s.classes_dir.to_value(),
+            "classes-cache-dir" => s.classes_cache_dir.to_value(),
+            "min-similarity" => s.min_similarity.to_value(),
+            "attach-embedding" => s.attach_embedding.to_value(),
             _ => pspec.default_value().clone(),
         }
     }

@@ -65,6 +65,7 @@ pub fn load(
     };
     let started = Instant::now();
     if remote {
+        super::classes::refuse_remote(request)?;
         let remote = super::remote::connect(element, request, path.as_deref(), &options)?;
         // Messages name the server's model where there is no file.
         let path = path.unwrap_or_else(|| PathBuf::from(remote.backend.info().name.clone()));
@@ -149,7 +150,7 @@ fn finish(
         _ => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", e)),
     })?;
     let latency = gst::ClockTime::from_nseconds(2 * loaded.per_image.as_nanos() as u64);
-    let activation = Activation::decide(request.activation, info.spec.output, &loaded.warm_row)
+    let mut activation = Activation::decide(request.activation, info.spec.output, &loaded.warm_row)
         .map_err(|e| {
             gst::error_msg!(
                 gst::LibraryError::Settings,
@@ -211,12 +212,22 @@ fn finish(
             Activation::Softmax => "logits",
         }
     );
+    let embedding = super::classes::load(element, request, path, backend, &spec)?;
+    let mut labels = labels;
+    if let Some(custom) = &embedding.classes {
+        // Class scores are similarities in [0, 1] already.
+        labels = custom.labels.clone();
+        activation = Activation::None;
+    }
+    let classifier = Classifier::new(
+        request.classifier_id.clone(),
+        Arc::clone(&loaded.backend),
+        Postprocessor::new(activation, labels),
+    )
+    .with_embedding(embedding.classes, request.classes.attach_embedding);
+    crate::lock::lock(&classifier.stats).examples = embedding.examples;
     Ok(Model {
-        classifier: Arc::new(Classifier::new(
-            request.classifier_id.clone(),
-            Arc::clone(&loaded.backend),
-            Postprocessor::new(activation, labels),
-        )),
+        classifier: Arc::new(classifier),
         spec,
         active: loaded.active,
         latency,

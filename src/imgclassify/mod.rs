@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use gst::glib;
 use gst::prelude::*;
 
+mod classes;
 mod classifier;
 mod frame;
 mod imp;

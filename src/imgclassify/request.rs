@@ -27,6 +27,20 @@ pub struct LoadRequest {
     pub normalisation: Overrides,
     pub activation: RequestedActivation,
     pub server: ServerRequest,
+    pub classes: ClassesRequest,
+}
+
+/// `classes-dir` and its companions.
+#[derive(Debug, Clone)]
+pub struct ClassesRequest {
+    /// None: the model's own classes.
+    pub dir: Option<PathBuf>,
+    /// None: `classes::default_cache_dir()`.
+    pub cache_dir: Option<PathBuf>,
+    /// `attach-embedding`.
+    pub attach_embedding: bool,
+    /// The resize mode the examples are embedded with (the one set at NULL→READY).
+    pub resize_mode: crate::preprocess::ResizeMode,
 }
 
 /// `inference-server` and its companions.

@@ -337,7 +337,7 @@ impl Stream {
                 self.outage = false;
                 self.results += 1;
                 result.seq = self.results;
-                self.schedule.finished(frame, result);
+                self.schedule.finished(frame, *result);
                 Ok(())
             }
             Outcome::NonFinite => {

@@ -105,6 +105,7 @@ mod tests {
                     labels: vec!["sports car".into()],
                     class_ids: vec![817],
                     scores: vec![0.5],
+                    embedding: None,
                 })
                 .collect(),
             ..Classification::for_test(&[], &[])

@@ -37,6 +37,9 @@ pub struct ModelMetadata {
     /// `imgclassify.quantization`: how the weights were quantised, e.g. `int8`; absent
     /// for a float model.
     pub quantization: Option<String>,
+    /// `imgclassify.embedding`: the output holding each image's pooled features, read
+    /// only when `classes-dir` or `attach-embedding` asks for them.
+    pub embedding: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +172,7 @@ impl ModelMetadata {
                 }
                 "labels" => m.labels = Some(super::labels::parse_lines(value)),
                 "quantization" if !v.is_empty() => m.quantization = Some(v.to_string()),
+                "embedding" if !v.is_empty() => m.embedding = Some(v.to_string()),
                 // Provenance and future keys are informational.
                 _ => {}
             }

@@ -18,6 +18,8 @@ pub struct Params {
     pub top_k: usize,
     pub threshold: f64,
     pub smoothing: f64,
+    /// With `classes-dir`: a best class below this is reported as `unknown`.
+    pub min_similarity: f64,
 }
 
 /// One image's reported classes, best first: the meta's three parallel lists.
@@ -105,6 +107,7 @@ mod tests {
             top_k,
             threshold: 0.0,
             smoothing: 0.0,
+            min_similarity: 0.0,
         }
     }
 

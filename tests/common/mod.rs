@@ -307,6 +307,7 @@ pub fn classification(classifier: &str, labels: &[&str], scores: &[f64]) -> Clas
         source_pts: None,
         seq: 0,
         regions: Vec::new(),
+        embedding: None,
     }
 }
 

@@ -60,6 +60,40 @@ impl OnnxRuntime {
     }
 }
 
+impl OnnxRuntime {
+    /// One call where the model takes a batch, else one call per image.
+    fn run_with(
+        &self,
+        tensors: &[f32],
+        images: usize,
+        embed: bool,
+    ) -> Result<Scores, BackendError> {
+        if images <= 1 || self.model().info.batchable {
+            let (rows, embeddings) = self.model().run_batch(tensors, images, embed)?;
+            return Ok(Scores {
+                rows,
+                calls: 1,
+                provider: None,
+                embeddings,
+            });
+        }
+        let len = self.model().info.spec.tensor.len();
+        let mut rows = Vec::with_capacity(images * self.model().info.spec.classes);
+        let mut embeddings = Vec::new();
+        for one in tensors.chunks(len) {
+            let (row, embedding) = self.model().run_batch(one, 1, embed)?;
+            rows.extend(row);
+            embeddings.extend(embedding);
+        }
+        Ok(Scores {
+            rows,
+            calls: images,
+            provider: None,
+            embeddings,
+        })
+    }
+}
+
 impl Backend for OnnxRuntime {
     fn info(&self) -> &ModelInfo {
         &self.model().info
@@ -69,24 +103,11 @@ impl Backend for OnnxRuntime {
         self.model().active.to_string()
     }
 
-    /// One call where the model takes a batch, else one call per image.
     fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
-        if images <= 1 || self.model().info.batchable {
-            return Ok(Scores {
-                rows: self.model().run_batch(tensors, images)?,
-                calls: 1,
-                provider: None,
-            });
-        }
-        let len = self.model().info.spec.tensor.len();
-        let mut rows = Vec::with_capacity(images * self.model().info.spec.classes);
-        for one in tensors.chunks(len) {
-            rows.extend(self.model().run_batch(one, 1)?);
-        }
-        Ok(Scores {
-            rows,
-            calls: images,
-            provider: None,
-        })
+        self.run_with(tensors, images, false)
+    }
+
+    fn run_embedded(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
+        self.run_with(tensors, images, true)
     }
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ort::ep::{CUDA, TensorRT};
-use ort::session::Session;
 use ort::session::builder::{PrepackedWeights, SessionBuilder};
+use ort::session::{OutputSelector, RunOptions, Session};
 
 use super::error::{EngineError, Failure, LoadError};
 use super::io;
@@ -58,6 +58,8 @@ pub struct SharedModel {
     /// The output scores are read from, and its element type.
     output_name: String,
     output_type: ElementType,
+    /// The embedding output and its element type, if the model has one.
+    embedding: Option<(String, ElementType)>,
     pub info: ModelInfo,
     pub active: Active,
     /// Providers tried before `active`, with ONNX Runtime's reasons.
@@ -145,6 +147,8 @@ struct Inspected {
     spec: ModelSpec,
     meta: ModelMetadata,
     batchable: bool,
+    /// The embedding output, its type and width, if the model has one.
+    embedding: Option<(String, ElementType, usize)>,
 }
 
 impl Inspected {
@@ -162,6 +166,7 @@ impl Inspected {
             labels: self.meta.labels.clone(),
             batchable: self.batchable,
             quantization: self.meta.quantization.clone(),
+            embedding: self.embedding.as_ref().map(|e| e.2),
         }
     }
 }
@@ -183,8 +188,10 @@ fn inspect(
     let input = &session.inputs()[0];
     let (input_type, input_shape) = io::input_type(input.dtype())?;
     let batchable = input_shape.first().is_some_and(|&n| n < 0);
-    let (output, output_type, output_shape) = choose_output(session, output_name)?;
+    let embedding_name = meta.embedding.as_deref().unwrap_or("embedding");
+    let (output, output_type, output_shape) = choose_output(session, output_name, embedding_name)?;
     let mut spec = model_spec(&input_shape, &output_shape, &meta, input_size)?;
+    let embedding = find_embedding(session, &meta, &output);
     if input_type == ElementType::Uint8 {
         // The model normalises inside: it gets the pixels as they are.
         spec.tensor.scale = 1.0;
@@ -199,13 +206,39 @@ fn inspect(
         spec,
         meta,
         batchable,
+        embedding,
     })
 }
 
-/// The output named `name`, else the first whose type and shape are class scores.
+/// The output named by `imgclassify.embedding`, else one named `embedding`: per image,
+/// a fixed number of floats (`[N, D]`, or `[N, D, 1, 1]` as some exports pool). One of
+/// another shape is not taken for an embedding, and the model loads as before.
+fn find_embedding(
+    session: &Session,
+    meta: &ModelMetadata,
+    scores: &str,
+) -> Option<(String, ElementType, usize)> {
+    let wanted = meta.embedding.as_deref().unwrap_or("embedding");
+    let output = session
+        .outputs()
+        .iter()
+        .find(|o| o.name() == wanted && o.name() != scores)?;
+    let (ty, shape) = io::output_type(output.dtype()).ok()?;
+    let width = shape
+        .iter()
+        .skip(1)
+        .try_fold(1usize, |w, &d| (d > 0).then(|| w * d as usize));
+    width
+        .filter(|&w| shape.len() >= 2 && w > 0)
+        .map(|width| (wanted.to_string(), ty, width))
+}
+
+/// The output named `name`, else the first whose type and shape are class scores,
+/// passing over the embedding output (`[N, D]` too, but features, not scores).
 fn choose_output(
     session: &Session,
     name: Option<&str>,
+    embedding: &str,
 ) -> Result<(String, ElementType, Vec<i64>), LoadError> {
     let outputs = session.outputs();
     if let Some(name) = name {
@@ -223,7 +256,7 @@ fn choose_output(
         return Ok((name.to_string(), ty, shape));
     }
     let mut first_error = None;
-    for output in outputs {
+    for output in outputs.iter().filter(|o| o.name() != embedding) {
         match io::output_type(output.dtype()) {
             Ok((ty, shape)) if crate::model::classes_of(&shape).is_some() => {
                 return Ok((output.name().to_string(), ty, shape));
@@ -400,6 +433,7 @@ impl SharedModel {
             input_name: seen.input,
             output_name: seen.output,
             output_type: seen.output_type,
+            embedding: seen.embedding.map(|(name, ty, _)| (name, ty)),
             info,
             active: Active {
                 kind,
@@ -456,7 +490,7 @@ impl SharedModel {
         let mut session = commit_on(self.active.kind, &self.path, options, &self.prepacked)?;
         let images = if self.info.batchable { 2 } else { 1 };
         let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
-        self.run_on(&mut session, &zeros, images)?;
+        self.run_on(&mut session, &zeros, images, false)?;
         Ok(session)
     }
 
@@ -467,8 +501,8 @@ impl SharedModel {
         let len = self.info.spec.tensor.len();
         let images = if self.info.batchable { 2 } else { 1 };
         let started = Instant::now();
-        let scores = match self.run_batch(&vec![0.0f32; images * len], images) {
-            Ok(scores) => scores,
+        let scores = match self.run_batch(&vec![0.0f32; images * len], images, false) {
+            Ok((scores, _)) => scores,
             Err(e) if images > 1 => {
                 self.info.batchable = false;
                 let mut single = self.warm_up()?;
@@ -485,8 +519,14 @@ impl SharedModel {
     }
 
     /// Runs `n` tensors laid one after another in one call (the model must be
-    /// `batchable` for n > 1); returns `n` rows of class scores.
-    pub fn run_batch(&self, tensors: &[f32], n: usize) -> Result<Vec<f32>, BackendError> {
+    /// `batchable` for n > 1); returns `n` rows of class scores, and with `embed` `n`
+    /// rows of the embedding (empty without).
+    pub fn run_batch(
+        &self,
+        tensors: &[f32],
+        n: usize,
+        embed: bool,
+    ) -> Result<(Vec<f32>, Vec<f32>), BackendError> {
         let t = &self.info.spec.tensor;
         if n == 0 || tensors.len() != n * t.len() || (n > 1 && !self.info.batchable) {
             return Err(BackendError::BatchShape {
@@ -496,7 +536,7 @@ impl SharedModel {
             });
         }
         let mut session = self.sessions.take();
-        self.run_on(&mut session, tensors, n)
+        self.run_on(&mut session, tensors, n, embed)
     }
 
     fn run_on(
@@ -504,7 +544,8 @@ impl SharedModel {
         session: &mut Session,
         tensors: &[f32],
         n: usize,
-    ) -> Result<Vec<f32>, BackendError> {
+        embed: bool,
+    ) -> Result<(Vec<f32>, Vec<f32>), BackendError> {
         let t = &self.info.spec.tensor;
         let shape = match t.layout {
             Layout::Nchw => [n, t.channels, t.height, t.width],
@@ -512,11 +553,47 @@ impl SharedModel {
         };
         let runtime_error = |e: ort::Error| BackendError::Runtime(Box::new(e));
         let input = io::input(self.info.input_type, shape, tensors).map_err(runtime_error)?;
-        let outputs = session
-            .run(ort::inputs![self.input_name.as_str() => input])
-            .map_err(runtime_error)?;
+        let inputs = ort::inputs![self.input_name.as_str() => input];
+        let wanted = match (&self.embedding, embed) {
+            (Some(e), true) => Some(e),
+            (None, true) => return Err(BackendError::NoEmbedding),
+            _ => None,
+        };
+        // A model with an embedding output is asked for the scores alone unless the
+        // embedding is wanted, so it costs nothing when unused.
+        let options = match &self.embedding {
+            Some(_) => {
+                let mut selector = OutputSelector::no_default().with(self.output_name.as_str());
+                if let Some((name, _)) = wanted {
+                    selector = selector.with(name.as_str());
+                }
+                Some(
+                    RunOptions::new()
+                        .map_err(runtime_error)?
+                        .with_outputs(selector),
+                )
+            }
+            None => None,
+        };
+        let outputs = match &options {
+            Some(options) => session.run_with_options(inputs, options),
+            None => session.run(inputs),
+        }
+        .map_err(runtime_error)?;
         let scores = io::scores(&outputs[self.output_name.as_str()], self.output_type)
             .map_err(runtime_error)?;
+        let embeddings = match wanted {
+            Some((name, ty)) => io::scores(&outputs[name.as_str()], *ty).map_err(runtime_error)?,
+            None => Vec::new(),
+        };
+        let width = self.info.embedding.unwrap_or(0);
+        if embeddings.len() != n * width && wanted.is_some() {
+            return Err(BackendError::OutputSize {
+                got: embeddings.len(),
+                images: n,
+                classes: width,
+            });
+        }
         if scores.len() != n * self.info.spec.classes {
             return Err(BackendError::OutputSize {
                 got: scores.len(),
@@ -524,7 +601,7 @@ impl SharedModel {
                 classes: self.info.spec.classes,
             });
         }
-        Ok(scores)
+        Ok((scores, embeddings))
     }
 
     /// Sessions in this model's pool.

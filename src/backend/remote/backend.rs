@@ -712,6 +712,7 @@ impl Remote {
             rows,
             calls,
             provider: Some(self.clients[answered].0.to_string()),
+            embeddings: Vec::new(),
         })
     }
 }

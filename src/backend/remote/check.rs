@@ -62,6 +62,7 @@ pub fn describe_served(
         labels: None,
         batchable: input.shape.first() == Some(&-1),
         quantization: None,
+        embedding: None,
     })
 }
 
@@ -154,6 +155,7 @@ mod tests {
             labels: None,
             batchable: true,
             quantization: None,
+            embedding: None,
         }
     }
 

@@ -149,6 +149,13 @@ save("int64_input.onnx",
       helper.make_node("Flatten", ["pooled"], ["scores"])],
      [helper.make_tensor_value_info("input", TensorProto.INT64, [1, 3, 8, 8])], [scores("scores", 3)])
 
+# An embedding output listed before the scores and named by imgclassify.embedding: the
+# element must still read the scores from `scores` and the embedding from `features`.
+nodes, inits = pooled_linear(W, [])
+save("embedding_first.onnx", nodes, [image_input()],
+     [helper.make_tensor_value_info("flat", TensorProto.FLOAT, [1, 3]), scores("scores", 4)],
+     inits, {"imgclassify.labels": "zero\none\ntwo\nthree", "imgclassify.embedding": "flat"})
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])
