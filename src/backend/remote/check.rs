@@ -29,20 +29,7 @@ pub fn describe_served(
     meta: &ModelMetadataResponse,
     input_size: Option<usize>,
 ) -> Result<ModelInfo, String> {
-    let [input] = meta.inputs.as_slice() else {
-        return Err(format!(
-            "it has {} inputs; an image classifier has one",
-            meta.inputs.len()
-        ));
-    };
-    let input_type = element_type(&input.datatype)
-        .filter(|t| *t != ElementType::Float64)
-        .ok_or_else(|| {
-            format!(
-                "input '{}' is {}; FP32, FP16 or UINT8 are supported",
-                input.name, input.datatype
-            )
-        })?;
+    let (input, input_type) = image_input(meta)?;
     let output = meta
         .outputs
         .iter()
@@ -66,8 +53,8 @@ pub fn describe_served(
     })
 }
 
-/// `Err` says what does not match, for an error naming the endpoint and the model.
-pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, String> {
+/// The served model's one input and its element type, or what is wrong with them.
+fn image_input(meta: &ModelMetadataResponse) -> Result<(&TensorMetadata, ElementType), String> {
     let [input] = meta.inputs.as_slice() else {
         return Err(format!(
             "it has {} inputs; an image classifier has one",
@@ -82,6 +69,12 @@ pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, St
                 input.name, input.datatype
             )
         })?;
+    Ok((input, input_type))
+}
+
+/// `Err` says what does not match, for an error naming the endpoint and the model.
+pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, String> {
+    let (input, input_type) = image_input(meta)?;
     let t = &local.spec.tensor;
     let want = match t.layout {
         Layout::Nchw => [t.channels, t.height, t.width],
