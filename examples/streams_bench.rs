@@ -14,8 +14,7 @@
 //! For measuring the fixes themselves: `pool-pinned` and `processes-pinned` pass
 //! `threads=0` on to ONNX Runtime as 0 (its own thread count, pinned to cores, as before
 //! the fix), `pool-unpacked` builds the pool's sessions without the shared
-//! prepacked-weights container, `pool-initializers` gives them one set of initializer
-//! tensors read from the model file (ONNX Runtime's `AddInitializer`).
+//! prepacked-weights container.
 //! `--batch-check` also measures one batched run of N frames against N runs on N
 //! sessions side by side, bare ONNX Runtime, to weigh cross-stream batching.
 
@@ -29,9 +28,7 @@ use gstimgclassify::gst;
 use gstimgclassify::testing::backend::{
     Backend, EngineOptions, OnnxRuntime, ProviderOptions, Requested,
 };
-use gstimgclassify::testing::{
-    PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_INITIALIZERS_ENV, SHARED_PREPACK_ENV,
-};
+use gstimgclassify::testing::{PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -252,12 +249,7 @@ fn spawn(o: &Options, n: usize, threads: u32, start_at: u64, env: Env) -> Result
         &o.sessions.to_string(),
     ])
     .stdout(Stdio::piped());
-    for var in [
-        SESSIONS_ENV,
-        PINNED_THREADS_ENV,
-        SHARED_PREPACK_ENV,
-        SHARED_INITIALIZERS_ENV,
-    ] {
+    for var in [SESSIONS_ENV, PINNED_THREADS_ENV, SHARED_PREPACK_ENV] {
         c.env_remove(var);
     }
     c.envs(env.iter().copied());
@@ -314,13 +306,6 @@ fn measure(o: &Options, mechanism: &str, n: usize, threads: u32) -> Result<Measu
             threads,
             start_at,
             &[(SHARED_PREPACK_ENV, "0")],
-        )?],
-        "pool-initializers" => vec![spawn(
-            o,
-            n,
-            threads,
-            start_at,
-            &[(SHARED_INITIALIZERS_ENV, "1")],
         )?],
         "processes" => (0..n)
             .map(|_| spawn(o, 1, threads, start_at, &[]))

@@ -38,8 +38,8 @@ pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_
 #[doc(hidden)]
 pub mod testing {
     pub use crate::backend::onnxruntime::{
-        PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_INITIALIZERS_ENV, SHARED_PREPACK_ENV,
-        default_threads, live_sessions, pooled_sessions,
+        PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV, default_threads, live_sessions,
+        pooled_sessions,
     };
     pub use crate::lock::lock;
 

@@ -4,7 +4,6 @@
 mod backend;
 mod cache;
 mod error;
-mod initializers;
 mod int8;
 mod io;
 mod pool;
@@ -16,7 +15,6 @@ mod threads;
 pub use backend::OnnxRuntime;
 pub use cache::SESSIONS_ENV;
 pub use error::EngineError;
-pub use initializers::SHARED_INITIALIZERS_ENV;
 pub use int8::{Int8Kernels, int8_kernels};
 pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};

@@ -11,7 +11,6 @@ use ort::session::builder::{PrepackedWeights, SessionBuilder};
 use ort::session::{OutputSelector, RunOptions, Session};
 
 use super::error::{EngineError, Failure, LoadError};
-use super::initializers::{self, Initializers, shared_initializers};
 use super::io;
 use super::pool::{Demand, Pool};
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
@@ -52,9 +51,6 @@ pub struct SharedModel {
     options: EngineOptions,
     /// Weights ONNX Runtime has repacked for its kernels, kept once for all sessions.
     prepacked: PrepackedWeights,
-    /// The model's initializers, given to every session (measuring only, see
-    /// [`initializers::SHARED_INITIALIZERS_ENV`]).
-    initializers: Arc<Initializers>,
     /// Serialises growing the pool; holds the intra-op threads its sessions were built
     /// with for `threads=0` (None where they are not divided, see [`threads_for`]).
     growing: Mutex<Option<usize>>,
@@ -111,15 +107,11 @@ fn shared_prepack() -> bool {
 fn base_builder(
     options: &EngineOptions,
     prepacked: &PrepackedWeights,
-    weights: &Initializers,
 ) -> Result<SessionBuilder, LoadError> {
     let rt = runtime()?;
     let mut builder = Session::builder(&rt.environment)?.with_intra_op_spinning(false)?;
     if shared_prepack() {
         builder = builder.with_prepacked_weights(prepacked)?;
-    }
-    for (name, value) in weights {
-        builder = builder.with_initializer(name, Arc::clone(value))?;
     }
     if let Some(threads) = intra_threads(options.threads) {
         builder = builder.with_intra_threads(threads)?;
@@ -316,10 +308,9 @@ fn commit_on(
     path: &Path,
     options: &EngineOptions,
     prepacked: &PrepackedWeights,
-    weights: &Initializers,
 ) -> Result<Session, LoadError> {
     let p = &options.provider;
-    let base_builder = |options| base_builder(options, prepacked, weights);
+    let base_builder = |options| base_builder(options, prepacked);
     let builder = base_builder(options)?;
     let builder = match kind {
         Kind::Cpu => builder,
@@ -377,17 +368,13 @@ fn commit_on(
 pub fn describe(path: &Path, options: &EngineOptions) -> Result<ModelInfo, EngineError> {
     runtime()?;
     check_file(path)?;
-    let session = commit_on(
-        Kind::Cpu,
-        path,
-        options,
-        &PrepackedWeights::new(),
-        &Vec::new(),
-    )
-    .map_err(|source| EngineError::NotOnnx {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let session =
+        commit_on(Kind::Cpu, path, options, &PrepackedWeights::new()).map_err(|source| {
+            EngineError::NotOnnx {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let seen = inspect(&session, options.input_size, options.output_name.as_deref()).map_err(
         |source| EngineError::Model {
             path: path.to_path_buf(),
@@ -406,16 +393,8 @@ impl SharedModel {
         let mut failures = Vec::new();
         let mut chosen = None;
         let prepacked = PrepackedWeights::new();
-        let weights = if shared_initializers() {
-            initializers::read(path).map_err(|problem| EngineError::Model {
-                path: path.to_path_buf(),
-                source: LoadError::Io(std::io::Error::other(problem)),
-            })?
-        } else {
-            Vec::new()
-        };
         for kind in options.provider.chain() {
-            match commit_on(kind, path, options, &prepacked, &weights) {
+            match commit_on(kind, path, options, &prepacked) {
                 Ok(session) => {
                     chosen = Some((kind, session));
                     break;
@@ -450,7 +429,6 @@ impl SharedModel {
             path: path.to_path_buf(),
             options: options.clone(),
             prepacked,
-            initializers: Arc::new(weights),
             growing: Mutex::new(threads_for(options, 1)),
             input_name: seen.input,
             output_name: seen.output,
@@ -509,13 +487,7 @@ impl SharedModel {
 
     /// A session of this model on its provider, warmed up.
     fn new_session(&self, options: &EngineOptions) -> Result<Session, LoadError> {
-        let mut session = commit_on(
-            self.active.kind,
-            &self.path,
-            options,
-            &self.prepacked,
-            &self.initializers,
-        )?;
+        let mut session = commit_on(self.active.kind, &self.path, options, &self.prepacked)?;
         let images = if self.info.batchable { 2 } else { 1 };
         let zeros = vec![0.0f32; images * self.info.spec.tensor.len()];
         self.run_on(&mut session, &zeros, images, false)?;
