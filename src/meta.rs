@@ -23,6 +23,12 @@ pub const META_VERSION_FIELD: &str = "meta-version";
 /// that scalers call it to scale the region rectangles; elements that keep only untagged
 /// metas drop it (see docs/consumers.md).
 pub fn register() {
+    // Two threads that both found it unregistered would register it twice, and the
+    // second registration leaves the meta unusable: check and register under one lock.
+    static REGISTERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = REGISTERING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if gst::meta::CustomMeta::is_registered(META_NAME) {
         return;
     }
