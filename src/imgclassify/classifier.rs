@@ -63,7 +63,7 @@ pub struct Classifier {
 }
 
 /// The rows the postprocessor ranks, the embeddings results carry, and with custom
-/// classes each image's best cosine similarity (for `min-similarity`).
+/// classes each image's best cosine similarity (for `min-similarity`; empty without).
 struct Rows {
     rows: Vec<f32>,
     embeddings: Vec<Option<Vec<f32>>>,
@@ -92,10 +92,14 @@ impl Classifier {
         self
     }
 
+    fn needs_embedding(&self) -> bool {
+        self.classes.is_some() || self.attach_embedding
+    }
+
     /// One inference, with the embedding output when custom classes or
     /// `attach-embedding` need it.
     fn infer(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
-        if self.classes.is_some() || self.attach_embedding {
+        if self.needs_embedding() {
             self.backend.run_embedded(tensors, images)
         } else {
             self.backend.run(tensors, images)
@@ -106,11 +110,11 @@ impl Classifier {
     /// from its unit-length embedding (NaN where the embedding is not usable, which the
     /// non-finite check then catches).
     fn rows(&self, rows: Vec<f32>, embeddings: Vec<f32>, images: usize) -> Rows {
-        if self.classes.is_none() && !self.attach_embedding {
+        if !self.needs_embedding() {
             return Rows {
                 rows,
                 embeddings: vec![None; images],
-                similarities: vec![f32::NAN; images],
+                similarities: Vec::new(),
             };
         }
         let width = embeddings.len() / images.max(1);
