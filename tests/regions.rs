@@ -165,6 +165,45 @@ fn with_an_interval_regions_carry_their_labels_by_id() {
     assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 1);
 }
 
+/// `mode=async`: the regions are prepared on the streaming thread and classified on the
+/// inference thread; a later buffer carries the answer to its ROIs by id.
+#[test]
+fn async_regions_are_answered_later_and_carried_to_the_rois_by_id() {
+    // `mode` is read when the element starts: set in the launch line, before that.
+    let (mut h, bus) = common::harness("imgclassify name=c target=regions mode=async max-batch=1");
+    h.play();
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
+    ));
+    let mut answered = None;
+    for _ in 0..400 {
+        let out = common::push_and_pull(&mut h, &bus, composite(&[]));
+        if Classification::from_buffer(&out).is_some() {
+            answered = Some(out);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = answered.expect("an answer within 400 frames");
+    assert_eq!(roi_top1(&out, 1).as_deref(), Some("espresso"));
+    let cat = roi_top1(&out, 2).expect("cat labelled");
+    assert!(
+        ["Egyptian cat", "tiger cat", "tabby"].contains(&cat.as_str()),
+        "{cat}"
+    );
+    assert_eq!(region_ids(&out), vec![1, 2]);
+    let stats = h
+        .element()
+        .and_then(|e| e.downcast::<gst::Bin>().ok())
+        .and_then(|bin| bin.by_name("c"))
+        .expect("the imgclassify element")
+        .property::<gst::Structure>("stats");
+    let calls = stats.get::<u64>("inference-calls").expect("field");
+    let regions = stats.get::<u64>("regions-classified").expect("field");
+    assert_eq!(calls, regions, "max-batch=1: one call per region; {stats}");
+    assert!(regions >= 2 && regions % 2 == 0, "{stats}");
+}
+
 /// Top-1 label of the ROI meta with rectangle `rect`.
 fn roi_top1_at(buffer: &gst::BufferRef, rect: (u32, u32, u32, u32)) -> Option<String> {
     let roi = buffer

@@ -6,8 +6,9 @@
 //! of scores fails READY; over TLS with the right CA it classifies, with
 //! another CA READY fails; with mutual TLS the client certificate classifies and its
 //! absence fails READY. Through the gateway of `triton/gateway.py`: a slow server, where
-//! `mode=async` keeps `max-in-flight` requests outstanding and `mode=sync` waits at most
-//! `server-timeout`; a bearer token checked, a wrong one failing READY, never logged.
+//! `mode=async` keeps `max-in-flight` requests outstanding (for whole frames, zones and
+//! regions alike) and `mode=sync` waits at most `server-timeout`; a bearer token checked,
+//! a wrong one failing READY, never logged.
 
 mod common;
 #[path = "triton/gateway.rs"]
@@ -321,17 +322,35 @@ struct Streamed {
     slowest: Duration,
 }
 
+/// What is classified: the whole frame, one zone over it, or one ROI over it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cut {
+    Frame,
+    Zone,
+    Region,
+}
+
 /// `frames` copies of the coffee photo pushed at 100 fps through `mode=async` with
-/// `max-in-flight=depth`.
-fn stream_async(endpoint: &str, depth: u32, frames: u64) -> Streamed {
+/// `max-in-flight=depth`, classified whole or as a zone or region covering it.
+fn stream_async(endpoint: &str, depth: u32, frames: u64, cut: Cut) -> Streamed {
     let (caps, frame) = coffee();
     let depth = depth.to_string();
+    let target = match cut {
+        Cut::Frame => "frame",
+        Cut::Zone => "zones",
+        Cut::Region => "regions",
+    };
     let (mut h, bus) = element(&[
         ("inference-server", endpoint),
         ("mode", "async"),
         ("max-in-flight", &depth),
         ("server-timeout", "5000"),
+        ("target", target),
+        // Clipped to the frame: the whole photo.
+        ("zones", "cup:0,0,4000,4000"),
     ]);
+    let info = gst_video::VideoInfo::from_caps(&caps).expect("video caps");
+    let whole = (0, 0, info.width(), info.height());
     h.play();
     h.set_src_caps(caps);
     let period = Duration::from_millis(10);
@@ -345,15 +364,22 @@ fn stream_async(endpoint: &str, depth: u32, frames: u64) -> Streamed {
         let due = started + period * n as u32;
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
         let mut buffer = frame.copy_deep().expect("copy");
-        buffer
-            .get_mut()
-            .expect("writable")
-            .set_pts(gst::ClockTime::from_mseconds(10 * n));
+        {
+            let b = buffer.get_mut().expect("writable");
+            b.set_pts(gst::ClockTime::from_mseconds(10 * n));
+            if cut == Cut::Region {
+                gst_video::VideoRegionOfInterestMeta::add(b, "cup", whole).set_id(1);
+            }
+        }
         let pushed = Instant::now();
         let out = common::push_and_pull(&mut h, &bus, buffer);
         streamed.slowest = streamed.slowest.max(pushed.elapsed());
         if let Some(r) = Classification::from_buffer(&out) {
-            assert_eq!(r.labels[0], "espresso", "frame {n}: {r:?}");
+            let top = match cut {
+                Cut::Frame => &r.labels[0],
+                _ => &r.regions[0].labels[0],
+            };
+            assert_eq!(top, "espresso", "frame {n}: {r:?}");
             streamed.labelled += 1;
         }
     }
@@ -366,7 +392,7 @@ fn stream_async(endpoint: &str, depth: u32, frames: u64) -> Streamed {
     );
     assert!(warnings(&bus).is_empty());
     eprintln!(
-        "max-in-flight={depth}: {} of {frames} frames answered, {} labelled, slowest buffer \
+        "{target}, max-in-flight={depth}: {} of {frames} frames answered, {} labelled, slowest buffer \
          {:?}; {stats}",
         streamed.answered, streamed.labelled, streamed.slowest
     );
@@ -381,11 +407,14 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
     let triton = Triton::start();
     // 200 ms per inference on top of Triton's own time, calls overlapping.
     let slow = Gateway::start(triton.grpc_port, &["--delay-ms", "200"]);
-    let one = stream_async(&slow.endpoint(), 1, 200);
-    let four = stream_async(&slow.endpoint(), 4, 200);
+    let one = stream_async(&slow.endpoint(), 1, 200, Cut::Frame);
+    let four = stream_async(&slow.endpoint(), 4, 200, Cut::Frame);
+    // Zones and regions go to the inference threads too.
+    let zone = stream_async(&slow.endpoint(), 4, 100, Cut::Zone);
+    let region = stream_async(&slow.endpoint(), 4, 100, Cut::Region);
     // The streaming thread never waits for the server: a buffer passes in far less than
     // one request's 200 ms.
-    for s in [&one, &four] {
+    for s in [&one, &four, &zone, &region] {
         assert!(s.slowest < Duration::from_millis(100), "{:?}", s.slowest);
         assert!(s.labelled > 0);
     }

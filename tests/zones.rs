@@ -319,6 +319,68 @@ fn zones_changed_while_playing_apply_from_the_next_frame_whatever_the_interval()
     assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 2);
 }
 
+/// In `mode=async` the zones go to the inference thread, prepared on the streaming
+/// thread: buffers pass at once and later ones carry the answer. Zones changed while an
+/// answer for the old ones is in flight: no later buffer carries the old zones.
+#[test]
+fn async_zones_are_answered_later_and_old_zones_never_come_back() {
+    let photos = Photos::load();
+    let (mut h, bus) = playing(&format!("zones=\"{OVER_BOTH}\" mode=async max-batch=1"));
+    // Frames are pushed until one carries the answer (every frame is handed over; the
+    // answer is at most a few inferences away), with a bound so a hang fails.
+    let mut n = 0;
+    let answered = loop {
+        assert!(n < 400, "no answer in {n} frames");
+        let out = common::push_and_pull(&mut h, &bus, photos.both(n));
+        n += 1;
+        if Classification::from_buffer(&out).is_some() {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let zones = zones_of(&answered);
+    assert_eq!(
+        zones
+            .iter()
+            .map(|z| (z.0.as_str(), z.1))
+            .collect::<Vec<_>>(),
+        vec![
+            ("counter", (40, 60, 600, 400)),
+            ("sofa", (760, 300, 451, 300))
+        ]
+    );
+    assert_eq!(zones[0].2, "espresso");
+    assert!(CAT_LABELS.contains(&zones[1].2.as_str()), "{}", zones[1].2);
+    // max-batch=1 holds on the inference thread too: two calls per answered frame.
+    let stats = classifier(&h).property::<gst::Structure>("stats");
+    let calls = stats.get::<u64>("inference-calls").expect("field");
+    let regions = stats.get::<u64>("regions-classified").expect("field");
+    assert_eq!(calls, regions, "{stats}");
+    assert!(regions >= 2 && regions % 2 == 0, "{stats}");
+
+    // Frame n (just pushed) is likely still being classified for the old zones.
+    classifier(&h).set_property("zones", "shelf:760,300,451,300");
+    let mut new_zones = None;
+    for _ in 0..400 {
+        let out = common::push_and_pull(&mut h, &bus, photos.both(n));
+        n += 1;
+        if let Some(meta) = Classification::from_buffer(&out) {
+            let names: Vec<&str> = meta.regions.iter().map(|r| r.roi_type.as_str()).collect();
+            assert_eq!(
+                names,
+                vec!["shelf"],
+                "frame {n}: an answer for the old zones"
+            );
+            new_zones = Some(meta);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let meta = new_zones.expect("an answer for the new zones");
+    assert!(CAT_LABELS.contains(&meta.regions[0].labels[0].as_str()));
+    assert_eq!(warnings(&bus), Vec::<String>::new());
+}
+
 #[test]
 fn a_smaller_frame_keeps_zones_in_pixels_and_clips_or_skips_them() {
     let photos = Photos::load();

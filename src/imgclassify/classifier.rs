@@ -21,12 +21,21 @@ enum RegionKey {
     Zone(String),
 }
 
-/// A frame handed to the async worker.
+/// A frame handed to the async worker: its tensor, or with `regions` the tensors of its
+/// regions one after another.
 pub struct Job {
     pub tensor: Vec<f32>,
     pub frame: u64,
     pub pts: Option<gst::ClockTime>,
     pub params: Params,
+    pub regions: Option<RegionsJob>,
+}
+
+/// The regions (or zones) whose tensors a job holds, and how many go in one inference.
+pub struct RegionsJob {
+    pub target: Target,
+    pub inputs: Vec<RegionInput>,
+    pub max_batch: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -323,6 +332,33 @@ impl Classifier {
                 ..self.result(target, took, pts, provider)
             }),
         }
+    }
+
+    /// Runs an async job: a whole frame, or the regions of one, prepared by the
+    /// streaming thread so that it never waits for the backend.
+    pub fn run_job(&self, job: Job) -> Outcome {
+        let Some(regions) = &job.regions else {
+            return self.run(&job.tensor, job.frame, job.pts, job.params);
+        };
+        let mut prepared = job.tensor.as_slice();
+        self.run_regions(
+            regions.target,
+            &regions.inputs,
+            regions.max_batch,
+            &mut Vec::new(),
+            |_, out| {
+                if prepared.len() < out.len() {
+                    return Err("fewer region tensors than regions were prepared".to_string());
+                }
+                let (next, rest) = prepared.split_at(out.len());
+                out.copy_from_slice(next);
+                prepared = rest;
+                Ok(())
+            },
+            job.frame,
+            job.pts,
+            job.params,
+        )
     }
 
     pub fn run(

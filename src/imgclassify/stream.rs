@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::classifier::{Classifier, Job, Outcome};
+use super::classifier::{Classifier, Job, Outcome, RegionsJob};
 use super::frame::VideoInput;
 use super::output::Notice;
 use super::schedule::{Carried, Decision, Scheduler};
@@ -16,7 +16,7 @@ use crate::lock::lock;
 use crate::meta;
 use crate::model::ModelSpec;
 use crate::postprocess::Params;
-use crate::preprocess::Preprocessor;
+use crate::preprocess::{FrameView, Preprocessor};
 use crate::regions::{RegionInput, Selection};
 use crate::result::{Classification, Target as ResultTarget};
 use crate::zones::Zones;
@@ -102,7 +102,7 @@ impl Stream {
             self.worker = Some(Worker::start(
                 "imgclassify-infer",
                 depth,
-                move |job: Job| classifier.run(&job.tensor, job.frame, job.pts, job.params),
+                move |job: Job| classifier.run_job(job),
             )?);
         }
         Ok(())
@@ -192,8 +192,9 @@ impl Stream {
                 Target::Frame => self.classify_frame(classifier, buf, frame, settings, notices)?,
             }
         }
-        if settings.target == Target::Frame
-            && let Some(outcome) = self.worker.as_ref().and_then(Worker::latest)
+        // An answer of another target (the property changed since) is not this one's.
+        if let Some(outcome) = self.worker.as_ref().and_then(Worker::take)
+            && !matches!(&outcome, Outcome::Done { result, .. } if result.target != target)
         {
             self.take(classifier, outcome, notices)?;
         }
@@ -266,6 +267,7 @@ impl Stream {
                     frame,
                     pts: buf.pts(),
                     params: settings.params,
+                    regions: None,
                 };
                 if worker.submit(job) {
                     lock(&classifier.stats).results_dropped += 1;
@@ -288,28 +290,57 @@ impl Stream {
             self.warn_frame("no caps were negotiated", notices);
             return Ok(());
         };
-        let (pre, batch) = (&mut self.preprocessor, &mut self.batch);
+        let pre = &mut self.preprocessor;
         let len = pre.spec().len();
-        let outcome = video.with_frame(buf, |view| {
-            Ok(classifier.run_regions(
-                settings.target.into(),
-                &regions,
-                settings.max_batch,
-                batch,
-                |part, out| {
-                    for (region, tensor) in part.iter().zip(out.chunks_mut(len)) {
-                        pre.run_region(view, Some(region.region), tensor)
-                            .map_err(|e| e.to_string())?;
-                    }
-                    Ok(())
-                },
-                frame,
-                buf.pts(),
-                settings.params,
-            ))
-        });
+        let mut prepare = |view: &FrameView<'_>, part: &[RegionInput], out: &mut [f32]| {
+            for (region, tensor) in part.iter().zip(out.chunks_mut(len)) {
+                pre.run_region(view, Some(region.region), tensor)
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        };
+        let outcome = match &self.worker {
+            // Async: every region is prepared here and the worker runs them, `max-batch`
+            // at a time, so the streaming thread never waits for the backend or the
+            // network. A job holds all of a frame's tensors: `max-regions` bounds them.
+            Some(worker) => {
+                let mut tensors = vec![0.0; regions.len() * len];
+                video
+                    .with_frame(buf, |view| prepare(view, &regions, &mut tensors))
+                    .map(|()| {
+                        let job = Job {
+                            tensor: tensors,
+                            frame,
+                            pts: buf.pts(),
+                            params: settings.params,
+                            regions: Some(RegionsJob {
+                                target: settings.target.into(),
+                                inputs: regions,
+                                max_batch: settings.max_batch,
+                            }),
+                        };
+                        if worker.submit(job) {
+                            lock(&classifier.stats).results_dropped += 1;
+                        }
+                        None
+                    })
+            }
+            None => video.with_frame(buf, |view| {
+                Ok(Some(classifier.run_regions(
+                    settings.target.into(),
+                    &regions,
+                    settings.max_batch,
+                    &mut self.batch,
+                    |part, out| prepare(view, part, out),
+                    frame,
+                    buf.pts(),
+                    settings.params,
+                )))
+            }),
+        };
         match outcome {
-            Ok(outcome) => self.take(classifier, outcome, notices),
+            Ok(Some(outcome)) => self.take(classifier, outcome, notices),
+            Ok(None) => Ok(()),
             Err(why) => {
                 self.warn_frame(&why, notices);
                 Ok(())
@@ -335,9 +366,10 @@ impl Stream {
         match outcome {
             Outcome::Done { frame, mut result } => {
                 self.outage = false;
-                self.results += 1;
-                result.seq = self.results;
-                self.schedule.finished(frame, *result);
+                result.seq = self.results + 1;
+                if self.schedule.finished(frame, *result) {
+                    self.results += 1;
+                }
                 Ok(())
             }
             Outcome::NonFinite => {

@@ -15,8 +15,11 @@ use crate::lock::lock;
 struct Shared<J, R> {
     /// The waiting job and its number.
     pending: Option<(u64, J)>,
-    /// The newest finished result and the number of its job.
-    latest: Option<(u64, R)>,
+    /// The newest finished result not yet taken.
+    latest: Option<R>,
+    /// The number of the newest job whose result came in (taken or not): an older
+    /// job's result that finishes later is thrown away.
+    newest: u64,
     /// Jobs submitted so far; numbers them.
     submitted: u64,
     /// Incremented by `reset` so a result computed before it is thrown away.
@@ -38,7 +41,7 @@ pub struct Worker<J, R> {
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
-impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {
+impl<J: Send + 'static, R: Send + 'static> Worker<J, R> {
     /// Starts the first thread; `process` runs every job that is not superseded, up to
     /// `depth` (at least 1) at once.
     pub fn start(
@@ -51,6 +54,7 @@ impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {
                 Mutex::new(Shared {
                     pending: None,
                     latest: None,
+                    newest: 0,
                     submitted: 0,
                     generation: 0,
                     stop: false,
@@ -106,9 +110,10 @@ impl<J: Send + 'static, R: Clone + Send + 'static> Worker<J, R> {
         replaced
     }
 
-    /// The most recent finished result: that of the newest job that finished.
-    pub fn latest(&self) -> Option<R> {
-        lock(&self.shared.0).latest.as_ref().map(|(_, r)| r.clone())
+    /// The newest finished result, handed out once: each answer is counted and
+    /// numbered by the stream only when it arrives.
+    pub fn take(&self) -> Option<R> {
+        lock(&self.shared.0).latest.take()
     }
 
     /// Drops the waiting job and the latest result (flush, caps change).
@@ -151,8 +156,9 @@ fn run<J, R>(shared: &(Mutex<Shared<J, R>>, Condvar), process: &(dyn Fn(J) -> R 
         };
         let result = process(job);
         let mut s = lock(mutex);
-        if s.generation == generation && s.latest.as_ref().is_none_or(|(n, _)| number > *n) {
-            s.latest = Some((number, result));
+        if s.generation == generation && number > s.newest {
+            s.latest = Some(result);
+            s.newest = number;
         }
         s.busy -= 1;
         cond.notify_all();
@@ -205,7 +211,9 @@ mod tests {
         assert!(w.submit(3));
         drop(held);
         w.wait_idle();
-        assert_eq!(w.latest(), Some(30));
+        assert_eq!(w.take(), Some(30));
+        // Handed out once.
+        assert_eq!(w.take(), None);
         assert_eq!(ran.load(Ordering::SeqCst), 2);
     }
 
@@ -220,10 +228,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         w.reset();
         w.wait_idle();
-        assert_eq!(w.latest(), None);
+        assert_eq!(w.take(), None);
         w.submit(2);
         w.wait_idle();
-        assert_eq!(w.latest(), Some(2));
+        assert_eq!(w.take(), Some(2));
     }
 
     #[test]
@@ -274,17 +282,21 @@ mod tests {
         assert!(w.submit(5));
         // The newest running job answers first; the older answers after it are ignored.
         lock(&released).push(3);
-        while w.latest() != Some(30) {
+        let first = loop {
+            if let Some(r) = w.take() {
+                break r;
+            }
             std::thread::sleep(Duration::from_millis(1));
-        }
+        };
+        assert_eq!(first, 30);
         lock(&released).extend([1, 2]);
         while finished.load(Ordering::SeqCst) < 3 {
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert_eq!(w.latest(), Some(30));
+        assert_eq!(w.take(), None);
         lock(&released).push(5);
         w.wait_idle();
-        assert_eq!(w.latest(), Some(50));
+        assert_eq!(w.take(), Some(50));
         assert_eq!(started.load(Ordering::SeqCst), 4);
     }
 }
