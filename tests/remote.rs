@@ -679,3 +679,28 @@ fn a_served_model_with_no_local_file_is_described_by_the_server_and_labels_file(
     ));
     assert!(e.contains("999") && e.contains("1000"), "{e}");
 }
+
+/// TLS files with only plain endpoints are a typo in the scheme: one warning says so,
+/// before READY fails for want of a server.
+#[test]
+fn tls_files_without_a_grpcs_endpoint_are_warned_about() {
+    let nobody = format!("grpc://127.0.0.1:{}", free_port());
+    common::init();
+    let e = gst::ElementFactory::make("imgclassify")
+        .property_from_str("inference-server", &nobody)
+        .property_from_str("server-ca-file", "/etc/ssl/certs/ca.crt")
+        .property_from_str("server-key-file", "client.key")
+        .build()
+        .expect("imgclassify");
+    let bus = gst::Bus::new();
+    e.set_bus(Some(&bus));
+    assert!(e.set_state(gst::State::Ready).is_err());
+    assert_eq!(
+        warnings(&bus),
+        vec![
+            "server-ca-file, server-key-file set, but no endpoint is grpcs://: TLS is not used; \
+             write grpcs://HOST:PORT"
+        ]
+    );
+    let _ = e.set_state(gst::State::Null);
+}

@@ -9,7 +9,7 @@ use super::CAT;
 use super::request::{LoadRequest, engine_error};
 use crate::backend::Backend;
 use crate::backend::onnxruntime::{EngineOptions, describe};
-use crate::backend::remote::{Remote, RemoteError, RemoteOptions, parse_endpoints};
+use crate::backend::remote::{Remote, RemoteError, RemoteOptions, parse_endpoints, unencrypted};
 
 pub struct Connected {
     pub backend: Arc<dyn Backend>,
@@ -42,13 +42,39 @@ pub fn connect(
             &"server-model: set it to the model's name on the server",
         ));
     };
-    for endpoint in endpoints.iter().filter(|e| !e.tls && !e.is_loopback()) {
+    let plain = unencrypted(&endpoints);
+    if !plain.is_empty() {
         gst::element_warning!(
             element,
             gst::ResourceError::Settings,
             (
                 "frames travel unencrypted to {}: use grpcs:// for servers on other machines",
-                endpoint
+                plain
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+    }
+    // TLS files with no grpcs:// endpoint are a sign of a typo in the scheme.
+    let tls_files = [
+        ("server-ca-file", &request.server.ca_file),
+        ("server-cert-file", &request.server.cert_file),
+        ("server-key-file", &request.server.key_file),
+    ];
+    let unused: Vec<&str> = tls_files
+        .iter()
+        .filter(|(_, file)| file.is_some())
+        .map(|(name, _)| *name)
+        .collect();
+    if !unused.is_empty() && !endpoints.iter().any(|e| e.tls) {
+        gst::element_warning!(
+            element,
+            gst::ResourceError::Settings,
+            (
+                "{} set, but no endpoint is grpcs://: TLS is not used; write grpcs://HOST:PORT",
+                unused.join(", ")
             )
         );
     }

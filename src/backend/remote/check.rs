@@ -17,6 +17,12 @@ pub struct Wire {
     pub batchable: bool,
 }
 
+/// Scores are read as floats: FP32, FP16 or FP64 (raw or typed contents). Quantised
+/// outputs would need their scale, which the protocol does not carry.
+fn holds_scores(t: &TensorMetadata) -> bool {
+    element_type(&t.datatype).is_some_and(|ty| ty != ElementType::Uint8)
+}
+
 fn shape(t: &TensorMetadata) -> String {
     format!("{} {:?}", t.datatype, t.shape)
 }
@@ -33,7 +39,7 @@ pub fn describe_served(
     let output = meta
         .outputs
         .iter()
-        .find(|o| element_type(&o.datatype).is_some())
+        .find(|o| holds_scores(o))
         .ok_or_else(|| "it has no FP32, FP16 or FP64 output".to_string())?;
     let spec = model_spec(
         &input.shape,
@@ -107,10 +113,20 @@ pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, St
         }
         Some(rest.iter().product())
     };
+    let sized = |o: &&TensorMetadata| per_image(o) == Some(classes);
+    if let Some(o) = meta.outputs.iter().filter(sized).find(|o| !holds_scores(o))
+        && !meta.outputs.iter().filter(sized).any(holds_scores)
+    {
+        return Err(format!(
+            "output '{}' is {}; class scores are read as FP32, FP16 or FP64",
+            o.name,
+            shape(o)
+        ));
+    }
     let output = meta
         .outputs
         .iter()
-        .find(|o| per_image(o) == Some(classes) && element_type(&o.datatype).is_some())
+        .find(|o| sized(o) && holds_scores(o))
         .ok_or_else(|| {
             format!(
                 "no output has {} class scores per image (outputs: {}); the labels come \
@@ -214,6 +230,26 @@ mod tests {
             vec![tensor("logits", "FP32", &[-1, 1000])],
         );
         assert!(check(&ty, &local()).expect_err("type").contains("INT64"));
+        // Quantised scores cannot be read without their scale.
+        let quantised = served(
+            tensor("input", "FP32", &[-1, 3, 224, 224]),
+            vec![tensor("logits", "UINT8", &[-1, 1000])],
+        );
+        assert_eq!(
+            check(&quantised, &local()).expect_err("uint8 scores"),
+            "output 'logits' is UINT8 [-1, 1000]; class scores are read as FP32, FP16 or FP64"
+        );
+        let also_float = served(
+            tensor("input", "FP32", &[-1, 3, 224, 224]),
+            vec![
+                tensor("q", "UINT8", &[-1, 1000]),
+                tensor("logits", "FP32", &[-1, 1000]),
+            ],
+        );
+        assert_eq!(
+            check(&also_float, &local()).expect("float").output,
+            "logits"
+        );
     }
 
     #[test]
@@ -249,5 +285,11 @@ mod tests {
         let e = describe_served(&served(tensor("x", "FP32", &[-1, 224, 224])), None)
             .expect_err("not an image");
         assert!(e.starts_with("input 'x' FP32 [-1, 224, 224]"), "{e}");
+        let mut quantised = served(tensor("x", "UINT8", &[-1, 192, 192, 3]));
+        quantised.outputs = vec![tensor("scores", "UINT8", &[-1, 10])];
+        assert_eq!(
+            describe_served(&quantised, None).expect_err("uint8 scores"),
+            "it has no FP32, FP16 or FP64 output"
+        );
     }
 }

@@ -23,7 +23,7 @@ impl Endpoint {
 
     /// Whether frames sent here stay on this machine.
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost"
+        self.host.eq_ignore_ascii_case("localhost")
             || self
                 .host
                 .parse::<std::net::IpAddr>()
@@ -43,12 +43,36 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// The endpoints that frames reach unencrypted over a network: plain `grpc://` to a host
+/// that is not this machine.
+pub fn unencrypted(endpoints: &[Endpoint]) -> Vec<&Endpoint> {
+    endpoints
+        .iter()
+        .filter(|e| !e.tls && !e.is_loopback())
+        .collect()
+}
+
+/// The entry as written, but for credentials put before an `@` (a mistake the error
+/// must not repeat into logs).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "inference-server: '{0}' is not an endpoint; expected grpc://HOST:PORT or grpcs://HOST:PORT, \
-     several separated by commas"
+     several separated by commas (a bearer token goes in server-token-file)"
 )]
 pub struct BadEndpoint(pub String);
+
+impl BadEndpoint {
+    fn of(text: &str) -> BadEndpoint {
+        match text.rsplit_once('@') {
+            Some((before, after)) => {
+                let scheme = before.split_once("://").map_or("", |(s, _)| s);
+                let sep = if scheme.is_empty() { "" } else { "://" };
+                BadEndpoint(format!("{scheme}{sep}…@{after}"))
+            }
+            None => BadEndpoint(text.to_string()),
+        }
+    }
+}
 
 /// Parses the property's value; empty entries (a trailing comma) are skipped.
 pub fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, BadEndpoint> {
@@ -61,7 +85,7 @@ pub fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, BadEndpoint> {
 }
 
 fn parse_one(text: &str) -> Result<Endpoint, BadEndpoint> {
-    let bad = || BadEndpoint(text.to_string());
+    let bad = || BadEndpoint::of(text);
     let (tls, rest) = if let Some(rest) = text.strip_prefix("grpcs://") {
         (true, rest)
     } else if let Some(rest) = text.strip_prefix("grpc://") {
@@ -126,5 +150,29 @@ mod tests {
             assert!(parse_endpoints(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_endpoints("").expect("empty"), vec![]);
+    }
+
+    #[test]
+    fn credentials_written_into_an_endpoint_are_not_repeated() {
+        let e = parse_endpoints("grpcs://user:s3cret@gpu-1:443").expect_err("userinfo");
+        assert_eq!(e.0, "grpcs://…@gpu-1:443");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        assert_eq!(
+            parse_endpoints("s3cret@gpu-1:443")
+                .expect_err("no scheme")
+                .0,
+            "…@gpu-1:443"
+        );
+    }
+
+    #[test]
+    fn only_plain_endpoints_off_this_machine_are_unencrypted() {
+        let eps = parse_endpoints(
+            "grpc://127.0.0.1:1,grpc://LocalHost:2,grpc://[::1]:3,grpcs://gpu-1:4,\
+             grpc://gpu-2:5,grpc://10.0.0.5:6",
+        )
+        .expect("valid");
+        let plain: Vec<String> = unencrypted(&eps).iter().map(|e| e.to_string()).collect();
+        assert_eq!(plain, vec!["grpc://gpu-2:5", "grpc://10.0.0.5:6"]);
     }
 }

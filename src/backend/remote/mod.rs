@@ -12,5 +12,5 @@ mod proto;
 mod tensor;
 
 pub use backend::{Remote, RemoteOptions};
-pub use endpoint::parse_endpoints;
+pub use endpoint::{parse_endpoints, unencrypted};
 pub use error::RemoteError;
