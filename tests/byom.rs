@@ -98,6 +98,35 @@ fn normalisation_properties_describe_a_model_without_metadata() {
     );
 }
 
+/// A uint8 model gets its pixels as they are, in the channel order `color-order` says;
+/// a mean or std set for it is ignored with a warning.
+#[test]
+fn a_uint8_model_takes_color_order_and_warns_about_mean_and_std() {
+    common::init();
+    let model = byom("uint8_nhwc.onnx");
+    let (rgb_labels, rgb) = classify("coffee.png", &format!("model-file={model}"));
+    let (_, bgr) = classify("coffee.png", &format!("model-file={model} color-order=bgr"));
+    assert_eq!(rgb_labels[0], "espresso");
+    assert!(
+        (rgb[0] - bgr[0]).abs() > 1e-3,
+        "swapping red and blue changes the scores: {rgb:?} {bgr:?}"
+    );
+    let (_, explicit) = classify("coffee.png", &format!("model-file={model} color-order=rgb"));
+    assert_eq!(explicit, rgb);
+    let run = common::run(&format!(
+        "filesrc location={} ! decodebin ! videoconvert ! imgclassify model-file={model} \
+         input-mean=127 color-order=rgb ! appsink name=sink",
+        common::data("coffee.png").display()
+    ));
+    assert_eq!(run.results()[0].clone().expect("a result").scores, rgb);
+    let w = &run.warnings;
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("input-mean and input-std are ignored"),
+        "{w:?}"
+    );
+}
+
 fn above(photo: &str, props: &str, threshold: f64) -> Vec<String> {
     let (labels, scores) = classify(photo, &format!("{props} top-k=3 threshold={threshold}"));
     assert!(

@@ -159,16 +159,22 @@ fn finish(
         })?;
     let mut spec = info.spec.clone();
     if info.input_type == ElementType::Uint8 {
-        if !request.normalisation.is_empty() {
+        // The pixels go as they are (such a model normalises inside), but in the channel
+        // order it wants.
+        let given = request.normalisation;
+        if let Some(order) = given.order {
+            spec.tensor.order = order;
+        }
+        if given.mean.is_some() || given.std.is_some() {
             gst::element_warning!(
                 element,
                 gst::LibraryError::Settings,
                 (
-                    "model '{}' takes uint8 pixels as they are: input-mean, input-std and \
-                     color-order are ignored",
+                    "model '{}' takes uint8 pixels as they are: input-mean and input-std \
+                     are ignored",
                     path.display()
                 ),
-                ["unset them; such a model normalises inside"]
+                ["unset them; such a model normalises inside (color-order still applies)"]
             );
         }
     } else {

@@ -14,10 +14,6 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    pub fn is_empty(&self) -> bool {
-        *self == Overrides::default()
-    }
-
     /// Applies the overrides to `spec`. The spec's own normalisation is turned into
     /// pixel units first, so that overriding only the mean keeps the model's std.
     pub fn apply(&self, spec: &mut TensorSpec) {
