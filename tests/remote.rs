@@ -704,3 +704,36 @@ fn tls_files_without_a_grpcs_endpoint_are_warned_about() {
     );
     let _ = e.set_state(gst::State::Null);
 }
+
+/// The production repository (the onnxruntime backend, GPU instances, TensorRT) is for a
+/// Triton that does not install from the package registries: its configs are parsed with
+/// Triton's own ModelConfig message and checked against the model files instead.
+#[test]
+fn the_production_repository_is_a_valid_triton_model_config_for_every_built_in_model() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().expect("temporary folder");
+    let run = std::process::Command::new(root.join("deps/triton-venv/bin/python"))
+        .arg(root.join("server/triton/repository.py"))
+        .arg(out.path())
+        .args(["--variant", "onnxruntime", "--check", "--models"])
+        .arg(root.join("deps/models"))
+        .output()
+        .expect("deps/triton-venv's Python runs (scripts/setup.sh --dev)");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let checked: Vec<&str> = stdout.lines().filter(|l| l.contains("ModelConfig ok")).collect();
+    assert_eq!(checked.len(), 4, "{stdout}");
+    for (line, size) in checked.iter().zip([224, 224, 240, 260]) {
+        assert!(
+            line.contains(&format!(
+                "(onnxruntime_onnx, KIND_GPU x 2, max_batch_size 8, input [3, {size}, {size}] \
+                 -> logits [1000])"
+            )),
+            "{line}"
+        );
+    }
+}

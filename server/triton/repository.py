@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a Triton model repository for imgclassify's built-in models.
 
-  repository.py OUT --models DIR [--variant python|onnxruntime] [--name mobilenet ...]
+  repository.py OUT --models DIR [--variant python|onnxruntime] [--name mobilenet ...] [--check]
 
 --variant python (default): for the Triton binary inside the PyPI package nvidia-pytriton,
     which has only the Python backend: model.py runs the ONNX file with onnxruntime on CPU.
@@ -12,6 +12,11 @@
 Both batch dynamically across streams: requests from several pipelines that arrive
 together run as one batch. Input and output shapes come from the models' own
 imgclassify.* metadata, so they match what the element sends.
+
+--check parses each config.pbtxt written with Triton's own ModelConfig message (from the
+package tritonclient, which nvidia-pytriton installs) and checks its input and output
+against the model file: a repository for a Triton this machine cannot run (the NGC
+image) is at least well-formed and consistent with its models.
 """
 import argparse
 import os
@@ -71,12 +76,64 @@ def config(name, path, variant):
     return "\n".join(lines) + "\n"
 
 
+def check(folder, name, variant):
+    """Raises SystemExit naming what is wrong with one model's entry."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    def fail(why):
+        sys.exit(f"repository.py --check: {folder}/{name}: {why}")
+
+    with open(os.path.join(folder, name, "config.pbtxt")) as f:
+        try:
+            cfg = text_format.Parse(f.read(), model_config_pb2.ModelConfig())
+        except text_format.ParseError as e:
+            fail(f"config.pbtxt is not a Triton ModelConfig: {e}")
+    if cfg.name != name:
+        fail(f"config names '{cfg.name}'")
+    version = os.path.join(folder, name, "1")
+    if variant == "python":
+        if cfg.backend != "python" or not os.path.exists(os.path.join(version, "model.py")):
+            fail("no python backend with 1/model.py")
+        onnx = dict((p, v.string_value) for p, v in cfg.parameters.items())["onnx_file"]
+    else:
+        if cfg.platform != "onnxruntime_onnx":
+            fail(f"platform '{cfg.platform}'")
+        onnx = os.path.join(version, "model.onnx")
+    session = onnxruntime.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+    types = {"tensor(float)": "TYPE_FP32", "tensor(float16)": "TYPE_FP16", "tensor(uint8)": "TYPE_UINT8"}
+    (inp,) = cfg.input
+    model_inputs = {i.name: i for i in session.get_inputs()}
+    if inp.name not in model_inputs:
+        fail(f"input '{inp.name}' is not the model's ({', '.join(model_inputs)})")
+    m = model_inputs[inp.name]
+    if model_config_pb2.DataType.Name(inp.data_type) != types[m.type]:
+        fail(f"input type {model_config_pb2.DataType.Name(inp.data_type)}, the model's {m.type}")
+    if any(isinstance(d, int) and d != c for d, c in zip(m.shape[1:], inp.dims)):
+        fail(f"input dims {list(inp.dims)}, the model's {m.shape}")
+    model_outputs = {o.name: o for o in session.get_outputs()}
+    for out in cfg.output:
+        if out.name not in model_outputs:
+            fail(f"output '{out.name}' is not the model's ({', '.join(model_outputs)})")
+        if list(out.dims) != [model_outputs[out.name].shape[-1]]:
+            fail(f"output dims {list(out.dims)}, the model's {model_outputs[out.name].shape}")
+    if cfg.max_batch_size < 1 or not cfg.HasField("dynamic_batching"):
+        fail("no dynamic batching")
+    print(
+        f"{folder}/{name}: ModelConfig ok ({cfg.platform or cfg.backend}, "
+        f"{model_config_pb2.ModelInstanceGroup.Kind.Name(cfg.instance_group[0].kind)} x "
+        f"{cfg.instance_group[0].count}, max_batch_size {cfg.max_batch_size}, "
+        f"{inp.name} {list(inp.dims)} -> {cfg.output[0].name} {list(cfg.output[0].dims)})"
+    )
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
     p.add_argument("--models", required=True, help="folder of the built-in .onnx files")
     p.add_argument("--variant", choices=["python", "onnxruntime"], default="python")
     p.add_argument("--name", action="append", help="model to include (default: all installed)")
+    p.add_argument("--check", action="store_true", help="check what was written (see above)")
     args = p.parse_args()
     names = args.name or [n for n in BUILT_IN if os.path.exists(os.path.join(args.models, n + ".onnx"))]
     for name in names:
@@ -92,6 +149,8 @@ def main():
         else:
             shutil.copy(src, os.path.join(version, "model.onnx"))
         print(f"{args.out}/{name} ({args.variant})")
+        if args.check:
+            check(args.out, name, args.variant)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 # Triton Python-backend model that runs an ONNX classifier with onnxruntime on CPU: the
 # Triton binary inside the PyPI package nvidia-pytriton has no ONNX Runtime backend.
 # Used by the tests and the local demo (server/triton/serve.sh); production Triton
-# serves the same file with its onnxruntime backend (server/triton/production/).
+# serves the ONNX file itself with its onnxruntime backend (repository.py --variant
+# onnxruntime).
 #
 # config.pbtxt parameters:
 #   onnx_file      the model file (default: model.onnx next to this file)
