@@ -8,7 +8,9 @@
 //! absence fails READY. Through the gateway of `triton/gateway.py`: a slow server, where
 //! `mode=async` keeps `max-in-flight` requests outstanding (for whole frames, zones and
 //! regions alike) and `mode=sync` waits at most `server-timeout`; a bearer token checked,
-//! a wrong one failing READY, never logged.
+//! a wrong one failing READY, never logged. UINT8 (NHWC) and FP16 served models get
+//! their own element type; the production repository's configs parse as Triton's
+//! ModelConfig.
 
 mod common;
 #[path = "triton/gateway.rs"]
@@ -725,7 +727,10 @@ fn the_production_repository_is_a_valid_triton_model_config_for_every_built_in_m
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let checked: Vec<&str> = stdout.lines().filter(|l| l.contains("ModelConfig ok")).collect();
+    let checked: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("ModelConfig ok"))
+        .collect();
     assert_eq!(checked.len(), 4, "{stdout}");
     for (line, size) in checked.iter().zip([224, 224, 240, 260]) {
         assert!(
@@ -735,5 +740,85 @@ fn the_production_repository_is_a_valid_triton_model_config_for_every_built_in_m
             )),
             "{line}"
         );
+    }
+}
+
+/// Models of tests/data/models/make_byom.py (`uint8_nhwc`, `float16`), made in `dir`.
+fn byom_models(dir: &std::path::Path) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+    let status = std::process::Command::new(root.join("deps/venv/bin/python"))
+        .arg(root.join("tests/data/models/make_byom.py"))
+        .arg(base)
+        .arg(dir)
+        .status()
+        .expect("deps/venv's Python runs");
+    assert!(status.success(), "make_byom.py failed");
+}
+
+/// A Python-backend entry of the repository serving `onnx` as `name`.
+fn served(repository: &std::path::Path, name: &str, onnx: &std::path::Path, io: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = repository.join(name);
+    std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::copy(
+        root.join("server/triton/pytriton/model.py"),
+        dir.join("1/model.py"),
+    )
+    .expect("model.py");
+    std::fs::write(
+        dir.join("config.pbtxt"),
+        format!(
+            "name: \"{name}\"\nbackend: \"python\"\nmax_batch_size: 8\n{io}\n\
+             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
+             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
+            onnx.display()
+        ),
+    )
+    .expect("config");
+}
+
+/// The tensor goes in the element type the served model declares: raw UINT8 pixels in
+/// NHWC to one, FP16 to another whose scores come back in FP16. Triton refuses a tensor
+/// of another type or shape, so an espresso from each says what went on the wire.
+#[test]
+fn uint8_and_float16_served_models_get_their_own_element_type() {
+    if server::skipped() {
+        return;
+    }
+    let models = tempfile::tempdir().expect("temporary folder");
+    byom_models(models.path());
+    let (uint8, float16) = (
+        models.path().join("uint8_nhwc.onnx"),
+        models.path().join("float16.onnx"),
+    );
+    let triton = Triton::start_with_models(&[], |repository| {
+        served(
+            repository,
+            "pixels",
+            &uint8,
+            "input [{ name: \"pixels\" data_type: TYPE_UINT8 dims: [224, 224, 3] }]\n\
+             output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]",
+        );
+        served(
+            repository,
+            "half",
+            &float16,
+            "input [{ name: \"half\" data_type: TYPE_FP16 dims: [3, 224, 224] }]\n\
+             output [{ name: \"scores\" data_type: TYPE_FP16 dims: [1000] }]",
+        );
+    });
+    for (name, local) in [("pixels", &uint8), ("half", &float16)] {
+        let run = common::run(&format!(
+            "filesrc location={} ! pngdec ! videoconvert ! imgclassify model-file={} \
+             inference-server={} server-model={name} ! appsink name=sink",
+            common::data("coffee.png").display(),
+            local.display(),
+            triton.endpoint(),
+        ));
+        let result = run.results()[0].clone().expect("the frame is classified");
+        assert_eq!(result.labels[0], "espresso", "{name}: {result:?}");
+        assert_eq!(result.provider, triton.endpoint());
+        assert!(run.warnings.is_empty(), "{name}: {:?}", run.warnings);
     }
 }

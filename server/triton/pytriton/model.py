@@ -23,7 +23,7 @@ class TritonPythonModel:
         site = _parameter(config, "site_packages")
         if site and site not in sys.path:
             sys.path.insert(0, site)
-        import numpy  # noqa: F401  (after sys.path is set)
+        import numpy  # after sys.path is set
         import onnxruntime
         import triton_python_backend_utils as pb_utils
 
@@ -39,6 +39,12 @@ class TritonPythonModel:
         self.output = config["output"][0]["name"]
         self.onnx_input = self.session.get_inputs()[0].name
         self.onnx_output = self.session.get_outputs()[0].name
+        # The served types: what the model file takes (FP32, FP16 or UINT8 pixels), and
+        # what config.pbtxt declares for the scores.
+        takes = {"tensor(float16)": numpy.float16, "tensor(uint8)": numpy.uint8}
+        self.input_type = takes.get(self.session.get_inputs()[0].type, numpy.float32)
+        answers = {"TYPE_FP16": numpy.float16, "TYPE_FP64": numpy.float64}
+        self.output_type = answers.get(config["output"][0]["data_type"], numpy.float32)
 
     def execute(self, requests):
         # Dynamic batching hands several requests at once: one run for all of them.
@@ -47,13 +53,13 @@ class TritonPythonModel:
         ]
         import numpy
 
-        batch = numpy.concatenate(inputs).astype(numpy.float32, copy=False)
+        batch = numpy.concatenate(inputs).astype(self.input_type, copy=False)
         scores = self.session.run([self.onnx_output], {self.onnx_input: batch})[0]
         responses = []
         start = 0
         for tensor in inputs:
             end = start + tensor.shape[0]
-            out = self.pb_utils.Tensor(self.output, scores[start:end].astype(numpy.float32))
+            out = self.pb_utils.Tensor(self.output, scores[start:end].astype(self.output_type))
             responses.append(self.pb_utils.InferenceResponse(output_tensors=[out]))
             start = end
         return responses
