@@ -8,7 +8,8 @@ Runs `videotestsrc is-live=true` 640x480 at FPS (default 30) for 300 frames thro
 `imgclassify inference-server=ENDPOINT` and prints, per mode: the median and 90th
 percentile of the time from a buffer entering the element to it leaving (pad probes),
 and frames-classified per second from `stats`. The first 10 frames are left out.
-In process (no inference-server) for reference. Uses python3-gi.
+In process (no inference-server) for reference; then two zones (target=zones, one
+batched request per frame), sync and async. Uses python3-gi.
 """
 import statistics
 import sys
@@ -21,6 +22,8 @@ from gi.repository import Gst  # noqa: E402
 
 FRAMES = 300
 SKIP = 10
+# Two halves of the frame, classified in one batched request.
+ZONES = 'target=zones zones="left:0,0,320,480;right:320,0,320,480"'
 
 
 def run(extra, fps):
@@ -72,6 +75,8 @@ def main():
         ("server, sync", f"mode=sync inference-server={server}"),
         ("server, async, max-in-flight=1", f"mode=async max-in-flight=1 inference-server={server}"),
         ("server, async, max-in-flight=4", f"mode=async max-in-flight=4 inference-server={server}"),
+        ("server, sync, 2 zones", f"mode=sync {ZONES} inference-server={server}"),
+        ("server, async, 2 zones", f"mode=async {ZONES} inference-server={server}"),
     ]:
         median, p90, rate = run(extra, fps)
         print(f"{name} | {median:.2f} | {p90:.2f} | {rate:.1f}")
