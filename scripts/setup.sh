@@ -137,6 +137,22 @@ triton_env() {
     fi
 }
 
+# KServe's model server in front of Ray Serve (server/kserve/serve.py, tests/kserve.rs,
+# server/kserve/two-nodes.sh): a venv of its own, since Ray and KServe pin their own
+# grpcio, protobuf and pydantic (--dev only).
+kserve_env() {
+    local venv="$DEPS/kserve-venv" req="$ROOT/server/kserve/requirements.txt"
+    if [ ! -x "$venv/bin/python" ]; then
+        say "creating the Python environment for KServe and Ray (tests/kserve.rs)"
+        python3 -m venv "$venv"
+    fi
+    if ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
+        [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $venv does not match $req: copy deps/ from a set-up machine"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+        cp "$req" "$venv/.requirements"
+    fi
+}
+
 # fetch_wheel REQUIREMENT FILE SHA256 PLATFORM: the pinned CPython 3.11 manylinux wheel into the
 # cache (whatever the local Python, so the checksum is always the same file's).
 fetch_wheel() {
@@ -218,6 +234,7 @@ check_rust
 mkdir -p "$DEPS"
 python_env
 [ "$DEV" -eq 0 ] || triton_env
+[ "$DEV" -eq 0 ] || kserve_env
 fetch_onnxruntime
 build_models
 [ "$GPU" -eq 0 ] || fetch_gpu
