@@ -56,6 +56,8 @@ impl KServe {
             child: None,
         };
         let log = std::fs::File::create(k.log_path()).expect("log file");
+        let token = k.dir.path().join("auth_token");
+        write_token(&token);
         let mut command = Command::new(python);
         command
             .arg(root.join("server/kserve/serve.py"))
@@ -68,6 +70,12 @@ impl KServe {
             .arg(k.dir.path().join("ray"))
             // Ray's log lines, as they come: the test reads the `calls:` lines.
             .env("PYTHONUNBUFFERED", "1")
+            // Ray's usage statistics would go to the internet.
+            .env("RAY_USAGE_STATS_ENABLED", "0")
+            // Token authentication with a token of this server's own, not one Ray would
+            // otherwise make in ~/.ray.
+            .env("RAY_AUTH_MODE", "token")
+            .env("RAY_AUTH_TOKEN_PATH", &token)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
@@ -164,8 +172,10 @@ impl KServe {
                 .args(["-KILL", &pid.to_string()])
                 .status();
         }
+        // Killed orphans are zombies until init reaps them: wait for that too, so that
+        // nothing of this server shows in `ps` after the test.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !session_members(sid).is_empty() && Instant::now() < deadline {
+        while !session_processes(sid, true).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
         session_members(sid)
@@ -179,6 +189,23 @@ impl Drop for KServe {
             eprintln!("KServe: processes {left:?} of its session survived SIGKILL");
         }
     }
+}
+
+/// A random token for Ray (64 hex digits, as Ray makes them), readable by its owner only.
+fn write_token(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("random bytes");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(hex.as_bytes()))
+        .expect("token file");
 }
 
 /// `… serve calls: replica=ID node=IP batch=N count=C` → the call.
@@ -196,8 +223,13 @@ fn parse_call(line: &str) -> Option<Call> {
     })
 }
 
-/// The live (not zombie) processes whose session is `sid`, from /proc.
+/// The live processes whose session is `sid`.
 fn session_members(sid: u32) -> Vec<u32> {
+    session_processes(sid, false)
+}
+
+/// The processes whose session is `sid`, from /proc, zombies too if asked.
+fn session_processes(sid: u32, zombies: bool) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -215,7 +247,8 @@ fn session_members(sid: u32) -> Vec<u32> {
                         .split_whitespace()
                         .take(4)
                         .collect();
-                    Some(fields.first() != Some(&"Z") && fields.get(3)?.parse() == Ok(sid))
+                    let state = *fields.first()?;
+                    Some((zombies || state != "Z") && fields.get(3)?.parse() == Ok(sid))
                 })
                 .unwrap_or(false)
         })
