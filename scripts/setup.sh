@@ -80,6 +80,7 @@ APT_DEV_PACKAGES=(
     mosquitto mosquitto-clients openssl  # tests/mqtt.rs: a real broker, mosquitto_sub, test certificates
     gstreamer1.0-opencv opencv-data    # facedetect and its face model: the detector → classifier tests
     libpython3-dev                     # tests/remote.rs: Triton's Python-backend stub links libpython3.X.so
+    iproute2 procps                    # server/kserve/two-nodes.sh: a network namespace as the second node, ps
 )
 [ "$DEV" -eq 0 ] || APT_PACKAGES+=("${APT_DEV_PACKAGES[@]}")
 
