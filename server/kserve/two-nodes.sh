@@ -129,7 +129,8 @@ plugin_dir="$target_dir/debug"
 [ -f "$plugin_dir/libgstimgclassify.so" ] || die "no $plugin_dir/libgstimgclassify.so"
 
 # --- the second machine: a namespace with one end of a veth pair ---------------------
-{ ip -4 addr; ip -4 route; } | grep -qE "(^| )${NET//./\\.}\." && die "$NET.0/30 is already in use here: set TWO_NODES_NET to a free A.B.C"
+{ ip -4 addr; ip -4 route; } | grep -qE "(^| )${NET//./\\.}\." &&
+    die "$NET.0/30 is already in use here: set TWO_NODES_NET to a free A.B.C"
 say "node 2: namespace $NS, $VETH_HEAD $HEAD_IP/30 <-> $VETH_NODE $NODE_IP/30"
 ip netns add "$NS"
 NS_MADE=1
@@ -213,12 +214,14 @@ assert len(lines) == int(frames), f"{len(lines)} results, not {frames}"
 for l in lines:
     assert l["labels"][0] == "espresso", l["labels"]
     assert l["provider"] == f"grpc://127.0.0.1:{port}", l["provider"]
-print(f"{len(lines)} frames, each top-1 espresso (score {lines[0]['scores'][0]:.4f}) from {lines[0]['provider']}")
-calls = [m.groups() for m in re.finditer(r"calls: replica=(\S+) node=(\S+) batch=(\d+)", open(log).read())]
+score = lines[0]["scores"][0]
+print(f"{len(lines)} frames, each top-1 espresso (score {score:.4f}) from {lines[0]['provider']}")
+pattern = r"calls: replica=(\S+) node=(\S+) batch=(\d+)"
+calls = [m.groups() for m in re.finditer(pattern, open(log).read())]
 per_node = collections.Counter(n for _, n, _ in calls)
 replicas = {n: sorted({r for r, m, _ in calls if m == n}) for n in per_node}
-for n in (head, node):
-    print(f"calls answered on {n} ({'node 1' if n == head else 'node 2'}): {per_node[n]}, replicas {replicas.get(n, [])}")
+for n, name in ((head, "node 1"), (node, "node 2")):
+    print(f"calls answered on {n} ({name}): {per_node[n]}, replicas {replicas.get(n, [])}")
 assert per_node[head] > 0 and per_node[node] > 0, f"not both nodes answered: {dict(per_node)}"
 assert set(per_node) == {head, node}, f"calls from other nodes: {dict(per_node)}"
 PY
