@@ -80,6 +80,7 @@ APT_DEV_PACKAGES=(
     mosquitto mosquitto-clients openssl  # tests/mqtt.rs: a real broker, mosquitto_sub, test certificates
     gstreamer1.0-opencv opencv-data    # facedetect and its face model: the detector → classifier tests
     libpython3-dev                     # tests/remote.rs: Triton's Python-backend stub links libpython3.X.so
+    iproute2 procps                    # server/kserve/two-nodes.sh: a network namespace as the second node, ps
 )
 [ "$DEV" -eq 0 ] || APT_PACKAGES+=("${APT_DEV_PACKAGES[@]}")
 
@@ -128,6 +129,22 @@ triton_env() {
     local venv="$DEPS/triton-venv" req="$ROOT/server/triton/requirements.txt"
     if [ ! -x "$venv/bin/python" ]; then
         say "creating the Python environment for the local Triton (tests/remote.rs)"
+        python3 -m venv "$venv"
+    fi
+    if ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
+        [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $venv does not match $req: copy deps/ from a set-up machine"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+        cp "$req" "$venv/.requirements"
+    fi
+}
+
+# KServe's model server in front of Ray Serve (server/kserve/serve.py, tests/kserve.rs,
+# server/kserve/two-nodes.sh): a venv of its own, since Ray and KServe pin their own
+# grpcio, protobuf and pydantic (--dev only).
+kserve_env() {
+    local venv="$DEPS/kserve-venv" req="$ROOT/server/kserve/requirements.txt"
+    if [ ! -x "$venv/bin/python" ]; then
+        say "creating the Python environment for KServe and Ray (tests/kserve.rs)"
         python3 -m venv "$venv"
     fi
     if ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
@@ -218,6 +235,7 @@ check_rust
 mkdir -p "$DEPS"
 python_env
 [ "$DEV" -eq 0 ] || triton_env
+[ "$DEV" -eq 0 ] || kserve_env
 fetch_onnxruntime
 build_models
 [ "$GPU" -eq 0 ] || fetch_gpu

@@ -312,14 +312,19 @@ chown -R "$BUILD_USER" "$byom"
 say "tests (features: analytics)"
 log="$TARGET/test.log"
 set +e
-# tests/remote.rs's Triton runs from deps/triton-venv, made with the host's Python,
-# which this root lacks; the remote backend has no GStreamer code, and scripts/test.sh
-# runs those tests. They are left out here (counted as filtered out, not as passed).
+# tests/remote.rs's Triton and tests/kserve.rs's KServe run from deps/triton-venv and
+# deps/kserve-venv, made with the host's Python, which this root lacks; the remote
+# backend has no GStreamer code, and scripts/test.sh runs those tests. They are left out
+# here (counted as filtered out, not as passed).
 remote_tests=()
-while read -r name; do
-    remote_tests+=(--skip "$name")
-done < <(grep -A1 '#\[test\]' "$ROOT/tests/remote.rs" | sed -n 's/^fn \([a-z0-9_]*\).*/\1/p')
-[ "${#remote_tests[@]}" -gt 0 ] || die "found no test in tests/remote.rs to leave out"
+for file in remote kserve; do
+    found=0
+    while read -r name; do
+        remote_tests+=(--skip "$name")
+        found=1
+    done < <(grep -A1 '#\[test\]' "$ROOT/tests/$file.rs" | sed -n 's/^fn \([a-z0-9_]*\).*/\1/p')
+    [ "$found" -eq 1 ] || die "found no test in tests/$file.rs to leave out"
+done
 in_root IMGCLASSIFY_BYOM_DIR="$byom" cargo test --locked --no-fail-fast --features analytics -- "${remote_tests[@]}" 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
 set -e
