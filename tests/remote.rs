@@ -136,25 +136,61 @@ fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_mod
     assert!(e.contains("refused"), "{e}");
 }
 
+/// Also: the element runs inside an application's tokio runtime (set to PLAYING and
+/// fed from a thread that drives one), and an endpoint that was down at READY and comes
+/// back refusing the client is warned about once, naming it.
 #[test]
 fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
     if server::skipped() {
         return;
     }
     let triton = Triton::start();
-    let nobody = format!("grpc://127.0.0.1:{}", free_port());
-    let (caps, frame) = coffee();
-    let servers = format!("{nobody},{}", triton.endpoint());
-    let (mut h, bus) = element(&[("inference-server", &servers)]);
-    h.play();
-    h.set_src_caps(caps);
-    let w = warnings(&bus);
-    assert!(w.iter().any(|w| w.contains(&nobody)), "{w:?}");
-    for n in 0..4 {
-        let r = classify(&mut h, &bus, &frame, n).expect("classified");
-        assert_eq!(r.labels[0], "espresso");
-        assert_eq!(r.provider, triton.endpoint());
-    }
+    let app = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    app.block_on(async {
+        let port = free_port();
+        let nobody = format!("grpc://127.0.0.1:{port}");
+        let (caps, frame) = coffee();
+        let servers = format!("{nobody},{}", triton.endpoint());
+        let (mut h, bus) = element(&[("inference-server", &servers)]);
+        h.play();
+        h.set_src_caps(caps);
+        let w = warnings(&bus);
+        assert!(w.iter().any(|w| w.contains(&nobody)), "{w:?}");
+        let mut n = 0;
+        for _ in 0..4 {
+            let r = classify(&mut h, &bus, &frame, n).expect("classified");
+            assert_eq!(r.labels[0], "espresso");
+            assert_eq!(r.provider, triton.endpoint());
+            n += 1;
+        }
+        // It comes up behind a gateway that wants a token the element does not send.
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let token = dir.path().join("token");
+        std::fs::write(&token, "t0ken\n").expect("token file");
+        let _gateway = Gateway::start_on(
+            port,
+            triton.grpc_port,
+            &["--token-file", token.to_str().expect("path")],
+        );
+        let until = Instant::now() + Duration::from_secs(4);
+        let mut w = Vec::new();
+        while Instant::now() < until {
+            let r = classify(&mut h, &bus, &frame, n).expect("classified");
+            assert_eq!(r.provider, triton.endpoint());
+            w.extend(warnings(&bus));
+            n += 1;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains(&nobody) && w[0].contains("'mobilenet'"),
+            "{w:?}"
+        );
+        assert!(w[0].contains("requires credentials"), "{w:?}");
+    });
 }
 
 #[test]
@@ -262,6 +298,39 @@ fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
     ));
     assert!(e.contains(&endpoint), "{e}");
     assert!(e.to_lowercase().contains("certificate"), "{e}");
+
+    // Two endpoints, one whose certificate is not for its name: READY fails saying so,
+    // where it used to go on with the other and retry this one for ever.
+    let localhost = format!("grpcs://localhost:{}", triton.grpc_port);
+    let e = ready_error(&[
+        ("inference-server", &format!("{endpoint},{localhost}")),
+        ("server-ca-file", &ca),
+    ]);
+    assert!(e.contains(&localhost), "{e}");
+    assert!(e.contains("certificate did not verify"), "{e}");
+}
+
+/// The error that setting the element to READY with these properties posts.
+/// Without a harness, which would set it PLAYING as it is made.
+fn ready_error(props: &[(&str, &str)]) -> String {
+    common::init();
+    let mut builder = gst::ElementFactory::make("imgclassify");
+    for (name, value) in props {
+        builder = builder.property_from_str(name, value);
+    }
+    let e = builder.build().expect("imgclassify");
+    let bus = gst::Bus::new();
+    e.set_bus(Some(&bus));
+    assert!(e.set_state(gst::State::Ready).is_err(), "READY should fail");
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Error])
+        .expect("an error message");
+    let gst::MessageView::Error(error) = msg.view() else {
+        panic!("{msg:?}");
+    };
+    let text = error.error().to_string();
+    let _ = e.set_state(gst::State::Null);
+    text
 }
 
 /// A model that declares mobilenet's input and output but answers 999 scores per image.
@@ -457,6 +526,112 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
     let w = warnings(&bus);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("no answer within server-timeout"), "{w:?}");
+    drop(h);
+
+    // Three zones one per request, each answered in 300 ms, in a frame given 500 ms:
+    // the frame waits 500 ms in all, not 500 ms per zone.
+    let zoned = Gateway::start(triton.grpc_port, &["--delay-ms", "300"]);
+    let (caps, frame) = coffee();
+    let (mut h, bus) = element(&[
+        ("inference-server", &zoned.endpoint()),
+        ("server-timeout", "500"),
+        ("target", "zones"),
+        ("max-batch", "1"),
+        ("zones", "a:0,0,4000,4000;b:0,0,4000,4000;c:0,0,4000,4000"),
+    ]);
+    h.play();
+    h.set_src_caps(caps);
+    let pushed = Instant::now();
+    let r = classify(&mut h, &bus, &frame, 0);
+    let waited = pushed.elapsed();
+    assert!(r.as_ref().is_none_or(|r| !r.fresh), "{r:?}");
+    assert!(
+        waited <= Duration::from_millis(500 + 150),
+        "the frame waited {waited:?}"
+    );
+    // The request that ran out of the frame's time had too little of it to blame the
+    // server: it stays in rotation, and one zone is answered right away.
+    h.element()
+        .expect("element")
+        .set_property_from_str("zones", "a:0,0,4000,4000");
+    let r = classify(&mut h, &bus, &frame, 1).expect("classified");
+    assert!(r.fresh, "{r:?}");
+    assert_eq!(r.regions[0].labels[0], "espresso");
+}
+
+/// One endpoint spoils its answers: each frame fails over to the other, and the stream
+/// goes on; alone, frames pass unlabelled with one warning saying what was wrong. A
+/// batch the server refuses as too large is split. Request counters are in `stats`
+/// from READY.
+#[test]
+fn a_malformed_answer_takes_the_endpoint_out_and_a_refused_batch_is_split() {
+    if server::skipped() {
+        return;
+    }
+    let triton = Triton::start();
+    let (caps, frame) = coffee();
+    let bad = Gateway::start(triton.grpc_port, &["--bad-answers-after", "1"]);
+    let servers = format!("{},{}", bad.endpoint(), triton.endpoint());
+    let (mut h, bus) = element(&[("inference-server", &servers)]);
+    h.play();
+    let counts = |h: &gst_check::Harness| {
+        let s = stats(h);
+        let c = |name: &str| s.get::<u64>(name).expect(name);
+        (
+            c("requests-sent"),
+            c("requests-failed"),
+            c("requests-retried"),
+            c("requests-timed-out"),
+        )
+    };
+    // The warm-up request (answered intact) only.
+    assert_eq!(counts(&h), (1, 0, 0, 0));
+    h.set_src_caps(caps.clone());
+    for n in 0..4 {
+        let r = classify(&mut h, &bus, &frame, n).expect("classified");
+        assert_eq!(r.labels[0], "espresso");
+        assert!(r.fresh);
+        assert_eq!(r.provider, triton.endpoint());
+    }
+    let (sent, failed, retried, timed_out) = counts(&h);
+    assert!(failed >= 1 && failed == retried, "{:?}", counts(&h));
+    assert_eq!((sent, timed_out), (1 + 4 + failed, 0));
+    assert!(warnings(&bus).is_empty());
+    drop(h);
+
+    let alone = Gateway::start(triton.grpc_port, &["--bad-answers-after", "1"]);
+    let (mut h, bus) = element(&[("inference-server", &alone.endpoint())]);
+    h.play();
+    h.set_src_caps(caps.clone());
+    for n in 0..3 {
+        assert!(classify(&mut h, &bus, &frame, n).is_none_or(|r| !r.fresh));
+    }
+    let w = warnings(&bus);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains(&alone.endpoint()), "{w:?}");
+    assert!(
+        w[0].contains("returned 999 scores for 1 images of 1000 classes"),
+        "{w:?}"
+    );
+    drop(h);
+
+    // One image's request is about 600 kB: larger ones are refused as a server
+    // refuses a batch over its max_batch_size.
+    let small = Gateway::start(triton.grpc_port, &["--max-request-bytes", "700000"]);
+    let (mut h, bus) = element(&[
+        ("inference-server", &small.endpoint()),
+        ("target", "zones"),
+        ("max-batch", "3"),
+        ("zones", "a:0,0,4000,4000;b:0,0,4000,4000;c:0,0,4000,4000"),
+    ]);
+    h.play();
+    h.set_src_caps(caps);
+    let r = classify(&mut h, &bus, &frame, 0).expect("classified");
+    assert_eq!(r.regions.len(), 3, "{r:?}");
+    for zone in &r.regions {
+        assert_eq!(zone.labels[0], "espresso", "{r:?}");
+    }
+    assert!(warnings(&bus).is_empty());
 }
 
 #[test]
@@ -821,4 +996,27 @@ fn uint8_and_float16_served_models_get_their_own_element_type() {
         assert_eq!(result.provider, triton.endpoint());
         assert!(run.warnings.is_empty(), "{name}: {:?}", run.warnings);
     }
+}
+
+/// Endpoints that accept connections and never answer: READY waits for them all at
+/// once (its 5 s load timeout once, not once per endpoint), then fails naming both.
+#[test]
+fn endpoints_that_never_answer_are_checked_at_once() {
+    let silent: Vec<std::net::TcpListener> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a listener"))
+        .collect();
+    let endpoints: Vec<String> = silent
+        .iter()
+        .map(|l| format!("grpc://{}", l.local_addr().expect("address")))
+        .collect();
+    let started = Instant::now();
+    let e = ready_error(&[
+        ("inference-server", &endpoints.join(",")),
+        ("server-timeout", "1000"),
+    ]);
+    let took = started.elapsed();
+    for endpoint in &endpoints {
+        assert!(e.contains(endpoint.as_str()), "{e}");
+    }
+    assert!(took < Duration::from_secs(8), "READY took {took:?}: {e}");
 }

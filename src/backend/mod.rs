@@ -70,12 +70,16 @@ pub struct Scores {
 /// Requests to inference servers since the backend was loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCounts {
+    /// `ModelInfer` requests sent, the warm-up request at NULL→READY included.
     pub sent: u64,
-    /// Answered with an error (refused, reset, server error).
+    /// Requests answered with an error (refused, reset, server error) or with an
+    /// answer that cannot be used (wrong size, missing output).
     pub failed: u64,
-    /// Sent again to another endpoint after one failed.
+    /// Batches sent to another endpoint after one failed.
     pub retried: u64,
-    /// Not answered within `server-timeout`.
+    /// Requests not answered within `server-timeout`, and batches whose
+    /// `server-timeout` ran out before a request could be sent (waiting for a
+    /// `max-in-flight` slot, or after other endpoints failed).
     pub timed_out: u64,
 }
 
@@ -119,6 +123,24 @@ pub trait Backend: Send + Sync {
     /// `info().spec.tensor.len()` values.
     fn run(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError>;
 
+    /// When a frame's inferences must be done by, where the backend has a time limit
+    /// (a remote backend's `server-timeout` from now); None in process.
+    fn deadline(&self) -> Option<std::time::Instant> {
+        None
+    }
+
+    /// `run` before a deadline from [`Backend::deadline`], shared by several calls for
+    /// one frame (the chunks of its regions), so the frame waits at most its time
+    /// limit in all.
+    fn run_until(
+        &self,
+        tensors: &[f32],
+        images: usize,
+        _deadline: std::time::Instant,
+    ) -> Result<Scores, BackendError> {
+        self.run(tensors, images)
+    }
+
     /// How many batches may usefully run at once: in `mode=async` the element keeps up
     /// to this many outstanding. 1 in process (the model uses the cores already); a
     /// remote backend's `max-in-flight`, so network and server time overlap.
@@ -135,5 +157,11 @@ pub trait Backend: Send + Sync {
     /// Requests to inference servers, for a remote backend; None in process.
     fn requests(&self) -> Option<RequestCounts> {
         None
+    }
+
+    /// Warnings that arose while running (an endpoint that came back serving another
+    /// model), each returned once, for the element's bus.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
     }
 }

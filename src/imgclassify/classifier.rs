@@ -81,13 +81,17 @@ struct Rows {
 
 impl Classifier {
     pub fn new(id: String, backend: Arc<dyn Backend>, post: Postprocessor) -> Classifier {
+        // A remote backend's request counters are in `stats` from READY on, zeros
+        // included.
+        let mut stats = Stats::default();
+        stats.requests = backend.requests();
         Classifier {
             id,
             backend,
             post,
             smoother: Mutex::new(Smoother::new()),
             region_smoothers: Mutex::new(HashMap::new()),
-            stats: Arc::new(Mutex::new(Stats::default())),
+            stats: Arc::new(Mutex::new(stats)),
             classes: None,
             attach_embedding: false,
         }
@@ -106,10 +110,18 @@ impl Classifier {
     }
 
     /// One inference, with the embedding output when custom classes or
-    /// `attach-embedding` need it.
-    fn infer(&self, tensors: &[f32], images: usize) -> Result<Scores, BackendError> {
+    /// `attach-embedding` need it; before `deadline`, the frame's, where the backend
+    /// has one.
+    fn infer(
+        &self,
+        tensors: &[f32],
+        images: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Scores, BackendError> {
         if self.needs_embedding() {
             self.backend.run_embedded(tensors, images)
+        } else if let Some(deadline) = deadline {
+            self.backend.run_until(tensors, images, deadline)
         } else {
             self.backend.run(tensors, images)
         }
@@ -195,6 +207,12 @@ impl Classifier {
         }
     }
 
+    /// The backend's warnings since the last call (an endpoint that came back
+    /// misconfigured), for the bus.
+    pub fn warnings(&self) -> Vec<String> {
+        self.backend.warnings()
+    }
+
     /// Forgets the smoothing history (flush, seek, format change).
     pub fn reset(&self) {
         lock(&self.smoother).reset();
@@ -243,6 +261,8 @@ impl Classifier {
         params: Params,
     ) -> Outcome {
         let started = Instant::now();
+        // One deadline for all chunks: a frame waits at most `server-timeout` in all.
+        let deadline = self.backend.deadline();
         let len = self.backend.info().spec.tensor.len();
         let mut rows = Vec::with_capacity(regions.len() * self.post.classes());
         let mut embeddings = Vec::new();
@@ -253,7 +273,7 @@ impl Classifier {
             if let Err(why) = prepare(part, batch) {
                 return Outcome::Unreadable(why);
             }
-            let ran = self.infer(batch, part.len());
+            let ran = self.infer(batch, part.len(), deadline);
             self.note_requests();
             match ran {
                 Ok(scores) => {
@@ -369,7 +389,7 @@ impl Classifier {
         params: Params,
     ) -> Outcome {
         let started = Instant::now();
-        let ran = self.infer(tensor, 1);
+        let ran = self.infer(tensor, 1, self.backend.deadline());
         self.note_requests();
         let (rows, embeddings, provider) = match ran {
             Ok(scores) => (scores.rows, scores.embeddings, scores.provider),

@@ -25,6 +25,9 @@ pub enum Notice {
     Failed(String),
     /// No inference server answered; frames flow on unlabelled until one does.
     Unavailable(String),
+    /// One inference server cannot be used (another model, refused credentials); the
+    /// others take the frames.
+    Server(String),
     NotLoaded,
     /// Another classifier with this id already labelled the buffer for the same target.
     DuplicateClassifier {
@@ -68,6 +71,9 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
                 why
             )
         ),
+        Notice::Server(why) => {
+            gst::element_warning!(element, gst::ResourceError::Settings, ("{}", why))
+        }
         Notice::DuplicateClassifier { id, target } => gst::element_warning!(
             element,
             gst::LibraryError::Settings,

@@ -363,6 +363,7 @@ impl Stream {
         outcome: Outcome,
         notices: &mut Vec<Notice>,
     ) -> Result<(), gst::FlowError> {
+        notices.extend(classifier.warnings().into_iter().map(Notice::Server));
         match outcome {
             Outcome::Done { frame, mut result } => {
                 self.outage = false;

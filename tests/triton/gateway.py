@@ -2,13 +2,18 @@
 """A gRPC gateway in front of an Open Inference Protocol server, for the tests.
 
   gateway.py --port PORT --upstream HOST:PORT [--token-file FILE] [--delay-ms MS]
+             [--max-request-bytes N] [--bad-answers-after N]
 
 Forwards every call (ModelReady, ModelMetadata, ModelInfer, ...) to the upstream server
 as opaque bytes, on 127.0.0.1:PORT, and prints "ready" once listening. With --token-file,
 a call without "authorization: Bearer <the file's first line>" is refused with
 UNAUTHENTICATED, as an API gateway would. With --delay-ms, each ModelInfer is held that
-long before it is forwarded: a slow server, while the calls still overlap. Needs grpcio
-(in deps/triton-venv). Never prints the token.
+long before it is forwarded: a slow server, while the calls still overlap. With
+--max-request-bytes, a ModelInfer request longer than N bytes is refused with
+INVALID_ARGUMENT, as Triton refuses a batch over its max_batch_size. With
+--bad-answers-after, the first N ModelInfer answers pass intact and every later one loses
+its last score (a malformed answer). Needs grpcio (in deps/triton-venv). Never prints the
+token.
 """
 import argparse
 import asyncio
@@ -18,11 +23,60 @@ import grpc
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 
 
+def varint(data, at):
+    value, shift = 0, 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def encode_varint(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def drop_last_score(answer):
+    """ModelInferResponse with 4 bytes fewer in each raw_output_contents (field 6)."""
+    out, at = bytearray(), 0
+    while at < len(answer):
+        start = at
+        key, at = varint(answer, at)
+        kind = key & 7
+        if kind == 0:
+            _, at = varint(answer, at)
+        elif kind == 1:
+            at += 8
+        elif kind == 5:
+            at += 4
+        elif kind == 2:
+            size, body = varint(answer, at)
+            at = body + size
+            if key >> 3 == 6 and size >= 4:
+                out += encode_varint(key) + encode_varint(size - 4) + answer[body:at - 4]
+                continue
+        else:
+            raise ValueError(f"wire type {kind}")
+        out += answer[start:at]
+    return bytes(out)
+
+
 class Forward(grpc.GenericRpcHandler):
-    def __init__(self, channel, token, delay):
+    def __init__(self, channel, token, delay, max_request_bytes, bad_after):
         self.channel = channel
         self.token = token
         self.delay = delay
+        self.max_request_bytes = max_request_bytes
+        self.bad_after = bad_after
+        self.answered = 0
 
     def service(self, details):
         method = details.method
@@ -33,12 +87,23 @@ class Forward(grpc.GenericRpcHandler):
                 given = dict(context.invocation_metadata()).get("authorization")
                 if given != f"Bearer {self.token}":
                     await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid bearer token")
-            if self.delay and method.endswith("/ModelInfer"):
+            infer = method.endswith("/ModelInfer")
+            if infer and self.max_request_bytes and len(request) > self.max_request_bytes:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"request of {len(request)} bytes: batch-size must be <= the model's",
+                )
+            if self.delay and infer:
                 await asyncio.sleep(self.delay)
             try:
-                return await upstream(request, timeout=context.time_remaining())
+                answer = await upstream(request, timeout=context.time_remaining())
             except grpc.aio.AioRpcError as e:
                 await context.abort(e.code(), e.details() or "")
+            if infer and self.bad_after is not None:
+                self.answered += 1
+                if self.answered > self.bad_after:
+                    return drop_last_score(answer)
+            return answer
 
         return grpc.unary_unary_rpc_method_handler(handle)
 
@@ -49,6 +114,8 @@ async def main():
     p.add_argument("--upstream", required=True)
     p.add_argument("--token-file")
     p.add_argument("--delay-ms", type=float, default=0)
+    p.add_argument("--max-request-bytes", type=int, default=0)
+    p.add_argument("--bad-answers-after", type=int)
     args = p.parse_args()
     token = None
     if args.token_file:
@@ -56,7 +123,9 @@ async def main():
             token = f.readline().strip()
     channel = grpc.aio.insecure_channel(args.upstream, options=UNLIMITED)
     server = grpc.aio.server(options=UNLIMITED)
-    server.add_generic_rpc_handlers([Forward(channel, token, args.delay_ms / 1000)])
+    server.add_generic_rpc_handlers([Forward(
+        channel, token, args.delay_ms / 1000, args.max_request_bytes, args.bad_answers_after
+    )])
     server.add_insecure_port(f"127.0.0.1:{args.port}")
     await server.start()
     print("ready", flush=True)

@@ -1,5 +1,5 @@
 //! `gateway.py` for the tests: a gRPC gateway in front of a Triton that checks a bearer
-//! token or delays every inference, on a free port of 127.0.0.1, run by the Python of
+//! token, delays every inference, refuses large requests or spoils answers, on a free port of 127.0.0.1, run by the Python of
 //! deps/triton-venv (it has grpcio). Stopped by its PID when dropped.
 
 use std::net::TcpStream;
@@ -16,13 +16,17 @@ pub struct Gateway {
 impl Gateway {
     /// In front of the gRPC port `upstream`, with `gateway.py`'s options.
     pub fn start(upstream: u16, options: &[&str]) -> Gateway {
+        Gateway::start_on(crate::server::free_port(), upstream, options)
+    }
+
+    /// On `port` (an endpoint that was down, coming up).
+    pub fn start_on(port: u16, upstream: u16, options: &[&str]) -> Gateway {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let venv = std::env::var_os("IMGCLASSIFY_TRITON_VENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("deps/triton-venv"));
         let dir = tempfile::tempdir().expect("temporary folder");
         let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
-        let port = crate::server::free_port();
         let child = Command::new(venv.join("bin/python"))
             .arg(root.join("tests/triton/gateway.py"))
             .args(["--port", &port.to_string()])

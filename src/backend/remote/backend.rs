@@ -1,72 +1,26 @@
-//! The [`Backend`] over KServe v2 gRPC: connecting and checking each endpoint at load,
-//! then one `ModelInfer` per batch, failing over between endpoints within the timeout.
+//! The [`Backend`] over KServe v2 gRPC: connecting and checking every endpoint at load
+//! (concurrently), then one `ModelInfer` per batch on the client's runtime, failing over
+//! between endpoints within the frame's deadline (`failover.rs`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use super::check::{Wire, check, describe_served};
+use super::check::Wire;
+use super::client::bearer;
 use super::endpoint::Endpoint;
 use super::error::RemoteError;
+use super::failover::{Counters, Shared};
 use super::pool::Pool;
+use super::probe::{Credentials, Refusal, probe};
 use super::proto::grpc_inference_service_client::GrpcInferenceServiceClient;
-use super::proto::model_infer_request::{InferInputTensor, InferRequestedOutputTensor};
-use super::proto::{
-    ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelReadyRequest,
-};
-use super::tensor::{bytes_per_value, datatype, decode_contents, decode_raw, encode};
+use super::task::Runtime;
+use super::tensor::{bytes_per_value, datatype};
 use crate::backend::{Backend, BackendError, ElementType, ModelInfo, RequestCounts, Scores};
-use crate::model::{Layout, TensorSpec};
-
-type Client = GrpcInferenceServiceClient<InterceptedService<Channel, Bearer>>;
-
-/// Adds `authorization: Bearer TOKEN` to every call when a token is set; the value is
-/// marked sensitive so tonic and hyper never print it.
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
-
-/// The token file's first line, as a header value.
-fn bearer(path: Option<&std::path::Path>) -> Result<Bearer, RemoteError> {
-    let Some(path) = path else {
-        return Ok(Bearer(None));
-    };
-    let problem = |problem: String| RemoteError::TokenFile {
-        path: path.display().to_string(),
-        problem,
-    };
-    let bytes = crate::files::read_regular(path, 64 << 10).map_err(|e| problem(e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|_| problem("not UTF-8 text".into()))?;
-    let token = text.lines().next().unwrap_or("").trim();
-    if token.is_empty() {
-        return Err(problem("it is empty".into()));
-    }
-    // Never echo the value: only say what is wrong with it.
-    let mut value = MetadataValue::try_from(format!("Bearer {token}"))
-        .map_err(|_| problem("the token holds characters a header cannot carry".into()))?;
-    value.set_sensitive(true);
-    Ok(Bearer(Some(value)))
-}
 
 /// The servers' usual message limit (MLServer's and most clients' default); a batch
 /// over it is split into several requests.
@@ -96,109 +50,6 @@ pub struct RemoteOptions {
     pub input_size: Option<usize>,
     /// A file whose first line is a bearer token sent as `authorization`.
     pub token_file: Option<PathBuf>,
-}
-
-/// Request counters, for `stats`.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub sent: AtomicU64,
-    pub failed: AtomicU64,
-    pub retried: AtomicU64,
-    pub timed_out: AtomicU64,
-}
-
-pub struct Remote {
-    /// Taken in `drop` to shut it down without waiting for its thread.
-    runtime: Option<tokio::runtime::Runtime>,
-    clients: Vec<(Endpoint, Client)>,
-    pool: Pool,
-    info: ModelInfo,
-    model: String,
-    timeout: Duration,
-    in_flight: Arc<Semaphore>,
-    max_in_flight: usize,
-    /// Whether a bearer token and a client certificate are sent (for what a refusal
-    /// means).
-    token: bool,
-    identity: bool,
-    /// Endpoints not ready at load, one line each, for a warning.
-    pub unready: Vec<String>,
-    pub counters: Counters,
-}
-
-/// Why one endpoint cannot be used.
-enum Refusal {
-    /// Not reachable or not ready: retried later.
-    Down(String),
-    /// Its model takes or gives something else: a configuration error.
-    Mismatch(String),
-    /// It refused the client: the token, or a client certificate it requires.
-    Refused(String),
-}
-
-/// What the client shows a server, for what a refusal means, and the input size asked
-/// for (`input-size`), for a model the server describes.
-#[derive(Debug, Clone, Copy)]
-struct Credentials {
-    token: bool,
-    /// TLS without a client certificate.
-    tls_without_identity: bool,
-    input_size: Option<usize>,
-}
-
-/// A status that says the server (or a gateway before it) will not take this client,
-/// whatever the moment: a missing or wrong token. None for other errors.
-fn refusal(status: &tonic::Status, credentials: Credentials) -> Option<String> {
-    let text = status_text(status);
-    match status.code() {
-        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied if credentials.token => Some(
-            format!("the server rejected the bearer token of server-token-file ({text})"),
-        ),
-        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => Some(format!(
-            "the server requires credentials: set server-token-file to a file holding its \
-             bearer token ({text})"
-        )),
-        _ => None,
-    }
-}
-
-/// Why the endpoint could not be used, with a hint where the error hides its cause.
-fn down_text(status: &tonic::Status, credentials: Credentials) -> String {
-    let text = status_text(status);
-    // A server that requires a client certificate ends the TLS connection of a client
-    // without one. gRPC servers close it without an alert (TLS 1.3 ones may send
-    // CertificateRequired), so the client sees only a closed connection.
-    let closed = [
-        "close_notify",
-        "broken pipe",
-        "connection reset",
-        "CertificateRequired",
-    ];
-    if credentials.tls_without_identity && closed.iter().any(|c| text.contains(c)) {
-        format!(
-            "the server closed the TLS connection after the handshake, as servers that \
-             require a client certificate (mutual TLS) do with clients without one: set \
-             server-cert-file and server-key-file ({text})"
-        )
-    } else {
-        text
-    }
-}
-
-fn status_text(status: &tonic::Status) -> String {
-    use std::error::Error;
-    let mut text = format!("{:?}: {}", status.code(), status.message());
-    // Transport errors put the cause (refused, reset, TLS) in the source chain.
-    let mut source = status.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // Each layer tends to repeat the one below's words.
-        if !text.contains(&cause_text) {
-            text.push_str(&format!(": {cause_text}"));
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn tls_config(endpoint: &Endpoint, tls: &TlsFiles) -> ClientTlsConfig {
@@ -303,115 +154,59 @@ fn channel(endpoint: &Endpoint, tls: &TlsFiles, timeout: Duration) -> Result<Cha
     Ok(builder.connect_lazy())
 }
 
-/// ModelReady, then ModelMetadata checked against the local model; with none, the model
-/// as the metadata describes it (`describe_served`) is returned, to check other
-/// endpoints against.
-async fn probe(
-    client: &Client,
-    model: &str,
-    local: Option<&ModelInfo>,
-    deadline: tokio::time::Instant,
-    credentials: Credentials,
-) -> Result<(Wire, Option<ModelInfo>), Refusal> {
-    let late = |_| Refusal::Down("no answer in time".to_string());
-    let down = |s: tonic::Status| match refusal(&s, credentials) {
-        Some(why) => Refusal::Refused(why),
-        None => Refusal::Down(down_text(&s, credentials)),
-    };
-    let ready = tokio::time::timeout_at(
-        deadline,
-        client.clone().model_ready(ModelReadyRequest {
-            name: model.to_string(),
-            version: String::new(),
-        }),
-    )
-    .await
-    .map_err(late)?
-    .map_err(down)?;
-    if !ready.into_inner().ready {
-        return Err(Refusal::Down(
-            "the server does not have this model ready (wrong server-model, or still loading)"
-                .to_string(),
-        ));
-    }
-    let meta = tokio::time::timeout_at(
-        deadline,
-        client.clone().model_metadata(ModelMetadataRequest {
-            name: model.to_string(),
-            version: String::new(),
-        }),
-    )
-    .await
-    .map_err(late)?
-    .map_err(down)?;
-    let meta = meta.into_inner();
-    match local {
-        Some(local) => Ok((check(&meta, local).map_err(Refusal::Mismatch)?, None)),
-        None => {
-            let served =
-                describe_served(&meta, credentials.input_size).map_err(Refusal::Mismatch)?;
-            Ok((
-                check(&meta, &served).map_err(Refusal::Mismatch)?,
-                Some(served),
-            ))
-        }
-    }
+pub struct Remote {
+    runtime: Runtime,
+    shared: Arc<Shared>,
+    timeout: Duration,
+    max_in_flight: usize,
+    /// Endpoints not ready at load, one line each, for a warning.
+    pub unready: Vec<String>,
 }
 
-/// One `ModelInfer` request: the batch as raw contents of the wire's element type.
-fn infer_request(
-    model: &str,
-    wire: &Wire,
-    t: &TensorSpec,
-    tensors: &[f32],
-    images: usize,
-) -> ModelInferRequest {
-    let dims = match t.layout {
-        Layout::Nchw => [images, t.channels, t.height, t.width],
-        Layout::Nhwc => [images, t.height, t.width, t.channels],
-    };
-    ModelInferRequest {
-        model_name: model.to_string(),
-        inputs: vec![InferInputTensor {
-            name: wire.input.clone(),
-            datatype: datatype(wire.input_type).to_string(),
-            shape: dims.iter().map(|&d| d as i64).collect(),
-            ..Default::default()
-        }],
-        outputs: vec![InferRequestedOutputTensor {
-            name: wire.output.clone(),
-            ..Default::default()
-        }],
-        raw_input_contents: vec![encode(wire.input_type, tensors)],
-        ..Default::default()
+/// A refusal at load as the error that fails NULL→READY; None for an endpoint that is
+/// only down (retried later).
+fn load_error(refusal: Refusal, endpoint: &Endpoint, model: &str) -> Result<String, RemoteError> {
+    match refusal {
+        Refusal::Mismatch(problem) => Err(RemoteError::Mismatch {
+            endpoint: endpoint.to_string(),
+            model: model.to_string(),
+            problem,
+        }),
+        Refusal::Refused(problem) => Err(RemoteError::Refused {
+            endpoint: endpoint.to_string(),
+            model: model.to_string(),
+            problem,
+        }),
+        Refusal::Down(why) => Ok(why),
+        Refusal::Late => Ok("no answer in time".to_string()),
     }
 }
 
 impl Remote {
-    /// Connects to every endpoint and checks its model; one ready endpoint is enough.
-    /// `local` is the model the element takes preprocessing and labels from; None: the
-    /// first ready endpoint's metadata describes it.
+    /// Connects to every endpoint and checks its model, all at once; one ready endpoint
+    /// is enough. `local` is the model the element takes preprocessing and labels from;
+    /// None: the first ready endpoint's metadata describes it.
     pub fn connect(
         options: &RemoteOptions,
-        mut local: Option<ModelInfo>,
+        local: Option<ModelInfo>,
     ) -> Result<Remote, RemoteError> {
         if options.endpoints.is_empty() {
             return Err(RemoteError::NoEndpoint);
         }
         let tls = TlsFiles::read(options)?;
         let token = bearer(options.token_file.as_deref())?;
-        let has_token = token.0.is_some();
+        let has_token = token.is_set();
         let has_identity = tls.identity.is_some();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("imgclassify-grpc")
-            .enable_all()
-            .build()
-            .map_err(RemoteError::Runtime)?;
+        let runtime = Runtime::start()?;
         let load_timeout = options.timeout.max(MIN_LOAD_TIMEOUT);
         let mut clients = Vec::new();
         {
-            let _inside = runtime.enter();
+            let Some(handle) = runtime.handle() else {
+                return Err(RemoteError::NoEndpoint);
+            };
+            // Channels need a runtime to start their connection task in; entering one
+            // only sets the context, which is allowed inside another runtime.
+            let _inside = handle.enter();
             for endpoint in &options.endpoints {
                 let channel = channel(endpoint, &tls, load_timeout).map_err(|e| match e {
                     RemoteError::NoneReady { reasons, .. } => RemoteError::NoneReady {
@@ -426,72 +221,90 @@ impl Remote {
                 ));
             }
         }
+        let deadline = tokio::time::Instant::now() + load_timeout;
+        let probes: Vec<_> = clients
+            .iter()
+            .map(|(endpoint, client)| {
+                let (client, model, local) = (client.clone(), options.model.clone(), local.clone());
+                let credentials = Credentials {
+                    token: has_token,
+                    tls_without_identity: endpoint.tls && !has_identity,
+                    input_size: options.input_size,
+                };
+                async move { probe(&client, &model, local.as_ref(), deadline, credentials).await }
+            })
+            .collect();
+        let probed = runtime
+            .wait(async move {
+                let handles: Vec<_> = probes.into_iter().map(tokio::spawn).collect();
+                let mut probed = Vec::new();
+                for handle in handles {
+                    probed.push(handle.await.map_err(|e| e.to_string()));
+                }
+                probed
+            })
+            .unwrap_or_default();
         let pool = Pool::new(clients.len());
         let mut unready = Vec::new();
-        let mut first: Option<Wire> = None;
-        for (i, (endpoint, client)) in clients.iter().enumerate() {
-            let deadline = tokio::time::Instant::now() + load_timeout;
-            let credentials = Credentials {
-                token: has_token,
-                tls_without_identity: endpoint.tls && !has_identity,
-                input_size: options.input_size,
+        let mut first: Option<(Wire, ModelInfo, usize)> = None;
+        for (i, ((endpoint, _), probed)) in clients.iter().zip(probed).enumerate() {
+            let probed = match probed {
+                Ok(probed) => probed,
+                Err(e) => Err(Refusal::Down(e)),
             };
-            let probed = probe(
-                client,
-                &options.model,
-                local.as_ref(),
-                deadline,
-                credentials,
-            );
-            match runtime.block_on(probed) {
-                Ok((wire, served)) => {
-                    if local.is_none() {
-                        local = served;
-                    }
-                    if let Some(seen) = &first
-                        && seen.input_type != wire.input_type
-                    {
-                        return Err(RemoteError::Mismatch {
-                            endpoint: endpoint.to_string(),
-                            model: options.model.clone(),
-                            problem: format!(
-                                "its input is {} where an earlier endpoint's is {}; all \
-                                 endpoints must serve the same model",
-                                datatype(wire.input_type),
-                                datatype(seen.input_type)
-                            ),
-                        });
-                    }
-                    first.get_or_insert(wire.clone());
-                    pool.checked(i, wire);
-                }
-                Err(Refusal::Mismatch(problem)) => {
-                    return Err(RemoteError::Mismatch {
-                        endpoint: endpoint.to_string(),
-                        model: options.model.clone(),
-                        problem,
-                    });
-                }
-                Err(Refusal::Refused(problem)) => {
-                    return Err(RemoteError::Refused {
-                        endpoint: endpoint.to_string(),
-                        model: options.model.clone(),
-                        problem,
-                    });
-                }
-                Err(Refusal::Down(why)) => {
+            let (wire, served) = match probed {
+                Ok(ok) => ok,
+                Err(refusal) => {
                     pool.failed(i, Instant::now());
-                    unready.push(format!("{endpoint}: {why}"));
+                    unready.push(format!(
+                        "{endpoint}: {}",
+                        load_error(refusal, endpoint, &options.model)?
+                    ));
+                    continue;
                 }
+            };
+            let mismatch = |problem: String| RemoteError::Mismatch {
+                endpoint: endpoint.to_string(),
+                model: options.model.clone(),
+                problem,
+            };
+            match &first {
+                None => {
+                    let info = match (&local, served) {
+                        (Some(local), _) => local.clone(),
+                        (None, Some(served)) => served,
+                        (None, None) => continue,
+                    };
+                    first = Some((wire.clone(), info, i));
+                }
+                Some((seen, _, _)) if seen.input_type != wire.input_type => {
+                    return Err(mismatch(format!(
+                        "its input is {} where an earlier endpoint's is {}; all endpoints \
+                         must serve the same model",
+                        datatype(wire.input_type),
+                        datatype(seen.input_type)
+                    )));
+                }
+                Some((_, info, j)) if served.as_ref().is_some_and(|s| s.spec != info.spec) => {
+                    return Err(mismatch(format!(
+                        "it describes its model otherwise than {} does; all endpoints must \
+                         serve the same model",
+                        clients[*j].0
+                    )));
+                }
+                Some(_) => {}
             }
+            pool.checked(i, wire);
         }
-        let (Some(wire), Some(mut info)) = (first, local) else {
+        let Some((wire, mut info, _)) = first else {
             return Err(RemoteError::NoneReady {
                 model: options.model.clone(),
                 reasons: unready,
             });
         };
         info.input_type = wire.input_type;
+        // A model that takes no batches on one endpoint gets one request per image
+        // there (`failover.rs`); the element batches when the first ready one can.
         info.batchable &= wire.batchable;
         if wire.input_type == ElementType::Uint8 {
             // The served model normalises inside: it gets the pixels as they are.
@@ -499,19 +312,23 @@ impl Remote {
             info.spec.tensor.mean = [0.0; 3];
             info.spec.tensor.std = [1.0; 3];
         }
+        let max_in_flight = options.max_in_flight.max(1);
         Ok(Remote {
-            runtime: Some(runtime),
-            clients,
-            pool,
-            info,
-            model: options.model.clone(),
+            runtime,
+            shared: Arc::new(Shared {
+                clients,
+                pool,
+                info,
+                model: options.model.clone(),
+                in_flight: Semaphore::new(max_in_flight),
+                token: has_token,
+                identity: has_identity,
+                counters: Counters::default(),
+                warnings: Default::default(),
+            }),
             timeout: options.timeout,
-            in_flight: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
-            max_in_flight: options.max_in_flight.max(1),
-            token: has_token,
-            identity: has_identity,
+            max_in_flight,
             unready,
-            counters: Counters::default(),
         })
     }
 
@@ -524,144 +341,7 @@ impl Remote {
 
     /// Bytes of one image's tensor on the wire.
     pub fn bytes_per_image(&self) -> usize {
-        self.info.spec.tensor.len() * bytes_per_value(self.info.input_type)
-    }
-
-    fn request(&self, wire: &Wire, tensors: &[f32], images: usize) -> ModelInferRequest {
-        infer_request(&self.model, wire, &self.info.spec.tensor, tensors, images)
-    }
-
-    fn scores(
-        &self,
-        wire: &Wire,
-        response: ModelInferResponse,
-        images: usize,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<f32>, BackendError> {
-        let bad = |problem: String| {
-            BackendError::Runtime(format!("model '{}' on {endpoint}: {problem}", self.model).into())
-        };
-        let Some(index) = response.outputs.iter().position(|o| o.name == wire.output) else {
-            return Err(bad(format!("the answer has no output '{}'", wire.output)));
-        };
-        let output = &response.outputs[index];
-        let rows = match response.raw_output_contents.get(index) {
-            Some(raw) => decode_raw(&output.datatype, raw),
-            None => match &output.contents {
-                Some(contents) => decode_contents(&output.datatype, contents),
-                None => Err(format!("output '{}' came without contents", wire.output)),
-            },
-        }
-        .map_err(bad)?;
-        if rows.len() != images * self.info.spec.classes {
-            return Err(bad(format!(
-                "the server returned {} scores for {images} images of {} classes",
-                rows.len(),
-                self.info.spec.classes
-            )));
-        }
-        Ok(rows)
-    }
-
-    /// One batch on the first endpoint that answers before `deadline`.
-    async fn infer(
-        &self,
-        tensors: &[f32],
-        images: usize,
-        deadline: tokio::time::Instant,
-    ) -> Result<(Vec<f32>, usize), BackendError> {
-        let _permit = tokio::time::timeout_at(deadline, self.in_flight.acquire())
-            .await
-            .map_err(|_| {
-                BackendError::Unavailable(format!(
-                    "model '{}': max-in-flight requests still outstanding after server-timeout",
-                    self.model
-                ))
-            })?
-            .map_err(|e| BackendError::Runtime(Box::new(e)))?;
-        let mut tried = Vec::new();
-        let mut reasons = Vec::new();
-        while let Some((i, wire)) = self.pool.pick(Instant::now(), &tried) {
-            if !tried.is_empty() {
-                self.counters.retried.fetch_add(1, Ordering::Relaxed);
-            }
-            tried.push(i);
-            let (endpoint, client) = &self.clients[i];
-            let wire = match wire {
-                Some(wire) => wire,
-                // Down at load: its model is checked before it gets frames.
-                None => match probe(
-                    client,
-                    &self.model,
-                    Some(&self.info),
-                    deadline,
-                    Credentials {
-                        token: self.token,
-                        tls_without_identity: endpoint.tls && !self.identity,
-                        input_size: None,
-                    },
-                )
-                .await
-                {
-                    Ok((wire, _)) if wire.input_type == self.info.input_type => {
-                        self.pool.checked(i, wire.clone());
-                        wire
-                    }
-                    Ok(_) | Err(Refusal::Mismatch(_)) => {
-                        self.pool.failed(i, Instant::now());
-                        reasons.push(format!("{endpoint}: serves a different model"));
-                        continue;
-                    }
-                    Err(Refusal::Down(why) | Refusal::Refused(why)) => {
-                        self.pool.failed(i, Instant::now());
-                        reasons.push(format!("{endpoint}: {why}"));
-                        continue;
-                    }
-                },
-            };
-            let mut request = tonic::Request::new(self.request(&wire, tensors, images));
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            request.set_timeout(left);
-            self.counters.sent.fetch_add(1, Ordering::Relaxed);
-            match tokio::time::timeout_at(deadline, client.clone().model_infer(request)).await {
-                Ok(Ok(response)) => {
-                    self.pool.answered(i);
-                    let rows = self.scores(&wire, response.into_inner(), images, endpoint)?;
-                    return Ok((rows, i));
-                }
-                // tonic enforces the request's timeout itself and answers `Cancelled`
-                // when it expires: that is a timeout too.
-                Ok(Err(_)) if tokio::time::Instant::now() >= deadline => {
-                    self.counters.timed_out.fetch_add(1, Ordering::Relaxed);
-                    self.pool.failed(i, Instant::now());
-                    reasons.push(format!("{endpoint}: no answer within server-timeout"));
-                    break;
-                }
-                Ok(Err(status)) => {
-                    if status.code() == tonic::Code::DeadlineExceeded {
-                        self.counters.timed_out.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    self.pool.failed(i, Instant::now());
-                    reasons.push(format!("{endpoint}: {}", status_text(&status)));
-                }
-                Err(_) => {
-                    self.counters.timed_out.fetch_add(1, Ordering::Relaxed);
-                    self.pool.failed(i, Instant::now());
-                    reasons.push(format!("{endpoint}: no answer within server-timeout"));
-                    break;
-                }
-            }
-        }
-        if reasons.is_empty() {
-            reasons.push("every endpoint is out of rotation, retried with backoff".into());
-        }
-        Err(BackendError::Unavailable(format!(
-            "no inference server answered for model '{}': {}",
-            self.model,
-            reasons.join("; ")
-        )))
+        self.shared.info.spec.tensor.len() * bytes_per_value(self.shared.info.input_type)
     }
 
     /// `run` with another time limit than `server-timeout` (the first request at load).
@@ -671,7 +351,20 @@ impl Remote {
         images: usize,
         timeout: Duration,
     ) -> Result<Scores, BackendError> {
-        let len = self.info.spec.tensor.len();
+        self.run_before(tensors, images, Instant::now() + timeout, timeout)
+    }
+
+    /// The batch in requests under the servers' message limit, all before `deadline`;
+    /// `budget` is the whole time the frame was given.
+    fn run_before(
+        &self,
+        tensors: &[f32],
+        images: usize,
+        deadline: Instant,
+        budget: Duration,
+    ) -> Result<Scores, BackendError> {
+        let info = &self.shared.info;
+        let len = info.spec.tensor.len();
         if images == 0 || tensors.len() != images * len {
             return Err(BackendError::BatchShape {
                 images,
@@ -689,29 +382,35 @@ impl Remote {
                 .into(),
             ));
         }
-        let per_request = if self.info.batchable {
+        let per_request = if info.batchable {
             ((MESSAGE_LIMIT - HEADROOM) / per_image).max(1)
         } else {
             1
         };
-        let Some(runtime) = &self.runtime else {
+        let shared = Arc::clone(&self.shared);
+        let tensors = tensors.to_vec();
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let ran = self.runtime.wait(async move {
+            let mut rows = Vec::with_capacity(images * shared.info.spec.classes);
+            let mut calls = 0;
+            let mut answered = 0;
+            for part in tensors.chunks(per_request * len) {
+                let n = part.len() / len;
+                let (scores, endpoint) = shared.infer(part, n, deadline, budget).await?;
+                rows.extend(scores);
+                calls += 1;
+                answered = endpoint;
+            }
+            Ok::<_, BackendError>((rows, calls, answered))
+        });
+        let Some(ran) = ran else {
             return Err(BackendError::Unavailable("the client is shut down".into()));
         };
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut rows = Vec::with_capacity(images * self.info.spec.classes);
-        let mut calls = 0;
-        let mut answered = 0;
-        for part in tensors.chunks(per_request * len) {
-            let n = part.len() / len;
-            let (scores, endpoint) = runtime.block_on(self.infer(part, n, deadline))?;
-            rows.extend(scores);
-            calls += 1;
-            answered = endpoint;
-        }
+        let (rows, calls, answered) = ran?;
         Ok(Scores {
             rows,
             calls,
-            provider: Some(self.clients[answered].0.to_string()),
+            provider: Some(self.shared.clients[answered].0.to_string()),
             embeddings: Vec::new(),
         })
     }
@@ -719,12 +418,13 @@ impl Remote {
 
 impl Backend for Remote {
     fn info(&self) -> &ModelInfo {
-        &self.info
+        &self.shared.info
     }
 
     /// Every endpoint; each result names the one that answered it.
     fn provider(&self) -> String {
-        self.clients
+        self.shared
+            .clients
             .iter()
             .map(|(e, _)| e.to_string())
             .collect::<Vec<_>>()
@@ -736,12 +436,25 @@ impl Backend for Remote {
         self.run_within(tensors, images, self.timeout)
     }
 
+    fn deadline(&self) -> Option<Instant> {
+        Some(Instant::now() + self.timeout)
+    }
+
+    fn run_until(
+        &self,
+        tensors: &[f32],
+        images: usize,
+        deadline: Instant,
+    ) -> Result<Scores, BackendError> {
+        self.run_before(tensors, images, deadline, self.timeout)
+    }
+
     fn concurrency(&self) -> usize {
         self.max_in_flight
     }
 
     fn requests(&self) -> Option<RequestCounts> {
-        let c = &self.counters;
+        let c = &self.shared.counters;
         Some(RequestCounts {
             sent: c.sent.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
@@ -749,62 +462,15 @@ impl Backend for Remote {
             timed_out: c.timed_out.load(Ordering::Relaxed),
         })
     }
-}
 
-impl Drop for Remote {
-    fn drop(&mut self) {
-        // The element may be stopped from a thread the runtime must not block.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+    fn warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *crate::lock::lock(&self.shared.warnings))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost::Message;
-
-    /// Bytes on the wire per request of one 224x224 RGB image (docs/remote-inference.md).
-    #[test]
-    fn request_bytes_per_element_type() {
-        let t = TensorSpec::imagenet(224);
-        let size = |ty| {
-            let wire = Wire {
-                input: "input".into(),
-                input_type: ty,
-                output: "logits".into(),
-                batchable: true,
-            };
-            infer_request("mobilenet", &wire, &t, &vec![0.5; t.len()], 1).encoded_len()
-        };
-        let sizes = [
-            size(ElementType::Float32),
-            size(ElementType::Float16),
-            size(ElementType::Uint8),
-        ];
-        // The tensor (3 x 224 x 224 values) plus about 50 bytes of names and shape.
-        assert_eq!(sizes, [602_160, 301_104, 150_577]);
-    }
-
-    #[test]
-    fn the_token_file_gives_a_sensitive_header_and_errors_never_show_the_token() {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let file = dir.path().join("token");
-        std::fs::write(&file, "s3cret-tok\nignored\n").expect("token file");
-        let Bearer(Some(value)) = bearer(Some(&file)).expect("a token") else {
-            panic!("no header");
-        };
-        assert_eq!(value.to_str().expect("ascii"), "Bearer s3cret-tok");
-        assert!(value.is_sensitive());
-        assert!(!format!("{value:?}").contains("s3cret"));
-        std::fs::write(&file, "bad\u{7f}token-s3cret\n").expect("token file");
-        let e = bearer(Some(&file)).err().expect("refused").to_string();
-        assert!(e.contains("characters") && !e.contains("s3cret"), "{e}");
-        std::fs::write(&file, "\n").expect("token file");
-        assert!(bearer(Some(&file)).is_err());
-        assert!(bearer(None).expect("no token").0.is_none());
-    }
 
     #[test]
     fn client_identity_files_are_checked_and_half_an_identity_is_refused() {
@@ -847,6 +513,37 @@ mod tests {
         assert!(
             e.starts_with("server-cert-file '") && e.contains("CERTIFICATE"),
             "{e}"
+        );
+    }
+
+    /// A state change from a thread inside an application's tokio runtime: an error
+    /// (nothing listens), not the panic of a runtime started within a runtime.
+    #[test]
+    fn connecting_from_inside_a_tokio_runtime_answers_instead_of_panicking() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let options = RemoteOptions {
+            endpoints: super::super::parse_endpoints(&format!("grpc://127.0.0.1:{port}"))
+                .expect("an endpoint"),
+            model: "m".into(),
+            timeout: Duration::from_millis(200),
+            max_in_flight: 1,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            input_size: None,
+            token_file: None,
+        };
+        let app = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let connected = app.block_on(async { Remote::connect(&options, None).map(|_| ()) });
+        assert!(
+            matches!(&connected, Err(RemoteError::NoneReady { reasons, .. }) if reasons[0].contains("refused")),
+            "{connected:?}"
         );
     }
 }

@@ -5,10 +5,14 @@
 
 mod backend;
 mod check;
+mod client;
 mod endpoint;
 mod error;
+mod failover;
 mod pool;
+mod probe;
 mod proto;
+mod task;
 mod tensor;
 
 pub use backend::{Remote, RemoteOptions};
