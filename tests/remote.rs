@@ -137,8 +137,10 @@ fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_mod
 }
 
 /// Also: the element runs inside an application's tokio runtime (set to PLAYING and
-/// fed from a thread that drives one), and an endpoint that was down at READY and comes
-/// back refusing the client is warned about once, naming it.
+/// fed from a thread that drives one); an endpoint that was down at READY and comes
+/// back refusing the client is warned about once, naming it; one that comes back
+/// slower than server-timeout costs the frame it took, not Triton's place in the
+/// rotation.
 #[test]
 fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
     if server::skipped() {
@@ -149,14 +151,14 @@ fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
         .enable_all()
         .build()
         .expect("a runtime");
+    let (caps, frame) = coffee();
     app.block_on(async {
         let port = free_port();
         let nobody = format!("grpc://127.0.0.1:{port}");
-        let (caps, frame) = coffee();
         let servers = format!("{nobody},{}", triton.endpoint());
         let (mut h, bus) = element(&[("inference-server", &servers)]);
         h.play();
-        h.set_src_caps(caps);
+        h.set_src_caps(caps.clone());
         let w = warnings(&bus);
         assert!(w.iter().any(|w| w.contains(&nobody)), "{w:?}");
         let mut n = 0;
@@ -191,6 +193,38 @@ fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
         );
         assert!(w[0].contains("requires credentials"), "{w:?}");
     });
+
+    // Another endpoint down at READY comes back slower than server-timeout, in
+    // every call: the frame it takes runs out of time while it is checked, and is
+    // not sent on to Triton with no time left, which would take Triton out of
+    // rotation too. The next frame is Triton's.
+    let port = free_port();
+    let slow = format!("grpc://127.0.0.1:{port}");
+    let servers = format!("{},{slow}", triton.endpoint());
+    let (mut h, bus) = element(&[("inference-server", &servers), ("server-timeout", "1000")]);
+    h.play();
+    h.set_src_caps(caps);
+    let mut n = 0;
+    let _slow = Gateway::start_on(
+        port,
+        triton.grpc_port,
+        &["--delay-ms", "1500", "--delay-all"],
+    );
+    let mut unlabelled = 0;
+    let until = Instant::now() + Duration::from_secs(6);
+    while unlabelled < 1 && Instant::now() < until {
+        if classify(&mut h, &bus, &frame, n).is_some_and(|r| r.fresh) {
+            n += 1;
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        unlabelled += 1;
+        let r = classify(&mut h, &bus, &frame, n + 1).expect("classified");
+        assert!(r.fresh, "frame {} after the slow endpoint's: {r:?}", n + 1);
+        assert_eq!(r.provider, triton.endpoint());
+        n += 2;
+    }
+    assert!(unlabelled >= 1, "no frame went to {slow}");
 }
 
 #[test]
@@ -559,16 +593,42 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
     assert_eq!(r.regions[0].labels[0], "espresso");
 }
 
+/// `solo`: the built-in mobilenet taking one image per request (no batch dimension).
+fn solo_model(repository: &std::path::Path) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let onnx = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+    let dir = repository.join("solo");
+    std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::copy(
+        root.join("server/triton/pytriton/model.py"),
+        dir.join("1/model.py"),
+    )
+    .expect("model.py");
+    std::fs::write(
+        dir.join("config.pbtxt"),
+        format!(
+            "name: \"solo\"\nbackend: \"python\"\nmax_batch_size: 0\n\
+             input [{{ name: \"input\" data_type: TYPE_FP32 dims: [1, 3, 224, 224] }}]\n\
+             output [{{ name: \"logits\" data_type: TYPE_FP32 dims: [1, 1000] }}]\n\
+             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
+             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
+            onnx.display()
+        ),
+    )
+    .expect("config");
+}
+
 /// One endpoint spoils its answers: each frame fails over to the other, and the stream
 /// goes on; alone, frames pass unlabelled with one warning saying what was wrong. A
-/// batch the server refuses as too large is split. Request counters are in `stats`
-/// from READY.
+/// batch the server refuses as too large is split. An endpoint whose model takes one
+/// image at a time gets one request per zone, beside one that takes batches. Request
+/// counters are in `stats` from READY.
 #[test]
 fn a_malformed_answer_takes_the_endpoint_out_and_a_refused_batch_is_split() {
     if server::skipped() {
         return;
     }
-    let triton = Triton::start();
+    let triton = Triton::start_with_models(&[], solo_model);
     let (caps, frame) = coffee();
     let bad = Gateway::start(triton.grpc_port, &["--bad-answers-after", "1"]);
     let servers = format!("{},{}", bad.endpoint(), triton.endpoint());
@@ -625,12 +685,36 @@ fn a_malformed_answer_takes_the_endpoint_out_and_a_refused_batch_is_split() {
         ("zones", "a:0,0,4000,4000;b:0,0,4000,4000;c:0,0,4000,4000"),
     ]);
     h.play();
-    h.set_src_caps(caps);
+    h.set_src_caps(caps.clone());
     let r = classify(&mut h, &bus, &frame, 0).expect("classified");
     assert_eq!(r.regions.len(), 3, "{r:?}");
     for zone in &r.regions {
         assert_eq!(zone.labels[0], "espresso", "{r:?}");
     }
+    assert!(warnings(&bus).is_empty());
+    drop(h);
+
+    // Batches of three zones to Triton's mobilenet, and to `solo` under the same name
+    // one request per zone: none is refused.
+    let solo = Gateway::start(triton.grpc_port, &["--model", "solo"]);
+    let servers = format!("{},{}", triton.endpoint(), solo.endpoint());
+    let (mut h, bus) = element(&[
+        ("inference-server", &servers),
+        ("target", "zones"),
+        ("max-batch", "3"),
+        ("zones", "a:0,0,4000,4000;b:0,0,4000,4000;c:0,0,4000,4000"),
+    ]);
+    h.play();
+    h.set_src_caps(caps);
+    let mut providers = Vec::new();
+    for n in 0..4 {
+        let r = classify(&mut h, &bus, &frame, n).expect("classified");
+        assert!(r.fresh);
+        assert!(r.regions.iter().all(|z| z.labels[0] == "espresso"), "{r:?}");
+        providers.push(r.provider);
+    }
+    assert!(providers.contains(&solo.endpoint()), "{providers:?}");
+    assert_eq!(counts(&h).1, 0, "{}", stats(&h));
     assert!(warnings(&bus).is_empty());
 }
 
