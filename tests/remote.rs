@@ -7,8 +7,12 @@
 //! another CA READY fails; with mutual TLS the client certificate classifies and its
 //! absence fails READY. Through the gateway of `triton/gateway.py`: a slow server, where
 //! `mode=async` keeps `max-in-flight` requests outstanding (for whole frames, zones and
-//! regions alike) and `mode=sync` waits at most `server-timeout`; a bearer token checked,
-//! a wrong one failing READY, never logged. UINT8 (NHWC) and FP16 served models get
+//! regions alike) and `mode=sync` waits at most `server-timeout` (all zones of a frame
+//! together); a bearer token checked, a wrong one failing READY, never logged; a
+//! gateway spoiling answers, refusing batches or renaming the model to one without a
+//! batch dimension: failover, batches split, one request per image. Also inside an
+//! application's tokio runtime, endpoints back refusing the client or too slow, and
+//! silent endpoints checked at once. UINT8 (NHWC) and FP16 served models get
 //! their own element type; the production repository's configs parse as Triton's
 //! ModelConfig.
 

@@ -75,7 +75,7 @@ pub struct RequestCounts {
     /// Requests answered with an error (refused, reset, server error) or with an
     /// answer that cannot be used (wrong size, missing output).
     pub failed: u64,
-    /// Batches sent to another endpoint after one failed.
+    /// Batches sent to another endpoint after a request for them failed.
     pub retried: u64,
     /// Requests not answered within `server-timeout`, and batches whose
     /// `server-timeout` ran out before a request could be sent (waiting for a

@@ -538,7 +538,7 @@ impl ObjectImpl for ImgClassify {
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
-                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server, from READY on, also frames-unanswered, requests-sent (ModelInfer requests, the warm-up at READY included), requests-failed (error or unusable answer), requests-retried (batches sent to another endpoint after one failed), requests-timed-out (no answer within server-timeout, or time ran out before a request could be sent) (see docs/remote-inference.md); with classes-dir also examples-embedded and examples-cached (at the last NULL->READY)")
+                    .blurb("frames-seen, frames-classified, mean-inference-time and max-inference-time (ns), results-dropped (async frames superseded before inference), qos-skipped, inference-calls (one per frame or per batch of regions), regions-classified; with inference-server, from READY on, also frames-unanswered, requests-sent (ModelInfer requests, the warm-up at READY included), requests-failed (error or unusable answer), requests-retried (batches sent to another endpoint after a request for them failed), requests-timed-out (no answer within server-timeout, or time ran out before a request could be sent) (see docs/remote-inference.md); with classes-dir also examples-embedded and examples-cached (at the last NULL->READY)")
                     .read_only()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")

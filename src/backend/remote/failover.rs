@@ -162,6 +162,8 @@ impl Shared {
         Box::pin(async move {
             let mut tried = Vec::new();
             let mut reasons = Vec::new();
+            // A request for this batch failed: the next one sent is a retry.
+            let mut failed_before = false;
             loop {
                 let left = deadline.saturating_duration_since(Deadline::now());
                 if left < MIN_ATTEMPT {
@@ -172,7 +174,6 @@ impl Shared {
                 let Some((i, wire)) = self.pool.pick(Instant::now(), &tried) else {
                     break;
                 };
-                let retry = !tried.is_empty();
                 tried.push(i);
                 let endpoint = self.endpoint(i);
                 let wire = match wire {
@@ -190,7 +191,7 @@ impl Shared {
                         }
                     },
                 };
-                if retry {
+                if failed_before {
                     add(&self.counters.retried);
                 }
                 match self.attempt(i, &wire, tensors, images, deadline).await {
@@ -202,6 +203,7 @@ impl Shared {
                         add(&self.counters.failed);
                         self.pool.failed(i, Instant::now());
                         reasons.push(format!("{endpoint}: {why}"));
+                        failed_before = true;
                     }
                     Err(Failure::Late) => {
                         add(&self.counters.timed_out);
