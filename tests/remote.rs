@@ -371,20 +371,49 @@ fn ready_error(props: &[(&str, &str)]) -> String {
     text
 }
 
-/// A model that declares mobilenet's input and output but answers 999 scores per image.
-fn short_model(repository: &std::path::Path) {
-    let dir = repository.join("short");
+/// mobilenet's input and output, as a Triton config declares them.
+const MOBILENET_IO: &str = "input [{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }]\n\
+     output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]";
+
+/// A Python-backend entry of the repository serving `onnx` as `name` with the
+/// repository's own model.py; `max_batch` 0: no batch dimension (`io` then has it).
+fn served(
+    repository: &std::path::Path,
+    name: &str,
+    onnx: &std::path::Path,
+    max_batch: u32,
+    io: &str,
+) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = repository.join(name);
     std::fs::create_dir_all(dir.join("1")).expect("model folder");
+    std::fs::copy(
+        root.join("server/triton/pytriton/model.py"),
+        dir.join("1/model.py"),
+    )
+    .expect("model.py");
     std::fs::write(
         dir.join("config.pbtxt"),
-        "name: \"short\"\nbackend: \"python\"\nmax_batch_size: 8\n\
-         input [{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }]\n\
-         output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]\n\
-         instance_group [{ kind: KIND_CPU count: 1 }]\n",
+        format!(
+            "name: \"{name}\"\nbackend: \"python\"\nmax_batch_size: {max_batch}\n{io}\n\
+             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
+             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
+            onnx.display()
+        ),
     )
     .expect("config");
+}
+
+/// The built-in mobilenet's file.
+fn mobilenet() -> std::path::PathBuf {
+    gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet")
+}
+
+/// A model that declares mobilenet's input and output but answers 999 scores per image.
+fn short_model(repository: &std::path::Path) {
+    served(repository, "short", &mobilenet(), 8, MOBILENET_IO);
     std::fs::write(
-        dir.join("1/model.py"),
+        repository.join("short/1/model.py"),
         // The helper module first: it puts the venv (numpy) on the path.
         "import triton_python_backend_utils as pb_utils\nimport numpy as np\n\n\
          class TritonPythonModel:\n    def execute(self, requests):\n        out = []\n\
@@ -599,27 +628,14 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
 
 /// `solo`: the built-in mobilenet taking one image per request (no batch dimension).
 fn solo_model(repository: &std::path::Path) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let onnx = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
-    let dir = repository.join("solo");
-    std::fs::create_dir_all(dir.join("1")).expect("model folder");
-    std::fs::copy(
-        root.join("server/triton/pytriton/model.py"),
-        dir.join("1/model.py"),
-    )
-    .expect("model.py");
-    std::fs::write(
-        dir.join("config.pbtxt"),
-        format!(
-            "name: \"solo\"\nbackend: \"python\"\nmax_batch_size: 0\n\
-             input [{{ name: \"input\" data_type: TYPE_FP32 dims: [1, 3, 224, 224] }}]\n\
-             output [{{ name: \"logits\" data_type: TYPE_FP32 dims: [1, 1000] }}]\n\
-             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
-             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
-            onnx.display()
-        ),
-    )
-    .expect("config");
+    served(
+        repository,
+        "solo",
+        &mobilenet(),
+        0,
+        "input [{ name: \"input\" data_type: TYPE_FP32 dims: [1, 3, 224, 224] }]\n\
+         output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1, 1000] }]",
+    );
 }
 
 /// One endpoint spoils its answers: each frame fails over to the other, and the stream
@@ -881,27 +897,7 @@ fn mutual_tls_classifies_with_the_client_certificate_and_fails_ready_without() {
 /// `mymodel`: the built-in mobilenet under a name no built-in model has, served by the
 /// repository's own Python-backend model.
 fn renamed_model(repository: &std::path::Path) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let onnx = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
-    let dir = repository.join("mymodel");
-    std::fs::create_dir_all(dir.join("1")).expect("model folder");
-    std::fs::copy(
-        root.join("server/triton/pytriton/model.py"),
-        dir.join("1/model.py"),
-    )
-    .expect("model.py");
-    std::fs::write(
-        dir.join("config.pbtxt"),
-        format!(
-            "name: \"mymodel\"\nbackend: \"python\"\nmax_batch_size: 8\n\
-             input [{{ name: \"input\" data_type: TYPE_FP32 dims: [3, 224, 224] }}]\n\
-             output [{{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }}]\n\
-             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
-             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
-            onnx.display()
-        ),
-    )
-    .expect("config");
+    served(repository, "mymodel", &mobilenet(), 8, MOBILENET_IO);
 }
 
 #[test]
@@ -1009,7 +1005,7 @@ fn the_production_repository_is_a_valid_triton_model_config_for_every_built_in_m
 /// Models of tests/data/models/make_byom.py (`uint8_nhwc`, `float16`), made in `dir`.
 fn byom_models(dir: &std::path::Path) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let base = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+    let base = mobilenet();
     let status = std::process::Command::new(root.join("deps/venv/bin/python"))
         .arg(root.join("tests/data/models/make_byom.py"))
         .arg(base)
@@ -1017,28 +1013,6 @@ fn byom_models(dir: &std::path::Path) {
         .status()
         .expect("deps/venv's Python runs");
     assert!(status.success(), "make_byom.py failed");
-}
-
-/// A Python-backend entry of the repository serving `onnx` as `name`.
-fn served(repository: &std::path::Path, name: &str, onnx: &std::path::Path, io: &str) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = repository.join(name);
-    std::fs::create_dir_all(dir.join("1")).expect("model folder");
-    std::fs::copy(
-        root.join("server/triton/pytriton/model.py"),
-        dir.join("1/model.py"),
-    )
-    .expect("model.py");
-    std::fs::write(
-        dir.join("config.pbtxt"),
-        format!(
-            "name: \"{name}\"\nbackend: \"python\"\nmax_batch_size: 8\n{io}\n\
-             instance_group [{{ kind: KIND_CPU count: 1 }}]\n\
-             parameters: {{ key: \"onnx_file\" value: {{ string_value: \"{}\" }} }}\n",
-            onnx.display()
-        ),
-    )
-    .expect("config");
 }
 
 /// The tensor goes in the element type the served model declares: raw UINT8 pixels in
@@ -1060,6 +1034,7 @@ fn uint8_and_float16_served_models_get_their_own_element_type() {
             repository,
             "pixels",
             &uint8,
+            8,
             "input [{ name: \"pixels\" data_type: TYPE_UINT8 dims: [224, 224, 3] }]\n\
              output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]",
         );
@@ -1067,6 +1042,7 @@ fn uint8_and_float16_served_models_get_their_own_element_type() {
             repository,
             "half",
             &float16,
+            8,
             "input [{ name: \"half\" data_type: TYPE_FP16 dims: [3, 224, 224] }]\n\
              output [{ name: \"scores\" data_type: TYPE_FP16 dims: [1000] }]",
         );

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod programs;
+pub mod servers;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, Once};

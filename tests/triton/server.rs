@@ -3,8 +3,7 @@
 //! free ports of 127.0.0.1, serving the built-in mobilenet through its Python backend.
 //! Stopped by its PID when dropped, also when a test fails.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,20 +104,7 @@ impl Triton {
 
     /// `/v2/models/mobilenet/ready` answers 200.
     fn model_ready(&self) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.http_port)) else {
-            return false;
-        };
-        // Triton keeps the connection open: read the status line only, with a timeout.
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        let request = format!(
-            "GET /v2/models/mobilenet/ready HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
-             Connection: close\r\n\r\n",
-            self.http_port
-        );
-        let mut answer = [0u8; 12];
-        s.write_all(request.as_bytes()).is_ok()
-            && s.read_exact(&mut answer).is_ok()
-            && answer.starts_with(b"HTTP/1.1 200")
+        crate::common::servers::model_ready(self.http_port, "mobilenet")
     }
 
     pub fn log(&self) -> String {

@@ -1,0 +1,23 @@
+//! What the tests that start inference servers share: asking one whether it is ready.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// The server on 127.0.0.1:`http_port` answers 200 to `/v2/models/{model}/ready` (the
+/// Open Inference Protocol's REST readiness check). Servers keep the connection open:
+/// only the status line is read, with a timeout.
+pub fn model_ready(http_port: u16, model: &str) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", http_port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "GET /v2/models/{model}/ready HTTP/1.1\r\nHost: 127.0.0.1:{http_port}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let mut answer = [0u8; 12];
+    s.write_all(request.as_bytes()).is_ok()
+        && s.read_exact(&mut answer).is_ok()
+        && answer.starts_with(b"HTTP/1.1 200")
+}
