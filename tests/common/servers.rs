@@ -21,3 +21,25 @@ pub fn model_ready(http_port: u16, model: &str) -> bool {
         && s.read_exact(&mut answer).is_ok()
         && answer.starts_with(b"HTTP/1.1 200")
 }
+
+/// The processes of this machine whose `/proc/PID/stat` fields after the command name
+/// (state, parent, process group, session, …) satisfy `keep`.
+pub fn processes(keep: impl Fn(&[&str]) -> bool) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            // "PID (COMM) STATE PPID PGRP SESSION ...": COMM may hold spaces.
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                    Some(keep(&fields))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}

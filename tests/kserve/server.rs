@@ -218,27 +218,8 @@ fn session_members(sid: u32) -> Vec<u32> {
 
 /// The processes whose session is `sid`, from /proc, zombies too if asked.
 fn session_processes(sid: u32, zombies: bool) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            // stat: "PID (COMM) STATE PPID PGRP SESSION ..."; COMM may hold spaces.
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let fields: Vec<&str> = stat
-                        .rsplit_once(')')?
-                        .1
-                        .split_whitespace()
-                        .take(4)
-                        .collect();
-                    let state = *fields.first()?;
-                    Some((zombies || state != "Z") && fields.get(3)?.parse() == Ok(sid))
-                })
-                .unwrap_or(false)
-        })
-        .collect()
+    let sid = sid.to_string();
+    crate::common::servers::processes(|fields| {
+        (zombies || fields.first() != Some(&"Z")) && fields.get(3) == Some(&sid.as_str())
+    })
 }

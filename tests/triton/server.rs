@@ -148,21 +148,6 @@ impl Drop for Triton {
 
 /// The PIDs whose parent is `pid`, from /proc.
 fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            // stat: "PID (COMM) STATE PPID ..."; COMM may hold spaces, so split after ')'.
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let rest = stat.rsplit_once(')')?.1;
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
+    let pid = pid.to_string();
+    crate::common::servers::processes(|fields| fields.get(1) == Some(&pid.as_str()))
 }
