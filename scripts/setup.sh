@@ -122,13 +122,12 @@ python_env() {
     fi
 }
 
-# The local Triton of tests/remote.rs and server/triton/serve.sh: the Triton binary inside
-# the PyPI package nvidia-pytriton, with onnxruntime for its Python backend (about 440 MB,
-# 45 s on a fast link; --dev only).
-triton_env() {
-    local venv="$DEPS/triton-venv" req="$ROOT/server/triton/requirements.txt"
+# venv_from NAME REQUIREMENTS WHAT: deps/NAME with the pinned requirements installed (again
+# only when the file changed since).
+venv_from() {
+    local venv="$DEPS/$1" req="$2"
     if [ ! -x "$venv/bin/python" ]; then
-        say "creating the Python environment for the local Triton (tests/remote.rs)"
+        say "creating the Python environment for $3"
         python3 -m venv "$venv"
     fi
     if ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
@@ -138,20 +137,18 @@ triton_env() {
     fi
 }
 
+# The local Triton of tests/remote.rs and server/triton/serve.sh: the Triton binary inside
+# the PyPI package nvidia-pytriton, with onnxruntime for its Python backend (about 440 MB,
+# 45 s on a fast link; --dev only).
+triton_env() {
+    venv_from triton-venv "$ROOT/server/triton/requirements.txt" "the local Triton (tests/remote.rs)"
+}
+
 # KServe's model server in front of Ray Serve (server/kserve/serve.py, tests/kserve.rs,
 # server/kserve/two-nodes.sh): a venv of its own, since Ray and KServe pin their own
-# grpcio, protobuf and pydantic (--dev only).
+# grpcio, protobuf and pydantic (about 820 MB; --dev only).
 kserve_env() {
-    local venv="$DEPS/kserve-venv" req="$ROOT/server/kserve/requirements.txt"
-    if [ ! -x "$venv/bin/python" ]; then
-        say "creating the Python environment for KServe and Ray (tests/kserve.rs)"
-        python3 -m venv "$venv"
-    fi
-    if ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
-        [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $venv does not match $req: copy deps/ from a set-up machine"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
-        cp "$req" "$venv/.requirements"
-    fi
+    venv_from kserve-venv "$ROOT/server/kserve/requirements.txt" "KServe and Ray (tests/kserve.rs)"
 }
 
 # fetch_wheel REQUIREMENT FILE SHA256 PLATFORM: the pinned CPython 3.11 manylinux wheel into the
