@@ -73,8 +73,10 @@ enum Failure {
     /// No answer before the deadline.
     Late,
     /// The request's (a batch over the server's `max_batch_size`, a tensor it does not
-    /// take): the endpoint stays in rotation.
-    Request(String),
+    /// take): the endpoint stays in rotation. `passing`: the server is out of something
+    /// for now (`ResourceExhausted`: a rate limit, a full queue), so one image refused
+    /// costs its frame's labels, not the stream.
+    Request { why: String, passing: bool },
 }
 
 /// An error status's meaning. Codes that say the request itself is wrong leave the
@@ -86,7 +88,10 @@ fn failure(status: &tonic::Status) -> Failure {
         | Code::ResourceExhausted
         | Code::Unimplemented
         | Code::FailedPrecondition
-        | Code::OutOfRange => Failure::Request(status_text(status)),
+        | Code::OutOfRange => Failure::Request {
+            why: status_text(status),
+            passing: status.code() == Code::ResourceExhausted,
+        },
         Code::DeadlineExceeded => Failure::Late,
         _ => Failure::Endpoint(status_text(status)),
     }
@@ -213,10 +218,10 @@ impl Shared {
                         reasons.push(format!("{endpoint}: no answer within server-timeout"));
                         break;
                     }
-                    Err(Failure::Request(why)) => {
+                    Err(Failure::Request { why, passing }) => {
                         add(&self.counters.failed);
                         return self
-                            .refused(i, &why, tensors, images, deadline, budget)
+                            .refused(i, &why, passing, tensors, images, deadline, budget)
                             .await;
                     }
                 }
@@ -233,25 +238,30 @@ impl Shared {
     }
 
     /// A request the server refused as a request: a batch is split in halves (it may be
-    /// over the server's `max_batch_size`); one image fails the frame.
+    /// over the server's `max_batch_size`); one image is an error, or with `passing` a
+    /// frame without an answer.
+    #[allow(clippy::too_many_arguments)]
     async fn refused(
         &self,
         i: usize,
         why: &str,
+        passing: bool,
         tensors: &[f32],
         images: usize,
         deadline: Deadline,
         budget: Duration,
     ) -> Answer {
         if images < 2 {
-            return Err(BackendError::Runtime(
-                format!(
-                    "model '{}' on {} refused the request for one image: {why}",
-                    self.model,
-                    self.endpoint(i)
-                )
-                .into(),
-            ));
+            let what = format!(
+                "model '{}' on {} refused the request for one image: {why}",
+                self.model,
+                self.endpoint(i)
+            );
+            return Err(if passing {
+                BackendError::Unavailable(what)
+            } else {
+                BackendError::Runtime(what.into())
+            });
         }
         let half = images / 2;
         let (first, second) = tensors.split_at(tensors.len() / images * half);
@@ -439,7 +449,9 @@ mod tests {
         ] {
             let f = failure(&Status::new(code, "batch-size must be <= 8"));
             assert!(
-                matches!(&f, Failure::Request(why) if why.contains("batch-size must be <= 8")),
+                matches!(&f, Failure::Request { why, passing }
+                    if why.contains("batch-size must be <= 8")
+                        && *passing == (code == Code::ResourceExhausted)),
                 "{code:?}: {f:?}"
             );
         }
