@@ -43,3 +43,27 @@ pub fn processes(keep: impl Fn(&[&str]) -> bool) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Waits until `ready` says the server `child` started is up. One that exits, or is not
+/// up within `patience`, fails the test with its log (`log`, a file).
+pub fn wait_ready(
+    what: &str,
+    child: &mut std::process::Child,
+    log: &std::path::Path,
+    patience: Duration,
+    ready: impl Fn() -> bool,
+) {
+    let read_log = || std::fs::read_to_string(log).unwrap_or_default();
+    let deadline = std::time::Instant::now() + patience;
+    while !ready() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}): {}", read_log());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} not ready in {patience:?}: {}",
+            read_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

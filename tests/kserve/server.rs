@@ -88,19 +88,15 @@ impl KServe {
                 Ok(())
             });
         }
-        k.child = Some(command.spawn().expect("server/kserve/serve.py starts"));
-        let deadline = Instant::now() + PATIENCE;
-        while !k.model_ready() {
-            if let Some(Ok(Some(status))) = k.child.as_mut().map(|c| c.try_wait()) {
-                panic!("serve.py exited ({status}): {}", k.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "KServe not ready in {PATIENCE:?}: {}",
-                k.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        // Held before waiting, so a server that never gets ready is still stopped.
+        let log = k.log_path();
+        let child = k
+            .child
+            .insert(command.spawn().expect("server/kserve/serve.py starts"));
+        let port = k.http_port;
+        crate::common::servers::wait_ready("serve.py", child, &log, PATIENCE, || {
+            crate::common::servers::model_ready(port, "mobilenet")
+        });
         k
     }
 
@@ -119,11 +115,6 @@ impl KServe {
     /// Every batch the replicas answered so far, in order.
     pub fn calls(&self) -> Vec<Call> {
         self.log().lines().filter_map(parse_call).collect()
-    }
-
-    /// `/v2/models/mobilenet/ready` answers 200.
-    fn model_ready(&self) -> bool {
-        crate::common::servers::model_ready(self.http_port, "mobilenet")
     }
 
     /// The PIDs of serve.py's session: serve.py and every Ray process it started.

@@ -5,7 +5,7 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Gateway {
     pub port: u16,
@@ -38,27 +38,18 @@ impl Gateway {
             .spawn()
             .expect("tests/triton/gateway.py starts");
         let mut gateway = Gateway { port, dir, child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = gateway.child.try_wait() {
-                panic!("gateway.py exited ({status}): {}", gateway.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gateway not up: {}",
-                gateway.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::common::servers::wait_ready(
+            "gateway.py",
+            &mut gateway.child,
+            &gateway.dir.path().join("gateway.log"),
+            Duration::from_secs(60),
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
         gateway
     }
 
     pub fn endpoint(&self) -> String {
         format!("grpc://127.0.0.1:{}", self.port)
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
     }
 }
 

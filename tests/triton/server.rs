@@ -84,31 +84,16 @@ impl Triton {
             .stderr(log)
             .spawn()
             .expect("server/triton/serve.sh starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + PATIENCE;
-        while !self.model_ready() {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!(
-                    "tritonserver exited ({status}); scripts/setup.sh --dev installs it: {}",
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Triton not ready: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `/v2/models/mobilenet/ready` answers 200.
-    fn model_ready(&self) -> bool {
-        crate::common::servers::model_ready(self.http_port, "mobilenet")
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("triton.log")).unwrap_or_default()
+        // Held before waiting, so a server that never gets ready is still stopped.
+        let child = self.child.insert(child);
+        let port = self.http_port;
+        crate::common::servers::wait_ready(
+            "tritonserver (scripts/setup.sh --dev installs it)",
+            child,
+            &self.dir.path().join("triton.log"),
+            PATIENCE,
+            || crate::common::servers::model_ready(port, "mobilenet"),
+        );
     }
 
     /// The way a crash looks to clients: SIGKILL, no goodbye. Its Python-backend
