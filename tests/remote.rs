@@ -87,6 +87,16 @@ fn element(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus) {
     )
 }
 
+/// `imgclassify` with these properties, playing with the coffee photo's caps, and the
+/// photo's frame to push.
+fn playing(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus, gst::Buffer) {
+    let (caps, frame) = coffee();
+    let (mut h, bus) = element(props);
+    h.play();
+    h.set_src_caps(caps);
+    (h, bus, frame)
+}
+
 fn warnings(bus: &gst::Bus) -> Vec<String> {
     let mut found = Vec::new();
     while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Warning]) {
@@ -238,11 +248,9 @@ fn failover_outage_and_recovery() {
     }
     let mut a = Triton::start();
     let mut b = Triton::start();
-    let (caps, frame) = coffee();
     let servers = format!("{},{}", a.endpoint(), b.endpoint());
-    let (mut h, bus) = element(&[("inference-server", &servers), ("server-timeout", "5000")]);
-    h.play();
-    h.set_src_caps(caps);
+    let (mut h, bus, frame) =
+        playing(&[("inference-server", &servers), ("server-timeout", "5000")]);
     let mut n = 0;
     let mut providers = Vec::new();
     for _ in 0..6 {
@@ -321,10 +329,7 @@ fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
     ]);
     let endpoint = format!("grpcs://127.0.0.1:{}", triton.grpc_port);
     let ca = certs.ca.display().to_string();
-    let (caps, frame) = coffee();
-    let (mut h, bus) = element(&[("inference-server", &endpoint), ("server-ca-file", &ca)]);
-    h.play();
-    h.set_src_caps(caps);
+    let (mut h, bus, frame) = playing(&[("inference-server", &endpoint), ("server-ca-file", &ca)]);
     let r = classify(&mut h, &bus, &frame, 0).expect("classified over TLS");
     assert_eq!(r.labels[0], "espresso");
     assert_eq!(r.provider, endpoint);
@@ -569,15 +574,12 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
     // mode=sync against a server slower than server-timeout: the frame waits 300 ms,
     // then flows on without a fresh result, counted.
     let slower = Gateway::start(triton.grpc_port, &["--delay-ms", "1500"]);
-    let (caps, frame) = coffee();
-    let (mut h, bus) = element(&[
+    // READY waits for the first answer longer than server-timeout (5 s at least), so a
+    // slow server still loads.
+    let (mut h, bus, frame) = playing(&[
         ("inference-server", &slower.endpoint()),
         ("server-timeout", "300"),
     ]);
-    // READY waits for the first answer longer than server-timeout (5 s at least), so a
-    // slow server still loads.
-    h.play();
-    h.set_src_caps(caps);
     let pushed = Instant::now();
     let r = classify(&mut h, &bus, &frame, 0);
     let waited = pushed.elapsed();
@@ -598,16 +600,13 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
     // Three zones one per request, each answered in 300 ms, in a frame given 500 ms:
     // the frame waits 500 ms in all, not 500 ms per zone.
     let zoned = Gateway::start(triton.grpc_port, &["--delay-ms", "300"]);
-    let (caps, frame) = coffee();
-    let (mut h, bus) = element(&[
+    let (mut h, bus, frame) = playing(&[
         ("inference-server", &zoned.endpoint()),
         ("server-timeout", "500"),
         ("target", "zones"),
         ("max-batch", "1"),
         ("zones", "a:0,0,4000,4000;b:0,0,4000,4000;c:0,0,4000,4000"),
     ]);
-    h.play();
-    h.set_src_caps(caps);
     let pushed = Instant::now();
     let r = classify(&mut h, &bus, &frame, 0);
     let waited = pushed.elapsed();
@@ -867,15 +866,12 @@ fn mutual_tls_classifies_with_the_client_certificate_and_fails_ready_without() {
     ]);
     let endpoint = format!("grpcs://127.0.0.1:{}", triton.grpc_port);
     let ca = certs.ca.display().to_string();
-    let (caps, frame) = coffee();
-    let (mut h, bus) = element(&[
+    let (mut h, bus, frame) = playing(&[
         ("inference-server", &endpoint),
         ("server-ca-file", &ca),
         ("server-cert-file", cert.to_str().expect("path")),
         ("server-key-file", key.to_str().expect("path")),
     ]);
-    h.play();
-    h.set_src_caps(caps);
     let r = classify(&mut h, &bus, &frame, 0).expect("classified over mutual TLS");
     assert_eq!(r.labels[0], "espresso");
     assert_eq!(r.provider, endpoint);
