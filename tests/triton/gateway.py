@@ -80,26 +80,15 @@ def rename(request, model):
 
 def drop_last_score(answer):
     """ModelInferResponse with 4 bytes fewer in each raw_output_contents (field 6)."""
-    out, at = bytearray(), 0
-    while at < len(answer):
-        start = at
-        key, at = varint(answer, at)
-        kind = key & 7
-        if kind == 0:
-            _, at = varint(answer, at)
-        elif kind == 1:
-            at += 8
-        elif kind == 5:
-            at += 4
-        elif kind == 2:
-            size, body = varint(answer, at)
-            at = body + size
-            if key >> 3 == 6 and size >= 4:
-                out += encode_varint(key) + encode_varint(size - 4) + answer[body:at - 4]
+    out = bytearray()
+    for number, kind, raw in fields(answer):
+        if number == 6 and kind == 2:
+            _, at = varint(raw, 0)  # past the key
+            size, body = varint(raw, at)
+            if size >= 4:
+                out += encode_varint(6 << 3 | 2) + encode_varint(size - 4) + raw[body:-4]
                 continue
-        else:
-            raise ValueError(f"wire type {kind}")
-        out += answer[start:at]
+        out += raw
     return bytes(out)
 
 
