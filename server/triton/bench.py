@@ -9,12 +9,12 @@ the mean inference time the element's `stats` report, in process and with
 inference-server. Uses the system Python's GStreamer bindings (python3-gi).
 """
 import sys
-import time
 
 import gi
 
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
+from playing import play_to_end  # noqa: E402
 
 FRAMES = 150
 
@@ -27,16 +27,7 @@ def run(count, server):
         for i in range(count)
     )
     pipeline = Gst.parse_launch(branches)
-    pipeline.set_state(Gst.State.PAUSED)
-    pipeline.get_state(Gst.CLOCK_TIME_NONE)  # models loaded, first frames prerolled
-    started = time.monotonic()
-    pipeline.set_state(Gst.State.PLAYING)
-    msg = pipeline.get_bus().timed_pop_filtered(
-        Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR
-    )
-    took = time.monotonic() - started
-    if msg.type == Gst.MessageType.ERROR:
-        sys.exit(msg.parse_error()[0].message)
+    took = play_to_end(pipeline)
     means = []
     for i in range(count):
         stats = pipeline.get_by_name(f"c{i}").get_property("stats")

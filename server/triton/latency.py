@@ -19,6 +19,7 @@ import gi
 
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
+from playing import play_to_end  # noqa: E402
 
 FRAMES = 300
 SKIP = 10
@@ -48,16 +49,7 @@ def run(extra, fps):
 
     element.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, on_sink)
     element.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_src)
-    pipeline.set_state(Gst.State.PAUSED)
-    pipeline.get_state(Gst.CLOCK_TIME_NONE)
-    started = time.monotonic()
-    pipeline.set_state(Gst.State.PLAYING)
-    msg = pipeline.get_bus().timed_pop_filtered(
-        Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR
-    )
-    took = time.monotonic() - started
-    if msg.type == Gst.MessageType.ERROR:
-        sys.exit(msg.parse_error()[0].message)
+    took = play_to_end(pipeline)
     stats = element.get_property("stats")
     pipeline.set_state(Gst.State.NULL)
     ms = sorted(s * 1000 for s in spent[SKIP:])
