@@ -5,6 +5,7 @@
 
 #[path = "mqtt/broker.rs"]
 mod broker;
+mod common;
 
 use std::sync::{Arc, Mutex};
 
@@ -197,7 +198,7 @@ fn a_wrong_password_fails_the_start_saying_so() {
 
 #[test]
 fn nothing_listening_is_an_error_naming_the_broker() {
-    let port = broker::free_port();
+    let port = common::servers::free_port();
     let (e, bus) = element(&format!("mqtt://127.0.0.1:{port}/{TOPIC}"), &[]);
     let err = start(&e, &bus).map(|_| ()).expect_err("no broker");
     assert!(

@@ -28,11 +28,12 @@ mod broker;
 
 use std::time::{Duration, Instant};
 
+use common::servers::free_port;
 use gateway::Gateway;
 use gst::prelude::*;
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use server::{Triton, free_port};
+use server::Triton;
 
 /// The coffee photo decoded to RGB, and its caps.
 fn coffee() -> (gst::Caps, gst::Buffer) {

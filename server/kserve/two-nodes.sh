@@ -117,8 +117,22 @@ in_session() {
     SESSIONS+=("$sid")
 }
 
+# A port free on every interface, from 20000-32767: Ray takes its own ports at random
+# from the kernel's ephemeral range (32768-60999) upwards, so one picked there could be
+# Ray's by the time its server binds it.
 free_port() {
-    "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$VENV/bin/python" -c '
+import random, socket
+for port in random.sample(range(20000, 32768), 1000):
+    try:
+        with socket.socket() as s:
+            s.bind(("", port))
+    except OSError:
+        continue
+    print(port)
+    break
+else:
+    raise SystemExit("no free port in 20000-32767")'
 }
 
 say "building the plugin (debug)"

@@ -1,8 +1,33 @@
-//! What the tests that start inference servers share: asking one whether it is ready.
+//! What the tests that start servers share: a port to give one, asking one whether it
+//! is ready, waiting for it.
 
+use std::hash::{BuildHasher, RandomState};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
+
+/// The ports [`free_port`] hands out: below Linux's ephemeral range (32768–60999), from
+/// which the kernel takes the port of every outgoing connection and of every `bind` to
+/// port 0, and Ray picks its own ports at random; above the ports `ray start` gives its
+/// workers (10002–19999). A port found free there stays free until its server binds it.
+const PORTS: std::ops::Range<u16> = 20000..32768;
+
+/// A port no server of this machine listens on, on any interface: Triton and KServe's
+/// model server listen on 0.0.0.0 or [::] as well as 127.0.0.1.
+pub fn free_port() -> u16 {
+    let random = RandomState::new();
+    let span = u64::from(PORTS.end - PORTS.start);
+    (0u64..10_000)
+        .map(|i| PORTS.start + (random.hash_one(i) % span) as u16)
+        .find(|&port| {
+            TcpListener::bind(("0.0.0.0", port)).is_ok()
+                && !matches!(
+                    TcpListener::bind(("::", port)),
+                    Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
+                )
+        })
+        .expect("a free port in 20000-32767")
+}
 
 /// The server on 127.0.0.1:`http_port` answers 200 to `/v2/models/{model}/ready` (the
 /// Open Inference Protocol's REST readiness check). Servers keep the connection open:
@@ -53,11 +78,25 @@ pub fn wait_ready(
     patience: Duration,
     ready: impl Fn() -> bool,
 ) {
+    if let Err(exited) = wait_up(what, child, log, patience, ready) {
+        panic!("{exited}");
+    }
+}
+
+/// [`wait_ready`], except that a server that exits is an error, with its log, for the
+/// caller to look at.
+pub fn wait_up(
+    what: &str,
+    child: &mut std::process::Child,
+    log: &std::path::Path,
+    patience: Duration,
+    ready: impl Fn() -> bool,
+) -> Result<(), String> {
     let read_log = || std::fs::read_to_string(log).unwrap_or_default();
     let deadline = std::time::Instant::now() + patience;
     while !ready() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited ({status}): {}", read_log());
+            return Err(format!("{what} exited ({status}): {}", read_log()));
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -66,4 +105,5 @@ pub fn wait_ready(
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(())
 }

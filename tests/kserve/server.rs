@@ -7,22 +7,16 @@
 //! Dropping the server stops it, also when a test fails.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::servers::free_port;
+
 /// Ray and two replicas are ready in about 15 s on an idle machine; generous for a
 /// loaded 2-core one.
 const PATIENCE: Duration = Duration::from_secs(180);
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// One `calls:` line of serve.py: a batch answered by a replica.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +34,25 @@ pub struct KServe {
 }
 
 impl KServe {
-    /// serve.py with `replicas` Ray Serve replicas, ready to answer.
+    /// serve.py with `replicas` Ray Serve replicas, ready to answer. Another program may
+    /// take a port between our check that it is free and serve.py binding it; then
+    /// serve.py exits and is started again on other ports.
     pub fn start(replicas: u32) -> KServe {
+        const TRIES: u32 = 3;
+        for tried in 1.. {
+            match KServe::try_start(replicas) {
+                Ok(k) => return k,
+                Err(e) if tried < TRIES && e.contains("address already in use") => {
+                    eprintln!("serve.py: a port was taken, starting it again on others");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!("the last try returns or panics")
+    }
+
+    /// serve.py started and ready; or, when it exits first, its log (it is stopped).
+    fn try_start(replicas: u32) -> Result<KServe, String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let python = root.join("deps/kserve-venv/bin/python");
         assert!(
@@ -94,10 +105,10 @@ impl KServe {
             .child
             .insert(command.spawn().expect("server/kserve/serve.py starts"));
         let port = k.http_port;
-        crate::common::servers::wait_ready("serve.py", child, &log, PATIENCE, || {
+        crate::common::servers::wait_up("serve.py", child, &log, PATIENCE, || {
             crate::common::servers::model_ready(port, "mobilenet")
-        });
-        k
+        })?;
+        Ok(k)
     }
 
     pub fn endpoint(&self) -> String {

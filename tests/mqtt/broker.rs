@@ -3,11 +3,13 @@
 //! when a test fails. Plus a subscriber (rumqttc) that collects what arrives, and the
 //! certificates for TLS made with `openssl`.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use crate::common::servers::free_port;
 
 pub const USER: &str = "camera";
 pub const PASSWORD: &str = "pw-Zq81-never-logged";
@@ -21,13 +23,6 @@ pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn run(cmd: &mut Command) {

@@ -16,7 +16,7 @@ pub struct Gateway {
 impl Gateway {
     /// In front of the gRPC port `upstream`, with `gateway.py`'s options.
     pub fn start(upstream: u16, options: &[&str]) -> Gateway {
-        Gateway::start_on(crate::server::free_port(), upstream, options)
+        Gateway::start_on(crate::common::servers::free_port(), upstream, options)
     }
 
     /// On `port` (an endpoint that was down, coming up).

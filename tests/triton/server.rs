@@ -3,10 +3,11 @@
 //! free ports of 127.0.0.1, serving the built-in mobilenet through its Python backend.
 //! Stopped by its PID when dropped, also when a test fails.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::common::servers::free_port;
 
 /// Triton is ready in 2–10 s on an idle machine; generous for a loaded 2-core one.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -21,13 +22,6 @@ pub fn skipped() -> bool {
         eprintln!("IMGCLASSIFY_TRITON_TESTS=skip: not starting Triton");
     }
     skip
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 pub struct Triton {
