@@ -71,9 +71,9 @@ fn classify(
     Classification::from_buffer(&out)
 }
 
-/// `imgclassify` with these properties in a harness, not yet playing. Set in code: a
+/// `imgclassify` with these properties, posting on a bus of its own. Set in code: a
 /// launch line would split the endpoint list at its comma.
-fn element(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus) {
+fn built(props: &[(&str, &str)]) -> (gst::Element, gst::Bus) {
     common::init();
     let mut builder = gst::ElementFactory::make("imgclassify");
     for (name, value) in props {
@@ -82,6 +82,22 @@ fn element(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus) {
     let e = builder.build().expect("imgclassify");
     let bus = gst::Bus::new();
     e.set_bus(Some(&bus));
+    (e, bus)
+}
+
+/// Frame `n` through the element, which passes it without a fresh result: how long the
+/// element held it.
+fn unanswered(h: &mut gst_check::Harness, bus: &gst::Bus, frame: &gst::Buffer, n: u64) -> Duration {
+    let pushed = Instant::now();
+    let r = classify(h, bus, frame, n);
+    let waited = pushed.elapsed();
+    assert!(r.as_ref().is_none_or(|r| !r.fresh), "{r:?}");
+    waited
+}
+
+/// [`built`] in a harness, not yet playing.
+fn element(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus) {
+    let (e, bus) = built(props);
     (
         gst_check::Harness::with_element(&e, Some("sink"), Some("src")),
         bus,
@@ -357,14 +373,7 @@ fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
 /// The error that setting the element to READY with these properties posts.
 /// Without a harness, which would set it PLAYING as it is made.
 fn ready_error(props: &[(&str, &str)]) -> String {
-    common::init();
-    let mut builder = gst::ElementFactory::make("imgclassify");
-    for (name, value) in props {
-        builder = builder.property_from_str(name, value);
-    }
-    let e = builder.build().expect("imgclassify");
-    let bus = gst::Bus::new();
-    e.set_bus(Some(&bus));
+    let (e, bus) = built(props);
     assert!(e.set_state(gst::State::Ready).is_err(), "READY should fail");
     let msg = bus
         .pop_filtered(&[gst::MessageType::Error])
@@ -581,10 +590,7 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
         ("inference-server", &slower.endpoint()),
         ("server-timeout", "300"),
     ]);
-    let pushed = Instant::now();
-    let r = classify(&mut h, &bus, &frame, 0);
-    let waited = pushed.elapsed();
-    assert!(r.as_ref().is_none_or(|r| !r.fresh), "{r:?}");
+    let waited = unanswered(&mut h, &bus, &frame, 0);
     assert!(
         waited >= Duration::from_millis(300) && waited <= Duration::from_millis(300 + 200),
         "the frame waited {waited:?}"
@@ -608,10 +614,7 @@ fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_serv
         ("max-batch", "1"),
         ("zones", "a:0,0,4000,4000;b:0,0,4000,4000;c:0,0,4000,4000"),
     ]);
-    let pushed = Instant::now();
-    let r = classify(&mut h, &bus, &frame, 0);
-    let waited = pushed.elapsed();
-    assert!(r.as_ref().is_none_or(|r| !r.fresh), "{r:?}");
+    let waited = unanswered(&mut h, &bus, &frame, 0);
     assert!(
         waited <= Duration::from_millis(500 + 150),
         "the frame waited {waited:?}"
