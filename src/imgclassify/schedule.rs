@@ -41,9 +41,6 @@ pub struct Scheduler<R> {
     shown: Option<u64>,
     /// The next frame is classified whatever the interval (new zones).
     forced: bool,
-    /// Results of frames before this one are of what no longer applies (the old zones):
-    /// an answer still in flight for them is thrown away when it arrives.
-    valid_from: u64,
 }
 
 impl<R> Default for Scheduler<R> {
@@ -53,7 +50,6 @@ impl<R> Default for Scheduler<R> {
             latest: None,
             shown: None,
             forced: false,
-            valid_from: 0,
         }
     }
 }
@@ -64,11 +60,11 @@ impl<R: Clone> Scheduler<R> {
     }
 
     /// Drops the result and makes the next frame due whatever the interval: what was
-    /// classified is no longer what the frames carry (the zones changed).
+    /// classified is no longer what the frames carry (the zones changed). Answers still
+    /// in flight are the worker's to drop (`Worker::reset`).
     pub fn start_over(&mut self) {
         self.latest = None;
         self.forced = true;
-        self.valid_from = self.next;
     }
 
     /// Numbers the next frame and decides its inference. `interval` 0 counts as 1. Late
@@ -90,10 +86,9 @@ impl<R: Clone> Scheduler<R> {
     }
 
     /// A finished result for `frame`; one already held for that frame or a later one is
-    /// kept (in async mode answers may arrive out of order), and one from before a
-    /// `start_over` is dropped. Returns whether it was taken.
+    /// kept (in async mode answers may arrive out of order). Returns whether it was taken.
     pub fn finished(&mut self, frame: u64, result: R) -> bool {
-        let newer = frame >= self.valid_from && self.latest.as_ref().is_none_or(|l| frame > l.0);
+        let newer = self.latest.as_ref().is_none_or(|l| frame > l.0);
         if newer {
             self.latest = Some((frame, result));
         }
@@ -215,18 +210,6 @@ mod tests {
         let after: Vec<Decision> = (0..2).map(|_| s.next_frame(5, false, false).1).collect();
         assert_eq!(after, vec![Decision::CarryOver; 2]);
         assert_eq!(s.next_frame(5, false, false).1, Decision::Classify);
-    }
-
-    #[test]
-    fn an_answer_for_the_old_zones_arriving_after_starting_over_is_dropped() {
-        let mut s = Scheduler::default();
-        let (f0, _) = s.next_frame(1, false, true);
-        s.start_over();
-        let (f1, _) = s.next_frame(1, false, true);
-        assert!(!s.finished(f0, "old zones"));
-        assert_eq!(s.carried(f1), None);
-        assert!(s.finished(f1, "new zones"));
-        assert_eq!(s.carried(f1).map(|c| c.result), Some("new zones"));
     }
 
     #[test]

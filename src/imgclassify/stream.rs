@@ -162,9 +162,13 @@ impl Stream {
         if settings.target == Target::Zones
             && !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones))
         {
-            // New zones apply from this frame: the result carried so far is of the old ones.
+            // New zones apply from this frame: the result carried so far, and any answer
+            // still in flight, is of the old ones.
             if self.zones.is_some() {
                 self.schedule.start_over();
+                if let Some(worker) = &self.worker {
+                    worker.reset();
+                }
             }
             self.zones = Some(Arc::clone(zones));
             self.warned_zones = false;
