@@ -115,38 +115,30 @@ pub async fn probe(
     deadline: tokio::time::Instant,
     credentials: Credentials,
 ) -> Result<(Wire, Option<ModelInfo>), Refusal> {
-    let late = |_| Refusal::Late;
-    let down = |s: tonic::Status| match refusal(&s, credentials) {
-        Some(why) => Refusal::Refused(why),
-        None => Refusal::Down(down_text(&s, credentials)),
-    };
-    let ready = tokio::time::timeout_at(
+    let ready = answer(
         deadline,
+        credentials,
         client.clone().model_ready(ModelReadyRequest {
             name: model.to_string(),
             version: String::new(),
         }),
     )
-    .await
-    .map_err(late)?
-    .map_err(down)?;
-    if !ready.into_inner().ready {
+    .await?;
+    if !ready.ready {
         return Err(Refusal::Down(
             "the server does not have this model ready (wrong server-model, or still loading)"
                 .to_string(),
         ));
     }
-    let meta = tokio::time::timeout_at(
+    let meta = answer(
         deadline,
+        credentials,
         client.clone().model_metadata(ModelMetadataRequest {
             name: model.to_string(),
             version: String::new(),
         }),
     )
-    .await
-    .map_err(late)?
-    .map_err(down)?;
-    let meta = meta.into_inner();
+    .await?;
     match local {
         Some(local) => Ok((check(&meta, local).map_err(Refusal::Mismatch)?, None)),
         None => {
@@ -159,6 +151,23 @@ pub async fn probe(
         }
     }
 }
+
+/// The answer to one call of the probe, or what its failure means.
+async fn answer<T>(
+    deadline: tokio::time::Instant,
+    credentials: Credentials,
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, Refusal> {
+    match tokio::time::timeout_at(deadline, call).await {
+        Err(_) => Err(Refusal::Late),
+        Ok(Err(status)) => Err(match refusal(&status, credentials) {
+            Some(why) => Refusal::Refused(why),
+            None => Refusal::Down(down_text(&status, credentials)),
+        }),
+        Ok(Ok(response)) => Ok(response.into_inner()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
