@@ -114,32 +114,27 @@ pub fn check(meta: &ModelMetadataResponse, local: &ModelInfo) -> Result<Wire, St
         Some(rest.iter().product())
     };
     let sized = |o: &&TensorMetadata| per_image(o) == Some(classes);
-    if let Some(o) = meta.outputs.iter().filter(sized).find(|o| !holds_scores(o))
-        && !meta.outputs.iter().filter(sized).any(holds_scores)
-    {
+    let Some(output) = meta.outputs.iter().find(|o| sized(o) && holds_scores(o)) else {
+        // None of the right size holds scores: the first of that size has the wrong type.
+        if let Some(o) = meta.outputs.iter().find(sized) {
+            return Err(format!(
+                "output '{}' is {}; class scores are read as FP32, FP16 or FP64",
+                o.name,
+                shape(o)
+            ));
+        }
         return Err(format!(
-            "output '{}' is {}; class scores are read as FP32, FP16 or FP64",
-            o.name,
-            shape(o)
+            "no output has {} class scores per image (outputs: {}); the labels come \
+             from a model of {} classes",
+            classes,
+            meta.outputs
+                .iter()
+                .map(|o| format!("'{}' {}", o.name, shape(o)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            classes
         ));
-    }
-    let output = meta
-        .outputs
-        .iter()
-        .find(|o| sized(o) && holds_scores(o))
-        .ok_or_else(|| {
-            format!(
-                "no output has {} class scores per image (outputs: {}); the labels come \
-                 from a model of {} classes",
-                classes,
-                meta.outputs
-                    .iter()
-                    .map(|o| format!("'{}' {}", o.name, shape(o)))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                classes
-            )
-        })?;
+    };
     Ok(Wire {
         input: input.name.clone(),
         input_type,
