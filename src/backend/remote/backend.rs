@@ -201,12 +201,9 @@ impl Remote {
         let load_timeout = options.timeout.max(MIN_LOAD_TIMEOUT);
         let mut clients = Vec::new();
         {
-            let Some(handle) = runtime.handle() else {
-                return Err(RemoteError::NoEndpoint);
-            };
             // Channels need a runtime to start their connection task in; entering one
             // only sets the context, which is allowed inside another runtime.
-            let _inside = handle.enter();
+            let _inside = runtime.handle().enter();
             for endpoint in &options.endpoints {
                 let channel = channel(endpoint, &tls, load_timeout).map_err(|e| match e {
                     RemoteError::NoneReady { reasons, .. } => RemoteError::NoneReady {

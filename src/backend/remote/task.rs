@@ -7,7 +7,11 @@ use std::future::Future;
 
 use super::error::RemoteError;
 
-pub struct Runtime(Option<tokio::runtime::Runtime>);
+pub struct Runtime {
+    /// Only taken when dropped, to shut it down without blocking.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
 
 impl Runtime {
     pub fn start() -> Result<Runtime, RemoteError> {
@@ -17,22 +21,24 @@ impl Runtime {
             .enable_all()
             .build()
             .map_err(RemoteError::Runtime)?;
-        Ok(Runtime(Some(runtime)))
+        Ok(Runtime {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+        })
     }
 
-    pub fn handle(&self) -> Option<&tokio::runtime::Handle> {
-        self.0.as_ref().map(|r| r.handle())
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
     }
 
     /// Runs `future` on the runtime's thread and waits for its output; None when the
-    /// runtime is shut down or the task ended without one (it panicked).
+    /// task ended without one (it panicked).
     pub fn wait<T: Send + 'static>(
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> Option<T> {
-        let runtime = self.0.as_ref()?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        runtime.spawn(async move {
+        self.handle.spawn(async move {
             let _ = tx.send(future.await);
         });
         rx.recv().ok()
@@ -43,7 +49,7 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         // Dropped from any thread, an async one included, where a blocking shutdown
         // would panic.
-        if let Some(runtime) = self.0.take() {
+        if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
     }
