@@ -183,15 +183,14 @@ impl Shared {
                 let endpoint = self.endpoint(i);
                 let wire = match wire {
                     Some(wire) => wire,
-                    None => match self.check_late(i, deadline, budget).await {
+                    None => match self.check_late(i, deadline).await {
                         Ok(wire) => wire,
                         Err(Some(why)) => {
                             reasons.push(format!("{endpoint}: {why}"));
                             continue;
                         }
                         Err(None) => {
-                            add(&self.counters.timed_out);
-                            reasons.push(format!("{endpoint}: no answer within server-timeout"));
+                            reasons.push(self.timed_out(i, left, budget));
                             break;
                         }
                     },
@@ -211,11 +210,7 @@ impl Shared {
                         failed_before = true;
                     }
                     Err(Failure::Late) => {
-                        add(&self.counters.timed_out);
-                        if had_fair_share(left, budget) {
-                            self.pool.failed(i, Instant::now());
-                        }
-                        reasons.push(format!("{endpoint}: no answer within server-timeout"));
+                        reasons.push(self.timed_out(i, left, budget));
                         break;
                     }
                     Err(Failure::Request { why, passing }) => {
@@ -318,16 +313,20 @@ impl Shared {
         }
     }
 
+    /// Endpoint `i` gave no answer in the `left` of the frame's `budget`: counted, and out
+    /// of rotation only when that was its fair share of the time. What to report.
+    fn timed_out(&self, i: usize, left: Duration, budget: Duration) -> String {
+        add(&self.counters.timed_out);
+        if had_fair_share(left, budget) {
+            self.pool.failed(i, Instant::now());
+        }
+        format!("{}: no answer within server-timeout", self.endpoint(i))
+    }
+
     /// An endpoint down at load: its model is checked before it gets frames. Err(None):
     /// no answer in time; Err(Some): why it is out of rotation.
-    async fn check_late(
-        &self,
-        i: usize,
-        deadline: Deadline,
-        budget: Duration,
-    ) -> Result<Wire, Option<String>> {
+    async fn check_late(&self, i: usize, deadline: Deadline) -> Result<Wire, Option<String>> {
         let (endpoint, client) = &self.clients[i];
-        let left = deadline.saturating_duration_since(Deadline::now());
         let credentials = Credentials {
             token: self.token,
             tls_without_identity: endpoint.tls && !self.identity,
@@ -350,12 +349,7 @@ impl Shared {
                     self.pool.failed(i, Instant::now());
                     return Err(Some(why));
                 }
-                Err(Refusal::Late) => {
-                    if had_fair_share(left, budget) {
-                        self.pool.failed(i, Instant::now());
-                    }
-                    return Err(None);
-                }
+                Err(Refusal::Late) => return Err(None),
             };
         // Checked again after each backoff: it comes back once it is fixed.
         self.pool.failed(i, Instant::now());
