@@ -109,19 +109,6 @@ check_rust() {
     say "rust $v"
 }
 
-python_env() {
-    if [ ! -x "$DEPS/venv/bin/python" ]; then
-        say "creating the Python environment for the model converter and the benchmark"
-        python3 -m venv "$DEPS/venv"
-    fi
-    local stamp="$DEPS/venv/.requirements"
-    if ! cmp -s "$ROOT/models/requirements.txt" "$stamp" 2>/dev/null; then
-        [ "$OFFLINE" -eq 0 ] || die "offline, and the venv in $DEPS/venv does not match models/requirements.txt: copy deps/ from a set-up machine"
-        "$DEPS/venv/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/models/requirements.txt"
-        cp "$ROOT/models/requirements.txt" "$stamp"
-    fi
-}
-
 # venv_from NAME REQUIREMENTS WHAT: deps/NAME with the pinned requirements installed (again
 # only when the file changed since).
 venv_from() {
@@ -135,6 +122,12 @@ venv_from() {
         "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
         cp "$req" "$venv/.requirements"
     fi
+}
+
+# The model converter's and the benchmark's (numpy, onnx, onnxruntime and the rest of
+# models/requirements.txt).
+python_env() {
+    venv_from venv "$ROOT/models/requirements.txt" "the model converter and the benchmark"
 }
 
 # The local Triton of tests/remote.rs and server/triton/serve.sh: the Triton binary inside
