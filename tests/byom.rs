@@ -6,36 +6,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use gst::prelude::*;
 use gstimgclassify::gst;
-
-/// Where the wrapped models are made by a caller beforehand: the GStreamer 1.26 root of
-/// scripts/test-gst126.sh has no Python with onnx, so the script makes them on the host.
-const MADE_BEFORE: &str = "IMGCLASSIFY_BYOM_DIR";
-
-/// The wrapped models, written once per test process.
-fn byom(name: &str) -> String {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os(MADE_BEFORE) {
-            return PathBuf::from(dir);
-        }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("byom");
-        let base = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
-        let status = std::process::Command::new(root.join("deps/venv/bin/python"))
-            .arg(root.join("tests/data/models/make_byom.py"))
-            .arg(base)
-            .arg(&out)
-            .status()
-            .expect("the set-up's Python (deps/venv) runs");
-        assert!(status.success(), "make_byom.py failed");
-        out
-    });
-    dir.join(name).display().to_string()
-}
 
 /// Top labels and scores of `photo` through `imgclassify {props}`.
 fn classify(photo: &str, props: &str) -> (Vec<String>, Vec<f64>) {
@@ -64,7 +37,7 @@ fn every_input_and_output_kind_says_espresso() {
         "two_outputs.onnx",
     ] {
         assert_eq!(
-            top1(&format!("model-file={}", byom(model))),
+            top1(&format!("model-file={}", common::byom(model))),
             "espresso",
             "{model}"
         );
@@ -73,7 +46,7 @@ fn every_input_and_output_kind_says_espresso() {
     assert_eq!(
         top1(&format!(
             "model-file={} output-name=logits",
-            byom("two_outputs.onnx")
+            common::byom("two_outputs.onnx")
         )),
         "espresso"
     );
@@ -83,7 +56,7 @@ fn every_input_and_output_kind_says_espresso() {
 #[test]
 fn normalisation_properties_describe_a_model_without_metadata() {
     common::init();
-    let model = byom("bgr_raw.onnx");
+    let model = common::byom("bgr_raw.onnx");
     assert_eq!(
         top1(&format!(
             "model-file={model} color-order=bgr input-mean=0 input-std=1"
@@ -103,7 +76,7 @@ fn normalisation_properties_describe_a_model_without_metadata() {
 #[test]
 fn a_uint8_model_takes_color_order_and_warns_about_mean_and_std() {
     common::init();
-    let model = byom("uint8_nhwc.onnx");
+    let model = common::byom("uint8_nhwc.onnx");
     let (rgb_labels, rgb) = classify("coffee.png", &format!("model-file={model}"));
     let (_, bgr) = classify("coffee.png", &format!("model-file={model} color-order=bgr"));
     assert_eq!(rgb_labels[0], "espresso");
@@ -144,10 +117,10 @@ fn above(photo: &str, props: &str, threshold: f64) -> Vec<String> {
 fn multi_label_models_report_each_attribute_on_its_own() {
     common::init();
     for props in [
-        format!("model-file={}", byom("attributes.onnx")),
+        format!("model-file={}", common::byom("attributes.onnx")),
         format!(
             "model-file={} output-activation=sigmoid",
-            byom("attributes_logits.onnx")
+            common::byom("attributes_logits.onnx")
         ),
     ] {
         assert_eq!(above("coffee.png", &props, 0.5), vec!["drink"], "{props}");
@@ -158,7 +131,7 @@ fn multi_label_models_report_each_attribute_on_its_own() {
         "coffee.png",
         &format!(
             "model-file={} output-activation=none top-k=3",
-            byom("attributes.onnx")
+            common::byom("attributes.onnx")
         ),
     );
     assert!(scores[0] > 0.9, "{scores:?}");
@@ -172,7 +145,7 @@ fn unsupported_models_and_settings_are_clear_errors() {
         &format!("model-file={int64}"),
         &[&int64, "input is int64", "float32, float16 or uint8"],
     );
-    let two = byom("two_outputs.onnx");
+    let two = common::byom("two_outputs.onnx");
     common::assert_error(
         &format!("model-file={two} output-name=nosuch"),
         &[
@@ -196,7 +169,7 @@ fn unsupported_models_and_settings_are_clear_errors() {
     common::assert_error(
         &format!(
             "model-file={} labels-file={}",
-            byom("attributes.onnx"),
+            common::byom("attributes.onnx"),
             labels.display()
         ),
         &["1 labels", "3 classes"],
@@ -245,10 +218,10 @@ fn bad_normalisation_values_are_refused_with_a_warning() {
 #[test]
 fn metadata_written_by_set_metadata_replaces_the_properties() {
     common::init();
-    if std::env::var_os(MADE_BEFORE).is_some() {
+    if std::env::var_os(common::MADE_BEFORE).is_some() {
         // The caller ran the same tool on the host (see MADE_BEFORE).
         assert_eq!(
-            top1(&format!("model-file={}", byom("bgr_tagged.onnx"))),
+            top1(&format!("model-file={}", common::byom("bgr_tagged.onnx"))),
             "espresso"
         );
         return;
@@ -270,7 +243,7 @@ fn metadata_written_by_set_metadata_replaces_the_properties() {
         );
     };
     run(&["--self-test".as_ref()]);
-    let source = byom("bgr_raw.onnx");
+    let source = common::byom("bgr_raw.onnx");
     run(&[
         source.as_ref(),
         "--color-order".as_ref(),

@@ -946,15 +946,11 @@ fn a_served_model_with_no_local_file_is_described_by_the_server_and_labels_file(
 #[test]
 fn tls_files_without_a_grpcs_endpoint_are_warned_about() {
     let nobody = format!("grpc://127.0.0.1:{}", free_port());
-    common::init();
-    let e = gst::ElementFactory::make("imgclassify")
-        .property_from_str("inference-server", &nobody)
-        .property_from_str("server-ca-file", "/etc/ssl/certs/ca.crt")
-        .property_from_str("server-key-file", "client.key")
-        .build()
-        .expect("imgclassify");
-    let bus = gst::Bus::new();
-    e.set_bus(Some(&bus));
+    let (e, bus) = built(&[
+        ("inference-server", &nobody),
+        ("server-ca-file", "/etc/ssl/certs/ca.crt"),
+        ("server-key-file", "client.key"),
+    ]);
     assert!(e.set_state(gst::State::Ready).is_err());
     assert_eq!(
         warnings(&bus),
@@ -1002,19 +998,6 @@ fn the_production_repository_is_a_valid_triton_model_config_for_every_built_in_m
     }
 }
 
-/// Models of tests/data/models/make_byom.py (`uint8_nhwc`, `float16`), made in `dir`.
-fn byom_models(dir: &std::path::Path) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let base = mobilenet();
-    let status = std::process::Command::new(root.join("deps/venv/bin/python"))
-        .arg(root.join("tests/data/models/make_byom.py"))
-        .arg(base)
-        .arg(dir)
-        .status()
-        .expect("deps/venv's Python runs");
-    assert!(status.success(), "make_byom.py failed");
-}
-
 /// The tensor goes in the element type the served model declares: raw UINT8 pixels in
 /// NHWC to one, FP16 to another whose scores come back in FP16. Triton refuses a tensor
 /// of another type or shape, so an espresso from each says what went on the wire.
@@ -1023,17 +1006,15 @@ fn uint8_and_float16_served_models_get_their_own_element_type() {
     if server::skipped() {
         return;
     }
-    let models = tempfile::tempdir().expect("temporary folder");
-    byom_models(models.path());
     let (uint8, float16) = (
-        models.path().join("uint8_nhwc.onnx"),
-        models.path().join("float16.onnx"),
+        common::byom("uint8_nhwc.onnx"),
+        common::byom("float16.onnx"),
     );
     let triton = Triton::start_with_models(&[], |repository| {
         served(
             repository,
             "pixels",
-            &uint8,
+            std::path::Path::new(&uint8),
             8,
             "input [{ name: \"pixels\" data_type: TYPE_UINT8 dims: [224, 224, 3] }]\n\
              output [{ name: \"logits\" data_type: TYPE_FP32 dims: [1000] }]",
@@ -1041,7 +1022,7 @@ fn uint8_and_float16_served_models_get_their_own_element_type() {
         served(
             repository,
             "half",
-            &float16,
+            std::path::Path::new(&float16),
             8,
             "input [{ name: \"half\" data_type: TYPE_FP16 dims: [3, 224, 224] }]\n\
              output [{ name: \"scores\" data_type: TYPE_FP16 dims: [1000] }]",
@@ -1052,7 +1033,7 @@ fn uint8_and_float16_served_models_get_their_own_element_type() {
             "filesrc location={} ! pngdec ! videoconvert ! imgclassify model-file={} \
              inference-server={} server-model={name} ! appsink name=sink",
             common::data("coffee.png").display(),
-            local.display(),
+            local,
             triton.endpoint(),
         ));
         let result = run.results()[0].clone().expect("the frame is classified");

@@ -7,7 +7,7 @@ pub mod programs;
 pub mod servers;
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
@@ -370,4 +370,30 @@ pub fn frame_with_rois(pixels: Vec<u8>, rois: &[Roi]) -> gst::Buffer {
         }
     }
     buffer
+}
+
+/// Where the wrapped models are made by a caller beforehand: the GStreamer 1.26 root of
+/// scripts/test-gst126.sh has no Python with onnx, so the script makes them on the host.
+pub const MADE_BEFORE: &str = "IMGCLASSIFY_BYOM_DIR";
+
+/// The wrapped models, written once per test process.
+pub fn byom(name: &str) -> String {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os(MADE_BEFORE) {
+            return PathBuf::from(dir);
+        }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("byom");
+        let base = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+        let status = std::process::Command::new(root.join("deps/venv/bin/python"))
+            .arg(root.join("tests/data/models/make_byom.py"))
+            .arg(base)
+            .arg(&out)
+            .status()
+            .expect("the set-up's Python (deps/venv) runs");
+        assert!(status.success(), "make_byom.py failed");
+        out
+    });
+    dir.join(name).display().to_string()
 }
