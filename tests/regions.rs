@@ -175,16 +175,9 @@ fn async_regions_are_answered_later_and_carried_to_the_rois_by_id() {
     h.set_src_caps_str(&format!(
         "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
     ));
-    let mut answered = None;
-    for _ in 0..400 {
-        let out = common::push_and_pull(&mut h, &bus, composite(&[]));
-        if Classification::from_buffer(&out).is_some() {
-            answered = Some(out);
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let out = answered.expect("an answer within 400 frames");
+    let frame = composite(&[]);
+    let out = common::first_answer(&mut h, &bus, 400, || frame.copy())
+        .expect("an answer within 400 frames");
     assert_eq!(roi_top1(&out, 1).as_deref(), Some("espresso"));
     let cat = roi_top1(&out, 2).expect("cat labelled");
     assert!(

@@ -164,6 +164,25 @@ pub fn harness(launch: &str) -> (gst_check::Harness, gst::Bus) {
     (h, bus)
 }
 
+/// Pushes `next()` into `h` until a buffer comes out carrying a classification, at most
+/// `limit` frames 10 ms apart: the answer of `mode=async`'s inference thread, which is a
+/// few frames away. None when no answer came.
+pub fn first_answer(
+    h: &mut gst_check::Harness,
+    bus: &gst::Bus,
+    limit: usize,
+    mut next: impl FnMut() -> gst::Buffer,
+) -> Option<gst::Buffer> {
+    for _ in 0..limit {
+        let out = push_and_pull(h, bus, next());
+        if Classification::from_buffer(&out).is_some() {
+            return Some(out);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
+}
+
 /// Pushes `buffer` into `h` and pulls what comes out; a refused push fails the test with
 /// the error the element posted on `bus`.
 pub fn push_and_pull(
