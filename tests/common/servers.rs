@@ -69,6 +69,29 @@ pub fn processes(keep: impl Fn(&[&str]) -> bool) -> Vec<u32> {
         .collect()
 }
 
+/// SIGTERM to `child`, which may then stop what it started; SIGKILL if it has not
+/// exited after `grace`.
+pub fn terminate(child: &mut std::process::Child, grace: Duration) {
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = std::time::Instant::now() + grace;
+    while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// SIGKILL to each of `pids`.
+pub fn kill_all(pids: impl IntoIterator<Item = u32>) {
+    for pid in pids {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+}
+
 /// Waits until `ready` says the server `child` started is up. One that exits, or is not
 /// up within `patience`, fails the test with its log (`log`, a file).
 pub fn wait_ready(

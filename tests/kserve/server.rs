@@ -144,24 +144,14 @@ impl KServe {
             return Vec::new();
         };
         let sid = child.id();
-        let _ = Command::new("kill").arg(sid.to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        crate::common::servers::terminate(&mut child, Duration::from_secs(30));
         // Ray's processes end by themselves once serve.py has gone; give them a moment,
         // then kill the stragglers by PID.
         let deadline = Instant::now() + Duration::from_secs(10);
         while !session_members(sid).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        for pid in session_members(sid) {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
+        crate::common::servers::kill_all(session_members(sid));
         // Killed orphans are zombies until init reaps them: wait for that too, so that
         // nothing of this server shows in `ps` after the test.
         let deadline = Instant::now() + Duration::from_secs(10);

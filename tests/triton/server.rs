@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::servers::free_port;
 
@@ -97,24 +97,14 @@ impl Triton {
             let stubs = children_of(child.id());
             let _ = child.kill();
             let _ = child.wait();
-            for pid in stubs {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &pid.to_string()])
-                    .status();
-            }
+            crate::common::servers::kill_all(stubs);
         }
     }
 
     /// SIGTERM, so Triton stops its Python-backend processes, then SIGKILL if it lingers.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg(child.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::common::servers::terminate(&mut child, Duration::from_secs(20));
         }
     }
 }
