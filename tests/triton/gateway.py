@@ -13,83 +13,43 @@ long before it is forwarded: a slow server, while the calls still overlap; with
 --max-request-bytes, a ModelInfer request longer than N bytes is refused with
 INVALID_ARGUMENT, as Triton refuses a batch over its max_batch_size. With
 --bad-answers-after, the first N ModelInfer answers pass intact and every later one loses
-its last score (a malformed answer). With --model, every call names that model instead
-(field 1 of ModelReady, ModelMetadata and ModelInfer requests): one Triton then serves
-another model under the element's name. Needs grpcio (in deps/triton-venv). Never prints the
+its last score (a malformed answer). With --model, every ModelReady, ModelMetadata and
+ModelInfer call names that model instead: one Triton then serves another model under the
+element's name. Needs grpcio and tritonclient (in deps/triton-venv). Never prints the
 token.
 """
 import argparse
 import asyncio
 
 import grpc
+from tritonclient.grpc import service_pb2 as pb
 
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 
 
-def varint(data, at):
-    value, shift = 0, 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, at
+# The protocol's messages, as compiled in Triton's client (which nvidia-pytriton installs).
+REQUESTS = {
+    "ModelReady": (pb.ModelReadyRequest, "name"),
+    "ModelMetadata": (pb.ModelMetadataRequest, "name"),
+    "ModelInfer": (pb.ModelInferRequest, "model_name"),
+}
 
 
-def encode_varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def fields(message):
-    """(field number, wire type, bytes of the whole field) of each top-level field."""
-    at = 0
-    while at < len(message):
-        start = at
-        key, at = varint(message, at)
-        kind = key & 7
-        if kind == 0:
-            _, at = varint(message, at)
-        elif kind == 1:
-            at += 8
-        elif kind == 5:
-            at += 4
-        elif kind == 2:
-            size, at = varint(message, at)
-            at += size
-        else:
-            raise ValueError(f"wire type {kind}")
-        yield key >> 3, kind, message[start:at]
-
-
-def rename(request, model):
-    """The request with its field 1 (the model's name) set to `model`."""
-    name = model.encode()
-    out = bytearray(encode_varint(1 << 3 | 2) + encode_varint(len(name)) + name)
-    for number, kind, raw in fields(request):
-        if not (number == 1 and kind == 2):
-            out += raw
-    return bytes(out)
+def rename(method, request, model):
+    """The request (bytes) of `method` naming `model` instead."""
+    message_type, field = REQUESTS[method]
+    message = message_type.FromString(request)
+    setattr(message, field, model)
+    return message.SerializeToString()
 
 
 def drop_last_score(answer):
-    """ModelInferResponse with 4 bytes fewer in each raw_output_contents (field 6)."""
-    out = bytearray()
-    for number, kind, raw in fields(answer):
-        if number == 6 and kind == 2:
-            _, at = varint(raw, 0)  # past the key
-            size, body = varint(raw, at)
-            if size >= 4:
-                out += encode_varint(6 << 3 | 2) + encode_varint(size - 4) + raw[body:-4]
-                continue
-        out += raw
-    return bytes(out)
+    """ModelInferResponse (bytes) with 4 bytes fewer in each raw_output_contents."""
+    response = pb.ModelInferResponse.FromString(answer)
+    for i, raw in enumerate(response.raw_output_contents):
+        if len(raw) >= 4:
+            response.raw_output_contents[i] = raw[:-4]
+    return response.SerializeToString()
 
 
 class Forward(grpc.GenericRpcHandler):
@@ -112,13 +72,10 @@ class Forward(grpc.GenericRpcHandler):
                 given = dict(context.invocation_metadata()).get("authorization")
                 if given != f"Bearer {self.token}":
                     await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid bearer token")
-            infer = method.endswith("/ModelInfer")
-            if self.model and method.rsplit("/", 1)[-1] in (
-                "ModelReady",
-                "ModelMetadata",
-                "ModelInfer",
-            ):
-                request = rename(request, self.model)
+            name = method.rsplit("/", 1)[-1]
+            infer = name == "ModelInfer"
+            if self.model and name in REQUESTS:
+                request = rename(name, request, self.model)
             if infer and self.max_request_bytes and len(request) > self.max_request_bytes:
                 await context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT,
