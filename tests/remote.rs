@@ -126,9 +126,6 @@ fn warnings(bus: &gst::Bus) -> Vec<String> {
 
 #[test]
 fn coffee_is_an_espresso_on_triton_and_provider_names_the_endpoint() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start();
     let run = common::run(&format!(
         "filesrc location={} ! pngdec ! videoconvert ! imgclassify inference-server={} \
@@ -150,9 +147,6 @@ fn coffee_is_an_espresso_on_triton_and_provider_names_the_endpoint() {
 
 #[test]
 fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_model() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start();
     let e = common::error_of(&format!(
         "inference-server={} server-model=no-such-model",
@@ -174,9 +168,6 @@ fn a_wrong_server_model_or_nothing_listening_fails_ready_naming_endpoint_and_mod
 /// rotation.
 #[test]
 fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start();
     let app = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -260,9 +251,6 @@ fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
 
 #[test]
 fn failover_outage_and_recovery() {
-    if server::skipped() {
-        return;
-    }
     let mut a = Triton::start();
     let mut b = Triton::start();
     let servers = format!("{},{}", a.endpoint(), b.endpoint());
@@ -333,9 +321,6 @@ fn failover_outage_and_recovery() {
 
 #[test]
 fn tls_verified_against_the_ca_file_classifies_and_another_ca_is_refused() {
-    if server::skipped() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temporary folder");
     let certs = broker::Certs::make(dir.path());
     let triton = Triton::start_with(&[
@@ -443,9 +428,6 @@ fn short_model(repository: &std::path::Path) {
 
 #[test]
 fn a_server_answering_the_wrong_number_of_scores_fails_ready_without_labels() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start_with_models(&[], short_model);
     let e = common::error_of(&format!(
         "inference-server={} server-model=short",
@@ -554,9 +536,6 @@ fn stream_async(endpoint: &str, depth: u32, frames: u64, cut: Cut) -> Streamed {
 
 #[test]
 fn a_slow_server_async_pipelines_up_to_max_in_flight_and_sync_waits_at_most_server_timeout() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start();
     // 200 ms per inference on top of Triton's own time, calls overlapping.
     let slow = Gateway::start(triton.grpc_port, &["--delay-ms", "200"]);
@@ -648,9 +627,6 @@ fn solo_model(repository: &std::path::Path) {
 /// counters are in `stats` from READY.
 #[test]
 fn a_malformed_answer_takes_the_endpoint_out_and_a_refused_batch_is_split() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start_with_models(&[], solo_model);
     let (caps, frame) = coffee();
     let bad = Gateway::start(triton.grpc_port, &["--bad-answers-after", "1"]);
@@ -748,9 +724,6 @@ fn a_malformed_answer_takes_the_endpoint_out_and_a_refused_batch_is_split() {
 
 #[test]
 fn a_bearer_token_passes_the_gateway_a_wrong_one_fails_ready_and_it_is_never_logged() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start();
     let dir = tempfile::tempdir().expect("temporary folder");
     let nanos = std::time::SystemTime::now()
@@ -861,9 +834,6 @@ fn client_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::
 
 #[test]
 fn mutual_tls_classifies_with_the_client_certificate_and_fails_ready_without() {
-    if server::skipped() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temporary folder");
     let certs = broker::Certs::make(dir.path());
     let (cert, key) = client_certificate(dir.path());
@@ -907,9 +877,6 @@ fn renamed_model(repository: &std::path::Path) {
 
 #[test]
 fn a_served_model_with_no_local_file_is_described_by_the_server_and_labels_file() {
-    if server::skipped() {
-        return;
-    }
     let triton = Triton::start_with_models(&[], renamed_model);
     // The class names, as a user would have them: a text file, one per line.
     let mobilenet = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("model");
@@ -1008,9 +975,6 @@ fn the_production_repository_is_a_valid_triton_model_config_for_every_built_in_m
 /// of another type or shape, so an espresso from each says what went on the wire.
 #[test]
 fn uint8_and_float16_served_models_get_their_own_element_type() {
-    if server::skipped() {
-        return;
-    }
     let (uint8, float16) = (
         common::byom("uint8_nhwc.onnx"),
         common::byom("float16.onnx"),

@@ -12,18 +12,6 @@ use crate::common::servers::free_port;
 /// Triton is ready in 2–10 s on an idle machine; generous for a loaded 2-core one.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// True (with a note on standard error) where the caller asked to leave Triton out:
-/// scripts/test-gst126.sh does, since deps/triton-venv belongs to the host's Python,
-/// which its Debian 13 root lacks, and the remote backend holds no GStreamer code
-/// that the 1.26 leg could find different. scripts/test.sh runs these tests.
-pub fn skipped() -> bool {
-    let skip = std::env::var_os("IMGCLASSIFY_TRITON_TESTS").is_some_and(|v| v == "skip");
-    if skip {
-        eprintln!("IMGCLASSIFY_TRITON_TESTS=skip: not starting Triton");
-    }
-    skip
-}
-
 pub struct Triton {
     pub dir: tempfile::TempDir,
     pub grpc_port: u16,
