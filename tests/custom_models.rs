@@ -86,11 +86,7 @@ fn a_batch_axis_the_model_does_not_honour_falls_back_to_one_at_a_time() {
     let mut h = gst_check::Harness::new_parse(&format!(
         "imgclassify name=c target=regions model-file={path}"
     ));
-    let element = h
-        .element()
-        .and_then(|bin| bin.downcast::<gst::Bin>().ok())
-        .and_then(|bin| bin.by_name("c"))
-        .expect("element");
+    let element = common::named(&h, "c");
     h.play();
     h.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
     let buffer = common::frame_with_rois(

@@ -185,12 +185,7 @@ fn async_regions_are_answered_later_and_carried_to_the_rois_by_id() {
         "{cat}"
     );
     assert_eq!(region_ids(&out), vec![1, 2]);
-    let stats = h
-        .element()
-        .and_then(|e| e.downcast::<gst::Bin>().ok())
-        .and_then(|bin| bin.by_name("c"))
-        .expect("the imgclassify element")
-        .property::<gst::Structure>("stats");
+    let stats = common::named(&h, "c").property::<gst::Structure>("stats");
     let calls = stats.get::<u64>("inference-calls").expect("field");
     let regions = stats.get::<u64>("regions-classified").expect("field");
     assert_eq!(calls, regions, "max-batch=1: one call per region; {stats}");

@@ -96,10 +96,7 @@ fn zones_of(buffer: &gst::BufferRef) -> Vec<(String, Rect, String)> {
 
 /// The `imgclassify` element, named `c`, in a harnessed bin.
 fn classifier(h: &gst_check::Harness) -> gst::Element {
-    h.element()
-        .and_then(|e| e.downcast::<gst::Bin>().ok())
-        .and_then(|bin| bin.by_name("c"))
-        .expect("the imgclassify element")
+    common::named(h, "c")
 }
 
 fn warnings(bus: &gst::Bus) -> Vec<String> {

@@ -164,6 +164,14 @@ pub fn harness(launch: &str) -> (gst_check::Harness, gst::Bus) {
     (h, bus)
 }
 
+/// The element named `name` in the bin a harness made from a launch line.
+pub fn named(h: &gst_check::Harness, name: &str) -> gst::Element {
+    h.element()
+        .and_then(|e| e.downcast::<gst::Bin>().ok())
+        .and_then(|bin| bin.by_name(name))
+        .unwrap_or_else(|| panic!("no element named {name} in the harness"))
+}
+
 /// Pushes `next()` into `h` until a buffer comes out carrying a classification, at most
 /// `limit` frames 10 ms apart: the answer of `mode=async`'s inference thread, which is a
 /// few frames away. None when no answer came.
