@@ -13,8 +13,8 @@ use gst_video::prelude::*;
 use super::Position;
 use super::layout::{self, RenderKey, Rgba};
 use super::render::{self, Image, Style};
-use crate::lock::lock;
-use crate::preprocess::PixelFormat;
+use crate::core::lock::lock;
+use crate::core::preprocess::PixelFormat;
 use crate::property;
 use crate::result::{Classification, Target};
 
@@ -547,6 +547,12 @@ impl BaseTransformImpl for ClassifyOverlay {
                 (r.classifier.clone(), lines)
             })
             .collect();
+        let region_settings = layout::RegionSettings {
+            show_scores: settings.show_scores,
+            min_score: settings.min_score,
+            frame_width: info.width(),
+            frame_height: info.height(),
+        };
         let key = RenderKey {
             lines: layout::stacked_lines(&blocks),
             font_desc: settings.font_desc,
@@ -558,12 +564,10 @@ impl BaseTransformImpl for ClassifyOverlay {
             regions: layout::merged_regions(results.iter().flat_map(|result| {
                 result.regions.iter().filter_map(|r| {
                     let (labels, scores) = (&r.labels, &r.scores);
-                    let (show, min) = (settings.show_scores, settings.min_score);
-                    let (w, h) = (info.width(), info.height());
                     let shown = if result.target == Target::Zones {
-                        layout::zone_box(&r.roi_type, r.rect, labels, scores, show, min, w, h)
+                        layout::zone_box(&r.roi_type, r.rect, labels, scores, &region_settings)
                     } else {
-                        layout::region_box(r.rect, labels, scores, show, min, w, h)
+                        layout::region_box(r.rect, labels, scores, &region_settings)
                     }?;
                     Some((r.roi_id, shown))
                 })
