@@ -3,7 +3,6 @@
 //! flushes at EOS and stop. Every I/O failure is an element error naming the file or
 //! broker; nothing here panics.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
@@ -16,11 +15,10 @@ use gst_base::subclass::prelude::*;
 
 use super::mqtt::{self, MqttSink, Stats};
 use super::mqtt_location::{self, Broker};
-use super::new_results::NewResults;
 use super::output::Output;
-use crate::changes::Tracker;
-use crate::jsonlines::{self, Times};
-use crate::lock::lock;
+use super::state::{Destination, State, WriteFailure};
+use crate::core::lock::lock;
+use crate::jsonlines::Times;
 use crate::property;
 use crate::result::Classification;
 
@@ -125,13 +123,8 @@ impl Settings {
 #[derive(Default)]
 pub struct ClassifyJson {
     settings: Mutex<Settings>,
-    output: Mutex<Option<Output>>,
-    /// Shared so that EOS can wait for the broker without holding the lock.
-    mqtt: Mutex<Option<Arc<MqttSink>>>,
-    /// With `new-results-only`, between start and stop.
-    new_results: Mutex<Option<NewResults>>,
-    /// With `changes-only`, between start and stop.
-    changes: Mutex<Option<Tracker>>,
+    /// Between start and stop.
+    state: Mutex<Option<State>>,
     /// The MQTT counters of the last run, for the read-only properties after stop.
     last_stats: Mutex<Stats>,
 }
@@ -162,71 +155,48 @@ impl ClassifyJson {
     /// Writes the line for `buf`, if it carries a classification; with `changes-only`,
     /// a line per change its results bring.
     fn write(&self, buf: &gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut results = Classification::all_from_buffer(buf);
-        let changes = lock(&self.changes).as_mut().map(|tracker| {
-            results
-                .iter()
-                .flat_map(|r| tracker.update(r))
-                .collect::<Vec<_>>()
-        });
-        if let Some(changes) = changes {
-            let times = self.times(buf);
-            for change in &changes {
-                self.write_line(&jsonlines::change_line(change, &times))?;
-            }
+        let results = Classification::all_from_buffer(buf);
+        if results.is_empty() {
             return Ok(gst::FlowSuccess::Ok);
         }
-        if let Some(new) = lock(&self.new_results).as_mut() {
-            results = new.keep(results);
-        }
-        let Some(line) = jsonlines::line(&results, &self.times(buf)) else {
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        self.write_line(&line)
-    }
-
-    /// Writes one line to the broker, the file or standard output.
-    fn write_line(&self, line: &str) -> Result<gst::FlowSuccess, gst::FlowError> {
-        if let Some(sink) = lock(&self.mqtt).as_ref() {
-            sink.publish(line);
-            return Ok(gst::FlowSuccess::Ok);
-        }
-        let mut output = lock(&self.output);
-        let Some(out) = output.as_mut() else {
+        // Read before the state's lock: the segment is behind the element's own lock.
+        let times = self.times(buf);
+        let mut state = lock(&self.state);
+        let Some(run) = state.as_mut() else {
+            drop(state);
             gst::element_imp_error!(self, gst::CoreError::StateChange, ["output not open"]);
             return Err(gst::FlowError::Error);
         };
-        if let Err(e) = out.write_line(line) {
-            let name = out.name.clone();
-            // What could not be written is dropped, so stopping does not fail on it again.
-            out.writer = Box::new(io::sink());
-            drop(output);
-            gst::element_imp_error!(
-                self,
-                gst::ResourceError::Write,
-                ("could not write to {}: {}", name, e),
-                ["check free space and permissions of the location"]
-            );
-            return Err(gst::FlowError::Error);
+        let written = run.write(results, &times);
+        drop(state);
+        match written {
+            Ok(()) => Ok(gst::FlowSuccess::Ok),
+            Err(WriteFailure { output, error }) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::ResourceError::Write,
+                    ("could not write to {}: {}", output, error),
+                    ["check free space and permissions of the location"]
+                );
+                Err(gst::FlowError::Error)
+            }
         }
-        Ok(gst::FlowSuccess::Ok)
     }
 
     fn flush_output(&self) -> Result<(), gst::ErrorMessage> {
-        match lock(&self.output).as_mut() {
-            Some(out) => out.flush(),
-            None => Ok(()),
-        }
+        lock(&self.state).as_mut().map_or(Ok(()), State::flush)
     }
 
     fn stats(&self) -> Stats {
-        match lock(&self.mqtt).as_ref() {
-            Some(sink) => sink.stats(),
-            None => *lock(&self.last_stats),
-        }
+        let running = lock(&self.state).as_ref().and_then(State::stats);
+        running.unwrap_or_else(|| *lock(&self.last_stats))
     }
 
-    fn start_mqtt(&self, settings: &Settings, location: &str) -> Result<(), gst::ErrorMessage> {
+    fn start_mqtt(
+        &self,
+        settings: &Settings,
+        location: &str,
+    ) -> Result<MqttSink, gst::ErrorMessage> {
         let broker = Broker::parse(location).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::Settings,
@@ -256,14 +226,13 @@ impl ClassifyJson {
         })?;
         gst::debug!(CAT, imp = self, "publishing JSON lines to {}", sink.name);
         *lock(&self.last_stats) = Stats::default();
-        *lock(&self.mqtt) = Some(Arc::new(sink));
-        Ok(())
+        Ok(sink)
     }
 
     /// At EOS: waits (bounded by flush-timeout) for the broker to acknowledge the queue.
     fn drain_mqtt(&self) {
         let timeout = Duration::from_secs(lock(&self.settings).flush_timeout_s.into());
-        let Some(sink) = lock(&self.mqtt).clone() else {
+        let Some(sink) = lock(&self.state).as_ref().and_then(State::mqtt) else {
             return;
         };
         let left = sink.drain(timeout);
@@ -430,7 +399,7 @@ impl ObjectImpl for ClassifyJson {
             property::refuse(self.obj().upcast_ref(), *CAT, &text);
             return;
         }
-        let running = lock(&self.output).is_some() || lock(&self.mqtt).is_some();
+        let running = lock(&self.state).is_some();
         if running && pspec.name() != "flush-timeout" {
             gst::warning!(
                 CAT,
@@ -508,40 +477,51 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        *lock(&self.new_results) = settings.new_results_only.then(NewResults::default);
-        *lock(&self.changes) = settings.changes_only.then(Tracker::default);
-        if let Some(location) = settings.mqtt_location() {
-            return self.start_mqtt(&settings, location);
-        }
-        let output = Output::open(settings.path(), settings.append)?;
-        gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
-        *lock(&self.output) = Some(output);
+        let destination = match settings.mqtt_location() {
+            Some(location) => Destination::Mqtt(Arc::new(self.start_mqtt(&settings, location)?)),
+            None => {
+                let output = Output::open(settings.path(), settings.append)?;
+                gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
+                Destination::Output(output)
+            }
+        };
+        let state = State::new(
+            destination,
+            settings.new_results_only,
+            settings.changes_only,
+        );
+        // A state left from an earlier run is dropped (its MQTT thread joined) unlocked.
+        let earlier = lock(&self.state).replace(state);
+        drop(earlier);
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *lock(&self.new_results) = None;
-        *lock(&self.changes) = None;
-        // A failed flush is reported, but the element still stops cleanly.
-        if let Err(msg) = self.flush_output() {
-            self.post_error_message(msg);
-        }
-        if let Some(out) = lock(&self.output).take() {
-            gst::debug!(CAT, imp = self, "wrote {} lines to {}", out.lines, out.name);
-        }
-        let sink = lock(&self.mqtt).take();
-        if let Some(sink) = sink {
-            let stats = sink.stats();
-            *lock(&self.last_stats) = stats;
-            sink.close();
-            gst::debug!(
-                CAT,
-                imp = self,
-                "{} messages delivered to {}, {} dropped",
-                stats.delivered,
-                sink.name,
-                stats.dropped
-            );
+        // Taken out first: flushing, posting and joining the MQTT thread need no lock.
+        let Some(state) = lock(&self.state).take() else {
+            return Ok(());
+        };
+        match state.destination {
+            Destination::Output(mut out) => {
+                // A failed flush is reported, but the element still stops cleanly.
+                if let Err(msg) = out.flush() {
+                    self.post_error_message(msg);
+                }
+                gst::debug!(CAT, imp = self, "wrote {} lines to {}", out.lines, out.name);
+            }
+            Destination::Mqtt(sink) => {
+                let stats = sink.stats();
+                *lock(&self.last_stats) = stats;
+                sink.close();
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "{} messages delivered to {}, {} dropped",
+                    stats.delivered,
+                    sink.name,
+                    stats.dropped
+                );
+            }
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use super::mqtt_location::Broker;
 use super::mqtt_queue::Outbox;
 use super::mqtt_tls;
 use super::mqtt_worker::{CONNECT_TIMEOUT_S, Failure, Inner, Link, Shared, WINDOW, Worker};
-use crate::lock::lock;
+use crate::core::lock::lock;
 
 /// How long `connect` waits for the first answer: connecting plus the thread's start.
 const START_WAIT: Duration = Duration::from_secs(CONNECT_TIMEOUT_S + 5);

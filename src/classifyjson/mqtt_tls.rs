@@ -17,7 +17,7 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<ClientConfig, String> {
     let mut roots = RootCertStore::empty();
     match ca_file {
         Some(path) => {
-            let pem = crate::files::read_regular(path, MAX_CA_FILE_BYTES)
+            let pem = crate::core::files::read_regular(path, MAX_CA_FILE_BYTES)
                 .map_err(|e| format!("ca-file '{}' {e}", path.display()))?;
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<_, _>>()

@@ -13,7 +13,7 @@ use rumqttc::{
 use tokio::sync::Notify;
 
 use super::mqtt_queue::Outbox;
-use crate::lock::lock;
+use crate::core::lock::lock;
 
 /// Messages handed to the client and not yet acknowledged, at most. Below rumqttc's
 /// in-flight limit (100), so its packet ids never collide.

@@ -1,0 +1,230 @@
+//! What one run of `classifyjson` holds from start to stop: where its lines go and the
+//! filters (`new-results-only`, `changes-only`) that remember earlier buffers. They live
+//! together so that writing a buffer takes one lock.
+
+use std::io;
+use std::sync::Arc;
+
+use super::mqtt::{MqttSink, Stats};
+use super::new_results::NewResults;
+use super::output::Output;
+use crate::core::changes::Tracker;
+use crate::jsonlines::{self, Times};
+use crate::result::Classification;
+
+/// Where the lines go.
+pub enum Destination {
+    /// A file or standard output.
+    Output(Output),
+    /// Shared so that EOS can wait for the broker without holding the state's lock.
+    Mqtt(Arc<MqttSink>),
+}
+
+pub struct State {
+    pub destination: Destination,
+    /// With `new-results-only`.
+    new_results: Option<NewResults>,
+    /// With `changes-only`, which overrides `new-results-only`.
+    changes: Option<Tracker>,
+}
+
+/// A line the file or standard output did not take.
+#[derive(Debug)]
+pub struct WriteFailure {
+    /// The output as errors name it.
+    pub output: String,
+    pub error: io::Error,
+}
+
+impl State {
+    pub fn new(destination: Destination, new_results_only: bool, changes_only: bool) -> State {
+        State {
+            destination,
+            new_results: new_results_only.then(NewResults::default),
+            changes: changes_only.then(Tracker::default),
+        }
+    }
+
+    /// Writes what `results` bring: with `changes-only` a line per change, otherwise one
+    /// line for the results (with `new-results-only`, those not written before).
+    pub fn write(
+        &mut self,
+        mut results: Vec<Classification>,
+        times: &Times,
+    ) -> Result<(), WriteFailure> {
+        if let Some(tracker) = self.changes.as_mut() {
+            let changes: Vec<_> = results.iter().flat_map(|r| tracker.update(r)).collect();
+            for change in &changes {
+                self.write_line(&jsonlines::change_line(change, times))?;
+            }
+            return Ok(());
+        }
+        if let Some(new) = self.new_results.as_mut() {
+            results = new.keep(results);
+        }
+        match jsonlines::line(&results, times) {
+            Some(line) => self.write_line(&line),
+            None => Ok(()),
+        }
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<(), WriteFailure> {
+        match &mut self.destination {
+            Destination::Mqtt(sink) => {
+                sink.publish(line);
+                Ok(())
+            }
+            Destination::Output(out) => out.write_line(line).map_err(|error| {
+                // What could not be written is dropped, so stopping does not fail on it again.
+                out.writer = Box::new(io::sink());
+                WriteFailure {
+                    output: out.name.clone(),
+                    error,
+                }
+            }),
+        }
+    }
+
+    /// Flushes the file or standard output; the broker has nothing to flush.
+    pub fn flush(&mut self) -> Result<(), gst::ErrorMessage> {
+        match &mut self.destination {
+            Destination::Output(out) => out.flush(),
+            Destination::Mqtt(_) => Ok(()),
+        }
+    }
+
+    /// The broker, to wait for at EOS once this state's lock is released.
+    pub fn mqtt(&self) -> Option<Arc<MqttSink>> {
+        match &self.destination {
+            Destination::Mqtt(sink) => Some(sink.clone()),
+            Destination::Output(_) => None,
+        }
+    }
+
+    /// The broker's counters; `None` when writing to a file or standard output.
+    pub fn stats(&self) -> Option<Stats> {
+        match &self.destination {
+            Destination::Mqtt(sink) => Some(sink.stats()),
+            Destination::Output(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::core::lock::lock;
+
+    /// A writer whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Written(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Written {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            lock(&self.0).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Written {
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8_lossy(&lock(&self.0))
+                .lines()
+                .map(str::to_string)
+                .collect()
+        }
+    }
+
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::other("no space left"))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn state(writer: impl Write + Send + 'static, new_only: bool, changes: bool) -> State {
+        let output = Output {
+            writer: Box::new(writer),
+            name: "'test.jsonl'".into(),
+            lines: 0,
+        };
+        State::new(Destination::Output(output), new_only, changes)
+    }
+
+    fn result(label: &str, seq: u64) -> Vec<Classification> {
+        vec![Classification {
+            seq,
+            ..Classification::for_test(&[label], &[0.9])
+        }]
+    }
+
+    fn write_all(state: &mut State, buffers: &[(&str, u64)]) {
+        for &(label, seq) in buffers {
+            state
+                .write(result(label, seq), &Times::default())
+                .expect("written");
+        }
+    }
+
+    const BUFFERS: [(&str, u64); 4] = [("cup", 1), ("cup", 1), ("cup", 2), ("plate", 3)];
+
+    #[test]
+    fn every_buffer_with_a_result_is_a_line() {
+        let written = Written::default();
+        let mut state = state(written.clone(), false, false);
+        write_all(&mut state, &BUFFERS);
+        state
+            .write(Vec::new(), &Times::default())
+            .expect("nothing to write");
+        assert_eq!(written.lines().len(), 4);
+        assert!(state.mqtt().is_none() && state.stats().is_none());
+        assert!(state.flush().is_ok());
+    }
+
+    #[test]
+    fn new_results_only_writes_each_result_once() {
+        let written = Written::default();
+        let mut state = state(written.clone(), true, false);
+        write_all(&mut state, &BUFFERS);
+        assert_eq!(written.lines().len(), 3);
+    }
+
+    #[test]
+    fn changes_only_writes_the_changes_and_overrides_new_results_only() {
+        let written = Written::default();
+        let mut state = state(written.clone(), true, true);
+        write_all(&mut state, &BUFFERS);
+        let lines = written.lines();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.contains(crate::core::changes::CHANGE_NAME))
+        );
+        assert!(lines[1].contains("plate"), "{lines:?}");
+    }
+
+    #[test]
+    fn a_failed_write_names_the_output_and_later_lines_are_dropped() {
+        let mut state = state(Full, false, false);
+        let failure = state
+            .write(result("cup", 1), &Times::default())
+            .expect_err("the output is full");
+        assert_eq!(failure.output, "'test.jsonl'");
+        assert!(failure.error.to_string().contains("no space left"));
+        assert!(state.write(result("cup", 2), &Times::default()).is_ok());
+        assert!(state.flush().is_ok());
+    }
+}
