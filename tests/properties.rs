@@ -4,10 +4,13 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::programs::{self, ROOT};
 use gst::prelude::*;
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
@@ -401,8 +404,9 @@ fn a_sync_handler_may_read_properties_when_the_element_warns() {
     }
 }
 
-/// Every field of the `stats` structure is named in the property's blurb (what
-/// gst-inspect-1.0 shows), the README's property table and docs/live.md's stats table.
+/// Every field of the `stats` structure is named in docs/properties.md (which the
+/// property's blurb points to), the README's property section and docs/live.md's stats
+/// table.
 #[test]
 fn every_stats_field_is_documented() {
     common::init();
@@ -414,14 +418,19 @@ fn every_stats_field_is_documented() {
         .find_property("stats")
         .and_then(|p| p.blurb().map(str::to_owned))
         .expect("stats blurb");
+    assert!(blurb.contains("docs/properties.md"), "{blurb}");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    let live = std::fs::read_to_string(root.join("docs/live.md")).expect("docs/live.md");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).expect(path);
+    let (properties, readme, live) = (
+        read("docs/properties.md"),
+        read("README.md"),
+        read("docs/live.md"),
+    );
     assert!(stats.n_fields() > 0);
     for (field, _) in stats.iter() {
         assert!(
-            blurb.contains(field.as_str()),
-            "blurb lacks {field}: {blurb}"
+            properties.contains(&format!("`{field}`")),
+            "docs/properties.md lacks `{field}`"
         );
         assert!(
             readme.contains(&format!("`{field}`")),
@@ -432,4 +441,368 @@ fn every_stats_field_is_documented() {
             "docs/live.md lacks `{field}`"
         );
     }
+}
+
+/// The properties every element has, which docs/properties.md leaves out.
+const LEFT_OUT: [&str; 2] = ["name", "parent"];
+
+/// What docs/properties.md writes as the default of a read-only property whose value is
+/// no default worth the name (gst-inspect-1.0 prints none for a `GstStructure`).
+const NO_DEFAULT: &str = "—";
+
+/// The columns of each element's table in docs/properties.md.
+const COLUMNS: [&str; 5] = ["property", "type", "default", "live", "what it does"];
+
+/// docs/properties.md has one row per property of each element, with the default that
+/// `gst-inspect-1.0 ELEMENT` prints for the plugin as built.
+#[test]
+fn documented_properties_match_gst_inspect() {
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/properties.md"))
+        .expect("docs/properties.md");
+    let mut problems = Vec::new();
+    for element in ["imgclassify", "classifyoverlay", "classifyjson"] {
+        let out = programs::command("gst-inspect-1.0")
+            .env("GST_INSPECT_NO_COLORS", "1")
+            .arg(element)
+            .output()
+            .expect("gst-inspect-1.0 runs (Debian: gstreamer1.0-tools)");
+        let inspected =
+            inspected_properties(&programs::ok(&format!("gst-inspect-1.0 {element}"), out));
+        assert!(
+            inspected.contains_key("name"),
+            "no Element Properties read from gst-inspect-1.0 {element}: {inspected:?}"
+        );
+        let documented = documented_properties(&doc, element)
+            .unwrap_or_else(|e| panic!("docs/properties.md, ## {element}: {e}"));
+
+        let real: BTreeSet<&str> = inspected
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !LEFT_OUT.contains(name))
+            .collect();
+        let written: BTreeSet<&str> = documented.keys().map(String::as_str).collect();
+        let missing: Vec<&str> = real.difference(&written).copied().collect();
+        let unknown: Vec<&str> = written.difference(&real).copied().collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{element}: properties missing from the doc: {}",
+                missing.join(", ")
+            ));
+        }
+        if !unknown.is_empty() {
+            problems.push(format!(
+                "{element}: documented, but not properties of the element (or left out on \
+                 purpose: {}): {}",
+                LEFT_OUT.join(", "),
+                unknown.join(", ")
+            ));
+        }
+
+        for (name, doc_default) in &documented {
+            let Some(property) = inspected.get(name) else {
+                continue;
+            };
+            let agrees = match &property.default {
+                None => doc_default == NO_DEFAULT,
+                Some(printed) => {
+                    matches_documented(doc_default, printed)
+                        || (doc_default == NO_DEFAULT && !property.writable)
+                }
+            };
+            if !agrees {
+                let printed = match &property.default {
+                    Some(printed) => format!("`Default: {printed}`"),
+                    None => format!("no default (document it as `{NO_DEFAULT}`)"),
+                };
+                problems.push(format!(
+                    "{element} {name}: the doc says `{doc_default}`, gst-inspect-1.0 prints {printed}"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "docs/properties.md disagrees with gst-inspect-1.0:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// What gst-inspect-1.0 prints for one property.
+#[derive(Debug)]
+struct Inspected {
+    /// The text after `Default:`, trimmed and without the ` Write only` of a write-only
+    /// property; None where it prints none (a `GstStructure`, an object).
+    default: Option<String>,
+    writable: bool,
+}
+
+/// The "Element Properties:" section of gst-inspect-1.0's output. Each property starts
+/// with a line `  name                : blurb` (two spaces, the name, padding, a colon);
+/// the lines after it are indented further: `flags: …`, then the type, whose line has
+/// `Default: …` for strings, numbers, booleans and enums (an enum's values follow on
+/// lines of their own), and no default but the current fields for a `GstStructure`.
+/// The next heading at the start of a line (`Element Signals:`, …) ends the section.
+fn inspected_properties(output: &str) -> BTreeMap<String, Inspected> {
+    let mut properties = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut lines = output.lines().map(without_colours);
+    for line in lines.by_ref() {
+        if line.trim_end() == "Element Properties:" {
+            break;
+        }
+    }
+    for line in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if !line.starts_with(char::is_whitespace) && line.trim_end().ends_with(':') {
+            break;
+        }
+        if let Some(name) = property_name(&line) {
+            properties.entry(name.to_string()).or_insert(Inspected {
+                default: None,
+                writable: false,
+            });
+            current = Some(name.to_string());
+            continue;
+        }
+        let Some(property) = current.as_ref().and_then(|name| properties.get_mut(name)) else {
+            continue;
+        };
+        let detail = line.trim();
+        if let Some(flags) = detail.strip_prefix("flags:") {
+            property.writable = flags.split(',').any(|flag| flag.trim() == "writable");
+        } else if property.default.is_none()
+            && let Some((_, value)) = detail.split_once("Default:")
+        {
+            let value = value.trim();
+            let value = value.strip_suffix("Write only").unwrap_or(value).trim_end();
+            property.default = Some(value.to_string());
+        }
+    }
+    properties
+}
+
+/// The name on the first line of a property, `  name                : blurb`; None for
+/// any other line.
+fn property_name(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("  ")?;
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))?;
+    let (name, after) = rest.split_at(end);
+    (!name.is_empty() && after.trim_start().starts_with(':')).then_some(name)
+}
+
+/// The line without ANSI colour sequences (`ESC [ … letter`), in case gst-inspect-1.0
+/// colours its output.
+fn without_colours(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// The rows of the properties table in the section `## ELEMENT` of docs/properties.md:
+/// each property's name (first column, in backticks) and its default (third column,
+/// without its backticks). Other tables of the section (the `stats` fields) are not
+/// read: only the first table, whose header is `COLUMNS`.
+fn documented_properties(doc: &str, element: &str) -> Result<BTreeMap<String, String>, String> {
+    let heading = format!("## {element}");
+    let mut section = doc
+        .lines()
+        .skip_while(|line| line.trim_end() != heading)
+        .skip(1)
+        .take_while(|line| !line.starts_with("## ") && !line.starts_with("# "))
+        .map(str::trim)
+        .skip_while(|line| !line.starts_with('|'));
+    let header = section
+        .next()
+        .ok_or_else(|| format!("no section '{heading}' with a table"))?;
+    if table_cells(header) != COLUMNS {
+        return Err(format!(
+            "the table's header is '{header}', not | {} |",
+            COLUMNS.join(" | ")
+        ));
+    }
+    let mut rows = BTreeMap::new();
+    for row in section.take_while(|line| line.starts_with('|')) {
+        let cells = table_cells(row);
+        if cells
+            .iter()
+            .all(|c| !c.is_empty() && c.chars().all(|c| matches!(c, '-' | ':')))
+        {
+            continue;
+        }
+        if cells.len() != COLUMNS.len() {
+            return Err(format!(
+                "{} cells, not {}: {row}",
+                cells.len(),
+                COLUMNS.len()
+            ));
+        }
+        let name = unquoted(&cells[0])
+            .filter(|name| !name.contains('`'))
+            .ok_or_else(|| format!("the property is not one name in backticks: {row}"))?;
+        let default = unquoted(&cells[2]).unwrap_or(cells[2].as_str());
+        if rows.insert(name.to_string(), default.to_string()).is_some() {
+            return Err(format!("`{name}` has two rows"));
+        }
+    }
+    Ok(rows)
+}
+
+/// The cells of a Markdown table row, trimmed; a `|` inside backticks, or written `\|`,
+/// is part of its cell.
+fn table_cells(row: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut in_code = false;
+    let mut chars = row.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        let cell = cells.last_mut().expect("a cell");
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cell.push('|');
+                chars.next();
+            }
+            '`' => {
+                in_code = !in_code;
+                cell.push(c);
+            }
+            '|' if !in_code => cells.push(String::new()),
+            _ => cell.push(c),
+        }
+    }
+    let mut cells: Vec<String> = cells.into_iter().map(|c| c.trim().to_string()).collect();
+    if cells.first().is_some_and(String::is_empty) {
+        cells.remove(0);
+    }
+    if cells.last().is_some_and(String::is_empty) {
+        cells.pop();
+    }
+    cells
+}
+
+/// The text inside one pair of enclosing backticks; None when it is not enclosed.
+fn unquoted(cell: &str) -> Option<&str> {
+    cell.strip_prefix('`')?.strip_suffix('`')
+}
+
+/// Whether the default gst-inspect-1.0 printed is the documented one: equal, where each
+/// `…` in the documented text stands for any text (a default that differs for every
+/// element, such as `classifyjson`'s `client-id`).
+fn matches_documented(documented: &str, printed: &str) -> bool {
+    let mut parts = documented.split('…');
+    let Some(mut rest) = printed.strip_prefix(parts.next().unwrap_or_default()) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(*part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(*last)
+}
+
+#[test]
+fn the_doc_and_inspect_parsers_read_what_they_are_given() {
+    let inspect = "\
+Pad Templates:
+  SINK template: 'sink'
+
+Element Properties:
+  background-color    : Colour of the box
+                        flags: readable, writable, changeable in NULL, READY, PAUSED or PLAYING state
+                        Unsigned Integer. Range: 0 - 4294967295 Default: 2684354560
+  min-score           : Labels below it are not drawn
+                        flags: readable, writable
+                        Double. Range:               0 -               1 Default:               0
+  mode                : sync or async
+                        flags: readable, writable, changeable only in NULL or READY state
+                        Enum \"GstImgClassifyMode\" Default: 0, \"sync\"
+                           (0): sync             - Each classified frame waits
+                           (1): async            - Frames never wait
+  name                : The name of the object
+                        flags: readable, writable
+                        String. Default: \"imgclassify0\"
+  password            : Password (write-only)
+                        flags: writable
+                        String. Default: null Write only
+  stats               : Counters
+                        flags: readable
+                        Boxed pointer of type \"GstStructure\"
+                                       frames-seen: 0
+
+Element Signals:
+  \"pad-added\" :  void user_function (GstElement* object,
+";
+    let found = inspected_properties(inspect);
+    let defaults: Vec<(&str, Option<&str>)> = found
+        .iter()
+        .map(|(name, p)| (name.as_str(), p.default.as_deref()))
+        .collect();
+    assert_eq!(
+        defaults,
+        [
+            ("background-color", Some("2684354560")),
+            ("min-score", Some("0")),
+            ("mode", Some("0, \"sync\"")),
+            ("name", Some("\"imgclassify0\"")),
+            ("password", Some("null")),
+            ("stats", None),
+        ]
+    );
+    assert!(found["password"].writable && !found["stats"].writable);
+
+    let doc = "\
+## one
+
+| property | type | default | live | what it does |
+|---|---|---|---|---|
+| `a` | string | `\"x\\|y\"` | yes | with `a|b` in code |
+| `stats` | GstStructure | — | read-only | counters |
+
+| field | meaning |
+|---|---|
+| `frames-seen` | not a property |
+
+## two
+| property | type | default | live | what it does |
+|---|---|---|---|---|
+| `b` | uint | `3` | yes | three |
+";
+    let one = documented_properties(doc, "one").expect("parses");
+    assert_eq!(
+        one.into_iter().collect::<Vec<_>>(),
+        [
+            ("a".to_string(), "\"x|y\"".to_string()),
+            ("stats".to_string(), "—".to_string())
+        ]
+    );
+    assert_eq!(documented_properties(doc, "two").expect("parses").len(), 1);
+    assert!(documented_properties(doc, "three").is_err());
+
+    assert!(matches_documented(
+        "\"imgclassify-…\"",
+        "\"imgclassify-0123456789a\""
+    ));
+    assert!(!matches_documented(
+        "\"imgclassify-…\"",
+        "\"other-0123456789a\""
+    ));
+    assert!(matches_documented("0, \"sync\"", "0, \"sync\""));
+    assert!(!matches_documented("3", "30"));
 }
