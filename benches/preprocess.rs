@@ -47,8 +47,9 @@ fn preprocess(c: &mut Criterion) {
                 .collect();
             let strides: Vec<usize> = extents.iter().map(|(row, _)| *row).collect();
             let slices: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
-            let frame = FrameView::new(format, width, height, &slices, &strides, YuvMatrix::BT709)
-                .expect("benchmark frame matches its format");
+            let frame =
+                FrameView::new(format, (width, height), &slices, &strides, YuvMatrix::BT709)
+                    .expect("benchmark frame matches its format");
             for size in SIZES {
                 for (mode, mode_name) in MODES {
                     let mut pre = Preprocessor::new(TensorSpec::imagenet(size), mode, 0.875);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
-use gstimgclassify::testing::backend::{Backend, EngineOptions, OnnxRuntime};
+use gstimgclassify::testing::backend::{Backend, Batch, EngineOptions, OnnxRuntime};
 use gstimgclassify::testing::classes::{self, CacheOptions, ClassSet, Embedder, Rule, normalise};
 use gstimgclassify::testing::jsonlines::{Times, line};
 use gstimgclassify::testing::model::zoo;
@@ -178,10 +178,15 @@ fn main() {
         .expect("the model has an embedding output");
     let tensor = vec![0.1f32; spec.tensor.len()];
     let plain = median(200, || {
-        backend.run(&tensor, 1).expect("runs");
+        backend.run(&Batch::new(&tensor, 1)).expect("runs");
     });
     let embedded = median(200, || {
-        backend.run_embedded(&tensor, 1).expect("runs");
+        backend
+            .run(&Batch {
+                embed: true,
+                ..Batch::new(&tensor, 1)
+            })
+            .expect("runs");
     });
     println!(
         "inference, median of 200: scores only {:.2} ms, scores and embedding {:.2} ms",

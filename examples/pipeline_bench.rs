@@ -15,7 +15,7 @@ use gst_video::prelude::*;
 use gstimgclassify::Classification;
 use gstimgclassify::gst;
 use gstimgclassify::testing::backend::{
-    Backend, EngineOptions, OnnxRuntime, ProviderOptions, Requested, runtime,
+    Backend, Batch, EngineOptions, OnnxRuntime, ProviderOptions, Requested, runtime,
 };
 use gstimgclassify::testing::live_sessions;
 use gstimgclassify::testing::model::zoo;
@@ -298,8 +298,7 @@ fn tensor(engine: &OnnxRuntime, rgbx: &gst::Sample) -> Result<Vec<f32>, Error> {
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)?;
     let view = FrameView::new(
         PixelFormat::Rgbx,
-        info.width() as usize,
-        info.height() as usize,
+        (info.width() as usize, info.height() as usize),
         &[frame.plane_data(0)?],
         &[frame.plane_stride()[0] as usize],
         YuvMatrix::BT601,
@@ -488,8 +487,7 @@ fn run_to_eos(pipeline: &gst::Pipeline, arrived: &AtomicU64) -> Result<(), Error
 fn pipeline_round(
     sample: &gst::Sample,
     under_test: Chain<'_>,
-    warmup: u64,
-    frames: u64,
+    (warmup, frames): (u64, u64),
     sessions: usize,
     shared: &Arc<AtomicBool>,
 ) -> Result<(Duration, Option<String>), Error> {
@@ -522,11 +520,11 @@ fn ort_round(
     frames: u64,
 ) -> Result<Duration, Error> {
     for _ in 0..warmup {
-        engine.run(tensor, 1)?;
+        engine.run(&Batch::new(tensor, 1))?;
     }
     let started = Instant::now();
     for _ in 0..frames {
-        std::hint::black_box(engine.run(tensor, 1)?);
+        std::hint::black_box(engine.run(&Batch::new(tensor, 1))?);
     }
     Ok(started.elapsed() / frames as u32)
 }
@@ -541,10 +539,8 @@ fn opencv_round(
     python: &Path,
     frame: &Path,
     (width, height): (u32, u32),
-    model: &Path,
-    threads: u32,
-    warmup: u64,
-    frames: u64,
+    (model, threads): (&Path, u32),
+    (warmup, frames): (u64, u64),
 ) -> Result<PythonRun, Error> {
     let out = Command::new(python)
         .arg(OPENCV_LOOP)
@@ -670,7 +666,10 @@ fn bench(o: &Options) -> Result<(), Error> {
             let engine = OnnxRuntime::load(&path, &engine_options(threads), 0)?;
             let tensor = tensor(&engine, &rgbx)?;
             let mut top1: [Option<String>; Variant::ALL.len()] = Default::default();
-            top1[index(Variant::Ort)] = Some(self::top1(&engine, &engine.run(&tensor, 1)?.rows));
+            top1[index(Variant::Ort)] = Some(self::top1(
+                &engine,
+                &engine.run(&Batch::new(&tensor, 1))?.rows,
+            ));
             rows.push(Row {
                 model: model.clone(),
                 path: path.clone(),
@@ -702,10 +701,8 @@ fn bench(o: &Options) -> Result<(), Error> {
             &o.python,
             nv12_file.path(),
             (width, height),
-            &rows[0].path,
-            rows[0].threads,
-            1,
-            1,
+            (&rows[0].path, rows[0].threads),
+            (1, 1),
         )?;
         python_versions = Some(probe.versions);
     }
@@ -726,10 +723,8 @@ fn bench(o: &Options) -> Result<(), Error> {
                         &o.python,
                         nv12_file.path(),
                         (width, height),
-                        &row.path,
-                        row.threads,
-                        o.warmup,
-                        frames,
+                        (&row.path, row.threads),
+                        (o.warmup, frames),
                     )?;
                     (run.per_frame, Some(run.top1))
                 }
@@ -744,8 +739,7 @@ fn bench(o: &Options) -> Result<(), Error> {
                             model: &row.model,
                             threads: row.threads,
                         },
-                        o.warmup,
-                        frames,
+                        (o.warmup, frames),
                         sessions,
                         &shared,
                     )?

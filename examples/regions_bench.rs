@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use gstimgclassify::testing::backend::{Backend, EngineOptions, OnnxRuntime};
+use gstimgclassify::testing::backend::{Backend, Batch, EngineOptions, OnnxRuntime};
 use gstimgclassify::testing::model::zoo;
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -33,11 +33,11 @@ fn main() {
         let (mut batched, mut single) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let t = Instant::now();
-            engine.run(&tensors, n).expect("batched run");
+            engine.run(&Batch::new(&tensors, n)).expect("batched run");
             batched.push(t.elapsed());
             let t = Instant::now();
             for one in tensors.chunks(len) {
-                engine.run(one, 1).expect("single run");
+                engine.run(&Batch::new(one, 1)).expect("single run");
             }
             single.push(t.elapsed());
         }

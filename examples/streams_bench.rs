@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use gst::prelude::*;
 use gstimgclassify::gst;
 use gstimgclassify::testing::backend::{
-    Backend, EngineOptions, OnnxRuntime, ProviderOptions, Requested,
+    Backend, Batch, EngineOptions, OnnxRuntime, ProviderOptions, Requested,
 };
 use gstimgclassify::testing::{PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV};
 
@@ -465,7 +465,7 @@ fn batched(handles: &[Arc<OnnxRuntime>], window: Duration) -> Result<f64, Error>
     let started = Instant::now();
     let mut images = 0;
     while started.elapsed() < window {
-        handles[0].run(&input, n)?;
+        handles[0].run(&Batch::new(&input, n))?;
         images += n;
     }
     Ok(images as f64 / started.elapsed().as_secs_f64())
@@ -483,7 +483,7 @@ fn side_by_side(handles: &[Arc<OnnxRuntime>], window: Duration) -> f64 {
                 let input = vec![0.5f32; len];
                 let mut images = 0u64;
                 while started.elapsed() < window {
-                    if h.run(&input, 1).is_err() {
+                    if h.run(&Batch::new(&input, 1)).is_err() {
                         break;
                     }
                     images += 1;

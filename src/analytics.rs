@@ -99,7 +99,7 @@ pub fn detections(buffer: &gst::BufferRef) -> Vec<Detection> {
 /// buffer (see `regions::owners`), else the rectangle it was classified in.
 fn region_boxes(buffer: &gst::BufferRef, regions: &[RegionResult]) -> Vec<(i64, i64, i64, i64)> {
     let rois = crate::roi::candidates(buffer);
-    let owners = crate::regions::owners(&rois, regions);
+    let owners = crate::core::regions::owners(&rois, regions);
     regions
         .iter()
         .enumerate()

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::changes::{CHANGE_NAME, Change};
+use crate::core::changes::{CHANGE_NAME, Change};
 use crate::result::{Classification, RegionResult};
 
 /// Where the frame sits in time; every field is nanoseconds, `None` when unknown.

@@ -12,59 +12,51 @@ pub use gst;
 
 #[cfg(feature = "analytics")]
 pub mod analytics;
-mod backend;
-mod changes;
-mod classes;
 mod classifyjson;
 mod classifyoverlay;
-mod files;
+mod core;
 mod imgclassify;
 mod jsonlines;
-mod lock;
 pub mod meta;
-mod model;
-mod postprocess;
-mod preprocess;
 mod property;
-mod regions;
 mod result;
 mod roi;
-mod stats;
-mod zones;
 
 pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME, Target};
 
 /// Internals for the crate's own tests, benchmarks, examples and fuzz targets; not an API.
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::backend::onnxruntime::{
+    pub use crate::core::backend::onnxruntime::{
         PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV, default_threads, live_sessions,
         pooled_sessions,
     };
-    pub use crate::lock::lock;
+    pub use crate::core::lock::lock;
 
     pub mod backend {
-        pub use crate::backend::onnxruntime::{
+        pub use crate::core::backend::onnxruntime::{
             EngineOptions, OnnxRuntime, ProviderOptions, Requested, runtime,
         };
-        pub use crate::backend::{Backend, Scores};
+        pub use crate::core::backend::{Backend, Batch, Scores};
     }
 
     pub mod model {
-        pub use crate::model::labels::parse_lines;
-        pub use crate::model::metadata::PREFIX;
-        pub use crate::model::{
+        pub use crate::core::model::labels::parse_lines;
+        pub use crate::core::model::metadata::PREFIX;
+        pub use crate::core::model::{
             INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, ModelMetadata, ModelSpec, model_spec, zoo,
         };
     }
 
     pub mod preprocess {
-        pub use crate::model::{ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec};
-        pub use crate::preprocess::*;
+        pub use crate::core::model::{
+            ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec,
+        };
+        pub use crate::core::preprocess::*;
     }
 
     pub mod classes {
-        pub use crate::classes::*;
+        pub use crate::core::classes::*;
     }
 
     pub mod jsonlines {

@@ -1,7 +1,7 @@
 //! The `GstVideoRegionOfInterestMeta`s on a buffer, as the plain `Candidate`s that
 //! region selection and result matching (`regions`) work on.
 
-use crate::regions::Candidate;
+use crate::core::regions::Candidate;
 
 /// The regions of interest on `buf`, in the order of their metas.
 pub fn candidates(buf: &gst::BufferRef) -> Vec<Candidate> {

@@ -76,8 +76,7 @@ fn tensor(info: &gst_video::VideoInfo, buffer: &gst::Buffer, spec: &TensorSpec) 
     };
     let view = FrameView::new(
         format,
-        info.width() as usize,
-        info.height() as usize,
+        (info.width() as usize, info.height() as usize),
         &planes,
         &strides,
         matrix,

@@ -120,30 +120,38 @@ fn regions_facedetect_sh_labels_the_face() {
 }
 
 /// gst-launch sets properties before the element has a bus, so a refused value would
-/// vanish unseen; it is logged as a warning too.
+/// vanish unseen: it is logged as a warning, and the pipeline does not start, with an
+/// error naming the property, the value and the form it takes.
 #[test]
-fn a_refused_property_in_gst_launch_is_logged() {
-    let out = command("gst-launch-1.0")
-        .env("GST_DEBUG", "imgclassify:2")
-        .env("GST_DEBUG_NO_COLOR", "1")
-        .args([
-            "-q",
-            "videotestsrc",
-            "num-buffers=1",
-            "!",
-            "imgclassify",
+fn a_refused_property_in_gst_launch_stops_the_pipeline_with_an_error_naming_it() {
+    for (property, expected) in [
+        (
             "min-region-size=big",
-            "!",
-            "fakesink",
-        ])
-        .output()
-        .expect("gst-launch-1.0 runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("WARN") && stderr.contains("min-region-size 'big' is not WxH"),
-        "{stderr}"
-    );
+            "min-region-size 'big' is not WxH (e.g. 32x32)",
+        ),
+        ("input-mean=127,127", "input-mean '127,127': 2 values given"),
+        ("zones=gate:10,10,100", "zones 'gate:10,10,100' refused"),
+    ] {
+        let out = command("gst-launch-1.0")
+            .env("GST_DEBUG", "imgclassify:2")
+            .env("GST_DEBUG_NO_COLOR", "1")
+            .args(["-q", "videotestsrc", "num-buffers=1", "!", "imgclassify"])
+            .arg(property)
+            .args(["!", "fakesink"])
+            .output()
+            .expect("gst-launch-1.0 runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{property}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("WARN") && stderr.contains(expected),
+            "{property}: the log names it: {stderr}"
+        );
+        assert!(
+            stderr.contains("ERROR: from element") && stderr.matches(expected).count() >= 2,
+            "{property}: the error names it too: {stdout}{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -255,7 +255,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let planes: Vec<&[u8]> = plane_data.iter().map(Vec::as_slice).collect();
 
-    let frame = match FrameView::new(format, width, height, &planes, &strides, matrix) {
+    let frame = match FrameView::new(format, (width, height), &planes, &strides, matrix) {
         Ok(frame) => frame,
         Err(e) => {
             let _ = e.to_string();
@@ -273,7 +273,7 @@ fuzz_target!(|data: &[u8]| {
         "{format} {width}x{height} {planes_kind:?} accepted"
     );
 
-    let region = rect.and_then(|[x, y, w, h]| Region::clipped(x, y, w, h, width, height));
+    let region = rect.and_then(|[x, y, w, h]| Region::clipped((x, y, w, h), (width, height)));
     let mut pre = Preprocessor::new(spec.clone(), mode, fraction);
     // NaN is what an unwritten value would keep, and the finiteness check catches it.
     let mut out = vec![f32::NAN; spec.len()];

@@ -3,8 +3,8 @@
 
 use gst_video::prelude::*;
 
-use crate::preprocess::{FrameView, PixelFormat, YuvMatrix};
-use crate::regions::{RegionInput, Selection};
+use crate::core::preprocess::{FrameView, PixelFormat, YuvMatrix};
+use crate::core::regions::{RegionInput, Selection};
 
 /// The negotiated video, as preprocessing needs it.
 #[derive(Debug, Clone)]
@@ -58,8 +58,7 @@ impl VideoInput {
             .collect::<Result<_, _>>()?;
         let view = FrameView::new(
             self.format,
-            self.info.width() as usize,
-            self.info.height() as usize,
+            (self.info.width() as usize, self.info.height() as usize),
             &planes,
             &strides,
             self.matrix,
@@ -90,4 +89,30 @@ fn yuv_matrix(info: &gst_video::VideoInfo) -> YuvMatrix {
         limited: c.range() != gst_video::VideoColorRange::Range0_255,
         ..base
     }
+}
+
+/// The same caps on both pads: every pixel format the preprocessing reads, any size.
+pub fn pad_templates() -> &'static [gst::PadTemplate] {
+    static TEMPLATES: std::sync::LazyLock<Vec<gst::PadTemplate>> = std::sync::LazyLock::new(|| {
+        let formats = PixelFormat::ALL.map(|f| f.name());
+        let caps = gst::Caps::builder("video/x-raw")
+            .field("format", gst::List::new(formats))
+            .field("width", gst::IntRange::new(1, i32::MAX))
+            .field("height", gst::IntRange::new(1, i32::MAX))
+            .field(
+                "framerate",
+                gst::FractionRange::new(gst::Fraction::new(0, 1), gst::Fraction::new(i32::MAX, 1)),
+            )
+            .build();
+        [
+            ("src", gst::PadDirection::Src),
+            ("sink", gst::PadDirection::Sink),
+        ]
+        .into_iter()
+        .filter_map(|(name, dir)| {
+            gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps).ok()
+        })
+        .collect()
+    });
+    TEMPLATES.as_ref()
 }

@@ -5,17 +5,13 @@ use std::sync::LazyLock;
 use gst::glib;
 use gst::prelude::*;
 
-mod classes;
-mod classifier;
 mod frame;
 mod imp;
 mod loading;
 mod output;
-mod remote;
-mod request;
-mod schedule;
+mod properties;
+mod settings;
 mod stream;
-mod worker;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -55,9 +51,9 @@ pub enum OutputActivation {
     None = 3,
 }
 
-impl From<OutputActivation> for crate::postprocess::RequestedActivation {
+impl From<OutputActivation> for crate::core::postprocess::RequestedActivation {
     fn from(a: OutputActivation) -> Self {
-        use crate::postprocess::RequestedActivation as R;
+        use crate::core::postprocess::RequestedActivation as R;
         match a {
             OutputActivation::Auto => R::Auto,
             OutputActivation::Softmax => R::Softmax,
@@ -84,12 +80,12 @@ pub enum ColorOrder {
     Bgr = 2,
 }
 
-impl From<ColorOrder> for Option<crate::model::ChannelOrder> {
+impl From<ColorOrder> for Option<crate::core::model::ChannelOrder> {
     fn from(order: ColorOrder) -> Self {
         match order {
             ColorOrder::Auto => None,
-            ColorOrder::Rgb => Some(crate::model::ChannelOrder::Rgb),
-            ColorOrder::Bgr => Some(crate::model::ChannelOrder::Bgr),
+            ColorOrder::Rgb => Some(crate::core::model::ChannelOrder::Rgb),
+            ColorOrder::Bgr => Some(crate::core::model::ChannelOrder::Bgr),
         }
     }
 }
@@ -117,12 +113,12 @@ pub enum ResizeMode {
     Letterbox = 2,
 }
 
-impl From<ResizeMode> for crate::preprocess::ResizeMode {
+impl From<ResizeMode> for crate::core::preprocess::ResizeMode {
     fn from(mode: ResizeMode) -> Self {
         match mode {
-            ResizeMode::CenterCrop => crate::preprocess::ResizeMode::CenterCrop,
-            ResizeMode::Stretch => crate::preprocess::ResizeMode::Stretch,
-            ResizeMode::Letterbox => crate::preprocess::ResizeMode::Letterbox,
+            ResizeMode::CenterCrop => crate::core::preprocess::ResizeMode::CenterCrop,
+            ResizeMode::Stretch => crate::core::preprocess::ResizeMode::Stretch,
+            ResizeMode::Letterbox => crate::core::preprocess::ResizeMode::Letterbox,
         }
     }
 }
@@ -188,13 +184,13 @@ pub enum ExecutionProvider {
     Cpu = 3,
 }
 
-impl From<ExecutionProvider> for crate::backend::onnxruntime::Requested {
+impl From<ExecutionProvider> for crate::core::backend::onnxruntime::Requested {
     fn from(p: ExecutionProvider) -> Self {
         match p {
-            ExecutionProvider::Auto => crate::backend::onnxruntime::Requested::Auto,
-            ExecutionProvider::TensorRt => crate::backend::onnxruntime::Requested::TensorRt,
-            ExecutionProvider::Cuda => crate::backend::onnxruntime::Requested::Cuda,
-            ExecutionProvider::Cpu => crate::backend::onnxruntime::Requested::Cpu,
+            ExecutionProvider::Auto => crate::core::backend::onnxruntime::Requested::Auto,
+            ExecutionProvider::TensorRt => crate::core::backend::onnxruntime::Requested::TensorRt,
+            ExecutionProvider::Cuda => crate::core::backend::onnxruntime::Requested::Cuda,
+            ExecutionProvider::Cpu => crate::core::backend::onnxruntime::Requested::Cpu,
         }
     }
 }

@@ -7,11 +7,13 @@ use gst::prelude::*;
 use gst_base::prelude::*;
 
 use super::{CAT, Mode};
-use crate::changes::{CHANGE_NAME, Change};
+use crate::core::changes::{CHANGE_NAME, Change};
+use crate::core::postprocess::NON_FINITE;
+use crate::core::regions;
+use crate::core::stats::Stats;
 use crate::meta::META_NAME;
-use crate::postprocess::NON_FINITE;
 use crate::result::{Classification, Target};
-use crate::{regions, roi};
+use crate::roi;
 
 /// A bus message decided while the state lock is held and posted once it is released:
 /// an application's bus sync handler runs on the posting thread and may read this
@@ -230,4 +232,34 @@ pub fn warn_if_deferred(
             ["set it in the NULL or READY state"]
         );
     }
+}
+
+/// The `stats` property's value; times in nanoseconds.
+pub fn stats(s: &Stats) -> gst::Structure {
+    let builder = gst::Structure::builder("imgclassify-stats")
+        .field("frames-seen", s.frames_seen)
+        .field("frames-classified", s.frames_classified)
+        .field("mean-inference-time", s.mean_inference().as_nanos() as u64)
+        .field("max-inference-time", s.max_inference.as_nanos() as u64)
+        .field("results-dropped", s.results_dropped)
+        .field("qos-skipped", s.qos_skipped)
+        .field("inference-calls", s.inference_calls)
+        .field("regions-classified", s.regions_classified);
+    // Only with `inference-server`: in-process stats keep their fields.
+    let builder = match &s.requests {
+        Some(r) => builder
+            .field("frames-unanswered", s.frames_unanswered)
+            .field("requests-sent", r.sent)
+            .field("requests-failed", r.failed)
+            .field("requests-retried", r.retried)
+            .field("requests-timed-out", r.timed_out),
+        None => builder,
+    };
+    let builder = match s.examples {
+        Some((embedded, cached)) => builder
+            .field("examples-embedded", embedded)
+            .field("examples-cached", cached),
+        None => builder,
+    };
+    builder.build()
 }

@@ -1,53 +1,51 @@
-//! What lives for one stream, and the per-frame path: frame → preprocess → classifier →
-//! the result the buffer carries. Started at READY→PAUSED; the scheduler and the worker
-//! start afresh at flush and caps change.
+//! What lives for one stream, and the per-frame path, one way: frame → job (the frame,
+//! its regions or its zones, preprocessed) → classifier and backend (here in `sync`
+//! mode, on the worker in `async` mode) → outcome → the result the buffer carries, and
+//! the notices to post. Made at READY→PAUSED; the scheduler and the worker start afresh
+//! at flush and caps change. The only writer of the element's `stats`.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
-use super::classifier::{Classifier, Job, Outcome, RegionsJob};
 use super::frame::VideoInput;
 use super::output::Notice;
-use super::schedule::{Carried, Decision, Scheduler};
-use super::worker::Worker;
-use super::{CAT, Mode, ResizeMode, Target};
-use crate::changes::Tracker;
-use crate::lock::lock;
+use super::settings::FrameInputs;
+use super::{Mode, ResizeMode, Target};
+use crate::core::changes::Tracker;
+use crate::core::classifier::Classifier;
+use crate::core::job::{Job, Outcome, Prepared, What};
+use crate::core::loading::Loaded;
+use crate::core::lock::lock;
+use crate::core::model::ModelSpec;
+use crate::core::preprocess::{FrameView, Preprocessor};
+use crate::core::regions::RegionInput;
+use crate::core::schedule::{Carried, Decision, Scheduler};
+use crate::core::stats::Stats;
+use crate::core::worker::Worker;
+use crate::core::zones::Zones;
 use crate::meta;
-use crate::model::ModelSpec;
-use crate::postprocess::Params;
-use crate::preprocess::{FrameView, Preprocessor};
-use crate::regions::{RegionInput, Selection};
 use crate::result::{Classification, Target as ResultTarget};
-use crate::zones::Zones;
 
-/// The settings read for every frame: small and `Copy`, so taking them costs nothing
-/// and they never hold the settings lock during inference.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FrameSettings {
-    pub params: Params,
-    pub interval: u32,
-    pub target: Target,
-    pub resize_mode: ResizeMode,
-    pub post_messages: bool,
-    /// Most regions in one inference (`max-batch`).
-    pub max_batch: usize,
-    /// Post an element message when a top-1 label changes (`post-changes`).
-    pub post_changes: bool,
+/// One buffer, and the settings it is processed with.
+pub struct FrameInput<'a> {
+    pub buf: &'a gst::BufferRef,
+    pub inputs: &'a FrameInputs,
+    /// Downstream's QoS says the frame is late: no inference for it.
+    pub late: bool,
 }
 
 pub struct Stream {
+    classifier: Arc<Classifier>,
     spec: ModelSpec,
-    /// Only in `async` mode, between READY→PAUSED and PAUSED→READY.
-    worker: Option<Worker<Job, Outcome>>,
+    stats: Arc<Mutex<Stats>>,
+    /// Only in `async` mode.
+    worker: Option<Worker<Prepared, Outcome>>,
     schedule: Scheduler<Classification>,
     /// Inference results so far, for their `seq`; never reset, so a number is never
-    /// reused while the model is loaded.
+    /// reused while the stream runs.
     results: u64,
     preprocessor: Preprocessor,
     resize_mode: ResizeMode,
-    tensor: Vec<f32>,
-    /// The regions of one frame, one tensor after another.
+    /// One batch of tensors, reused from frame to frame in `sync` mode.
     batch: Vec<f32>,
     /// Set by caps; None until negotiated.
     video: Option<VideoInput>,
@@ -67,19 +65,36 @@ pub struct Stream {
 }
 
 impl Stream {
-    pub fn new(spec: &ModelSpec, resize_mode: ResizeMode) -> Stream {
-        Stream {
-            spec: spec.clone(),
-            worker: None,
+    /// READY→PAUSED: in `async` mode the inference threads start.
+    pub fn start(
+        model: &Loaded,
+        mode: Mode,
+        resize_mode: ResizeMode,
+        stats: Arc<Mutex<Stats>>,
+    ) -> std::io::Result<Stream> {
+        let classifier = Arc::clone(&model.classifier);
+        classifier.reset();
+        let worker = match mode {
+            Mode::Sync => None,
+            Mode::Async => {
+                let runs = Arc::clone(&classifier);
+                Some(Worker::start(
+                    "imgclassify-infer",
+                    classifier.info().placement.concurrency,
+                    move |job: Prepared| runs.run_prepared(job),
+                )?)
+            }
+        };
+        let spec = model.spec.clone();
+        Ok(Stream {
+            preprocessor: preprocessor(&spec, resize_mode),
+            classifier,
+            spec,
+            stats,
+            worker,
             schedule: Scheduler::default(),
             results: 0,
-            preprocessor: Preprocessor::new(
-                spec.tensor.clone(),
-                resize_mode.into(),
-                spec.crop_fraction,
-            ),
             resize_mode,
-            tensor: vec![0.0; spec.tensor.len()],
             batch: Vec::new(),
             video: None,
             zones: None,
@@ -89,42 +104,26 @@ impl Stream {
             outage: false,
             warned_duplicate: false,
             warned_zones: false,
-        }
-    }
-
-    /// READY→PAUSED: in `async` mode the inference thread starts.
-    pub fn start(&mut self, mode: Mode, classifier: &Arc<Classifier>) -> std::io::Result<()> {
-        self.restart(classifier);
-        self.changes.reset();
-        if mode == Mode::Async {
-            let depth = classifier.concurrency();
-            let classifier = Arc::clone(classifier);
-            self.worker = Some(Worker::start(
-                "imgclassify-infer",
-                depth,
-                move |job: Job| classifier.run_job(job),
-            )?);
-        }
-        Ok(())
+        })
     }
 
     /// PAUSED→READY: hands out the worker, to be joined with no lock held.
-    pub fn stop(&mut self) -> Option<Worker<Job, Outcome>> {
+    pub fn stop(mut self) -> Option<Worker<Prepared, Outcome>> {
         self.worker.take()
     }
 
     /// New caps: a new frame size or format starts the stream afresh.
-    pub fn set_video(&mut self, video: VideoInput, classifier: &Classifier) {
+    pub fn set_video(&mut self, video: VideoInput) {
         self.video = Some(video);
         self.warned_frame = false;
         self.warned_zones = false;
-        self.restart(classifier);
+        self.restart();
     }
 
     /// Starts the stream afresh: after a flush, a caps change or a restart.
-    pub fn restart(&mut self, classifier: &Classifier) {
+    pub fn restart(&mut self) {
         self.schedule.reset();
-        classifier.reset();
+        self.classifier.reset();
         if let Some(worker) = &self.worker {
             worker.reset();
         }
@@ -132,75 +131,42 @@ impl Stream {
 
     /// Runs (or skips) inference for one frame and returns the result the buffer
     /// carries; messages to post go to `notices`.
-    #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
-        classifier: &Classifier,
-        buf: &gst::BufferRef,
-        settings: FrameSettings,
-        selection: &Selection,
-        zones: &Arc<Zones>,
-        late: bool,
+        input: &FrameInput<'_>,
         notices: &mut Vec<Notice>,
     ) -> Result<Option<Carried<Classification>>, gst::FlowError> {
+        let settings = input.inputs.settings;
         if self.resize_mode != settings.resize_mode {
-            self.preprocessor = Preprocessor::new(
-                self.spec.tensor.clone(),
-                settings.resize_mode.into(),
-                self.spec.crop_fraction,
-            );
+            self.preprocessor = preprocessor(&self.spec, settings.resize_mode);
             self.resize_mode = settings.resize_mode;
         }
         let target = ResultTarget::from(settings.target);
-        if !self.warned_duplicate && meta::carries(buf, classifier.id(), target) {
-            self.warned_duplicate = true;
-            notices.push(Notice::DuplicateClassifier {
-                id: classifier.id().to_string(),
-                target: target.name(),
-            });
-        }
-        if settings.target == Target::Zones
-            && !self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones))
-        {
-            // New zones apply from this frame: the result carried so far, and any answer
-            // still in flight, is of the old ones.
-            if self.zones.is_some() {
-                self.schedule.start_over();
-                if let Some(worker) = &self.worker {
-                    worker.reset();
-                }
-            }
-            self.zones = Some(Arc::clone(zones));
-            self.warned_zones = false;
+        self.check_duplicate(input.buf, target, notices);
+        if settings.target == Target::Zones {
+            self.follow_zones(&input.inputs.zones);
         }
         let (frame, decision) =
             self.schedule
-                .next_frame(settings.interval, late, self.worker.is_some());
+                .next_frame(settings.interval, input.late, self.worker.is_some());
         {
-            let mut stats = lock(&classifier.stats);
+            let mut stats = lock(&self.stats);
             stats.frames_seen += 1;
             if decision == Decision::SkipLate {
                 stats.qos_skipped += 1;
             }
         }
         if decision == Decision::Classify {
-            match settings.target {
-                Target::Regions => {
-                    let regions = self.video.as_ref().map(|v| v.regions(buf, selection));
-                    self.classify_regions(classifier, buf, frame, settings, regions, notices)?
-                }
-                Target::Zones => {
-                    let inputs = self.place_zones(zones, notices);
-                    self.classify_regions(classifier, buf, frame, settings, inputs, notices)?
-                }
-                Target::Frame => self.classify_frame(classifier, buf, frame, settings, notices)?,
+            match self.job(input, frame, notices) {
+                Some(job) => self.classify(input.buf, job, notices)?,
+                None => self.warn_frame("no caps were negotiated", notices),
             }
         }
         // An answer of another target (the property changed since) is not this one's.
         if let Some(outcome) = self.worker.as_ref().and_then(Worker::take)
             && !matches!(&outcome, Outcome::Done { result, .. } if result.target != target)
         {
-            self.take(classifier, outcome, notices)?;
+            self.take(outcome, notices)?;
         }
         let carried = self.schedule.carried(frame);
         if let Some(c) = carried.as_ref().filter(|c| c.first_sight) {
@@ -210,12 +176,74 @@ impl Stream {
                 if settings.post_changes {
                     notices.push(Notice::Change {
                         change,
-                        pts: buf.pts(),
+                        pts: input.buf.pts(),
                     });
                 }
             }
         }
         Ok(carried)
+    }
+
+    fn check_duplicate(
+        &mut self,
+        buf: &gst::BufferRef,
+        target: ResultTarget,
+        notices: &mut Vec<Notice>,
+    ) {
+        let id = self.classifier.id();
+        if !self.warned_duplicate && meta::carries(buf, id, target) {
+            self.warned_duplicate = true;
+            notices.push(Notice::DuplicateClassifier {
+                id: id.to_string(),
+                target: target.name(),
+            });
+        }
+    }
+
+    /// New zones apply from this frame: the result carried so far, and any answer
+    /// still in flight, is of the old ones.
+    fn follow_zones(&mut self, zones: &Arc<Zones>) {
+        if self.zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones)) {
+            return;
+        }
+        if self.zones.is_some() {
+            self.schedule.start_over();
+            if let Some(worker) = &self.worker {
+                worker.reset();
+            }
+        }
+        self.zones = Some(Arc::clone(zones));
+        self.warned_zones = false;
+    }
+
+    /// What this frame asks of the classifier; None before caps.
+    fn job(
+        &mut self,
+        input: &FrameInput<'_>,
+        frame: u64,
+        notices: &mut Vec<Notice>,
+    ) -> Option<Job> {
+        let settings = input.inputs.settings;
+        let video = self.video.as_ref()?;
+        let inputs = match settings.target {
+            Target::Frame => None,
+            Target::Regions => Some(video.regions(input.buf, &input.inputs.selection)),
+            Target::Zones => Some(self.place_zones(&input.inputs.zones, notices)?),
+        };
+        let what = match inputs {
+            None => What::Frame,
+            Some(inputs) => What::Regions {
+                target: settings.target.into(),
+                inputs,
+                max_batch: settings.max_batch,
+            },
+        };
+        Some(Job {
+            frame,
+            pts: input.buf.pts(),
+            params: settings.params,
+            what,
+        })
     }
 
     /// The zones on the negotiated frame, clipped to it; warns once (per zones value and
@@ -239,111 +267,55 @@ impl Stream {
         Some(placed.inputs)
     }
 
-    fn classify_frame(
+    /// Preprocesses the job's images and runs them: here, one batch at a time, so
+    /// memory stays bounded by `max-batch`; or all prepared at once and handed to the
+    /// worker, so the streaming thread never waits for the backend.
+    fn classify(
         &mut self,
-        classifier: &Classifier,
         buf: &gst::BufferRef,
-        frame: u64,
-        settings: FrameSettings,
+        job: Job,
         notices: &mut Vec<Notice>,
     ) -> Result<(), gst::FlowError> {
         let Some(video) = self.video.as_ref() else {
-            self.warn_frame("no caps were negotiated", notices);
             return Ok(());
         };
-        let started = Instant::now();
-        let (pre, tensor) = (&mut self.preprocessor, &mut self.tensor);
-        if let Err(why) =
-            video.with_frame(buf, |view| pre.run(view, tensor).map_err(|e| e.to_string()))
-        {
-            self.warn_frame(&why, notices);
-            return Ok(());
-        }
-        gst::log!(CAT, "preprocess {:?}", started.elapsed());
-        match &self.worker {
-            None => {
-                let outcome = classifier.run(&self.tensor, frame, buf.pts(), settings.params);
-                self.take(classifier, outcome, notices)?;
-            }
-            Some(worker) => {
-                let job = Job {
-                    tensor: self.tensor.clone(),
-                    frame,
-                    pts: buf.pts(),
-                    params: settings.params,
-                    regions: None,
-                };
-                if worker.submit(job) {
-                    lock(&classifier.stats).results_dropped += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn classify_regions(
-        &mut self,
-        classifier: &Classifier,
-        buf: &gst::BufferRef,
-        frame: u64,
-        settings: FrameSettings,
-        regions: Option<Vec<RegionInput>>,
-        notices: &mut Vec<Notice>,
-    ) -> Result<(), gst::FlowError> {
-        let (Some(video), Some(regions)) = (self.video.as_ref(), regions) else {
-            self.warn_frame("no caps were negotiated", notices);
-            return Ok(());
+        let len = self.preprocessor.spec().len();
+        let (pre, batch) = (&mut self.preprocessor, &mut self.batch);
+        let regions: Vec<Option<crate::core::preprocess::Region>> = match &job.what {
+            What::Frame => vec![None],
+            What::Regions { inputs, .. } => inputs.iter().map(|r| Some(r.region)).collect(),
         };
-        let pre = &mut self.preprocessor;
-        let len = pre.spec().len();
-        let mut prepare = |view: &FrameView<'_>, part: &[RegionInput], out: &mut [f32]| {
+        let mut prepare = |view: &FrameView<'_>, part: &[Option<_>], out: &mut Vec<f32>| {
+            out.resize(part.len() * len, 0.0);
             for (region, tensor) in part.iter().zip(out.chunks_mut(len)) {
-                pre.run_region(view, Some(region.region), tensor)
+                pre.run_region(view, *region, tensor)
                     .map_err(|e| e.to_string())?;
             }
-            Ok(())
+            Ok::<_, String>(())
         };
         let outcome = match &self.worker {
-            // Async: every region is prepared here and the worker runs them, `max-batch`
-            // at a time, so the streaming thread never waits for the backend or the
-            // network. A job holds all of a frame's tensors: `max-regions` bounds them.
-            Some(worker) => {
-                let mut tensors = vec![0.0; regions.len() * len];
-                video
-                    .with_frame(buf, |view| prepare(view, &regions, &mut tensors))
-                    .map(|()| {
-                        let job = Job {
-                            tensor: tensors,
-                            frame,
-                            pts: buf.pts(),
-                            params: settings.params,
-                            regions: Some(RegionsJob {
-                                target: settings.target.into(),
-                                inputs: regions,
-                                max_batch: settings.max_batch,
-                            }),
-                        };
-                        if worker.submit(job) {
-                            lock(&classifier.stats).results_dropped += 1;
-                        }
-                        None
-                    })
-            }
+            Some(worker) => video.with_frame(buf, |view| {
+                let mut tensors = Vec::new();
+                prepare(view, &regions, &mut tensors)?;
+                if worker.submit(Prepared { job, tensors }) {
+                    lock(&self.stats).results_dropped += 1;
+                }
+                Ok(None)
+            }),
             None => video.with_frame(buf, |view| {
-                Ok(Some(classifier.run_regions(
-                    settings.target.into(),
-                    &regions,
-                    settings.max_batch,
-                    &mut self.batch,
-                    |part, out| prepare(view, part, out),
-                    frame,
-                    buf.pts(),
-                    settings.params,
-                )))
+                let per_batch = job.batch_size();
+                let mut pass = self.classifier.start(job);
+                for part in regions.chunks(per_batch) {
+                    prepare(view, part, batch)?;
+                    if let Err(outcome) = pass.run(batch, part.len()) {
+                        return Ok(Some(outcome));
+                    }
+                }
+                Ok(Some(pass.finish()))
             }),
         };
         match outcome {
-            Ok(Some(outcome)) => self.take(classifier, outcome, notices),
+            Ok(Some(outcome)) => self.take(outcome, notices),
             Ok(None) => Ok(()),
             Err(why) => {
                 self.warn_frame(&why, notices);
@@ -361,16 +333,22 @@ impl Stream {
     }
 
     /// Makes an inference outcome the current result, or says why there is none.
-    fn take(
-        &mut self,
-        classifier: &Classifier,
-        outcome: Outcome,
-        notices: &mut Vec<Notice>,
-    ) -> Result<(), gst::FlowError> {
-        notices.extend(classifier.warnings().into_iter().map(Notice::Server));
+    fn take(&mut self, outcome: Outcome, notices: &mut Vec<Notice>) -> Result<(), gst::FlowError> {
+        let telemetry = self.classifier.telemetry();
+        notices.extend(telemetry.warnings.into_iter().map(Notice::Server));
+        let mut stats = lock(&self.stats);
+        if telemetry.requests.is_some() {
+            stats.requests = telemetry.requests;
+        }
         match outcome {
-            Outcome::Done { frame, mut result } => {
+            Outcome::Done {
+                frame,
+                mut result,
+                calls,
+            } => {
                 self.outage = false;
+                let took = std::time::Duration::from_nanos(result.inference_time_ns);
+                stats.record_inference(took, calls, result.regions.len() as u64);
                 result.seq = self.results + 1;
                 if self.schedule.finished(frame, *result) {
                     self.results += 1;
@@ -382,19 +360,20 @@ impl Stream {
                 if !self.warned_scores {
                     self.warned_scores = true;
                     notices.push(Notice::NonFinite {
-                        model: classifier.model_name().to_string(),
+                        model: self.classifier.info().name.clone(),
                     });
                 }
                 Ok(())
             }
             Outcome::Unreadable(why) => {
+                drop(stats);
                 self.warn_frame(&why, notices);
                 Ok(())
             }
             // One warning per outage, not one per frame; the next result ends it.
             Outcome::Unavailable(why) => {
                 self.schedule.forget();
-                lock(&classifier.stats).frames_unanswered += 1;
+                stats.frames_unanswered += 1;
                 if !self.outage {
                     self.outage = true;
                     notices.push(Notice::Unavailable(why));
@@ -407,4 +386,8 @@ impl Stream {
             }
         }
     }
+}
+
+fn preprocessor(spec: &ModelSpec, mode: ResizeMode) -> Preprocessor {
+    Preprocessor::new(spec.tensor.clone(), mode.into(), spec.crop_fraction)
 }

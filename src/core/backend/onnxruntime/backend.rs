@@ -1,0 +1,79 @@
+//! One element's handle on a shared ONNX Runtime session: the [`Backend`] the element
+//! runs its tensors through.
+
+use super::cache::{self, Held};
+use super::error::{EngineError, Failure};
+use super::provider::{Active, Kind};
+use super::session::{EngineOptions, SharedModel, WarmUp};
+use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Scores};
+use std::path::Path;
+
+pub struct OnnxRuntime {
+    held: Held,
+}
+
+impl OnnxRuntime {
+    /// The shared model for the path and options, loaded if no element holds it, with
+    /// the pool of sessions this element asks for (`sessions`, 0 = automatic).
+    pub fn load(
+        path: &Path,
+        options: &EngineOptions,
+        sessions: usize,
+    ) -> Result<OnnxRuntime, EngineError> {
+        Ok(OnnxRuntime {
+            held: cache::shared(path, options, sessions)?,
+        })
+    }
+
+    fn model(&self) -> &SharedModel {
+        &self.held.model
+    }
+
+    /// Sessions in the model's pool, shared with the other elements holding it.
+    pub fn pool_size(&self) -> usize {
+        self.model().pool_size()
+    }
+
+    /// The provider the session really runs on.
+    pub fn active(&self) -> Active {
+        self.model().active
+    }
+
+    /// The output scores are read from.
+    pub fn output_name(&self) -> &str {
+        self.model().output_name()
+    }
+
+    /// Whether the session runs on ONNX Runtime's CPU provider.
+    pub fn on_cpu(&self) -> bool {
+        self.model().active.kind == Kind::Cpu
+    }
+
+    /// The inference run at load.
+    pub fn warm_up(&self) -> &WarmUp {
+        &self.model().warm_up
+    }
+
+    /// Providers that were tried first and failed, with ONNX Runtime's reasons.
+    pub fn failures(&self) -> &[Failure] {
+        &self.model().failures
+    }
+}
+
+impl Backend for OnnxRuntime {
+    fn info(&self) -> &ModelInfo {
+        &self.model().info
+    }
+
+    fn run(&self, batch: &Batch<'_>) -> Result<Scores, BackendError> {
+        let (rows, embeddings) =
+            self.model()
+                .run_batch(batch.tensors, batch.images, batch.embed)?;
+        Ok(Scores {
+            rows,
+            calls: 1,
+            provider: None,
+            embeddings,
+        })
+    }
+}

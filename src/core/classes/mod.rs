@@ -1,0 +1,360 @@
+//! Custom classes from a few example photos (`classes-dir`): a folder of class folders,
+//! each example embedded by the model with the frames' preprocessing, cached on disk, and
+//! the few-shot rule that scores a frame's embedding against them. No GStreamer here: the
+//! element, the command-line helper and the benchmark use the same code.
+
+pub mod cache;
+pub mod decode;
+pub mod folder;
+pub mod rule;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::core::backend::{Backend, Batch, batching};
+use crate::core::model::ModelSpec;
+use crate::core::postprocess::Labelled;
+use crate::core::preprocess::{FrameView, PixelFormat, Preprocessor, ResizeMode, YuvMatrix};
+pub use decode::Rgb;
+pub use folder::FolderError;
+pub use rule::{Rule, normalise};
+
+/// The label of a frame whose best class scores below `min-similarity`.
+pub const UNKNOWN: &str = "unknown";
+
+/// Embeds images as the element embeds frames: the same preprocessing (resize mode,
+/// crop, channel order, normalisation), then the model's embedding output, at unit length.
+pub struct Embedder {
+    backend: Arc<dyn Backend>,
+    preprocessor: Preprocessor,
+    tensor: Vec<f32>,
+    width: usize,
+    /// What else than the model decides the embeddings, for the cache key.
+    preprocessing: String,
+}
+
+impl Embedder {
+    /// None when the model has no embedding output.
+    pub fn new(backend: Arc<dyn Backend>, spec: &ModelSpec, mode: ResizeMode) -> Option<Embedder> {
+        let width = backend.info().embedding?;
+        Some(Embedder {
+            backend,
+            preprocessor: Preprocessor::new(spec.tensor.clone(), mode, spec.crop_fraction),
+            tensor: vec![0.0; spec.tensor.len()],
+            width,
+            preprocessing: format!("{:?} {:?} {}", spec.tensor, mode, spec.crop_fraction),
+        })
+    }
+
+    /// The embedding's number of values.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The unit-length embedding of one upright RGB image.
+    pub fn embed(&mut self, image: &Rgb) -> Result<Vec<f32>, String> {
+        let view = FrameView::new(
+            PixelFormat::Rgb,
+            (image.width, image.height),
+            &[&image.pixels],
+            &[image.width * 3],
+            YuvMatrix::BT601,
+        )
+        .map_err(|e| e.to_string())?;
+        self.preprocessor
+            .run(&view, &mut self.tensor)
+            .map_err(|e| e.to_string())?;
+        let batch = Batch {
+            embed: true,
+            ..Batch::new(&self.tensor, 1)
+        };
+        let scores = batching::run(self.backend.as_ref(), &batch).map_err(|e| e.to_string())?;
+        let mut embedding = scores.embeddings;
+        if embedding.len() != self.width || !normalise(&mut embedding) {
+            return Err("the model gave an empty or non-finite embedding".to_string());
+        }
+        Ok(embedding)
+    }
+}
+
+/// The classes in use: their labels (folder names) and the fitted rule.
+#[derive(Debug, Clone)]
+pub struct ClassSet {
+    pub labels: Vec<String>,
+    rule: Rule,
+}
+
+impl ClassSet {
+    pub fn new(labels: Vec<String>, rule: Rule) -> ClassSet {
+        ClassSet { labels, rule }
+    }
+
+    /// Each class's score in [0, 1] for a unit-length embedding, in `labels` order;
+    /// returns the best class's cosine similarity (see [`Rule::scores`]).
+    pub fn scores(&self, embedding: &[f32], out: &mut Vec<f32>) -> f32 {
+        self.rule.scores(embedding, out)
+    }
+}
+
+/// A ranked result whose best class's cosine similarity (`similarity`) is below
+/// `min_similarity` becomes the one label [`UNKNOWN`], with the best class's score and
+/// class id = the number of classes.
+pub fn or_unknown(
+    labelled: Labelled,
+    similarity: f64,
+    min_similarity: f64,
+    classes: usize,
+) -> Labelled {
+    match labelled.scores.first() {
+        Some(&best) if similarity < min_similarity => Labelled {
+            labels: vec![UNKNOWN.to_string()],
+            class_ids: vec![classes as u32],
+            scores: vec![best],
+        },
+        _ => labelled,
+    }
+}
+
+/// Something wrong with one example or class; the rest still works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// Not an image, corrupt, unreadable, or no embedding: left out.
+    Skipped { path: PathBuf, why: String },
+    /// A class folder without one usable example: the class is left out.
+    EmptyClass { label: String, dir: PathBuf },
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::Skipped { path, why } => write!(
+                f,
+                "classes-dir: example '{}' skipped: {}; use JPEG or PNG photos",
+                path.display(),
+                why
+            ),
+            Notice::EmptyClass { label, dir } => write!(
+                f,
+                "classes-dir: class '{}' has no usable JPEG or PNG example in '{}' and is left out",
+                label,
+                dir.display()
+            ),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassesError {
+    #[error("{0}")]
+    Folder(#[from] FolderError),
+    #[error(
+        "classes-dir '{}' needs at least two classes with usable examples (one sub-folder \
+         of JPEG or PNG photos per class), found {}",
+        dir.display(),
+        if usable.is_empty() { "none".to_string() } else { format!("only '{}'", usable.join("', '")) }
+    )]
+    TooFew { dir: PathBuf, usable: Vec<String> },
+    #[error("classes-dir: embedding '{}' failed: {why}", path.display())]
+    Inference { path: PathBuf, why: String },
+}
+
+/// What building the classes did.
+#[derive(Debug)]
+pub struct Built {
+    pub set: ClassSet,
+    pub notices: Vec<Notice>,
+    /// Examples embedded now, and examples taken from the cache.
+    pub embedded: u64,
+    pub cached: u64,
+    /// Why the cache was not read or written, for the debug log.
+    pub cache_notes: Vec<String>,
+}
+
+/// Where the cache lives and what it is keyed by.
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    /// None: no cache.
+    pub dir: Option<PathBuf>,
+    /// The model file, whose content keys the cache.
+    pub model: PathBuf,
+}
+
+/// The cache file for this model content, preprocessing and classes folder.
+fn cache_file(
+    options: &CacheOptions,
+    embedder: &Embedder,
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> Option<PathBuf> {
+    let root = options.dir.as_ref()?;
+    let model = match cache::model_sha256(Some(root), &options.model) {
+        Ok(hash) => hash,
+        Err(e) => {
+            notes.push(format!(
+                "no cache: model '{}' cannot be hashed: {e}",
+                options.model.display()
+            ));
+            return None;
+        }
+    };
+    let folder = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut key = format!("{model}\n{}\n", embedder.preprocessing).into_bytes();
+    key.extend(std::os::unix::ffi::OsStrExt::as_bytes(folder.as_os_str()));
+    Some(root.join(format!("{}.bin", cache::hex(&cache::sha256(&key)))))
+}
+
+/// Scans `dir`, embeds each example (or takes it from the cache) and fits the rule.
+pub fn build(
+    dir: &Path,
+    embedder: &mut Embedder,
+    options: &CacheOptions,
+) -> Result<Built, ClassesError> {
+    let folder = folder::scan(dir)?;
+    let mut notes = Vec::new();
+    let file = cache_file(options, embedder, dir, &mut notes);
+    let old = match &file {
+        Some(f) if f.exists() => cache::read(f, embedder.width()).unwrap_or_else(|why| {
+            notes.push(format!("cache '{}' ignored: {why}", f.display()));
+            Vec::new()
+        }),
+        _ => Vec::new(),
+    };
+    let by_path: HashMap<&Path, &cache::Entry> =
+        old.iter().map(|e| (e.path.as_path(), e)).collect();
+    let by_hash: HashMap<[u8; 32], &cache::Entry> = old.iter().map(|e| (e.sha256, e)).collect();
+    let (mut embedded, mut cached) = (0, 0);
+    let mut notices = Vec::new();
+    let mut entries = Vec::new();
+    let mut labels = Vec::new();
+    let mut examples: Vec<(usize, usize)> = Vec::new();
+    for class in &folder.classes {
+        let before = entries.len();
+        for path in &class.files {
+            let skip = |why: String| Notice::Skipped {
+                path: path.clone(),
+                why,
+            };
+            let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
+            let (size, mtime_ns) = match std::fs::metadata(path) {
+                Ok(meta) => cache::stamp(&meta),
+                Err(e) => {
+                    notices.push(skip(e.to_string()));
+                    continue;
+                }
+            };
+            if let Some(e) = by_path
+                .get(relative.as_path())
+                .filter(|e| e.size == size && e.mtime_ns == mtime_ns)
+            {
+                cached += 1;
+                entries.push((*e).clone());
+                continue;
+            }
+            let bytes = match crate::core::files::read_regular(path, decode::MAX_FILE_BYTES) {
+                Ok(bytes) => bytes,
+                Err(problem) => {
+                    notices.push(skip(problem.to_string()));
+                    continue;
+                }
+            };
+            let sha256 = cache::sha256(&bytes);
+            let embedding = if let Some(e) = by_hash.get(&sha256) {
+                cached += 1;
+                e.embedding.clone()
+            } else {
+                let image = match decode::decode(&bytes) {
+                    Ok(image) => image,
+                    Err(why) => {
+                        notices.push(skip(why));
+                        continue;
+                    }
+                };
+                embedded += 1;
+                embedder
+                    .embed(&image)
+                    .map_err(|why| ClassesError::Inference {
+                        path: path.clone(),
+                        why,
+                    })?
+            };
+            entries.push(cache::Entry {
+                path: relative,
+                size,
+                mtime_ns,
+                sha256,
+                embedding,
+            });
+        }
+        if entries.len() == before {
+            notices.push(Notice::EmptyClass {
+                label: class.label.clone(),
+                dir: class.dir.clone(),
+            });
+            continue;
+        }
+        examples.extend((before..entries.len()).map(|i| (labels.len(), i)));
+        labels.push(class.label.clone());
+    }
+    if labels.len() < 2 {
+        return Err(ClassesError::TooFew {
+            dir: dir.to_path_buf(),
+            usable: labels,
+        });
+    }
+    if let Some(f) = &file
+        && entries != old
+        && let Err(e) = cache::write(f, embedder.width(), &entries)
+    {
+        notes.push(format!("cache '{}' not written: {e}", f.display()));
+    }
+    let rule = Rule::fit(
+        examples
+            .iter()
+            .map(|&(class, i)| (class, entries[i].embedding.as_slice())),
+        labels.len(),
+        embedder.width(),
+    );
+    Ok(Built {
+        set: ClassSet::new(labels, rule),
+        notices,
+        embedded,
+        cached,
+        cache_notes: notes,
+    })
+}
+
+/// The default cache folder: `$XDG_CACHE_HOME/imgclassify/classes`, else
+/// `~/.cache/imgclassify/classes`.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("imgclassify")
+        .join("classes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_min_similarity_is_unknown() {
+        let ranked = Labelled {
+            labels: vec!["car".into(), "van".into()],
+            class_ids: vec![0, 1],
+            scores: vec![0.4, 0.3],
+        };
+        let out = or_unknown(ranked.clone(), 0.45, 0.5, 2);
+        assert_eq!(out.labels, vec![UNKNOWN]);
+        assert_eq!(out.class_ids, vec![2]);
+        assert_eq!(out.scores, vec![0.4]);
+        assert_eq!(or_unknown(ranked.clone(), 0.5, 0.5, 2), ranked);
+        assert_eq!(
+            or_unknown(Labelled::default(), 0.1, 0.5, 2),
+            Labelled::default()
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! NULL→READY with `classes-dir` or `attach-embedding`: the model's embedding output,
+//! the examples embedded (or taken from the cache), and their warnings and errors.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::request::ClassesRequest;
+use crate::core::backend::Backend;
+use crate::core::classes::{
+    self, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, default_cache_dir,
+};
+use crate::core::model::ModelSpec;
+use crate::core::preprocess::ResizeMode;
+use crate::core::report::{Kind, LoadError, Note};
+
+/// What the classifier gets: the custom classes, and the example counts for `stats`.
+#[derive(Default)]
+pub struct Embedding {
+    pub classes: Option<ClassSet>,
+    /// Examples embedded and taken from the cache.
+    pub examples: Option<(u64, u64)>,
+}
+
+/// The remote backend does not return the embedding output yet.
+pub fn refuse_remote(asked: &ClassesRequest) -> Result<(), LoadError> {
+    if asked.dir.is_none() && !asked.attach_embedding {
+        return Ok(());
+    }
+    Err(LoadError::new(
+        Kind::Settings,
+        "classes-dir and attach-embedding need the model's embedding output, which \
+         inference-server does not return: unset inference-server to run the model in \
+         process, or unset classes-dir and attach-embedding",
+    ))
+}
+
+/// The examples are embedded as frames are preprocessed: with `spec` and
+/// `resize_mode`.
+pub fn load(
+    asked: &ClassesRequest,
+    path: &Path,
+    backend: &Arc<dyn Backend>,
+    (spec, resize_mode): (&ModelSpec, ResizeMode),
+    notes: &mut Vec<Note>,
+) -> Result<Embedding, LoadError> {
+    if asked.dir.is_none() && !asked.attach_embedding {
+        return Ok(Embedding::default());
+    }
+    let Some(mut embedder) = Embedder::new(Arc::clone(backend), spec, resize_mode) else {
+        return Err(LoadError::new(
+            Kind::Settings,
+            format!(
+                "model '{}' ({}) has no embedding output, which {} needs: add the pooled \
+                 features before the classifier ([N, D] float) as a graph output named \
+                 'embedding', or name it in the metadata key imgclassify.embedding \
+                 (models/set_metadata.py, models/README.md); the built-in models have one",
+                backend.info().name,
+                path.display(),
+                if asked.dir.is_some() {
+                    "classes-dir"
+                } else {
+                    "attach-embedding"
+                }
+            ),
+        ));
+    };
+    let Some(dir) = &asked.dir else {
+        return Ok(Embedding::default());
+    };
+    let started = Instant::now();
+    let options = CacheOptions {
+        dir: Some(asked.cache_dir.clone().unwrap_or_else(default_cache_dir)),
+        model: path.to_path_buf(),
+    };
+    let built = classes::build(dir, &mut embedder, &options).map_err(|e| {
+        let kind = match e {
+            ClassesError::Folder(FolderError::Missing(_)) => Kind::NotFound,
+            ClassesError::Folder(_) => Kind::OpenRead,
+            ClassesError::TooFew { .. } => Kind::Settings,
+            ClassesError::Inference { .. } => Kind::Failed,
+        };
+        LoadError::new(kind, e)
+    })?;
+    for note in &built.cache_notes {
+        notes.push(Note::Debug(format!("classes-dir: {note}")));
+    }
+    for notice in &built.notices {
+        notes.push(Note::warning(Kind::Read, notice.to_string()));
+    }
+    notes.push(Note::Info(format!(
+        "classes-dir '{}': {} classes ({}), {} examples embedded, {} from the cache, in {:?}",
+        dir.display(),
+        built.set.labels.len(),
+        built.set.labels.join(", "),
+        built.embedded,
+        built.cached,
+        started.elapsed()
+    )));
+    Ok(Embedding {
+        classes: Some(built.set),
+        examples: Some((built.embedded, built.cached)),
+    })
+}
