@@ -49,14 +49,17 @@ pub mod testing {
     }
 
     pub mod preprocess {
-        pub use crate::core::model::{
-            ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, Layout, TensorSpec,
+        pub use crate::core::model::{ChannelOrder, Layout, TensorSpec};
+        pub use crate::core::preprocess::{
+            FrameView, PixelFormat, Preprocessor, Region, ResizeMode, YuvMatrix,
         };
-        pub use crate::core::preprocess::*;
     }
 
     pub mod classes {
-        pub use crate::core::classes::*;
+        pub use crate::core::classes::{
+            CacheOptions, ClassSet, Embedder, Rule, UNKNOWN, build, cache, decode,
+            default_cache_dir, folder, normalise,
+        };
     }
 
     pub mod jsonlines {

@@ -358,3 +358,117 @@ fn failed(e: BackendError) -> Outcome {
         e => Outcome::Failed(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::backend::fake::Fake;
+    use crate::core::postprocess::Activation;
+    use crate::core::preprocess::Region;
+    use std::time::Duration;
+
+    fn classifier(backend: Fake) -> (Classifier, Arc<Fake>) {
+        let backend = Arc::new(backend);
+        let labels = vec!["cat".into(), "dog".into(), "car".into()];
+        let post = Postprocessor::new(Activation::Softmax, labels);
+        let c = Classifier::new("c".into(), Arc::clone(&backend) as Arc<dyn Backend>, post);
+        (c, backend)
+    }
+
+    fn params() -> Params {
+        Params {
+            top_k: 1,
+            ..Params::default()
+        }
+    }
+
+    fn zone(name: &str) -> RegionInput {
+        RegionInput {
+            roi_id: 0,
+            roi_type: name.into(),
+            region: Region {
+                x: 0,
+                y: 0,
+                width: 2,
+                height: 2,
+            },
+        }
+    }
+
+    fn zones_job(names: &[&str], max_batch: usize) -> Job {
+        Job {
+            frame: 7,
+            pts: None,
+            params: params(),
+            what: What::Regions {
+                target: Target::Zones,
+                inputs: names.iter().map(|n| zone(n)).collect(),
+                max_batch,
+            },
+        }
+    }
+
+    #[test]
+    fn a_prepared_job_runs_max_batch_at_a_time_under_one_deadline_and_labels_in_order() {
+        let (c, backend) = classifier(Fake::new(3, true, Some(Duration::from_secs(5))));
+        let tensors = backend.images(&[2, 0, 1]);
+        let job = zones_job(&["a", "b", "c"], 2);
+        let Outcome::Done {
+            frame,
+            result,
+            calls,
+        } = c.run_prepared(Prepared { job, tensors })
+        else {
+            panic!("no result")
+        };
+        assert_eq!((frame, calls), (7, 2));
+        assert_eq!(*backend.calls.lock().unwrap(), vec![(2, true), (1, true)]);
+        assert_eq!(result.target, Target::Zones);
+        assert_eq!(result.provider, "fake");
+        let labels: Vec<(&str, &str)> = result
+            .regions
+            .iter()
+            .map(|r| (r.roi_type.as_str(), r.labels[0].as_str()))
+            .collect();
+        assert_eq!(labels, vec![("a", "car"), ("b", "cat"), ("c", "dog")]);
+    }
+
+    #[test]
+    fn in_process_there_is_no_deadline_and_a_frame_is_one_image() {
+        let (c, backend) = classifier(Fake::new(3, true, None));
+        let job = Job {
+            what: What::Frame,
+            ..zones_job(&[], 1)
+        };
+        let mut pass = c.start(job);
+        pass.run(&backend.images(&[1]), 1).unwrap();
+        let Outcome::Done { result, .. } = pass.finish() else {
+            panic!("no result")
+        };
+        assert_eq!(result.target, Target::Frame);
+        assert_eq!(result.labels, vec!["dog".to_string()]);
+        assert_eq!(*backend.calls.lock().unwrap(), vec![(1, false)]);
+    }
+
+    #[test]
+    fn tensors_that_do_not_fit_the_job_and_a_silent_server_are_outcomes_not_panics() {
+        let (c, backend) = classifier(Fake::new(3, true, None));
+        let tensors = backend.images(&[0]);
+        let outcome = c.run_prepared(Prepared {
+            job: zones_job(&["a", "b"], 8),
+            tensors,
+        });
+        assert!(matches!(outcome, Outcome::Unreadable(_)), "{outcome:?}");
+        assert!(backend.calls.lock().unwrap().is_empty());
+
+        let mut silent = Fake::new(3, true, None);
+        silent.unavailable = Some("no server".into());
+        let (c, backend) = classifier(silent);
+        let tensors = backend.images(&[0, 1]);
+        let outcome = c.run_prepared(Prepared {
+            job: zones_job(&["a", "b"], 8),
+            tensors,
+        });
+        assert!(matches!(outcome, Outcome::Unavailable(ref why) if why == "no server"));
+    }
+}

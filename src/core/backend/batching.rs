@@ -40,80 +40,36 @@ pub fn run(backend: &dyn Backend, batch: &Batch<'_>) -> Result<Scores, BackendEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::backend::{ElementType, ModelInfo, Placement};
-    use crate::core::model::{ModelSpec, TensorSpec};
-    use std::sync::Mutex;
-
-    /// Scores each image with its first value; records the batch sizes it was given.
-    struct Echo {
-        info: ModelInfo,
-        calls: Mutex<Vec<usize>>,
-    }
-
-    fn echo(batchable: bool) -> Echo {
-        Echo {
-            info: ModelInfo {
-                name: "echo".into(),
-                spec: ModelSpec {
-                    tensor: TensorSpec::imagenet(2),
-                    crop_fraction: 1.0,
-                    classes: 1,
-                    output: None,
-                },
-                input_type: ElementType::Float32,
-                labels: None,
-                batchable,
-                quantization: None,
-                embedding: None,
-                placement: Placement::default(),
-            },
-            calls: Mutex::new(Vec::new()),
-        }
-    }
-
-    impl Backend for Echo {
-        fn info(&self) -> &ModelInfo {
-            &self.info
-        }
-        fn run(&self, batch: &Batch<'_>) -> Result<Scores, BackendError> {
-            self.calls.lock().unwrap().push(batch.images);
-            let len = self.info.spec.tensor.len();
-            Ok(Scores {
-                rows: batch.tensors.chunks(len).map(|t| t[0]).collect(),
-                calls: 1,
-                provider: None,
-                embeddings: Vec::new(),
-            })
-        }
-    }
-
-    fn three_images(len: usize) -> Vec<f32> {
-        (0..3).flat_map(|i| vec![i as f32; len]).collect()
-    }
+    use crate::core::backend::fake::Fake;
 
     #[test]
     fn a_batchable_model_gets_the_whole_batch_in_one_call() {
-        let backend = echo(true);
-        let tensors = three_images(backend.info.spec.tensor.len());
+        let backend = Fake::new(3, true, None);
+        let tensors = backend.images(&[0, 1, 2]);
         let scores = run(&backend, &Batch::new(&tensors, 3)).unwrap();
-        assert_eq!(scores.rows, vec![0.0, 1.0, 2.0]);
+        assert_eq!(scores.rows.len(), 9);
         assert_eq!(scores.calls, 1);
-        assert_eq!(*backend.calls.lock().unwrap(), vec![3]);
+        assert_eq!(*backend.calls.lock().unwrap(), vec![(3, false)]);
     }
 
     #[test]
     fn a_model_without_a_batch_dimension_gets_one_image_per_call_in_order() {
-        let backend = echo(false);
-        let tensors = three_images(backend.info.spec.tensor.len());
+        let backend = Fake::new(3, false, None);
+        let tensors = backend.images(&[2, 0, 1]);
         let scores = run(&backend, &Batch::new(&tensors, 3)).unwrap();
-        assert_eq!(scores.rows, vec![0.0, 1.0, 2.0]);
+        let top: Vec<usize> = scores
+            .rows
+            .chunks(3)
+            .map(|r| r.iter().position(|&v| v > 0.0).unwrap())
+            .collect();
+        assert_eq!(top, vec![2, 0, 1]);
         assert_eq!(scores.calls, 3);
-        assert_eq!(*backend.calls.lock().unwrap(), vec![1, 1, 1]);
+        assert_eq!(*backend.calls.lock().unwrap(), vec![(1, false); 3]);
     }
 
     #[test]
     fn a_batch_of_the_wrong_size_is_refused_before_the_backend_sees_it() {
-        let backend = echo(true);
+        let backend = Fake::new(3, true, None);
         let err = run(&backend, &Batch::new(&[0.0; 5], 3)).unwrap_err();
         assert!(matches!(
             err,

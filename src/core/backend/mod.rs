@@ -5,6 +5,8 @@
 //! runtime and a remote inference server fit behind it alike.
 
 pub mod batching;
+#[cfg(test)]
+pub mod fake;
 pub mod onnxruntime;
 pub mod open;
 pub mod remote;

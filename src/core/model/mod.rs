@@ -10,6 +10,4 @@ pub mod zoo;
 
 pub use input::{ModelSpec, ShapeError, classes_of, model_spec, requested_input_size};
 pub use metadata::{MetadataError, ModelMetadata, OutputKind};
-pub use tensor::{
-    ChannelOrder, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, TensorSpec,
-};
+pub use tensor::{ChannelOrder, INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, TensorSpec};

@@ -12,8 +12,10 @@ mod resample;
 #[cfg(test)]
 mod tests;
 
-pub use format::{FrameError, FrameView, PixelFormat, YuvMatrix};
-pub use geometry::{AxisTaps, Placement, Rect, ResizeMode, place};
+#[cfg(test)]
+use format::FrameError;
+pub use format::{FrameView, PixelFormat, YuvMatrix};
+pub use geometry::{AxisTaps, Placement, ResizeMode, place};
 
 use multiversion::multiversion;
 use resample::{Components, Plan, chunk_starts};
