@@ -50,8 +50,10 @@ fn videotestsrc_sh_prints_one_line_per_frame() {
     );
 }
 
+/// By default the PNG goes to $TMPDIR, never into the checkout (neither the folder it is
+/// run from nor docs/).
 #[test]
-fn overlay_photo_sh_writes_into_the_current_folder_not_docs() {
+fn overlay_photo_sh_writes_into_tmpdir_not_the_checkout() {
     let screenshot = Path::new(ROOT).join("docs/coffee-overlay.png");
     let before = std::fs::metadata(&screenshot)
         .and_then(|m| m.modified())
@@ -59,13 +61,21 @@ fn overlay_photo_sh_writes_into_the_current_folder_not_docs() {
     let dir = tmp("overlay-photo");
     std::fs::create_dir_all(&dir).expect("scratch folder");
     let _ = std::fs::remove_file(dir.join("coffee-overlay.png"));
+    let _ = std::fs::remove_file(Path::new(ROOT).join("coffee-overlay.png"));
     let out = script("overlay-photo.sh")
-        .current_dir(&dir)
+        .current_dir(ROOT)
+        .env("TMPDIR", &dir)
         .output()
         .expect("bash runs");
-    ok("pipelines/overlay-photo.sh", out);
-    let written = std::fs::read(dir.join("coffee-overlay.png")).expect("PNG in the current folder");
+    let stdout = ok("pipelines/overlay-photo.sh", out);
+    let expected = dir.join("coffee-overlay.png");
+    assert_eq!(stdout.trim(), format!("wrote {}", expected.display()));
+    let written = std::fs::read(&expected).expect("PNG in $TMPDIR");
     assert!(written.starts_with(b"\x89PNG"), "a PNG file");
+    assert!(
+        !Path::new(ROOT).join("coffee-overlay.png").exists(),
+        "nothing written into the checkout"
+    );
     let after = std::fs::metadata(&screenshot)
         .and_then(|m| m.modified())
         .ok();
