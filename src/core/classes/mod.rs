@@ -119,7 +119,8 @@ pub fn or_unknown(
 /// Something wrong with one example or class; the rest still works.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    /// Not an image, corrupt, unreadable, or no embedding: left out.
+    /// Not an image, corrupt, too large, unreadable, or no embedding: left out. `why`
+    /// says what to do.
     Skipped { path: PathBuf, why: String },
     /// A class folder without one usable example: the class is left out.
     EmptyClass { label: String, dir: PathBuf },
@@ -130,7 +131,7 @@ impl std::fmt::Display for Notice {
         match self {
             Notice::Skipped { path, why } => write!(
                 f,
-                "classes-dir: example '{}' skipped: {}; use JPEG or PNG photos",
+                "classes-dir: example '{}' skipped: {}",
                 path.display(),
                 why
             ),
@@ -235,11 +236,12 @@ pub fn build(
                 path: path.clone(),
                 why,
             };
+            let unusable = |why: String| skip(format!("{why}; use JPEG or PNG photos"));
             let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
             let (size, mtime_ns) = match std::fs::metadata(path) {
                 Ok(meta) => cache::stamp(&meta),
                 Err(e) => {
-                    notices.push(skip(e.to_string()));
+                    notices.push(unusable(e.to_string()));
                     continue;
                 }
             };
@@ -254,7 +256,7 @@ pub fn build(
             let bytes = match crate::core::files::read_regular(path, decode::MAX_FILE_BYTES) {
                 Ok(bytes) => bytes,
                 Err(problem) => {
-                    notices.push(skip(problem.to_string()));
+                    notices.push(unusable(problem.to_string()));
                     continue;
                 }
             };
