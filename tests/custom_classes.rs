@@ -572,3 +572,107 @@ fn examples_claiming_a_huge_size_are_skipped_with_a_warning_naming_them() {
         assert_eq!(log.matches(&warning).count(), 1, "{warning}\n{log}");
     }
 }
+
+/// Examples embedded and taken from the cache, and the warnings NULL→READY posted.
+fn examples_and_warnings(dir: &Path, cache: &Path) -> ((u64, u64), Vec<String>) {
+    common::init();
+    let element = gst::ElementFactory::make("imgclassify")
+        .property("classes-dir", dir.display().to_string())
+        .property("classes-cache-dir", cache.display().to_string())
+        .build()
+        .expect("element");
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    element.set_state(gst::State::Ready).expect("READY");
+    let stats = element.property::<gst::Structure>("stats");
+    element.set_state(gst::State::Null).expect("NULL");
+    let warnings = std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+        .map(|m| match m.view() {
+            gst::MessageView::Warning(w) => w.error().to_string(),
+            _ => unreachable!("filtered"),
+        })
+        .collect();
+    let counts = (
+        stats.get("examples-embedded").expect("examples-embedded"),
+        stats.get("examples-cached").expect("examples-cached"),
+    );
+    (counts, warnings)
+}
+
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// A FIFO in place of the cache file or of the model-hash memo blocked NULL→READY
+/// forever; `/dev/zero` was read until memory ran out. Each is now ignored and replaced.
+#[test]
+fn a_fifo_or_a_device_in_the_cache_folder_is_ignored_and_replaced() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = classes_dir();
+    assert_eq!(examples(&dir, cache.path()), (EXAMPLES, 0));
+    let files: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .expect("cache")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        2,
+        "the cache file and the model's memo: {files:?}"
+    );
+    for file in &files {
+        std::fs::remove_file(file).expect("remove");
+        mkfifo(file);
+    }
+    let (d, c) = (dir.clone(), cache.path().to_path_buf());
+    let counts = common::bounded("READY with FIFOs in the cache", 60, move || {
+        examples(&d, &c)
+    });
+    assert_eq!(counts, (EXAMPLES, 0));
+    for file in &files {
+        assert!(std::fs::symlink_metadata(file).expect("replaced").is_file());
+        std::fs::remove_file(file).expect("remove");
+        std::os::unix::fs::symlink("/dev/zero", file).expect("symlink");
+    }
+    let (d, c) = (dir.clone(), cache.path().to_path_buf());
+    let counts = common::bounded("READY with /dev/zero in the cache", 60, move || {
+        examples(&d, &c)
+    });
+    assert_eq!(counts, (EXAMPLES, 0));
+    assert_eq!(examples(&dir, cache.path()), (0, EXAMPLES));
+}
+
+/// The cache folder is made private (0700); one that other users can write (no sticky
+/// bit) is not used, with a warning naming it: they could plant links or embeddings.
+#[test]
+fn the_cache_folder_is_private_and_one_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = classes_dir();
+    let made = root.path().join("made/cache");
+    assert_eq!(examples_and_warnings(&dir, &made), ((EXAMPLES, 0), vec![]));
+    for folder in [root.path().join("made"), made.clone()] {
+        let mode = std::fs::metadata(&folder)
+            .expect("made")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", folder.display());
+    }
+    let open = root.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let refused = format!(
+        "classes-dir: cache folder '{}' is not used: other users can write to it (mode \
+         777); make it private (chmod 700) or set classes-cache-dir to a folder of your own",
+        open.display()
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            examples_and_warnings(&dir, &open),
+            ((EXAMPLES, 0), vec![refused.clone()])
+        );
+    }
+    assert_eq!(std::fs::read_dir(&open).expect("open").count(), 0);
+}

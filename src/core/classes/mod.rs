@@ -116,7 +116,7 @@ pub fn or_unknown(
     }
 }
 
-/// Something wrong with one example or class; the rest still works.
+/// Something wrong with one example or class, or with the cache; the rest still works.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
     /// Not an image, corrupt, too large, unreadable, or no embedding: left out. `why`
@@ -124,6 +124,8 @@ pub enum Notice {
     Skipped { path: PathBuf, why: String },
     /// A class folder without one usable example: the class is left out.
     EmptyClass { label: String, dir: PathBuf },
+    /// The cache folder is not used, and nothing is cached.
+    CacheRefused { dir: PathBuf, why: String },
 }
 
 impl std::fmt::Display for Notice {
@@ -140,6 +142,12 @@ impl std::fmt::Display for Notice {
                 "classes-dir: class '{}' has no usable JPEG or PNG example in '{}' and is left out",
                 label,
                 dir.display()
+            ),
+            Notice::CacheRefused { dir, why } => write!(
+                f,
+                "classes-dir: cache folder '{}' is not used: {}",
+                dir.display(),
+                why
             ),
         }
     }
@@ -181,20 +189,21 @@ pub struct CacheOptions {
     pub model: PathBuf,
 }
 
-/// The cache file for this model content, preprocessing and classes folder.
+/// The cache file for this model content, preprocessing and classes folder, in the
+/// cache folder `root`.
 fn cache_file(
-    options: &CacheOptions,
+    root: &Path,
+    model: &Path,
     embedder: &Embedder,
     dir: &Path,
     notes: &mut Vec<String>,
 ) -> Option<PathBuf> {
-    let root = options.dir.as_ref()?;
-    let model = match cache::model_sha256(Some(root), &options.model) {
+    let model = match cache::model_sha256(Some(root), model) {
         Ok(hash) => hash,
         Err(e) => {
             notes.push(format!(
                 "no cache: model '{}' cannot be hashed: {e}",
-                options.model.display()
+                model.display()
             ));
             return None;
         }
@@ -213,7 +222,21 @@ pub fn build(
 ) -> Result<Built, ClassesError> {
     let folder = folder::scan(dir)?;
     let mut notes = Vec::new();
-    let file = cache_file(options, embedder, dir, &mut notes);
+    let mut notices = Vec::new();
+    let root = options
+        .dir
+        .as_deref()
+        .filter(|root| match cache::open_dir(root) {
+            Ok(()) => true,
+            Err(why) => {
+                notices.push(Notice::CacheRefused {
+                    dir: root.to_path_buf(),
+                    why,
+                });
+                false
+            }
+        });
+    let file = root.and_then(|root| cache_file(root, &options.model, embedder, dir, &mut notes));
     let old = match &file {
         Some(f) if f.exists() => cache::read(f, embedder.width()).unwrap_or_else(|why| {
             notes.push(format!("cache '{}' ignored: {why}", f.display()));
@@ -225,7 +248,6 @@ pub fn build(
         old.iter().map(|e| (e.path.as_path(), e)).collect();
     let by_hash: HashMap<[u8; 32], &cache::Entry> = old.iter().map(|e| (e.sha256, e)).collect();
     let (mut embedded, mut cached) = (0, 0);
-    let mut notices = Vec::new();
     let mut entries = Vec::new();
     let mut labels = Vec::new();
     let mut examples: Vec<(usize, usize)> = Vec::new();

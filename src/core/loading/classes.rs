@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::request::ClassesRequest;
 use crate::core::backend::Backend;
 use crate::core::classes::{
-    self, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, default_cache_dir,
+    self, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, Notice, default_cache_dir,
 };
 use crate::core::model::ModelSpec;
 use crate::core::preprocess::ResizeMode;
@@ -86,7 +86,11 @@ pub fn load(
         notes.push(Note::Debug(format!("classes-dir: {note}")));
     }
     for notice in &built.notices {
-        notes.push(Note::warning(Kind::Read, notice.to_string()));
+        let kind = match notice {
+            Notice::CacheRefused { .. } => Kind::Settings,
+            _ => Kind::Read,
+        };
+        notes.push(Note::warning(kind, notice.to_string()));
     }
     notes.push(Note::Info(format!(
         "classes-dir '{}': {} classes ({}), {} examples embedded, {} from the cache, in {:?}",
