@@ -124,6 +124,14 @@ pub enum Notice {
     Skipped { path: PathBuf, why: String },
     /// A class folder without one usable example: the class is left out.
     EmptyClass { label: String, dir: PathBuf },
+    /// A class folder that cannot be listed: the class is left out.
+    UnreadableClass {
+        label: String,
+        dir: PathBuf,
+        why: String,
+    },
+    /// A class folder whose label an earlier one has: left out.
+    SameLabel(folder::SameLabel),
     /// The cache folder is not used, and nothing is cached.
     CacheRefused { dir: PathBuf, why: String },
 }
@@ -142,6 +150,22 @@ impl std::fmt::Display for Notice {
                 "classes-dir: class '{}' has no usable JPEG or PNG example in '{}' and is left out",
                 label,
                 dir.display()
+            ),
+            Notice::UnreadableClass { label, dir, why } => write!(
+                f,
+                "classes-dir: class '{}' is left out: its folder '{}' cannot be read ({}); \
+                 let the user running the pipeline read it",
+                label,
+                dir.display(),
+                why
+            ),
+            Notice::SameLabel(same) => write!(
+                f,
+                "classes-dir: folder '{}' is left out: its name reads as '{}', as does \
+                 folder '{}' (bytes that are not UTF-8 are shown as U+FFFD); rename one of them",
+                same.left_out.display(),
+                same.label,
+                same.kept.display()
             ),
             Notice::CacheRefused { dir, why } => write!(
                 f,
@@ -222,7 +246,12 @@ pub fn build(
 ) -> Result<Built, ClassesError> {
     let folder = folder::scan(dir)?;
     let mut notes = Vec::new();
-    let mut notices = Vec::new();
+    let mut notices: Vec<Notice> = folder
+        .same_label
+        .iter()
+        .cloned()
+        .map(Notice::SameLabel)
+        .collect();
     let root = options
         .dir
         .as_deref()
@@ -252,6 +281,14 @@ pub fn build(
     let mut labels = Vec::new();
     let mut examples: Vec<(usize, usize)> = Vec::new();
     for class in &folder.classes {
+        if let Some(why) = &class.unreadable {
+            notices.push(Notice::UnreadableClass {
+                label: class.label.clone(),
+                dir: class.dir.clone(),
+                why: why.clone(),
+            });
+            continue;
+        }
         let before = entries.len();
         for path in &class.files {
             let skip = |why: String| Notice::Skipped {
@@ -379,6 +416,31 @@ mod tests {
         assert_eq!(
             or_unknown(Labelled::default(), 0.1, 0.5, 2),
             Labelled::default()
+        );
+    }
+
+    #[test]
+    fn notices_about_folders_name_them_and_say_what_to_do() {
+        let unreadable = Notice::UnreadableClass {
+            label: "van".into(),
+            dir: PathBuf::from("/c/van"),
+            why: "permission denied".into(),
+        };
+        assert_eq!(
+            unreadable.to_string(),
+            "classes-dir: class 'van' is left out: its folder '/c/van' cannot be read \
+             (permission denied); let the user running the pipeline read it"
+        );
+        let same = Notice::SameLabel(folder::SameLabel {
+            label: "x\u{FFFD}".into(),
+            kept: PathBuf::from("/c/x\u{FFFD}1"),
+            left_out: PathBuf::from("/c/x\u{FFFD}2"),
+        });
+        assert_eq!(
+            same.to_string(),
+            "classes-dir: folder '/c/x\u{FFFD}2' is left out: its name reads as 'x\u{FFFD}', \
+             as does folder '/c/x\u{FFFD}1' (bytes that are not UTF-8 are shown as U+FFFD); \
+             rename one of them"
         );
     }
 }
