@@ -225,10 +225,11 @@ fn find_embedding(
         .iter()
         .find(|o| o.name() == wanted && o.name() != scores)?;
     let (ty, shape) = io::output_type(output.dtype()).ok()?;
-    let width = shape
-        .iter()
-        .skip(1)
-        .try_fold(1usize, |w, &d| (d > 0).then(|| w * d as usize));
+    // Saturating: a declared shape can multiply past usize, and the width is checked
+    // against MAX_EMBEDDING_WIDTH where it is used.
+    let width = shape.iter().skip(1).try_fold(1usize, |w, &d| {
+        (d > 0).then(|| w.saturating_mul(d as usize))
+    });
     width
         .filter(|&w| shape.len() >= 2 && w > 0)
         .map(|width| (wanted.to_string(), ty, width))
