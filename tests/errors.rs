@@ -263,3 +263,13 @@ fn an_embedding_wider_than_a_million_values_is_refused_when_used() {
         &[&path, "3000000 values", "at most 1000000"],
     );
 }
+
+#[test]
+fn a_nul_in_the_metadata_labels_is_refused_not_cut_short() {
+    // ONNX Runtime passes the labels on cut at the NUL, which leaves four that fit.
+    let path = common::fixture("metadata_nul_label.onnx");
+    common::assert_error(
+        &format!("model-file={path}"),
+        &[&path, "metadata", "NUL byte in label 4"],
+    );
+}

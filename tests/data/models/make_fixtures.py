@@ -173,6 +173,12 @@ save("wide_embedding.onnx", nodes, [image_input()],
      [scores("scores", 4), helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 3000000])],
      inits, {"imgclassify.labels": "zero\none\ntwo\nthree"})
 
+# Labels in the metadata with a NUL in the last one: ONNX Runtime hands values over as C
+# strings, cut at the NUL, which would leave four labels that look right.
+nodes, inits = pooled_linear(W, [])
+save("metadata_nul_label.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
+     {"imgclassify.labels": "zero\none\ntwo\nthree\0four"})
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])

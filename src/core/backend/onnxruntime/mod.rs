@@ -7,6 +7,7 @@ mod error;
 mod int8;
 mod io;
 mod pool;
+mod props;
 mod provider;
 mod runtime;
 mod session;
