@@ -485,3 +485,194 @@ fn a_custom_models_embedding_is_found_by_metadata_and_never_read_as_scores() {
     assert_eq!(result.labels[0], "coffee", "{result:?}");
     assert_eq!(result.labels.len(), 2);
 }
+
+/// `gst-launch-1.0 ARGS` with this build of the plugin, in its own process and for at
+/// most `seconds`: an abort or a runaway allocation in the element fails the test
+/// instead of taking the test binary down. Returns its exit status and all it printed.
+fn launch_bounded(args: &[String], seconds: u64) -> (std::process::ExitStatus, String) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let log = out.path().join("log");
+    let file = std::fs::File::create(&log).expect("log");
+    let mut child = common::programs::command("gst-launch-1.0")
+        .args(args)
+        .stdout(file.try_clone().expect("log"))
+        .stderr(file)
+        .spawn()
+        .expect("gst-launch-1.0 runs (install gstreamer1.0-tools)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("gst-launch-1.0 {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (status, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
+/// The CRC-32 a PNG chunk ends with, over its type and data.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn examples_claiming_a_huge_size_are_skipped_with_a_warning_naming_them() {
+    let dir = copied_classes();
+    let cache = tempfile::tempdir().expect("tempdir");
+    // coffee.png's header made to claim 100000x100000 (30 GB of pixels): this aborted
+    // the process with "memory allocation of 30000000000 bytes failed".
+    let mut png = std::fs::read(common::data("coffee.png")).expect("read");
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(dir.path().join("fish/huge.png"), png).expect("write");
+    // A 20 KB JPEG whose frame header says 65000x65000: 12 GB resident before.
+    let mut jpeg = std::fs::read(dir.path().join("hammer/hammer3.jpg")).expect("read");
+    let sof = jpeg
+        .windows(5)
+        .position(|w| w == [0xFF, 0xC0, 0x00, 0x11, 0x08])
+        .expect("a baseline frame header");
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
+    std::fs::write(dir.path().join("hammer/huge.jpg"), jpeg).expect("write");
+    let args: Vec<String> = format!(
+        "videotestsrc num-buffers=1 ! imgclassify classes-dir={} classes-cache-dir={} ! fakesink",
+        dir.path().display(),
+        cache.path().display()
+    )
+    .split(' ')
+    .map(String::from)
+    .collect();
+    let (status, log) = launch_bounded(&args, 120);
+    assert!(status.success(), "{status}: {log}");
+    for (file, size) in [
+        ("fish/huge.png", "100000x100000"),
+        ("hammer/huge.jpg", "65000x65000"),
+    ] {
+        let warning = format!(
+            "classes-dir: example '{}' skipped: is {size} pixels, more than an example \
+             photo may have (16384 a side, 64 megapixels); scale it down",
+            dir.path().join(file).display()
+        );
+        assert_eq!(log.matches(&warning).count(), 1, "{warning}\n{log}");
+    }
+}
+
+/// Examples embedded and taken from the cache, and the warnings NULL→READY posted.
+fn examples_and_warnings(dir: &Path, cache: &Path) -> ((u64, u64), Vec<String>) {
+    common::init();
+    let element = gst::ElementFactory::make("imgclassify")
+        .property("classes-dir", dir.display().to_string())
+        .property("classes-cache-dir", cache.display().to_string())
+        .build()
+        .expect("element");
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    element.set_state(gst::State::Ready).expect("READY");
+    let stats = element.property::<gst::Structure>("stats");
+    element.set_state(gst::State::Null).expect("NULL");
+    let warnings = std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+        .map(|m| match m.view() {
+            gst::MessageView::Warning(w) => w.error().to_string(),
+            _ => unreachable!("filtered"),
+        })
+        .collect();
+    let counts = (
+        stats.get("examples-embedded").expect("examples-embedded"),
+        stats.get("examples-cached").expect("examples-cached"),
+    );
+    (counts, warnings)
+}
+
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// A FIFO in place of the cache file or of the model-hash memo blocked NULL→READY
+/// forever; `/dev/zero` was read until memory ran out. Each is now ignored and replaced.
+#[test]
+fn a_fifo_or_a_device_in_the_cache_folder_is_ignored_and_replaced() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = classes_dir();
+    assert_eq!(examples(&dir, cache.path()), (EXAMPLES, 0));
+    let files: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .expect("cache")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        2,
+        "the cache file and the model's memo: {files:?}"
+    );
+    for file in &files {
+        std::fs::remove_file(file).expect("remove");
+        mkfifo(file);
+    }
+    let (d, c) = (dir.clone(), cache.path().to_path_buf());
+    let counts = common::bounded("READY with FIFOs in the cache", 60, move || {
+        examples(&d, &c)
+    });
+    assert_eq!(counts, (EXAMPLES, 0));
+    for file in &files {
+        assert!(std::fs::symlink_metadata(file).expect("replaced").is_file());
+        std::fs::remove_file(file).expect("remove");
+        std::os::unix::fs::symlink("/dev/zero", file).expect("symlink");
+    }
+    let (d, c) = (dir.clone(), cache.path().to_path_buf());
+    let counts = common::bounded("READY with /dev/zero in the cache", 60, move || {
+        examples(&d, &c)
+    });
+    assert_eq!(counts, (EXAMPLES, 0));
+    assert_eq!(examples(&dir, cache.path()), (0, EXAMPLES));
+}
+
+/// The cache folder is made private (0700); one that other users can write (no sticky
+/// bit) is not used, with a warning naming it: they could plant links or embeddings.
+#[test]
+fn the_cache_folder_is_private_and_one_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = classes_dir();
+    let made = root.path().join("made/cache");
+    assert_eq!(examples_and_warnings(&dir, &made), ((EXAMPLES, 0), vec![]));
+    for folder in [root.path().join("made"), made.clone()] {
+        let mode = std::fs::metadata(&folder)
+            .expect("made")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", folder.display());
+    }
+    let open = root.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let refused = format!(
+        "classes-dir: cache folder '{}' is not used: other users can write to it (mode \
+         777); make it private (chmod 700) or set classes-cache-dir to a folder of your own",
+        open.display()
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            examples_and_warnings(&dir, &open),
+            ((EXAMPLES, 0), vec![refused.clone()])
+        );
+    }
+    assert_eq!(std::fs::read_dir(&open).expect("open").count(), 0);
+}

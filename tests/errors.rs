@@ -243,3 +243,33 @@ fn labels_with_a_nul_byte_or_trailing_blank_lines_say_so() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_class_count_over_a_million_is_refused_naming_the_model_and_the_count() {
+    // 220 bytes whose output is [1, 2000001] (a Tile): the default labels alone would
+    // take 70 MB, and 10^8 classes aborted the process.
+    let path = common::fixture("too_many_classes.onnx");
+    common::assert_error(
+        &format!("model-file={path}"),
+        &[&path, "2000001 classes", "at most 1000000"],
+    );
+}
+
+#[test]
+fn an_embedding_wider_than_a_million_values_is_refused_when_used() {
+    let path = common::fixture("wide_embedding.onnx");
+    common::assert_error(
+        &format!("model-file={path} attach-embedding=true"),
+        &[&path, "3000000 values", "at most 1000000"],
+    );
+}
+
+#[test]
+fn a_nul_in_the_metadata_labels_is_refused_not_cut_short() {
+    // ONNX Runtime passes the labels on cut at the NUL, which leaves four that fit.
+    let path = common::fixture("metadata_nul_label.onnx");
+    common::assert_error(
+        &format!("model-file={path}"),
+        &[&path, "metadata", "NUL byte in label 4"],
+    );
+}

@@ -233,3 +233,45 @@ fn threads_zero_divides_the_cores_among_the_sessions_of_the_pool() {
         assert_eq!(helper_threads(), 0, "{sessions} sessions freed");
     }
 }
+
+/// `threads` × `sessions` is held to four threads per core: at their maxima (256 × 256)
+/// they asked for 65 536 threads. Lowered, with a warning naming both properties.
+#[test]
+fn threads_times_sessions_is_held_to_four_per_core_with_a_warning() {
+    let _serial = common::serial();
+    let limit = 4 * cores();
+    if limit >= 512 {
+        eprintln!(
+            "skipped: 256 threads x 2 sessions are within the limit on {} cores",
+            cores()
+        );
+        return;
+    }
+    // ONNX Runtime starts a thread of its own at its first load; counted apart.
+    let first = common::pipeline(&branches(1, |_| "threads=1".to_string()));
+    first.set_state(gst::State::Ready).expect("ready");
+    first.set_state(gst::State::Null).expect("null");
+    let before = helper_threads();
+    let p = common::pipeline(&branches(1, |_| "threads=256 sessions=2".to_string()));
+    p.set_state(gst::State::Ready).expect("ready");
+    let threads = limit / 2;
+    assert_eq!(pooled_sessions(), 2);
+    assert_eq!(helper_threads() - before, 2 * (threads - 1));
+    let bus = p.bus().expect("bus");
+    let warnings: Vec<String> =
+        std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+            .map(|m| match m.view() {
+                gst::MessageView::Warning(w) => w.error().to_string(),
+                _ => unreachable!("filtered"),
+            })
+            .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "threads=256 x sessions=2 asks for 512 ONNX Runtime threads, more than 4 per \
+             core ({limit} on {} cores): using threads={threads} sessions=2",
+            cores()
+        )]
+    );
+    p.set_state(gst::State::Null).expect("null");
+}

@@ -68,8 +68,14 @@ pub fn open_regular(path: &Path, max: u64) -> Result<(File, u64), FileProblem> {
 /// grows past `max` while being read is refused too.
 pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, FileProblem> {
     let (file, len) = open_regular(path, max)?;
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(max + 1)
+    read_capped(file, len, max)
+}
+
+/// Reads a file [`open_regular`] opened (`len` bytes then), never more than `max`
+/// bytes: one that grew past `max` since is refused.
+pub fn read_capped(file: File, len: u64, max: u64) -> Result<Vec<u8>, FileProblem> {
+    let mut bytes = Vec::with_capacity(len.min(max) as usize);
+    file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(FileProblem::Unreadable)?;
     match bytes.len() as u64 {

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::onnxruntime::{EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions};
+use super::onnxruntime::{
+    EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions, THREADS_PER_CORE,
+};
 use super::remote::{Endpoint, Remote, RemoteError, RemoteOptions, unencrypted};
 use super::{Backend, Batch, batching};
 use crate::core::report::{Kind, LoadError, Note};
@@ -65,7 +67,7 @@ pub struct Opened {
 /// Opens what `request` asks for; `notes` gets what to tell the user, also when opening
 /// fails (a warning about the settings can be the clue to the error).
 pub fn open(request: &OpenRequest<'_>, notes: &mut Vec<Note>) -> Result<Opened, LoadError> {
-    let options = EngineOptions {
+    let mut options = EngineOptions {
         threads: request.engine.threads as usize,
         input_size: request.input_size,
         provider: request.engine.provider.clone(),
@@ -80,8 +82,9 @@ pub fn open(request: &OpenRequest<'_>, notes: &mut Vec<Note>) -> Result<Opened, 
             "no model file: set model or model-file",
         ));
     };
-    let backend = OnnxRuntime::load(path, &options, request.engine.sessions as usize)
-        .map_err(engine_error)?;
+    let (threads, sessions) = cap_threads(request.engine, notes);
+    options.threads = threads as usize;
+    let backend = OnnxRuntime::load(path, &options, sessions as usize).map_err(engine_error)?;
     notes.push(Note::Info(format!(
         "{} session(s) of {} in this process's pool",
         backend.pool_size(),
@@ -105,6 +108,30 @@ pub fn open(request: &OpenRequest<'_>, notes: &mut Vec<Note>) -> Result<Opened, 
         per_image: warm_up.per_image,
         backend: Arc::new(backend),
     })
+}
+
+/// `threads` and `sessions` held to [`THREADS_PER_CORE`] threads per core of this
+/// machine for the model's sessions together, with a warning where they are lowered.
+fn cap_threads(engine: &EngineRequest, notes: &mut Vec<Note>) -> (u32, u32) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (threads, sessions) = (engine.threads, engine.sessions);
+    let capped = super::onnxruntime::capped_threads(threads, sessions, cores);
+    if capped != (threads, sessions) {
+        notes.push(Note::Warning {
+            kind: Kind::Settings,
+            text: format!(
+                "threads={threads} x sessions={sessions} asks for {} ONNX Runtime threads, \
+                 more than {THREADS_PER_CORE} per core ({} on {cores} cores): using \
+                 threads={} sessions={}",
+                u64::from(threads.max(1)) * u64::from(sessions.max(1)),
+                THREADS_PER_CORE * cores,
+                capped.0,
+                capped.1
+            ),
+            hint: Some("lower threads or sessions; threads=0 divides the cores among the sessions"),
+        });
+    }
+    capped
 }
 
 /// A model file's load error, in the kind a user would look for.

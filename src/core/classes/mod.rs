@@ -116,13 +116,24 @@ pub fn or_unknown(
     }
 }
 
-/// Something wrong with one example or class; the rest still works.
+/// Something wrong with one example or class, or with the cache; the rest still works.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    /// Not an image, corrupt, unreadable, or no embedding: left out.
+    /// Not an image, corrupt, too large, unreadable, or no embedding: left out. `why`
+    /// says what to do.
     Skipped { path: PathBuf, why: String },
     /// A class folder without one usable example: the class is left out.
     EmptyClass { label: String, dir: PathBuf },
+    /// A class folder that cannot be listed: the class is left out.
+    UnreadableClass {
+        label: String,
+        dir: PathBuf,
+        why: String,
+    },
+    /// A class folder whose label an earlier one has: left out.
+    SameLabel(folder::SameLabel),
+    /// The cache folder is not used, and nothing is cached.
+    CacheRefused { dir: PathBuf, why: String },
 }
 
 impl std::fmt::Display for Notice {
@@ -130,7 +141,7 @@ impl std::fmt::Display for Notice {
         match self {
             Notice::Skipped { path, why } => write!(
                 f,
-                "classes-dir: example '{}' skipped: {}; use JPEG or PNG photos",
+                "classes-dir: example '{}' skipped: {}",
                 path.display(),
                 why
             ),
@@ -139,6 +150,28 @@ impl std::fmt::Display for Notice {
                 "classes-dir: class '{}' has no usable JPEG or PNG example in '{}' and is left out",
                 label,
                 dir.display()
+            ),
+            Notice::UnreadableClass { label, dir, why } => write!(
+                f,
+                "classes-dir: class '{}' is left out: its folder '{}' cannot be read ({}); \
+                 let the user running the pipeline read it",
+                label,
+                dir.display(),
+                why
+            ),
+            Notice::SameLabel(same) => write!(
+                f,
+                "classes-dir: folder '{}' is left out: its name reads as '{}', as does \
+                 folder '{}' (bytes that are not UTF-8 are shown as U+FFFD); rename one of them",
+                same.left_out.display(),
+                same.label,
+                same.kept.display()
+            ),
+            Notice::CacheRefused { dir, why } => write!(
+                f,
+                "classes-dir: cache folder '{}' is not used: {}",
+                dir.display(),
+                why
             ),
         }
     }
@@ -180,20 +213,21 @@ pub struct CacheOptions {
     pub model: PathBuf,
 }
 
-/// The cache file for this model content, preprocessing and classes folder.
+/// The cache file for this model content, preprocessing and classes folder, in the
+/// cache folder `root`.
 fn cache_file(
-    options: &CacheOptions,
+    root: &Path,
+    model: &Path,
     embedder: &Embedder,
     dir: &Path,
     notes: &mut Vec<String>,
 ) -> Option<PathBuf> {
-    let root = options.dir.as_ref()?;
-    let model = match cache::model_sha256(Some(root), &options.model) {
+    let model = match cache::model_sha256(Some(root), model) {
         Ok(hash) => hash,
         Err(e) => {
             notes.push(format!(
                 "no cache: model '{}' cannot be hashed: {e}",
-                options.model.display()
+                model.display()
             ));
             return None;
         }
@@ -212,7 +246,26 @@ pub fn build(
 ) -> Result<Built, ClassesError> {
     let folder = folder::scan(dir)?;
     let mut notes = Vec::new();
-    let file = cache_file(options, embedder, dir, &mut notes);
+    let mut notices: Vec<Notice> = folder
+        .same_label
+        .iter()
+        .cloned()
+        .map(Notice::SameLabel)
+        .collect();
+    let root = options
+        .dir
+        .as_deref()
+        .filter(|root| match cache::open_dir(root) {
+            Ok(()) => true,
+            Err(why) => {
+                notices.push(Notice::CacheRefused {
+                    dir: root.to_path_buf(),
+                    why,
+                });
+                false
+            }
+        });
+    let file = root.and_then(|root| cache_file(root, &options.model, embedder, dir, &mut notes));
     let old = match &file {
         Some(f) if f.exists() => cache::read(f, embedder.width()).unwrap_or_else(|why| {
             notes.push(format!("cache '{}' ignored: {why}", f.display()));
@@ -224,22 +277,30 @@ pub fn build(
         old.iter().map(|e| (e.path.as_path(), e)).collect();
     let by_hash: HashMap<[u8; 32], &cache::Entry> = old.iter().map(|e| (e.sha256, e)).collect();
     let (mut embedded, mut cached) = (0, 0);
-    let mut notices = Vec::new();
     let mut entries = Vec::new();
     let mut labels = Vec::new();
     let mut examples: Vec<(usize, usize)> = Vec::new();
     for class in &folder.classes {
+        if let Some(why) = &class.unreadable {
+            notices.push(Notice::UnreadableClass {
+                label: class.label.clone(),
+                dir: class.dir.clone(),
+                why: why.clone(),
+            });
+            continue;
+        }
         let before = entries.len();
         for path in &class.files {
             let skip = |why: String| Notice::Skipped {
                 path: path.clone(),
                 why,
             };
+            let unusable = |why: String| skip(format!("{why}; use JPEG or PNG photos"));
             let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
             let (size, mtime_ns) = match std::fs::metadata(path) {
                 Ok(meta) => cache::stamp(&meta),
                 Err(e) => {
-                    notices.push(skip(e.to_string()));
+                    notices.push(unusable(e.to_string()));
                     continue;
                 }
             };
@@ -254,7 +315,7 @@ pub fn build(
             let bytes = match crate::core::files::read_regular(path, decode::MAX_FILE_BYTES) {
                 Ok(bytes) => bytes,
                 Err(problem) => {
-                    notices.push(skip(problem.to_string()));
+                    notices.push(unusable(problem.to_string()));
                     continue;
                 }
             };
@@ -355,6 +416,31 @@ mod tests {
         assert_eq!(
             or_unknown(Labelled::default(), 0.1, 0.5, 2),
             Labelled::default()
+        );
+    }
+
+    #[test]
+    fn notices_about_folders_name_them_and_say_what_to_do() {
+        let unreadable = Notice::UnreadableClass {
+            label: "van".into(),
+            dir: PathBuf::from("/c/van"),
+            why: "permission denied".into(),
+        };
+        assert_eq!(
+            unreadable.to_string(),
+            "classes-dir: class 'van' is left out: its folder '/c/van' cannot be read \
+             (permission denied); let the user running the pipeline read it"
+        );
+        let same = Notice::SameLabel(folder::SameLabel {
+            label: "x\u{FFFD}".into(),
+            kept: PathBuf::from("/c/x\u{FFFD}1"),
+            left_out: PathBuf::from("/c/x\u{FFFD}2"),
+        });
+        assert_eq!(
+            same.to_string(),
+            "classes-dir: folder '/c/x\u{FFFD}2' is left out: its name reads as 'x\u{FFFD}', \
+             as does folder '/c/x\u{FFFD}1' (bytes that are not UTF-8 are shown as U+FFFD); \
+             rename one of them"
         );
     }
 }

@@ -8,9 +8,9 @@ use std::time::Instant;
 use super::request::ClassesRequest;
 use crate::core::backend::Backend;
 use crate::core::classes::{
-    self, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, default_cache_dir,
+    self, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, Notice, default_cache_dir,
 };
-use crate::core::model::ModelSpec;
+use crate::core::model::{MAX_EMBEDDING_WIDTH, ModelSpec};
 use crate::core::preprocess::ResizeMode;
 use crate::core::report::{Kind, LoadError, Note};
 
@@ -46,6 +46,22 @@ pub fn load(
 ) -> Result<Embedding, LoadError> {
     if asked.dir.is_none() && !asked.attach_embedding {
         return Ok(Embedding::default());
+    }
+    if let Some(width) = backend
+        .info()
+        .embedding
+        .filter(|&w| w > MAX_EMBEDDING_WIDTH)
+    {
+        return Err(LoadError::new(
+            Kind::Settings,
+            format!(
+                "model '{}' ({}) has an embedding output of {width} values per image; \
+                 imgclassify takes at most {MAX_EMBEDDING_WIDTH}: name the pooled features \
+                 before the classifier in the metadata key imgclassify.embedding",
+                backend.info().name,
+                path.display(),
+            ),
+        ));
     }
     let Some(mut embedder) = Embedder::new(Arc::clone(backend), spec, resize_mode) else {
         return Err(LoadError::new(
@@ -86,7 +102,11 @@ pub fn load(
         notes.push(Note::Debug(format!("classes-dir: {note}")));
     }
     for notice in &built.notices {
-        notes.push(Note::warning(Kind::Read, notice.to_string()));
+        let kind = match notice {
+            Notice::CacheRefused { .. } => Kind::Settings,
+            _ => Kind::Read,
+        };
+        notes.push(Note::warning(kind, notice.to_string()));
     }
     notes.push(Note::Info(format!(
         "classes-dir '{}': {} classes ({}), {} examples embedded, {} from the cache, in {:?}",

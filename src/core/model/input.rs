@@ -26,6 +26,16 @@ pub fn requested_input_size(value: u64) -> Result<Option<usize>, InputSizeError>
     }
 }
 
+/// The most classes a model may output. The largest real label sets (ImageNet-21k,
+/// 21 843 classes) are far below; a model declaring more is broken or hostile, and the
+/// labels, scores and `class N` names its count sizes must stay bounded.
+pub const MAX_CLASSES: usize = 1_000_000;
+
+/// The most values an embedding output may have per image (2048 for ResNet-50, 25 088
+/// for VGG's flattened features): each example photo's embedding is kept in memory and
+/// in the cache.
+pub const MAX_EMBEDDING_WIDTH: usize = 1_000_000;
+
 /// The class count of a class-score output shape: `[N,C]`, `[N,C,1,1]` (Caffe and
 /// SqueezeNet), `[N,1,C]` or `[C]`, with C fixed.
 pub fn classes_of(output: &[i64]) -> Option<usize> {
@@ -68,6 +78,11 @@ pub enum ShapeError {
         "the model input has shape {0:?}; imgclassify takes heights and widths up to {MAX_INPUT_SIZE}"
     )]
     TooLarge(Vec<i64>),
+    #[error(
+        "the model outputs {0} classes; imgclassify takes at most {MAX_CLASSES}: is the \
+         output's shape right?"
+    )]
+    TooManyClasses(usize),
     /// The model's height or width is fixed and differs from the requested size.
     #[error("{}", fixed_size_text(*width, *height, *requested))]
     FixedSize {
@@ -130,6 +145,9 @@ pub fn model_spec(
         });
     }
     let classes = classes_of(output).ok_or_else(|| ShapeError::Output(output.to_vec()))?;
+    if classes > MAX_CLASSES {
+        return Err(ShapeError::TooManyClasses(classes));
+    }
     let imagenet = meta.scale.is_none() && meta.mean.is_none() && meta.std.is_none();
     Ok(ModelSpec {
         tensor: TensorSpec {
@@ -325,5 +343,21 @@ mod tests {
                 Err(ShapeError::TooLarge(input.clone()))
             );
         }
+    }
+
+    #[test]
+    fn a_class_count_over_the_limit_is_refused() {
+        let meta = ModelMetadata::default();
+        let at_limit = model_spec(&[1, 3, 8, 8], &[1, MAX_CLASSES as i64], &meta, None);
+        assert_eq!(at_limit.map(|s| s.classes), Ok(MAX_CLASSES));
+        assert_eq!(
+            model_spec(&[1, 3, 8, 8], &[1, 100_000_000], &meta, None),
+            Err(ShapeError::TooManyClasses(100_000_000))
+        );
+        assert_eq!(
+            ShapeError::TooManyClasses(100_000_000).to_string(),
+            "the model outputs 100000000 classes; imgclassify takes at most 1000000: is the \
+             output's shape right?"
+        );
     }
 }

@@ -5,6 +5,9 @@ use super::tensor::{ChannelOrder, INPUT_SIZE_RANGE, Layout};
 
 pub const PREFIX: &str = "imgclassify.";
 
+/// The labels, one per line.
+pub const LABELS_KEY: &str = "imgclassify.labels";
+
 /// What a model's output holds, and so which activation turns it into scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputKind {

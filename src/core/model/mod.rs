@@ -8,6 +8,8 @@ pub mod normalisation;
 pub mod tensor;
 pub mod zoo;
 
-pub use input::{ModelSpec, ShapeError, classes_of, model_spec, requested_input_size};
+pub use input::{
+    MAX_EMBEDDING_WIDTH, ModelSpec, ShapeError, classes_of, model_spec, requested_input_size,
+};
 pub use metadata::{MetadataError, ModelMetadata, OutputKind};
 pub use tensor::{ChannelOrder, INPUT_SIZE_RANGE, Layout, MAX_INPUT_SIZE, TensorSpec};

@@ -156,6 +156,29 @@ save("embedding_first.onnx", nodes, [image_input()],
      [helper.make_tensor_value_info("flat", TensorProto.FLOAT, [1, 3]), scores("scores", 4)],
      inits, {"imgclassify.labels": "zero\none\ntwo\nthree", "imgclassify.embedding": "flat"})
 
+# Limits on what a model declares (docs/reliability.md, "Limits"): an output of two
+# million classes, one over the cap of a million, made with a Tile so the file stays
+# tiny; and the same for an embedding output.
+tile = numpy_helper.from_array(np.asarray([1, 666667], dtype=np.int64), "repeats")
+save("too_many_classes.onnx",
+     [helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+      helper.make_node("Flatten", ["pooled"], ["flat"]),
+      helper.make_node("Tile", ["flat", "repeats"], ["scores"])],
+     [image_input()], [scores("scores", 2000001)], [tile])
+
+nodes, inits = pooled_linear(W, [])
+inits.append(numpy_helper.from_array(np.asarray([1, 1000000], dtype=np.int64), "repeats"))
+nodes.append(helper.make_node("Tile", ["flat", "repeats"], ["embedding"]))
+save("wide_embedding.onnx", nodes, [image_input()],
+     [scores("scores", 4), helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 3000000])],
+     inits, {"imgclassify.labels": "zero\none\ntwo\nthree"})
+
+# Labels in the metadata with a NUL in the last one: ONNX Runtime hands values over as C
+# strings, cut at the NUL, which would leave four labels that look right.
+nodes, inits = pooled_linear(W, [])
+save("metadata_nul_label.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
+     {"imgclassify.labels": "zero\none\ntwo\nthree\0four"})
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])

@@ -7,6 +7,7 @@ mod error;
 mod int8;
 mod io;
 mod pool;
+mod props;
 mod provider;
 mod runtime;
 mod session;
@@ -20,4 +21,6 @@ pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, SHARED_PREPACK_ENV, describe, live_sessions};
-pub use threads::{PINNED_THREADS_ENV, default_threads};
+pub use threads::{
+    PINNED_THREADS_ENV, THREADS_PER_CORE, capped as capped_threads, default_threads,
+};

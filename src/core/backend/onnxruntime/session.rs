@@ -13,11 +13,13 @@ use ort::session::{OutputSelector, RunOptions, Session};
 use super::error::{EngineError, Failure, LoadError};
 use super::io;
 use super::pool::{Demand, Pool};
+use super::props;
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
 use super::threads::{default_threads, divides_cores, intra_threads};
 use crate::core::backend::{BackendError, ElementType, ModelInfo, Placement};
 use crate::core::lock::lock;
+use crate::core::model::metadata::LABELS_KEY;
 use crate::core::model::{Layout, ModelMetadata, ModelSpec, ShapeError, TensorSpec, model_spec};
 
 /// Session settings chosen by the user; equal options share a session.
@@ -172,14 +174,15 @@ impl Inspected {
     }
 }
 
-/// Reads names, types, shapes and metadata of a committed session; `input_size` and
-/// `output_name` as in [`EngineOptions`].
+/// Reads names, types, shapes and metadata of a committed session of the model at
+/// `path`, at the `input_size` and with the `output_name` of `options`.
 fn inspect(
     session: &Session,
-    input_size: Option<usize>,
-    output_name: Option<&str>,
+    path: &Path,
+    options: &EngineOptions,
 ) -> Result<Inspected, LoadError> {
-    let meta = read_metadata(session)?;
+    let (input_size, output_name) = (options.input_size, options.output_name.as_deref());
+    let meta = read_metadata(session, path)?;
     if session.inputs().len() != 1 {
         return Err(ShapeError::InputCount(session.inputs().len()).into());
     }
@@ -225,10 +228,11 @@ fn find_embedding(
         .iter()
         .find(|o| o.name() == wanted && o.name() != scores)?;
     let (ty, shape) = io::output_type(output.dtype()).ok()?;
-    let width = shape
-        .iter()
-        .skip(1)
-        .try_fold(1usize, |w, &d| (d > 0).then(|| w * d as usize));
+    // Saturating: a declared shape can multiply past usize, and the width is checked
+    // against MAX_EMBEDDING_WIDTH where it is used.
+    let width = shape.iter().skip(1).try_fold(1usize, |w, &d| {
+        (d > 0).then(|| w.saturating_mul(d as usize))
+    });
     width
         .filter(|&w| shape.len() >= 2 && w > 0)
         .map(|width| (wanted.to_string(), ty, width))
@@ -273,13 +277,21 @@ fn choose_output(
     Err(first_error.unwrap_or(ShapeError::OutputCount(0).into()))
 }
 
-fn read_metadata(session: &Session) -> Result<ModelMetadata, LoadError> {
+fn read_metadata(session: &Session, path: &Path) -> Result<ModelMetadata, LoadError> {
     let metadata = session.metadata()?;
     let keys = metadata.custom_keys()?;
-    let entries: Vec<(String, String)> = keys
+    let mut entries: Vec<(String, String)> = keys
         .into_iter()
         .filter_map(|k| metadata.custom(&k).map(|v| (k, v)))
         .collect();
+    // ONNX Runtime cuts values at a NUL byte (props.rs); the labels are taken whole from
+    // the file, so that a NUL in them is refused (labels::choose) instead of cut off.
+    if let Some((_, labels)) = entries.iter_mut().find(|(k, _)| k == LABELS_KEY)
+        && let Some(whole) = props::metadata_value(path, LABELS_KEY)
+        && whole.contains(&0)
+    {
+        *labels = String::from_utf8_lossy(&whole).into_owned();
+    }
     Ok(ModelMetadata::parse(
         entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     )?)
@@ -327,7 +339,7 @@ fn commit_on(
                 .build()
                 .error_on_failure()])?;
             let probe = base_builder(options)?.commit_from_file(path)?;
-            let seen = inspect(&probe, options.input_size, options.output_name.as_deref())?;
+            let seen = inspect(&probe, path, options)?;
             drop(probe);
             let t = &seen.spec.tensor;
             let shape = profile_shape(&seen.input, t);
@@ -375,12 +387,10 @@ pub fn describe(path: &Path, options: &EngineOptions) -> Result<ModelInfo, Engin
                 source,
             }
         })?;
-    let seen = inspect(&session, options.input_size, options.output_name.as_deref()).map_err(
-        |source| EngineError::Model {
-            path: path.to_path_buf(),
-            source,
-        },
-    )?;
+    let seen = inspect(&session, path, options).map_err(|source| EngineError::Model {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(seen.info(path))
 }
 
@@ -419,8 +429,7 @@ impl SharedModel {
             path: path.to_path_buf(),
             source,
         };
-        let seen = inspect(&session, options.input_size, options.output_name.as_deref())
-            .map_err(model_err)?;
+        let seen = inspect(&session, path, options).map_err(model_err)?;
         let active = Active {
             kind,
             device_id: options.provider.device_id,

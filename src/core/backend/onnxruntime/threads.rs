@@ -34,6 +34,28 @@ pub fn default_threads() -> usize {
     num_cpus::get_physical().clamp(1, allowed)
 }
 
+/// The most intra-op threads one model's sessions may have together, per core. More
+/// only queue for the cores; `threads` and `sessions` at their maxima (256 each) asked
+/// for 65 536.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// `threads` and `sessions` as asked where `threads` × `sessions` (each 0 counted as 1:
+/// `threads=0` divides the cores, `sessions=0` grows by the cores) stays within
+/// [`THREADS_PER_CORE`] × `cores`; else lowered to fit, `sessions` first kept and
+/// `threads` divided among them.
+pub fn capped(threads: u32, sessions: u32, cores: usize) -> (u32, u32) {
+    let limit = u32::try_from(THREADS_PER_CORE * cores.max(1)).unwrap_or(u32::MAX);
+    if u64::from(threads.max(1)) * u64::from(sessions.max(1)) <= u64::from(limit) {
+        return (threads, sessions);
+    }
+    let sessions = sessions.min(limit);
+    let threads = match threads {
+        0 => 0,
+        _ => (limit / sessions.max(1)).max(1),
+    };
+    (threads, sessions)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +69,18 @@ mod tests {
         if std::env::var(PINNED_THREADS_ENV).is_err() {
             assert_eq!(intra_threads(0), Some(cores));
         }
+    }
+
+    #[test]
+    fn threads_times_sessions_is_held_to_four_per_core() {
+        assert_eq!(capped(256, 256, 2), (1, 8));
+        assert_eq!(capped(256, 2, 2), (4, 2));
+        assert_eq!(capped(256, 0, 2), (8, 0));
+        assert_eq!(capped(0, 256, 2), (0, 8));
+        assert_eq!(capped(3, 3, 2), (2, 3));
+        // Within the limit: as asked.
+        assert_eq!(capped(4, 2, 2), (4, 2));
+        assert_eq!(capped(0, 0, 1), (0, 0));
+        assert_eq!(capped(256, 256, 16384), (256, 256));
     }
 }
