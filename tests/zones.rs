@@ -500,3 +500,48 @@ fn a_pipeline_shows_zones_in_the_overlay_json_and_change_events() {
     let _ = std::fs::remove_file(&results);
     let _ = std::fs::remove_file(&events);
 }
+
+/// 100 000 zones (about 1.4 MB of text, 14.6 s of parsing under the settings lock before
+/// the cap) are refused at once with one warning naming the count and the cap, the value
+/// not echoed in full; the old zones stay. 256 zones, the cap, are taken.
+#[test]
+fn more_zones_than_the_cap_are_refused_at_once_naming_the_count_and_the_cap() {
+    let (h, bus) = common::harness("imgclassify name=c target=zones");
+    let element = classifier(&h);
+    element.set_property("zones", "door:10,10,50,80");
+    let many: String = (0..100_000).map(|i| format!("z{i}:0,0,10,10;")).collect();
+    let e = element.clone();
+    let started = std::time::Instant::now();
+    common::bounded("setting 100 000 zones", 10, move || {
+        e.set_property("zones", many)
+    });
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_millis(500), "{took:?}");
+    let found = warnings(&bus);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("100000 zones, more than the 256 allowed"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[0].contains("keeping 'door:10,10,50,80'"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].len() < 600, "{} bytes echoed", found[0].len());
+    assert_eq!(element.property::<String>("zones"), "door:10,10,50,80");
+
+    let cap: Vec<String> = (0..256).map(|i| format!("z{i}:0,0,10,10")).collect();
+    element.set_property("zones", cap.join(";"));
+    assert_eq!(warnings(&bus), Vec::<String>::new());
+    assert_eq!(element.property::<String>("zones"), cap.join(";"));
+    element.set_property("zones", format!("{};z256:0,0,10,10", cap.join(";")));
+    let found = warnings(&bus);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("257 zones, more than the 256 allowed"),
+        "{}",
+        found[0]
+    );
+}

@@ -14,8 +14,8 @@ use crate::core::backend::remote::parse_endpoints;
 use crate::core::model::{self, normalisation, zoo};
 use crate::core::postprocess::RequestedActivation;
 use crate::core::regions::{Selection, parse_size, parse_types};
-use crate::core::zones::Zones;
-use crate::property;
+use crate::core::zones::{MAX_ZONES, Zones};
+use crate::property::{self, excerpt};
 
 type Get = fn(&Settings) -> glib::Value;
 /// Err: why the value was refused, naming the property and the value; the old value
@@ -446,7 +446,9 @@ fn table() -> Vec<Property> {
         prop(
             Str::builder("zones")
                 .nick("Zones")
-                .blurb("Named rectangles classified with target=zones: NAME:X,Y,W,H;NAME:X,Y,W,H")
+                .blurb(&format!(
+                    "Named rectangles classified with target=zones: NAME:X,Y,W,H;NAME:X,Y,W,H; at most {MAX_ZONES}"
+                ))
                 .default_value(Some(""))
                 .mutable_playing()
                 .build(),
@@ -454,7 +456,8 @@ fn table() -> Vec<Property> {
             |s, v| {
                 let text = text("zones", v)?.unwrap_or_default();
                 let zones = Zones::parse(&text).map_err(|e| {
-                    format!("zones '{}' refused: {}; keeping '{}'", text, e, s.zones.text)
+                    let (given, kept) = (excerpt(&text, 80), excerpt(&s.zones.text, 80));
+                    format!("zones '{given}' refused: {e}; keeping '{kept}'")
                 })?;
                 // An equal value is no change: the zones keep their results.
                 if zones != *s.zones.zones {
