@@ -545,3 +545,20 @@ fn more_zones_than_the_cap_are_refused_at_once_naming_the_count_and_the_cap() {
         found[0]
     );
 }
+
+/// `max-regions` bounds zones too: the first N of those in the frame, in the order given.
+#[test]
+fn max_regions_keeps_the_first_zones_in_the_order_given() {
+    let photos = Photos::load();
+    let (mut h, bus) = playing(&format!(
+        "zones=\"gone:2000,0,10,10;{OVER_BOTH};shelf:0,0,100,100\" max-regions=2 max-batch=1"
+    ));
+    let out = common::push_and_pull(&mut h, &bus, photos.both(0));
+    let names: Vec<String> = zones_of(&out).into_iter().map(|z| z.0).collect();
+    assert_eq!(names, ["counter", "sofa"]);
+    let stats = classifier(&h).property::<gst::Structure>("stats");
+    assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 2);
+    let found = warnings(&bus);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("skipped: gone"), "{}", found[0]);
+}

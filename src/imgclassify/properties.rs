@@ -382,7 +382,7 @@ fn table() -> Vec<Property> {
         prop(
             UInt::builder("max-regions")
                 .nick("Maximum regions")
-                .blurb("Classify at most this many regions per frame, the largest first; 0 = all")
+                .blurb("Classify at most this many regions per frame, the largest first, or zones, the first in the frame in the order given; 0 = all")
                 .mutable_playing()
                 .build(),
             |s| s.regions.selection.max_regions.to_value(),

@@ -228,7 +228,7 @@ impl Stream {
         let inputs = match settings.target {
             Target::Frame => None,
             Target::Regions => Some(video.regions(input.buf, &input.inputs.selection)),
-            Target::Zones => Some(self.place_zones(&input.inputs.zones, notices)?),
+            Target::Zones => Some(self.place_zones(input.inputs, notices)?),
         };
         let what = match inputs {
             None => What::Frame,
@@ -246,13 +246,15 @@ impl Stream {
         })
     }
 
-    /// The zones on the negotiated frame, clipped to it; warns once (per zones value and
-    /// frame size) about zones with no pixel in the frame, or about no zones at all.
+    /// The zones on the negotiated frame, clipped to it, the first `max-regions` of them;
+    /// warns once (per zones value and frame size) about zones with no pixel in the
+    /// frame, or about no zones at all.
     fn place_zones(
         &mut self,
-        zones: &Zones,
+        inputs: &FrameInputs,
         notices: &mut Vec<Notice>,
     ) -> Option<Vec<RegionInput>> {
+        let zones = &inputs.zones;
         let info = &self.video.as_ref()?.info;
         let (width, height) = (info.width(), info.height());
         let placed = zones.inputs(width as usize, height as usize);
@@ -264,7 +266,12 @@ impl Stream {
                 height,
             });
         }
-        Some(placed.inputs)
+        let mut placed = placed.inputs;
+        // Zones have no size order to pick by: the user's order says which matter most.
+        if inputs.selection.max_regions > 0 {
+            placed.truncate(inputs.selection.max_regions as usize);
+        }
+        Some(placed)
     }
 
     /// Preprocesses the job's images and runs them: here, one batch at a time, so
