@@ -562,3 +562,60 @@ fn max_regions_keeps_the_first_zones_in_the_order_given() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("skipped: gone"), "{}", found[0]);
 }
+
+/// Sets the pipeline to NULL when dropped, so a failed test leaves nothing streaming.
+struct Stopping(gst::Pipeline);
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
+}
+
+/// 256 full-frame zones, one inference each, on the built-in mobilenet: PLAYING→NULL
+/// while a frame is being classified ends it between two inferences, in both modes,
+/// instead of waiting for the frame's remaining zones.
+#[test]
+fn null_while_a_frame_of_many_zones_is_classified_does_not_wait_for_its_other_zones() {
+    let zones: Vec<String> = (0..256).map(|i| format!("z{i}:0,0,320,240")).collect();
+    for mode in ["sync", "async"] {
+        let pipeline = common::pipeline(&format!(
+            "videotestsrc ! video/x-raw,format=RGB,width=320,height=240 \
+             ! imgclassify target=zones max-batch=1 post-messages=true mode={mode} \
+             zones=\"{}\" ! fakesink sync=false",
+            zones.join(";")
+        ));
+        let running = Stopping(pipeline.clone());
+        let bus = pipeline.bus().expect("bus");
+        pipeline.set_state(gst::State::Playing).expect("plays");
+        let mut answered = Vec::new();
+        while answered.len() < 2 {
+            let msg = bus
+                .timed_pop_filtered(
+                    gst::ClockTime::from_seconds(120),
+                    &[gst::MessageType::Element, gst::MessageType::Error],
+                )
+                .unwrap_or_else(|| panic!("{mode}: no result within 120 s"));
+            assert!(msg.type_() == gst::MessageType::Element, "{mode}: {msg:?}");
+            if msg.structure().is_some_and(|s| s.name() == "imgclassify") {
+                answered.push(std::time::Instant::now());
+            }
+        }
+        // One frame's 256 inferences take this long; the next frame is now under way.
+        let frame = answered[1] - answered[0];
+        std::thread::sleep(frame / 4);
+        let stopping = pipeline.clone();
+        let started = std::time::Instant::now();
+        common::bounded("PLAYING→NULL", 120, move || {
+            stopping.set_state(gst::State::Null)
+        })
+        .expect("NULL");
+        let took = started.elapsed();
+        drop(running);
+        eprintln!("{mode}: a frame of 256 zones {frame:?}, NULL during one {took:?}");
+        assert!(
+            took < frame / 4,
+            "{mode}: NULL took {took:?}, a frame {frame:?}"
+        );
+    }
+}
