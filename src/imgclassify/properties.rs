@@ -10,7 +10,7 @@ use gst::prelude::*;
 use super::settings::Settings;
 use super::{ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
 use crate::core::backend::onnxruntime::Requested;
-use crate::core::backend::remote::parse_endpoints;
+use crate::core::backend::remote::{MAX_TIMEOUT_MS, parse_endpoints};
 use crate::core::model::{self, normalisation, zoo};
 use crate::core::postprocess::RequestedActivation;
 use crate::core::regions::{Selection, parse_size, parse_types};
@@ -503,6 +503,7 @@ fn table() -> Vec<Property> {
                 .nick("Server timeout")
                 .blurb(&read_at_ready("Milliseconds a frame waits for the inference servers, retries included"))
                 .minimum(1)
+                .maximum(MAX_TIMEOUT_MS)
                 .default_value(1000)
                 .build(),
             |s| s.load.server.timeout_ms.to_value(),

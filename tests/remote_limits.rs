@@ -1,0 +1,87 @@
+//! `imgclassify inference-server=…` at the edges of what a server may do, against a real
+//! Triton (`triton/server.rs`) behind the gateway of `triton/gateway.py`: a server that
+//! stops answering while the element goes to NULL. tests/remote.rs has the rest.
+
+mod common;
+#[path = "triton/gateway.rs"]
+mod gateway;
+// Shared with tests/remote.rs, which uses all of it.
+#[allow(dead_code)]
+#[path = "triton/server.rs"]
+mod server;
+
+use std::time::{Duration, Instant};
+
+use gateway::Gateway;
+use gst::prelude::*;
+use gstimgclassify::gst;
+use server::Triton;
+
+fn warnings(bus: &gst::Bus) -> Vec<String> {
+    std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+        .map(|m| match m.view() {
+            gst::MessageView::Warning(w) => w.error().to_string(),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+/// Sets the pipeline to NULL when dropped, so a failed test leaves nothing streaming.
+struct Stopping(gst::Pipeline);
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
+}
+
+/// A server that holds every inference after the warm-up for 10 minutes, far beyond
+/// `server-timeout=60000`, the most it may be: PLAYING→NULL with a frame's request in
+/// flight returns at once, in both modes, and the cancelled request is no warning.
+#[test]
+fn null_with_a_request_in_flight_returns_at_once() {
+    let triton = Triton::start();
+    for mode in ["sync", "async"] {
+        let stuck = Gateway::start(
+            triton.grpc_port,
+            &["--delay-ms", "600000", "--delay-after", "1"],
+        );
+        let pipeline = common::pipeline(&format!(
+            "videotestsrc ! video/x-raw,width=224,height=224 \
+             ! imgclassify name=c inference-server={} server-timeout=60000 mode={mode} \
+             ! fakesink sync=false",
+            stuck.endpoint()
+        ));
+        let running = Stopping(pipeline.clone());
+        let bus = pipeline.bus().expect("bus");
+        pipeline.set_state(gst::State::Playing).expect("plays");
+        // The warm-up at READY passes; the first frame's request is held.
+        let waiting = Instant::now() + Duration::from_secs(60);
+        while !stuck.log().contains("holding ModelInfer") {
+            assert!(Instant::now() < waiting, "{mode}: no request held");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let stopping = pipeline.clone();
+        let started = Instant::now();
+        common::bounded("PLAYING→NULL", 30, move || {
+            stopping.set_state(gst::State::Null)
+        })
+        .expect("NULL");
+        let took = started.elapsed();
+        drop(running);
+        eprintln!("{mode}: NULL with a request in flight took {took:?}");
+        assert!(took < Duration::from_secs(1), "{mode}: NULL took {took:?}");
+        let w = warnings(&bus);
+        assert!(w.is_empty(), "{mode}: {w:?}");
+    }
+    let spec = gst::ElementFactory::make("imgclassify")
+        .build()
+        .expect("imgclassify")
+        .find_property("server-timeout")
+        .expect("server-timeout");
+    let spec = spec
+        .downcast::<gst::glib::ParamSpecUInt>()
+        .expect("a uint property");
+    assert_eq!((spec.minimum(), spec.maximum()), (1, 60_000));
+}
