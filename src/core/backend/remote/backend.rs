@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use super::check::Wire;
-use super::client::bearer;
+use super::client::{ANSWER_LIMIT, bearer};
 use super::endpoint::Endpoint;
 use super::error::RemoteError;
 use super::failover::{Counters, Part, Shared};
@@ -216,7 +216,8 @@ impl Remote {
                 })?;
                 clients.push((
                     endpoint.clone(),
-                    GrpcInferenceServiceClient::with_interceptor(channel, token.clone()),
+                    GrpcInferenceServiceClient::with_interceptor(channel, token.clone())
+                        .max_decoding_message_size(ANSWER_LIMIT),
                 ));
             }
         }
