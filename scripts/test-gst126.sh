@@ -312,12 +312,12 @@ chown -R "$BUILD_USER" "$byom"
 say "tests (features: analytics)"
 log="$TARGET/test.log"
 set +e
-# tests/remote.rs's Triton and tests/kserve.rs's KServe run from deps/triton-venv and
+# tests/remote.rs's and tests/remote_limits.rs's Triton and tests/kserve.rs's KServe run from deps/triton-venv and
 # deps/kserve-venv, made with the host's Python, which this root lacks; the remote
 # backend has no GStreamer code, and scripts/test.sh runs those tests. They are left out
 # here (counted as filtered out, not as passed).
 remote_tests=()
-for file in remote kserve; do
+for file in remote remote_limits kserve; do
     found=0
     while read -r name; do
         remote_tests+=(--skip "$name")

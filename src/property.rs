@@ -52,6 +52,15 @@ pub fn text(value: &glib::Value) -> Result<Option<String>, NotUtf8> {
     }
 }
 
+/// A value as a message quotes it: whole up to `chars` characters, else its start and
+/// its size, so a refused megabyte is not sent back to the bus and the log.
+pub fn excerpt(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}
+
 /// Refuses a property value: logged, because gst-launch sets properties before the
 /// element has a bus, and posted as a warning for applications watching the bus.
 /// Call with no lock held: a bus sync handler may read properties.
@@ -70,6 +79,13 @@ mod tests {
             bytes.to_vec(),
         ))
         .to_value()
+    }
+
+    #[test]
+    fn an_excerpt_keeps_short_values_and_cuts_long_ones_at_a_character() {
+        assert_eq!(excerpt("door:1,2,3,4", 12), "door:1,2,3,4");
+        assert_eq!(excerpt("ééééé", 2), "éé… (10 bytes)");
+        assert_eq!(excerpt(&"a;".repeat(50_000), 4), "a;a;… (100000 bytes)");
     }
 
     #[test]

@@ -500,3 +500,122 @@ fn a_pipeline_shows_zones_in_the_overlay_json_and_change_events() {
     let _ = std::fs::remove_file(&results);
     let _ = std::fs::remove_file(&events);
 }
+
+/// 100 000 zones (about 1.4 MB of text, 14.6 s of parsing under the settings lock before
+/// the cap) are refused at once with one warning naming the count and the cap, the value
+/// not echoed in full; the old zones stay. 256 zones, the cap, are taken.
+#[test]
+fn more_zones_than_the_cap_are_refused_at_once_naming_the_count_and_the_cap() {
+    let (h, bus) = common::harness("imgclassify name=c target=zones");
+    let element = classifier(&h);
+    element.set_property("zones", "door:10,10,50,80");
+    let many: String = (0..100_000).map(|i| format!("z{i}:0,0,10,10;")).collect();
+    let e = element.clone();
+    let started = std::time::Instant::now();
+    common::bounded("setting 100 000 zones", 10, move || {
+        e.set_property("zones", many)
+    });
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_millis(500), "{took:?}");
+    let found = warnings(&bus);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("100000 zones, more than the 256 allowed"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[0].contains("keeping 'door:10,10,50,80'"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].len() < 600, "{} bytes echoed", found[0].len());
+    assert_eq!(element.property::<String>("zones"), "door:10,10,50,80");
+
+    let cap: Vec<String> = (0..256).map(|i| format!("z{i}:0,0,10,10")).collect();
+    element.set_property("zones", cap.join(";"));
+    assert_eq!(warnings(&bus), Vec::<String>::new());
+    assert_eq!(element.property::<String>("zones"), cap.join(";"));
+    element.set_property("zones", format!("{};z256:0,0,10,10", cap.join(";")));
+    let found = warnings(&bus);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("257 zones, more than the 256 allowed"),
+        "{}",
+        found[0]
+    );
+}
+
+/// `max-regions` bounds zones too: the first N of those in the frame, in the order given.
+#[test]
+fn max_regions_keeps_the_first_zones_in_the_order_given() {
+    let photos = Photos::load();
+    let (mut h, bus) = playing(&format!(
+        "zones=\"gone:2000,0,10,10;{OVER_BOTH};shelf:0,0,100,100\" max-regions=2 max-batch=1"
+    ));
+    let out = common::push_and_pull(&mut h, &bus, photos.both(0));
+    let names: Vec<String> = zones_of(&out).into_iter().map(|z| z.0).collect();
+    assert_eq!(names, ["counter", "sofa"]);
+    let stats = classifier(&h).property::<gst::Structure>("stats");
+    assert_eq!(stats.get::<u64>("inference-calls").expect("field"), 2);
+    let found = warnings(&bus);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("skipped: gone"), "{}", found[0]);
+}
+
+/// Sets the pipeline to NULL when dropped, so a failed test leaves nothing streaming.
+struct Stopping(gst::Pipeline);
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
+}
+
+/// 256 full-frame zones, one inference each, on the built-in mobilenet: PLAYING→NULL
+/// while a frame is being classified ends it between two inferences, in both modes,
+/// instead of waiting for the frame's remaining zones.
+#[test]
+fn null_while_a_frame_of_many_zones_is_classified_does_not_wait_for_its_other_zones() {
+    let zones: Vec<String> = (0..256).map(|i| format!("z{i}:0,0,320,240")).collect();
+    for mode in ["sync", "async"] {
+        let pipeline = common::pipeline(&format!(
+            "videotestsrc ! video/x-raw,format=RGB,width=320,height=240 \
+             ! imgclassify target=zones max-batch=1 post-messages=true mode={mode} \
+             zones=\"{}\" ! fakesink sync=false",
+            zones.join(";")
+        ));
+        let running = Stopping(pipeline.clone());
+        let bus = pipeline.bus().expect("bus");
+        pipeline.set_state(gst::State::Playing).expect("plays");
+        let mut answered = Vec::new();
+        while answered.len() < 2 {
+            let msg = bus
+                .timed_pop_filtered(
+                    gst::ClockTime::from_seconds(120),
+                    &[gst::MessageType::Element, gst::MessageType::Error],
+                )
+                .unwrap_or_else(|| panic!("{mode}: no result within 120 s"));
+            assert!(msg.type_() == gst::MessageType::Element, "{mode}: {msg:?}");
+            if msg.structure().is_some_and(|s| s.name() == "imgclassify") {
+                answered.push(std::time::Instant::now());
+            }
+        }
+        // One frame's 256 inferences take this long; the next frame is now under way.
+        let frame = answered[1] - answered[0];
+        std::thread::sleep(frame / 4);
+        let stopping = pipeline.clone();
+        let started = std::time::Instant::now();
+        common::bounded("PLAYING→NULL", 120, move || {
+            stopping.set_state(gst::State::Null)
+        })
+        .expect("NULL");
+        let took = started.elapsed();
+        drop(running);
+        eprintln!("{mode}: a frame of 256 zones {frame:?}, NULL during one {took:?}");
+        assert!(
+            took < frame / 4,
+            "{mode}: NULL took {took:?}, a frame {frame:?}"
+        );
+    }
+}

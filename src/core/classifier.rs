@@ -4,6 +4,7 @@
 //! worker in `async` mode; both the same way.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,9 @@ pub struct Pass<'c> {
     started: Instant,
     /// A frame waits at most `server-timeout` in all, whatever the number of batches.
     deadline: Option<Instant>,
+    /// Set when the element leaves PAUSED: the job ends before its next batch, and a
+    /// request to a server in flight is abandoned.
+    cancel: &'c AtomicBool,
     rows: Vec<f32>,
     embeddings: Vec<f32>,
     calls: u64,
@@ -65,12 +69,16 @@ pub struct Pass<'c> {
 impl Pass<'_> {
     /// Runs the next `images` tensors of the job.
     pub fn run(&mut self, tensors: &[f32], images: usize) -> Result<(), Outcome> {
+        if self.cancel.load(Ordering::Acquire) {
+            return Err(Outcome::Cancelled);
+        }
         let c = self.classifier;
         let batch = Batch {
             tensors,
             images,
             embed: c.needs_embedding(),
             deadline: self.deadline,
+            cancel: Some(self.cancel),
         };
         let scores = batching::run(c.backend.as_ref(), &batch).map_err(failed)?;
         self.rows.extend(scores.rows);
@@ -155,8 +163,8 @@ impl Classifier {
         lock(&self.region_smoothers).clear();
     }
 
-    /// Starts a job's pass through the backend.
-    pub fn start(&self, job: Job) -> Pass<'_> {
+    /// Starts a job's pass through the backend; setting `cancel` ends it early.
+    pub fn start<'c>(&'c self, job: Job, cancel: &'c AtomicBool) -> Pass<'c> {
         let started = Instant::now();
         let limit: Option<Duration> = self.backend.info().placement.time_limit;
         Pass {
@@ -164,6 +172,7 @@ impl Classifier {
             job,
             started,
             deadline: limit.map(|l| started + l),
+            cancel,
             rows: Vec::new(),
             embeddings: Vec::new(),
             calls: 0,
@@ -172,8 +181,8 @@ impl Classifier {
     }
 
     /// A job whose tensors are all prepared (the async worker's), `max-batch` images
-    /// per inference.
-    pub fn run_prepared(&self, prepared: Prepared) -> Outcome {
+    /// per inference, until `cancel` is set.
+    pub fn run_prepared(&self, prepared: Prepared, cancel: &AtomicBool) -> Outcome {
         let len = self.backend.info().spec.tensor.len().max(1);
         let (images, per_batch) = (prepared.job.images(), prepared.job.batch_size());
         if prepared.tensors.len() != images * len {
@@ -182,7 +191,7 @@ impl Classifier {
                 prepared.tensors.len() / len
             ));
         }
-        let mut pass = self.start(prepared.job);
+        let mut pass = self.start(prepared.job, cancel);
         for chunk in prepared.tensors.chunks(per_batch * len) {
             if let Err(outcome) = pass.run(chunk, chunk.len() / len) {
                 return outcome;
@@ -355,6 +364,7 @@ impl Classifier {
 fn failed(e: BackendError) -> Outcome {
     match e {
         BackendError::Unavailable(why) => Outcome::Unavailable(why),
+        BackendError::Cancelled => Outcome::Cancelled,
         e => Outcome::Failed(e.to_string()),
     }
 }

@@ -66,5 +66,7 @@ pub enum Outcome {
     Unreadable(String),
     /// No inference server answered: the frame flows on without a fresh result.
     Unavailable(String),
+    /// The element left PAUSED while the job ran: no result, and nothing to say.
+    Cancelled,
     Failed(String),
 }

@@ -4,10 +4,18 @@
 //!
 //! The value is `NAME:X,Y,W,H;NAME:X,Y,W,H;…` in frame pixels. Blanks around each part
 //! are ignored, and so is an empty entry (a trailing `;`). X and Y may be negative (a zone
-//! partly left of or above the frame); W and H must be positive.
+//! partly left of or above the frame); W and H must be positive. At most [`MAX_ZONES`]
+//! zones.
+
+use std::collections::HashSet;
 
 use crate::core::preprocess::Region;
 use crate::core::regions::RegionInput;
+
+/// Most zones one value may hold. Each zone is an inference on every classified frame,
+/// and the property is parsed while the element's settings are locked (the streaming
+/// thread waits for them): a bound keeps both short.
+pub const MAX_ZONES: usize = 256;
 
 /// One zone as the user drew it, in frame pixels; it may reach outside the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,8 @@ pub enum ZoneError {
     },
     #[error("zone '{0}' is named twice")]
     Duplicate(String),
+    #[error("{count} zones, more than the {cap} allowed; merge zones or use several elements")]
+    TooMany { count: usize, cap: usize },
 }
 
 /// The zones of one `zones` value, in the order given.
@@ -55,12 +65,22 @@ pub struct Placed {
 }
 
 impl Zones {
-    /// Parses a `zones` value; the empty string is no zone.
+    /// Parses a `zones` value; the empty string is no zone. Linear in the text: more
+    /// than [`MAX_ZONES`] entries are counted, not parsed.
     pub fn parse(text: &str) -> Result<Zones, ZoneError> {
-        let mut zones: Vec<Zone> = Vec::new();
-        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let entries = text.split(';').map(str::trim).filter(|e| !e.is_empty());
+        let count = entries.clone().count();
+        if count > MAX_ZONES {
+            return Err(ZoneError::TooMany {
+                count,
+                cap: MAX_ZONES,
+            });
+        }
+        let mut zones: Vec<Zone> = Vec::with_capacity(count);
+        let mut names = HashSet::with_capacity(count);
+        for entry in entries {
             let zone = parse_zone(entry)?;
-            if zones.iter().any(|z| z.name == zone.name) {
+            if !names.insert(zone.name.clone()) {
                 return Err(ZoneError::Duplicate(zone.name));
             }
             zones.push(zone);
@@ -196,6 +216,36 @@ mod tests {
         assert_eq!(
             err("door:1,2,3,4;gate:0,0,9,9;door:5,5,5,5"),
             "zone 'door' is named twice"
+        );
+    }
+
+    #[test]
+    fn more_than_the_cap_are_counted_and_refused_and_the_cap_is_taken() {
+        let list = |n: usize| {
+            (0..n)
+                .map(|i| format!("z{i}:0,0,1,1"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let taken = Zones::parse(&list(MAX_ZONES)).expect("the cap");
+        assert_eq!(taken.zones.len(), MAX_ZONES);
+        assert_eq!(taken.zones[255], zone("z255", 0, 0, 1, 1));
+        // Counted, however malformed the entries past the cap.
+        let over = format!("{};bad;;", list(100_000));
+        assert_eq!(
+            Zones::parse(&over),
+            Err(ZoneError::TooMany {
+                count: 100_001,
+                cap: MAX_ZONES
+            })
+        );
+        assert_eq!(
+            ZoneError::TooMany {
+                count: 257,
+                cap: 256
+            }
+            .to_string(),
+            "257 zones, more than the 256 allowed; merge zones or use several elements"
         );
     }
 

@@ -8,6 +8,7 @@
 //! (cloned under a short lock), the loaded model (an `Arc`, READY to NULL) and the
 //! stream (PAUSED to READY), which the streaming thread takes out for each frame.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gst::glib;
@@ -41,6 +42,11 @@ pub struct ImgClassify {
     stream: Mutex<Option<Stream>>,
     /// The mode in use between READY→PAUSED and PAUSED→READY.
     running: Mutex<Option<Mode>>,
+    /// Made at READY→PAUSED with the stream, set at PAUSED→READY before the pads are
+    /// deactivated (which waits for the streaming thread): the frame in progress ends
+    /// between two batches and requests in flight are abandoned, instead of the state
+    /// change waiting for every zone of the frame or for `server-timeout`.
+    cancel: Mutex<Option<Arc<AtomicBool>>>,
     /// Running time before which frames are late, from downstream QoS events.
     qos_earliest: Mutex<Option<gst::ClockTime>>,
 }
@@ -52,6 +58,7 @@ impl Default for ImgClassify {
             model: Mutex::new(None),
             stream: Mutex::new(None),
             running: Mutex::new(None),
+            cancel: Mutex::new(None),
             qos_earliest: Mutex::new(None),
         }
     }
@@ -203,6 +210,11 @@ impl ElementImpl for ImgClassify {
             self.post_error_message(msg);
             return Err(gst::StateChangeError);
         }
+        if transition == gst::StateChange::PausedToReady
+            && let Some(cancel) = lock(&self.cancel).as_ref()
+        {
+            cancel.store(true, Ordering::Release);
+        }
         let result = self.parent_change_state(transition);
         if transition == gst::StateChange::ReadyToNull
             || result.is_err() && transition == gst::StateChange::NullToReady
@@ -287,14 +299,17 @@ impl BaseTransformImpl for ImgClassify {
             .as_ref()
             .map(|m| (Arc::clone(&m.loaded), Arc::clone(&m.stats)))
             .ok_or_else(|| gst::error_msg!(gst::CoreError::StateChange, ("no model loaded")))?;
-        let stream = Stream::start(&loaded, mode, resize_mode, stats).map_err(|e| {
-            gst::error_msg!(
-                gst::CoreError::Thread,
-                ("cannot start the inference thread: {}", e)
-            )
-        })?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stream = Stream::start(&loaded, mode, resize_mode, stats, Arc::clone(&cancel))
+            .map_err(|e| {
+                gst::error_msg!(
+                    gst::CoreError::Thread,
+                    ("cannot start the inference thread: {}", e)
+                )
+            })?;
         *lock(&self.stream) = Some(stream);
         *lock(&self.running) = Some(mode);
+        *lock(&self.cancel) = Some(cancel);
         Ok(())
     }
 
@@ -303,6 +318,7 @@ impl BaseTransformImpl for ImgClassify {
         let stream = lock(&self.stream).take();
         drop(stream.and_then(Stream::stop));
         *lock(&self.running) = None;
+        *lock(&self.cancel) = None;
         *lock(&self.qos_earliest) = None;
         Ok(())
     }

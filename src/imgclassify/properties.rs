@@ -10,12 +10,12 @@ use gst::prelude::*;
 use super::settings::Settings;
 use super::{ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
 use crate::core::backend::onnxruntime::Requested;
-use crate::core::backend::remote::parse_endpoints;
+use crate::core::backend::remote::{MAX_TIMEOUT_MS, parse_endpoints};
 use crate::core::model::{self, normalisation, zoo};
 use crate::core::postprocess::RequestedActivation;
 use crate::core::regions::{Selection, parse_size, parse_types};
-use crate::core::zones::Zones;
-use crate::property;
+use crate::core::zones::{MAX_ZONES, Zones};
+use crate::property::{self, excerpt};
 
 type Get = fn(&Settings) -> glib::Value;
 /// Err: why the value was refused, naming the property and the value; the old value
@@ -382,7 +382,7 @@ fn table() -> Vec<Property> {
         prop(
             UInt::builder("max-regions")
                 .nick("Maximum regions")
-                .blurb("Classify at most this many regions per frame, the largest first; 0 = all")
+                .blurb("Classify at most this many regions per frame, the largest first, or zones, the first in the frame in the order given; 0 = all")
                 .mutable_playing()
                 .build(),
             |s| s.regions.selection.max_regions.to_value(),
@@ -446,7 +446,9 @@ fn table() -> Vec<Property> {
         prop(
             Str::builder("zones")
                 .nick("Zones")
-                .blurb("Named rectangles classified with target=zones: NAME:X,Y,W,H;NAME:X,Y,W,H")
+                .blurb(&format!(
+                    "Named rectangles classified with target=zones: NAME:X,Y,W,H;NAME:X,Y,W,H; at most {MAX_ZONES}"
+                ))
                 .default_value(Some(""))
                 .mutable_playing()
                 .build(),
@@ -454,7 +456,8 @@ fn table() -> Vec<Property> {
             |s, v| {
                 let text = text("zones", v)?.unwrap_or_default();
                 let zones = Zones::parse(&text).map_err(|e| {
-                    format!("zones '{}' refused: {}; keeping '{}'", text, e, s.zones.text)
+                    let (given, kept) = (excerpt(&text, 80), excerpt(&s.zones.text, 80));
+                    format!("zones '{given}' refused: {e}; keeping '{kept}'")
                 })?;
                 // An equal value is no change: the zones keep their results.
                 if zones != *s.zones.zones {
@@ -500,6 +503,7 @@ fn table() -> Vec<Property> {
                 .nick("Server timeout")
                 .blurb(&read_at_ready("Milliseconds a frame waits for the inference servers, retries included"))
                 .minimum(1)
+                .maximum(MAX_TIMEOUT_MS)
                 .default_value(1000)
                 .build(),
             |s| s.load.server.timeout_ms.to_value(),

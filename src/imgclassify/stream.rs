@@ -4,6 +4,7 @@
 //! the notices to post. Made at READY→PAUSED; the scheduler and the worker start afresh
 //! at flush and caps change. The only writer of the element's `stats`.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use super::frame::VideoInput;
@@ -39,6 +40,10 @@ pub struct Stream {
     stats: Arc<Mutex<Stats>>,
     /// Only in `async` mode.
     worker: Option<Worker<Prepared, Outcome>>,
+    /// Set by the element when it leaves PAUSED: the frame being classified (here or on
+    /// the worker) ends between two batches, so the state change waits for one batch,
+    /// not for every zone or region of the frame.
+    cancel: Arc<AtomicBool>,
     schedule: Scheduler<Classification>,
     /// Inference results so far, for their `seq`; never reset, so a number is never
     /// reused while the stream runs.
@@ -65,23 +70,25 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// READY→PAUSED: in `async` mode the inference threads start.
+    /// READY→PAUSED: in `async` mode the inference threads start. Setting `cancel` ends
+    /// the frame in progress early; the stream is then of no more use.
     pub fn start(
         model: &Loaded,
         mode: Mode,
         resize_mode: ResizeMode,
         stats: Arc<Mutex<Stats>>,
+        cancel: Arc<AtomicBool>,
     ) -> std::io::Result<Stream> {
         let classifier = Arc::clone(&model.classifier);
         classifier.reset();
         let worker = match mode {
             Mode::Sync => None,
             Mode::Async => {
-                let runs = Arc::clone(&classifier);
+                let (runs, cancel) = (Arc::clone(&classifier), Arc::clone(&cancel));
                 Some(Worker::start(
                     "imgclassify-infer",
                     classifier.info().placement.concurrency,
-                    move |job: Prepared| runs.run_prepared(job),
+                    move |job: Prepared| runs.run_prepared(job, &cancel),
                 )?)
             }
         };
@@ -92,6 +99,7 @@ impl Stream {
             spec,
             stats,
             worker,
+            cancel,
             schedule: Scheduler::default(),
             results: 0,
             resize_mode,
@@ -228,7 +236,7 @@ impl Stream {
         let inputs = match settings.target {
             Target::Frame => None,
             Target::Regions => Some(video.regions(input.buf, &input.inputs.selection)),
-            Target::Zones => Some(self.place_zones(&input.inputs.zones, notices)?),
+            Target::Zones => Some(self.place_zones(input.inputs, notices)?),
         };
         let what = match inputs {
             None => What::Frame,
@@ -246,13 +254,15 @@ impl Stream {
         })
     }
 
-    /// The zones on the negotiated frame, clipped to it; warns once (per zones value and
-    /// frame size) about zones with no pixel in the frame, or about no zones at all.
+    /// The zones on the negotiated frame, clipped to it, the first `max-regions` of them;
+    /// warns once (per zones value and frame size) about zones with no pixel in the
+    /// frame, or about no zones at all.
     fn place_zones(
         &mut self,
-        zones: &Zones,
+        inputs: &FrameInputs,
         notices: &mut Vec<Notice>,
     ) -> Option<Vec<RegionInput>> {
+        let zones = &inputs.zones;
         let info = &self.video.as_ref()?.info;
         let (width, height) = (info.width(), info.height());
         let placed = zones.inputs(width as usize, height as usize);
@@ -264,7 +274,12 @@ impl Stream {
                 height,
             });
         }
-        Some(placed.inputs)
+        let mut placed = placed.inputs;
+        // Zones have no size order to pick by: the user's order says which matter most.
+        if inputs.selection.max_regions > 0 {
+            placed.truncate(inputs.selection.max_regions as usize);
+        }
+        Some(placed)
     }
 
     /// Preprocesses the job's images and runs them: here, one batch at a time, so
@@ -304,7 +319,7 @@ impl Stream {
             }),
             None => video.with_frame(buf, |view| {
                 let per_batch = job.batch_size();
-                let mut pass = self.classifier.start(job);
+                let mut pass = self.classifier.start(job, &self.cancel);
                 for part in regions.chunks(per_batch) {
                     prepare(view, part, batch)?;
                     if let Err(outcome) = pass.run(batch, part.len()) {
@@ -384,6 +399,8 @@ impl Stream {
                 notices.push(Notice::Failed(e));
                 Err(gst::FlowError::Error)
             }
+            // The element is stopping: the frame is not worth a word.
+            Outcome::Cancelled => Ok(()),
         }
     }
 }

@@ -2,21 +2,24 @@
 """A gRPC gateway in front of an Open Inference Protocol server, for the tests.
 
   gateway.py --port PORT --upstream HOST:PORT [--token-file FILE] [--delay-ms MS]
-             [--delay-all] [--max-request-bytes N] [--bad-answers-after N] [--model NAME]
+             [--delay-all] [--delay-after N] [--max-request-bytes N] [--bad-answers-after N]
+             [--pad-answers-bytes N] [--model NAME]
 
 Forwards every call (ModelReady, ModelMetadata, ModelInfer, ...) to the upstream server
-as opaque bytes, on 127.0.0.1:PORT, and prints "ready" once listening. With --token-file,
-a call without "authorization: Bearer <the file's first line>" is refused with
-UNAUTHENTICATED, as an API gateway would. With --delay-ms, each ModelInfer is held that
-long before it is forwarded: a slow server, while the calls still overlap; with
---delay-all every call is (ModelReady and ModelMetadata too). With
---max-request-bytes, a ModelInfer request longer than N bytes is refused with
-INVALID_ARGUMENT, as Triton refuses a batch over its max_batch_size. With
---bad-answers-after, the first N ModelInfer answers pass intact and every later one loses
-its last score (a malformed answer). With --model, every ModelReady, ModelMetadata and
-ModelInfer call names that model instead: one Triton then serves another model under the
-element's name. Needs grpcio and tritonclient (in deps/triton-venv). Never prints the
-token.
+as opaque bytes, on 127.0.0.1:PORT, and prints "ready" once listening. With
+--token-file, a call without "authorization: Bearer <the file's first line>" is refused
+with UNAUTHENTICATED, as an API gateway would. With --delay-ms, each ModelInfer is held
+that long before it is forwarded: a slow server, while the calls still overlap; with
+--delay-all every call is (ModelReady and ModelMetadata too); with --delay-after N the
+first N ModelInfer calls are not held (a server that turns slow after the element
+loaded). With --max-request-bytes, a ModelInfer request longer than N bytes is refused
+with INVALID_ARGUMENT, as Triton refuses a batch over its max_batch_size. With
+--bad-answers-after, the first N ModelInfer answers pass intact and every later one
+loses its last score (a malformed answer). With --pad-answers-bytes, every ModelInfer
+answer gets an extra output of N zero bytes: an answer larger than a client accepts.
+With --model, every ModelReady, ModelMetadata and ModelInfer call names that model
+instead: one Triton then serves another model under the element's name. Needs grpcio and
+tritonclient (in deps/triton-venv). Never prints the token.
 """
 import argparse
 import asyncio
@@ -43,6 +46,17 @@ def rename(method, request, model):
     return message.SerializeToString()
 
 
+def pad(answer, size):
+    """ModelInferResponse (bytes) with one more output, `size` bytes of raw zeros."""
+    response = pb.ModelInferResponse.FromString(answer)
+    extra = response.outputs.add()
+    extra.name = "padding"
+    extra.datatype = "UINT8"
+    extra.shape.append(size)
+    response.raw_output_contents.append(bytes(size))
+    return response.SerializeToString()
+
+
 def drop_last_score(answer):
     """ModelInferResponse (bytes) with 4 bytes fewer in each raw_output_contents."""
     response = pb.ModelInferResponse.FromString(answer)
@@ -53,14 +67,17 @@ def drop_last_score(answer):
 
 
 class Forward(grpc.GenericRpcHandler):
-    def __init__(self, channel, token, delay, delay_all, max_request_bytes, bad_after, model):
-        self.delay_all = delay_all
-        self.model = model
+    def __init__(self, channel, token, args):
+        self.delay_all = args.delay_all
+        self.delay_after = args.delay_after
+        self.pad_bytes = args.pad_answers_bytes
+        self.inferred = 0
+        self.model = args.model
         self.channel = channel
         self.token = token
-        self.delay = delay
-        self.max_request_bytes = max_request_bytes
-        self.bad_after = bad_after
+        self.delay = args.delay_ms / 1000
+        self.max_request_bytes = args.max_request_bytes
+        self.bad_after = args.bad_answers_after
         self.answered = 0
 
     def service(self, details):
@@ -81,7 +98,14 @@ class Forward(grpc.GenericRpcHandler):
                     grpc.StatusCode.INVALID_ARGUMENT,
                     f"request of {len(request)} bytes: batch-size must be <= the model's",
                 )
-            if self.delay and (infer or self.delay_all):
+            if infer:
+                self.inferred += 1
+                held = self.inferred > self.delay_after
+            else:
+                held = self.delay_all
+            if self.delay and held:
+                # The tests read this to know a request is being held.
+                print(f"holding {name} for {self.delay} s", flush=True)
                 await asyncio.sleep(self.delay)
             try:
                 answer = await upstream(request, timeout=context.time_remaining())
@@ -91,6 +115,8 @@ class Forward(grpc.GenericRpcHandler):
                 self.answered += 1
                 if self.answered > self.bad_after:
                     return drop_last_score(answer)
+            if infer and self.pad_bytes:
+                return pad(answer, self.pad_bytes)
             return answer
 
         return grpc.unary_unary_rpc_method_handler(handle)
@@ -103,6 +129,8 @@ async def main():
     p.add_argument("--token-file")
     p.add_argument("--delay-ms", type=float, default=0)
     p.add_argument("--delay-all", action="store_true")
+    p.add_argument("--delay-after", type=int, default=0)
+    p.add_argument("--pad-answers-bytes", type=int, default=0)
     p.add_argument("--max-request-bytes", type=int, default=0)
     p.add_argument("--bad-answers-after", type=int)
     p.add_argument("--model")
@@ -113,15 +141,7 @@ async def main():
             token = f.readline().strip()
     channel = grpc.aio.insecure_channel(args.upstream, options=UNLIMITED)
     server = grpc.aio.server(options=UNLIMITED)
-    forward = Forward(
-        channel,
-        token,
-        args.delay_ms / 1000,
-        args.delay_all,
-        args.max_request_bytes,
-        args.bad_answers_after,
-        args.model,
-    )
+    forward = Forward(channel, token, args)
     server.add_generic_rpc_handlers([forward])
     server.add_insecure_port(f"127.0.0.1:{args.port}")
     await server.start()

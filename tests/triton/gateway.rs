@@ -1,5 +1,6 @@
 //! `gateway.py` for the tests: a gRPC gateway in front of a Triton that checks a bearer
-//! token, delays every inference, refuses large requests or spoils answers, on a free port of 127.0.0.1, run by the Python of
+//! token, delays every inference (or those after the first N), refuses large requests,
+//! spoils or pads answers, on a free port of 127.0.0.1, run by the Python of
 //! deps/triton-venv (it has grpcio). Stopped by its PID when dropped.
 
 use std::net::TcpStream;
@@ -46,6 +47,12 @@ impl Gateway {
             || TcpStream::connect(("127.0.0.1", port)).is_ok(),
         );
         gateway
+    }
+
+    /// What it printed so far: "ready", then a line per call it holds.
+    #[allow(dead_code)] // Not every test binary that starts a gateway reads it.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
     }
 
     pub fn endpoint(&self) -> String {

@@ -24,6 +24,9 @@ pub fn run(backend: &dyn Backend, batch: &Batch<'_>) -> Result<Scores, BackendEr
         embeddings: Vec::new(),
     };
     for one in batch.tensors.chunks(len) {
+        if batch.cancelled() {
+            return Err(BackendError::Cancelled);
+        }
         let scores = backend.run(&Batch {
             tensors: one,
             images: 1,
@@ -65,6 +68,22 @@ mod tests {
         assert_eq!(top, vec![2, 0, 1]);
         assert_eq!(scores.calls, 3);
         assert_eq!(*backend.calls.lock().unwrap(), vec![(1, false); 3]);
+    }
+
+    #[test]
+    fn a_cancelled_batch_stops_between_images() {
+        let backend = echo(false);
+        let tensors = three_images(backend.info.spec.tensor.len());
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        let batch = Batch {
+            cancel: Some(&cancel),
+            ..Batch::new(&tensors, 3)
+        };
+        assert!(matches!(
+            run(&backend, &batch),
+            Err(BackendError::Cancelled)
+        ));
+        assert!(backend.calls.lock().unwrap().is_empty());
     }
 
     #[test]

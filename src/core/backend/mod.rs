@@ -11,6 +11,7 @@ pub mod onnxruntime;
 pub mod open;
 pub mod remote;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::core::model::ModelSpec;
@@ -135,6 +136,10 @@ pub enum BackendError {
     /// No server answered in time: the frame flows on without a fresh result.
     #[error("{0}")]
     Unavailable(String),
+    /// `Batch::cancel` was set while the batch waited: the element is stopping, and
+    /// nobody waits for this answer any more.
+    #[error("cancelled: the element is stopping")]
+    Cancelled,
     #[error("this backend cannot return embeddings")]
     NoEmbedding,
     #[error("inference failed: {0}")]
@@ -152,6 +157,9 @@ pub struct Batch<'a> {
     pub embed: bool,
     /// When the answer is no use any more (the frame's `server-timeout`); None = no limit.
     pub deadline: Option<Instant>,
+    /// Set when the answer is no use any more before the deadline (the element leaves
+    /// PAUSED): a backend that waits (for a server) stops waiting. None = never.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a> Batch<'a> {
@@ -162,7 +170,12 @@ impl<'a> Batch<'a> {
             images,
             embed: false,
             deadline: None,
+            cancel: None,
         }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Acquire))
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::onnxruntime::{
     EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions, THREADS_PER_CORE,
 };
-use super::remote::{Endpoint, Remote, RemoteError, RemoteOptions, unencrypted};
+use super::remote::{Endpoint, MAX_TIMEOUT_MS, Remote, RemoteError, RemoteOptions, unencrypted};
 use super::{Backend, Batch, batching};
 use crate::core::report::{Kind, LoadError, Note};
 
@@ -254,7 +254,7 @@ fn connect(
     let remote_options = RemoteOptions {
         endpoints: server.endpoints.clone(),
         model: model.clone(),
-        timeout: Duration::from_millis(server.timeout_ms.max(1).into()),
+        timeout: Duration::from_millis(server.timeout_ms.clamp(1, MAX_TIMEOUT_MS).into()),
         max_in_flight: server.max_in_flight.max(1) as usize,
         ca_file: server.ca_file.clone(),
         cert_file: server.cert_file.clone(),

@@ -11,14 +11,14 @@ use tokio::sync::Semaphore;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use super::check::Wire;
-use super::client::bearer;
+use super::client::{ANSWER_LIMIT, bearer};
 use super::endpoint::Endpoint;
 use super::error::RemoteError;
 use super::failover::{Counters, Part, Shared};
 use super::pool::Pool;
 use super::probe::{Credentials, Refusal, probe};
 use super::proto::grpc_inference_service_client::GrpcInferenceServiceClient;
-use super::task::Runtime;
+use super::task::{NoOutput, Runtime};
 use super::tensor::{bytes_per_value, datatype};
 use crate::core::backend::{
     Backend, BackendError, Batch, ElementType, ModelInfo, Placement, RequestCounts, Scores,
@@ -216,7 +216,8 @@ impl Remote {
                 })?;
                 clients.push((
                     endpoint.clone(),
-                    GrpcInferenceServiceClient::with_interceptor(channel, token.clone()),
+                    GrpcInferenceServiceClient::with_interceptor(channel, token.clone())
+                        .max_decoding_message_size(ANSWER_LIMIT),
                 ));
             }
         }
@@ -351,15 +352,15 @@ impl Remote {
         self.shared.info.spec.tensor.len() * bytes_per_value(self.shared.info.input_type)
     }
 
-    /// The batch in requests under the servers' message limit, all before `deadline`;
-    /// `budget` is the whole time the frame was given.
+    /// The batch in requests under the servers' message limit, all before `deadline`
+    /// unless the batch is cancelled; `budget` is the whole time the frame was given.
     fn run_before(
         &self,
-        tensors: &[f32],
-        images: usize,
+        batch: &Batch<'_>,
         deadline: Instant,
         budget: Duration,
     ) -> Result<Scores, BackendError> {
+        let (tensors, images) = (batch.tensors, batch.images);
         let info = &self.shared.info;
         let len = info.spec.tensor.len();
         if images == 0 || tensors.len() != images * len {
@@ -384,30 +385,36 @@ impl Remote {
         let shared = Arc::clone(&self.shared);
         let tensors = tensors.to_vec();
         let deadline = tokio::time::Instant::from_std(deadline);
-        let ran = self.runtime.wait(async move {
-            let mut rows = Vec::with_capacity(images * shared.info.spec.classes);
-            let mut calls = 0;
-            let mut answered = 0;
-            for part in tensors.chunks(per_request * len) {
-                let n = part.len() / len;
-                let (scores, endpoint) = shared
-                    .infer(Part {
-                        tensors: part,
-                        images: n,
-                        deadline,
-                        budget,
-                    })
-                    .await?;
-                rows.extend(scores);
-                calls += 1;
-                answered = endpoint;
+        let ran = self.runtime.wait_unless(
+            async move {
+                let mut rows = Vec::with_capacity(images * shared.info.spec.classes);
+                let mut calls = 0;
+                let mut answered = 0;
+                for part in tensors.chunks(per_request * len) {
+                    let n = part.len() / len;
+                    let (scores, endpoint) = shared
+                        .infer(Part {
+                            tensors: part,
+                            images: n,
+                            deadline,
+                            budget,
+                        })
+                        .await?;
+                    rows.extend(scores);
+                    calls += 1;
+                    answered = endpoint;
+                }
+                Ok::<_, BackendError>((rows, calls, answered))
+            },
+            batch.cancel,
+        );
+        let (rows, calls, answered) = match ran {
+            Ok(ran) => ran?,
+            Err(NoOutput::Cancelled) => return Err(BackendError::Cancelled),
+            Err(NoOutput::Lost) => {
+                return Err(BackendError::Unavailable("the client is shut down".into()));
             }
-            Ok::<_, BackendError>((rows, calls, answered))
-        });
-        let Some(ran) = ran else {
-            return Err(BackendError::Unavailable("the client is shut down".into()));
         };
-        let (rows, calls, answered) = ran?;
         Ok(Scores {
             rows,
             calls,
@@ -432,7 +439,7 @@ impl Backend for Remote {
         let deadline = batch.deadline.unwrap_or(now + self.timeout);
         // The first request at load is given longer than a frame; its budget is that.
         let budget = deadline.saturating_duration_since(now).max(self.timeout);
-        self.run_before(batch.tensors, batch.images, deadline, budget)
+        self.run_before(batch, deadline, budget)
     }
 
     fn telemetry(&self) -> Telemetry {

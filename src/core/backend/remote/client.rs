@@ -10,6 +10,11 @@ use super::proto::grpc_inference_service_client::GrpcInferenceServiceClient;
 
 pub type Client = GrpcInferenceServiceClient<InterceptedService<Channel, Bearer>>;
 
+/// The largest answer the client decodes (tonic's default, set here so that the failover
+/// can tell the client's refusal of a larger one from a server's refusal of a request:
+/// no request reaches it, see `MESSAGE_LIMIT`). A classifier's scores are far smaller.
+pub const ANSWER_LIMIT: usize = 4 << 20;
+
 /// Adds `authorization: Bearer TOKEN` to every call when a token is set; the value is
 /// marked sensitive so tonic and hyper never print it.
 #[derive(Clone)]

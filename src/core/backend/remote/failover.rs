@@ -12,9 +12,10 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant as Deadline;
 
 use super::check::Wire;
+use super::client::ANSWER_LIMIT;
 use super::client::Client;
 use super::endpoint::Endpoint;
-use super::pool::Pool;
+use super::pool::{Pool, Topic};
 use super::probe::{Credentials, Refusal, probe, status_text};
 use super::proto::ModelInferRequest;
 use super::proto::ModelInferResponse;
@@ -72,6 +73,10 @@ enum Failure {
     Endpoint(String),
     /// No answer before the deadline.
     Late,
+    /// Its answer of this many bytes was over the client's [`ANSWER_LIMIT`]: the
+    /// endpoint's (a misconfigured server or proxy), out of rotation like `Endpoint`,
+    /// and warned about once.
+    TooLarge(usize),
     /// The request's (a batch over the server's `max_batch_size`, a tensor it does not
     /// take): the endpoint stays in rotation. `passing`: the server is out of something
     /// for now (`ResourceExhausted`: a rate limit, a full queue), so one image refused
@@ -83,6 +88,9 @@ enum Failure {
 /// endpoint in rotation; any other one takes it out.
 fn failure(status: &tonic::Status) -> Failure {
     use tonic::Code;
+    if let Some(found) = answer_too_large(status) {
+        return Failure::TooLarge(found);
+    }
     match status.code() {
         Code::InvalidArgument
         | Code::ResourceExhausted
@@ -95,6 +103,32 @@ fn failure(status: &tonic::Status) -> Failure {
         Code::DeadlineExceeded => Failure::Late,
         _ => Failure::Endpoint(status_text(status)),
     }
+}
+
+/// The size of an answer tonic refused to decode for being over [`ANSWER_LIMIT`]. Its
+/// status is `OutOfRange`, as a server's refusal of a request may be; what tells them
+/// apart is the limit it names: ours, which no request reaches, so the message that was
+/// too large is the answer.
+fn answer_too_large(status: &tonic::Status) -> Option<usize> {
+    if status.code() != tonic::Code::OutOfRange {
+        return None;
+    }
+    let sizes = status
+        .message()
+        .strip_prefix("Error, decoded message length too large: found ")?;
+    let (found, limit) = sizes.split_once(" bytes, the limit is: ")?;
+    let limit: usize = limit.strip_suffix(" bytes")?.parse().ok()?;
+    (limit == ANSWER_LIMIT)
+        .then(|| found.parse().ok())
+        .flatten()
+}
+
+/// What an answer over the client's limit is, for warnings and the outage's reasons.
+fn too_large(found: usize) -> String {
+    format!(
+        "the answer was larger than the client accepts: {found} bytes, the limit is \
+         {ANSWER_LIMIT} bytes"
+    )
 }
 
 type Answer = Result<(Vec<f32>, usize), BackendError>;
@@ -217,6 +251,19 @@ impl Shared {
                         add(&self.counters.failed);
                         self.pool.failed(i, Instant::now());
                         reasons.push(format!("{endpoint}: {why}"));
+                        failed_before = true;
+                    }
+                    Err(Failure::TooLarge(found)) => {
+                        add(&self.counters.failed);
+                        self.pool.failed(i, Instant::now());
+                        self.warn_once(i, Topic::AnswerSize, || {
+                            format!(
+                                "{}; it is retried with backoff, its frames go to the other \
+                                 endpoints",
+                                too_large(found)
+                            )
+                        });
+                        reasons.push(format!("{endpoint}: {}", too_large(found)));
                         failed_before = true;
                     }
                     Err(Failure::Late) => {
@@ -342,14 +389,22 @@ impl Shared {
             };
         // Checked again after each backoff: it comes back once it is fixed.
         self.pool.failed(i, Instant::now());
-        if self.pool.first_warning(i) {
+        self.warn_once(i, Topic::Configuration, || {
+            format!("{problem}; this endpoint gets no frames until that is fixed")
+        });
+        Err(Some(problem))
+    }
+
+    /// A warning for the bus naming the model and endpoint `i`, the first time only.
+    fn warn_once(&self, i: usize, topic: Topic, what: impl FnOnce() -> String) {
+        if self.pool.first_warning(i, topic) {
             lock(&self.warnings).push(format!(
-                "model '{}' on {endpoint}: {problem}; this endpoint gets no frames until that \
-                 is fixed",
-                self.model
+                "model '{}' on {}: {}",
+                self.model,
+                self.endpoint(i),
+                what()
             ));
         }
-        Err(Some(problem))
     }
 
     /// The batch's score rows, or what is wrong with the answer.
@@ -439,6 +494,27 @@ mod tests {
             );
         }
         assert_eq!(failure(&Status::deadline_exceeded("slow")), Failure::Late);
+        // tonic's refusal to decode an answer over the client's limit: the endpoint's.
+        let decoding = |found: usize, limit: usize| {
+            failure(&Status::out_of_range(format!(
+                "Error, decoded message length too large: found {found} bytes, the limit is: \
+                 {limit} bytes"
+            )))
+        };
+        assert_eq!(
+            decoding(5_000_000, ANSWER_LIMIT),
+            Failure::TooLarge(5_000_000)
+        );
+        // Another limit is a server's, refusing the request.
+        assert!(matches!(
+            decoding(900_000, 800_000),
+            Failure::Request { .. }
+        ));
+        assert_eq!(
+            too_large(5_000_000),
+            "the answer was larger than the client accepts: 5000000 bytes, the limit is \
+             4194304 bytes"
+        );
         for code in [
             Code::Unavailable,
             Code::Internal,

@@ -17,8 +17,17 @@ struct Health {
     wire: Option<Wire>,
     retry_at: Option<Instant>,
     backoff: Duration,
-    /// A warning about its configuration (wrong model, credentials) was given.
-    warned: bool,
+    /// Which warnings about it were given, by [`Topic`].
+    warned: [bool; 2],
+}
+
+/// What a warning about an endpoint is about; each is given once per endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Its configuration: the wrong model, credentials it refuses.
+    Configuration = 0,
+    /// Its answers are larger than the client accepts.
+    AnswerSize = 1,
 }
 
 pub struct Pool {
@@ -73,11 +82,11 @@ impl Pool {
         }
     }
 
-    /// True the first time only: whether to warn about this endpoint's configuration.
-    pub fn first_warning(&self, i: usize) -> bool {
+    /// True the first time only: whether to warn about this endpoint on `topic`.
+    pub fn first_warning(&self, i: usize, topic: Topic) -> bool {
         lock(&self.health)
             .get_mut(i)
-            .is_some_and(|h| !std::mem::replace(&mut h.warned, true))
+            .is_some_and(|h| !std::mem::replace(&mut h.warned[topic as usize], true))
     }
 }
 
@@ -127,11 +136,15 @@ mod tests {
     }
 
     #[test]
-    fn a_configuration_warning_is_given_once_per_endpoint() {
+    fn a_warning_is_given_once_per_endpoint_and_topic() {
         let pool = Pool::new(2);
-        assert!(pool.first_warning(1));
-        assert!(!pool.first_warning(1));
-        assert!(pool.first_warning(0));
-        assert!(!pool.first_warning(7));
+        let configuration = Topic::Configuration;
+        assert!(pool.first_warning(1, configuration));
+        assert!(!pool.first_warning(1, configuration));
+        assert!(pool.first_warning(0, configuration));
+        assert!(!pool.first_warning(7, configuration));
+        // Another topic is another warning, once too.
+        assert!(pool.first_warning(1, Topic::AnswerSize));
+        assert!(!pool.first_warning(1, Topic::AnswerSize));
     }
 }

@@ -4,8 +4,24 @@
 //! start a runtime from within a runtime") nor blocks that runtime's scheduler.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use super::error::RemoteError;
+
+/// How often a waiting caller looks at its cancel flag: a state change waits at most
+/// about this long for a request in flight.
+const CANCEL_POLL: Duration = Duration::from_millis(5);
+
+/// Why [`Runtime::wait_unless`] has no output.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoOutput {
+    /// The flag was set; the task was aborted, and with it its requests.
+    Cancelled,
+    /// The task ended without one (it panicked, or the runtime is shut down).
+    Lost,
+}
 
 pub struct Runtime {
     /// Only taken when dropped, to shut it down without blocking.
@@ -37,11 +53,34 @@ impl Runtime {
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> Option<T> {
+        self.wait_unless(future, None).ok()
+    }
+
+    /// [`Runtime::wait`], until `cancel` is set: then the task is aborted (a request in
+    /// flight is reset, its `max-in-flight` slot freed) and the caller goes on at once.
+    pub fn wait_unless<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<T, NoOutput> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.handle.spawn(async move {
+        let task = self.handle.spawn(async move {
             let _ = tx.send(future.await);
         });
-        rx.recv().ok()
+        let Some(cancel) = cancel else {
+            return rx.recv().map_err(|_| NoOutput::Lost);
+        };
+        loop {
+            if cancel.load(Ordering::Acquire) {
+                task.abort();
+                return Err(NoOutput::Cancelled);
+            }
+            match rx.recv_timeout(CANCEL_POLL) {
+                Ok(output) => return Ok(output),
+                Err(RecvTimeoutError::Disconnected) => return Err(NoOutput::Lost),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
     }
 }
 
@@ -75,5 +114,42 @@ mod tests {
             got
         });
         assert_eq!(got, Some(7));
+    }
+
+    #[test]
+    fn a_cancelled_wait_returns_at_once_and_drops_the_future() {
+        let ours = Runtime::start().expect("the client's runtime");
+        let cancel = std::sync::Arc::new(AtomicBool::new(false));
+        let dropped = std::sync::Arc::new(AtomicBool::new(false));
+        struct Flag(std::sync::Arc<AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
+            }
+        }
+        let (setter, held) = (std::sync::Arc::clone(&cancel), Flag(dropped.clone()));
+        let started = std::time::Instant::now();
+        let setting = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            setter.store(true, Ordering::Release);
+        });
+        let got = ours.wait_unless(
+            async move {
+                let _held = held;
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            },
+            Some(&cancel),
+        );
+        assert_eq!(got, Err(NoOutput::Cancelled));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        setting.join().expect("the setter");
+        let aborted = std::time::Instant::now();
+        while !dropped.load(Ordering::Acquire) {
+            assert!(aborted.elapsed() < Duration::from_secs(5), "never dropped");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Not set: the output, as `wait` gives it.
+        let idle = AtomicBool::new(false);
+        assert_eq!(ours.wait_unless(async { 7 }, Some(&idle)), Ok(7));
     }
 }
