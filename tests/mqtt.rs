@@ -7,7 +7,8 @@
 mod broker;
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use broker::{Broker, Certs, PASSWORD, Subscriber, USER, wait_for};
 use gst::prelude::*;
@@ -45,11 +46,16 @@ fn result(n: u64) -> Classification {
 
 /// Buffer `n`: PTS n ms, carrying `result(n)`.
 fn frame(n: u64) -> gst::Buffer {
+    frame_of(n, &result(n))
+}
+
+/// Buffer `n`: PTS n ms, carrying `result`.
+fn frame_of(n: u64, result: &Classification) -> gst::Buffer {
     let mut buffer = gst::Buffer::new();
     {
         let b = buffer.get_mut().expect("writable");
         b.set_pts(gst::ClockTime::from_mseconds(n));
-        result(n).attach(b).expect("meta attaches");
+        result.attach(b).expect("meta attaches");
     }
     buffer
 }
@@ -131,23 +137,60 @@ fn next_message(bus: &gst::Bus, kind: gst::MessageType) -> String {
     }
 }
 
+/// Every log line of every level (`GST_DEBUG=9`) that contains a secret, while it lives;
+/// one at a time, as the threshold is the process's. Dropping it, also when a test
+/// fails, turns logging off again.
+struct LogCapture {
+    found: Arc<Mutex<Vec<String>>>,
+    function: Option<gst::log::DebugLogFunction>,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl LogCapture {
+    fn start(secret: &'static str) -> LogCapture {
+        static ONE: Mutex<()> = Mutex::new(());
+        let one_at_a_time = ONE.lock().unwrap_or_else(|e| e.into_inner());
+        init();
+        let found = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = found.clone();
+        gst::log::set_active(true);
+        gst::log::set_default_threshold(gst::DebugLevel::Memdump);
+        let function =
+            gst::log::add_log_function(move |cat, level, _file, _fn, _line, _obj, msg| {
+                if let Some(text) = msg.get()
+                    && text.contains(secret)
+                {
+                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    seen.push(format!("{} {level:?}: {text}", cat.name()));
+                }
+            });
+        gst::log::remove_default_log_function();
+        LogCapture {
+            found,
+            function: Some(function),
+            _one_at_a_time: one_at_a_time,
+        }
+    }
+
+    /// The log lines that held the secret.
+    fn found(&self) -> Vec<String> {
+        self.found.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        gst::log::set_default_threshold(gst::DebugLevel::None);
+        if let Some(function) = self.function.take() {
+            gst::log::remove_log_function(function);
+        }
+    }
+}
+
 #[test]
 fn every_frame_arrives_as_one_json_message_and_the_password_is_never_logged() {
-    init();
     // Every log line of every level, from the moment the password is set.
-    let leaked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = leaked.clone();
-    gst::log::set_active(true);
-    gst::log::set_default_threshold(gst::DebugLevel::Memdump);
-    gst::log::add_log_function(move |cat, level, _file, _fn, _line, _obj, msg| {
-        if let Some(text) = msg.get()
-            && text.contains(PASSWORD)
-        {
-            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.push(format!("{} {level:?}: {text}", cat.name()));
-        }
-    });
-    gst::log::remove_default_log_function();
+    let log = LogCapture::start(PASSWORD);
 
     let broker = Broker::start();
     let sub = Subscriber::connect(broker.port, TOPIC);
@@ -178,8 +221,7 @@ fn every_frame_arrives_as_one_json_message_and_the_password_is_never_logged() {
             _ => {}
         }
     }
-    gst::log::set_default_threshold(gst::DebugLevel::None);
-    let leaked = leaked.lock().unwrap_or_else(|e| e.into_inner());
+    let leaked = log.found();
     assert!(leaked.is_empty(), "the password is in the log: {leaked:?}");
 }
 
@@ -207,21 +249,33 @@ fn nothing_listening_is_an_error_naming_the_broker() {
     );
 }
 
-/// Streams `before` frames, stops the broker, streams `during` frames while it is away,
-/// restarts it; returns the element, what arrived and the reconnect message.
-fn restart_mid_stream(
-    queue_size: u32,
-    before: u64,
-    during: u64,
-) -> (gst::Element, Vec<u64>, String) {
+/// A broker outage in the middle of a stream: the frames of `before` go out, the broker
+/// stops, those of `during` are pushed while it is away, it restarts; the newest `kept`
+/// of `during` must then be delivered.
+struct Outage<'a> {
+    props: &'a [(&'a str, &'a dyn ToValue)],
+    frame: fn(u64) -> gst::Buffer,
+    before: std::ops::Range<u64>,
+    during: std::ops::Range<u64>,
+    kept: u64,
+}
+
+/// Runs `outage`; returns the element, the PTS (ms) of what arrived and the reconnect
+/// message.
+fn restart_mid_stream(outage: &Outage) -> (gst::Element, Vec<u64>, String) {
     let mut broker = Broker::start();
     let sub = Subscriber::connect(broker.port, TOPIC);
     let (e, bus) = element(
         &format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port),
-        &[("queue-size", &queue_size)],
+        outage.props,
     );
     let mut h = start(&e, &bus).expect("connects");
-    push(&mut h, 0..before);
+    let before = outage.before.end - outage.before.start;
+    for n in outage.before.clone() {
+        h.push((outage.frame)(n))
+            .expect("the element takes the buffer");
+        h.pull().expect("the buffer passes through");
+    }
     wait_for("the first frames to be acknowledged", || {
         delivered(&e) == before
     });
@@ -230,21 +284,24 @@ fn restart_mid_stream(
     let warning = next_message(&bus, gst::MessageType::Warning);
     assert!(warning.contains("lost the connection"), "{warning}");
     // Pushing never waits for the broker.
-    let pushed = std::time::Instant::now();
-    push(&mut h, before..before + during);
+    let pushed = Instant::now();
+    for n in outage.during.clone() {
+        h.push((outage.frame)(n))
+            .expect("the element takes the buffer");
+        h.pull().expect("the buffer passes through");
+    }
     assert!(
-        pushed.elapsed() < std::time::Duration::from_secs(5),
+        pushed.elapsed() < Duration::from_secs(5),
         "the stream was blocked"
     );
 
     broker.restart();
     let info = next_message(&bus, gst::MessageType::Info);
-    let kept = during.min(queue_size as u64);
     wait_for("the queue to be delivered", || {
-        delivered(&e) == before + kept
+        delivered(&e) == before + outage.kept
     });
     assert!(h.push_event(gst::event::Eos::new()));
-    let got = pts_of(&sub.take((before + kept) as usize));
+    let got = pts_of(&sub.take((before + outage.kept) as usize));
     drop(h);
     e.set_state(gst::State::Null).expect("stops");
     assert!(
@@ -256,7 +313,13 @@ fn restart_mid_stream(
 
 #[test]
 fn a_broker_restart_loses_nothing_within_the_queue() {
-    let (e, got, info) = restart_mid_stream(20, 5, 15);
+    let (e, got, info) = restart_mid_stream(&Outage {
+        props: &[("queue-size", &20u32)],
+        frame,
+        before: 0..5,
+        during: 5..20,
+        kept: 15,
+    });
     assert_eq!(got, (0..20).collect::<Vec<_>>());
     assert_eq!(e.property::<u64>("messages-dropped"), 0);
     assert!(info.contains("0 messages were dropped"), "{info}");
@@ -264,7 +327,13 @@ fn a_broker_restart_loses_nothing_within_the_queue() {
 
 #[test]
 fn beyond_the_queue_the_oldest_are_dropped_and_counted_exactly() {
-    let (e, got, info) = restart_mid_stream(10, 5, 25);
+    let (e, got, info) = restart_mid_stream(&Outage {
+        props: &[("queue-size", &10u32)],
+        frame,
+        before: 0..5,
+        during: 5..30,
+        kept: 10,
+    });
     // The first five before the outage, then the newest ten of the 25 sent during it.
     let expected: Vec<u64> = (0..5).chain(20..30).collect();
     assert_eq!(got, expected);
@@ -355,4 +424,39 @@ fn a_password_in_plain_text_to_another_host_is_warned_about() {
         "{}",
         w.error()
     );
+}
+
+#[test]
+fn a_password_with_a_slash_in_the_location_is_refused_and_never_shown() {
+    let log = LogCapture::start("s3cret");
+    let broker = Broker::start();
+    // As a URL reads it: host `cam`, port 8883, path `/s3cretTail@127.0.0.1:…`.
+    let (e, bus) = element(
+        &format!(
+            "mqtt://cam:8883/s3cretTail@127.0.0.1:{}/{TOPIC}",
+            broker.port
+        ),
+        &[],
+    );
+    let began = Instant::now();
+    assert!(e.set_state(gst::State::Playing).is_err(), "refused");
+    let took = began.elapsed();
+    let _ = e.set_state(gst::State::Null);
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Error])
+        .expect("an error message");
+    let gst::MessageView::Error(err) = msg.view() else {
+        unreachable!()
+    };
+    let text = format!("{} {:?}", err.error(), err.debug());
+    assert!(err.error().matches(gst::ResourceError::Settings), "{text}");
+    assert!(
+        text.contains("username and password properties") && text.contains("%40"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    // Refused before any connection: `cam` is never looked up.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let leaked = log.found();
+    assert!(leaked.is_empty(), "the secret is in the log: {leaked:?}");
 }

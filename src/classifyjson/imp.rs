@@ -3,6 +3,7 @@
 //! flushes at EOS and stop. Every I/O failure is an element error naming the file or
 //! broker; nothing here panics.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
@@ -94,12 +95,13 @@ impl Settings {
             .filter(|l| !l.as_os_str().is_empty() && *l != Path::new(STDOUT))
     }
 
-    /// The location, if it names an MQTT broker (URLs are UTF-8; file names need not be).
-    fn mqtt_location(&self) -> Option<&str> {
+    /// Whether the location names an MQTT broker. Decided on its bytes: one that is not
+    /// UTF-8 must still be refused as a URL, not opened as a file named after it (whose
+    /// error would repeat it, credentials and all).
+    fn is_mqtt(&self) -> bool {
         self.location
             .as_deref()
-            .and_then(Path::to_str)
-            .filter(|l| mqtt_location::is_mqtt(l))
+            .is_some_and(|l| mqtt_location::is_mqtt(l.as_os_str().as_bytes()))
     }
 
     fn mqtt_config(&self, broker: Broker) -> mqtt::Config {
@@ -192,11 +194,15 @@ impl ClassifyJson {
         running.unwrap_or_else(|| *lock(&self.last_stats))
     }
 
-    fn start_mqtt(
-        &self,
-        settings: &Settings,
-        location: &str,
-    ) -> Result<MqttSink, gst::ErrorMessage> {
+    fn start_mqtt(&self, settings: &Settings) -> Result<MqttSink, gst::ErrorMessage> {
+        let location = settings.location.as_deref().and_then(Path::to_str);
+        let Some(location) = location else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("invalid MQTT location: it is not valid UTF-8"),
+                ["write the location in UTF-8; other bytes of the topic are written %XX"]
+            ));
+        };
         let broker = Broker::parse(location).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::Settings,
@@ -477,13 +483,12 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let destination = match settings.mqtt_location() {
-            Some(location) => Destination::Mqtt(Arc::new(self.start_mqtt(&settings, location)?)),
-            None => {
-                let output = Output::open(settings.path(), settings.append)?;
-                gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
-                Destination::Output(output)
-            }
+        let destination = if settings.is_mqtt() {
+            Destination::Mqtt(Arc::new(self.start_mqtt(&settings)?))
+        } else {
+            let output = Output::open(settings.path(), settings.append)?;
+            gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
+            Destination::Output(output)
         };
         let state = State::new(
             destination,
