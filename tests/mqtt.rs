@@ -1,11 +1,14 @@
 //! `classifyjson location=mqtt://…` against a real broker (`mosquitto`, see
 //! `mqtt/broker.rs`): every message arrives and parses, refused credentials, an absent
 //! broker, a restart mid-stream with and without overflowing the queue, TLS with a CA
-//! made here, and the password kept out of every log line and message.
+//! made here, and the password kept out of every log line and message. A fake broker
+//! that never acknowledges (`mqtt/silent_broker.rs`) stands for one that hangs.
 
 #[path = "mqtt/broker.rs"]
 mod broker;
 mod common;
+#[path = "mqtt/silent_broker.rs"]
+mod silent_broker;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -15,6 +18,7 @@ use gst::prelude::*;
 use gstimgclassify::gst;
 use gstimgclassify::{Classification, Target};
 use serde_json::Value;
+use silent_broker::SilentBroker;
 
 const TOPIC: &str = "imgclassify/cam1/classification";
 
@@ -424,6 +428,66 @@ fn a_password_in_plain_text_to_another_host_is_warned_about() {
         "{}",
         w.error()
     );
+}
+
+/// Runs `f` on its own thread; its answer, or None if there is none within `patience`
+/// (the thread is then left to itself: a hang becomes a failure, not a stuck test).
+fn within<T: Send + 'static>(
+    patience: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(patience).ok()
+}
+
+/// Every warning on `bus`, as text.
+fn warnings(bus: &gst::Bus) -> Vec<String> {
+    std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+        .filter_map(|m| match m.view() {
+            gst::MessageView::Warning(w) => Some(format!("{} {:?}", w.error(), w.debug())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn null_during_an_eos_flush_ends_it_at_once_and_counts_the_rest_as_dropped() {
+    let broker = SilentBroker::start();
+    let (e, bus) = element(
+        &format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port),
+        &[("flush-timeout", &120u32)],
+    );
+    let mut h = start(&e, &bus).expect("connects: the fake broker answers CONNECT");
+    push(&mut h, 0..10);
+    wait_for("the ten messages to reach the broker", || {
+        broker.publishes() == 10
+    });
+    let sink = e.static_pad("sink").expect("sink pad");
+    let eos = std::thread::spawn(move || sink.send_event(gst::event::Eos::new()));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!eos.is_finished(), "EOS waits for the acknowledgements");
+
+    let stopping = e.clone();
+    let began = Instant::now();
+    let stopped = within(Duration::from_secs(10), move || {
+        stopping.set_state(gst::State::Null)
+    });
+    let took = began.elapsed();
+    if stopped.is_none() {
+        // Its teardown would wait for the same state change.
+        std::mem::forget(h);
+        panic!("NULL still waits for the flush after {took:?}");
+    }
+    stopped.expect("answered").expect("stops");
+    assert!(took < Duration::from_secs(2), "NULL took {took:?}");
+    wait_for("EOS to return", || eos.is_finished());
+    assert_eq!(delivered(&e), 0);
+    assert_eq!(e.property::<u64>("messages-dropped"), 10);
+    drop(h);
+    assert_eq!(warnings(&bus), Vec::<String>::new());
 }
 
 #[test]

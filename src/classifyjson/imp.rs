@@ -235,26 +235,47 @@ impl ClassifyJson {
         Ok(sink)
     }
 
-    /// At EOS: waits (bounded by flush-timeout) for the broker to acknowledge the queue.
+    /// At EOS: waits (bounded by flush-timeout, ended by a change to NULL) for the broker
+    /// to acknowledge the queue.
     fn drain_mqtt(&self) {
         let timeout = Duration::from_secs(lock(&self.settings).flush_timeout_s.into());
         let Some(sink) = lock(&self.state).as_ref().and_then(State::mqtt) else {
             return;
         };
-        let left = sink.drain(timeout);
-        if left > 0 {
-            let name = &sink.name;
+        let drained = sink.drain(timeout);
+        if drained.interrupted {
+            // The element is stopping, which counts what is left as dropped.
+            gst::info!(
+                CAT,
+                imp = self,
+                "stopped waiting at EOS for MQTT broker {}: stopping with {} messages not acknowledged",
+                sink.name,
+                drained.left
+            );
+        } else if drained.left > 0 {
             gst::element_imp_warning!(
                 self,
                 gst::ResourceError::Write,
                 (
                     "{} messages were not delivered to MQTT broker {} within {} s of EOS",
-                    left,
-                    name,
+                    drained.left,
+                    sink.name,
                     timeout.as_secs()
                 ),
-                ["check the broker; flush-timeout sets how long EOS waits"]
+                [
+                    "check the broker; flush-timeout sets how long EOS waits; messages still \
+                  unacknowledged when the element stops are counted in messages-dropped"
+                ]
             );
+        }
+    }
+
+    /// On the way down, before the pads are deactivated: an EOS waiting for the broker
+    /// holds the stream lock that deactivating them takes.
+    fn interrupt_drain(&self) {
+        let sink = lock(&self.state).as_ref().and_then(State::mqtt);
+        if let Some(sink) = sink {
+            sink.interrupt();
         }
     }
 }
@@ -351,7 +372,7 @@ impl ObjectImpl for ClassifyJson {
                     .build(),
                 glib::ParamSpecUInt64::builder("messages-dropped")
                     .nick("Messages dropped")
-                    .blurb("MQTT messages dropped since start because queue-size was exceeded")
+                    .blurb("MQTT messages dropped since start: beyond queue-size, or not acknowledged by the broker when the element stopped")
                     .read_only()
                     .build(),
             ]
@@ -458,6 +479,16 @@ impl ElementImpl for ClassifyJson {
         Some(&*META)
     }
 
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::PausedToReady {
+            self.interrupt_drain();
+        }
+        self.parent_change_state(transition)
+    }
+
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let caps = gst::Caps::new_any();
@@ -515,9 +546,10 @@ impl BaseTransformImpl for ClassifyJson {
                 gst::debug!(CAT, imp = self, "wrote {} lines to {}", out.lines, out.name);
             }
             Destination::Mqtt(sink) => {
+                // After closing: what the broker never acknowledged counts as dropped.
+                sink.close();
                 let stats = sink.stats();
                 *lock(&self.last_stats) = stats;
-                sink.close();
                 gst::debug!(
                     CAT,
                     imp = self,

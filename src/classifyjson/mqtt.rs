@@ -52,6 +52,13 @@ pub struct Config {
     pub queue_size: usize,
 }
 
+/// What `drain` left undelivered, and whether `interrupt` ended it.
+#[derive(Debug, Clone, Copy)]
+pub struct Drained {
+    pub left: usize,
+    pub interrupted: bool,
+}
+
 /// Counters for the element's read-only properties.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stats {
@@ -82,6 +89,7 @@ impl MqttSink {
                 link: Link::Connecting,
                 started: None,
                 stopping: false,
+                interrupted: false,
                 dropped_before_outage: 0,
             }),
             changed: Condvar::new(),
@@ -149,16 +157,27 @@ impl MqttSink {
         self.shared.wake.notify_one();
     }
 
-    /// Waits at most `timeout` until every queued message is delivered; returns how many
-    /// are still undelivered.
-    pub fn drain(&self, timeout: Duration) -> usize {
+    /// Waits at most `timeout` until every queued message is delivered, or until
+    /// `interrupt`; says how many are still undelivered.
+    pub fn drain(&self, timeout: Duration) -> Drained {
         let inner = lock(&self.shared.inner);
         let (inner, _) = self
             .shared
             .changed
-            .wait_timeout_while(inner, timeout, |i| !i.outbox.is_empty())
+            .wait_timeout_while(inner, timeout, |i| !i.outbox.is_empty() && !i.interrupted)
             .unwrap_or_else(|e| e.into_inner());
-        inner.outbox.waiting() + inner.outbox.in_flight()
+        Drained {
+            left: inner.outbox.waiting() + inner.outbox.in_flight(),
+            interrupted: inner.interrupted,
+        }
+    }
+
+    /// Ends a `drain` at once, and every later one. Called on the way to NULL: a
+    /// waiting EOS holds the stream lock that deactivating the pads must take, so the
+    /// state change would otherwise wait out `flush-timeout`.
+    pub fn interrupt(&self) {
+        lock(&self.shared.inner).interrupted = true;
+        self.shared.changed.notify_all();
     }
 
     pub fn stats(&self) -> Stats {
@@ -169,14 +188,21 @@ impl MqttSink {
         }
     }
 
-    /// Disconnects and ends the thread; what is still queued is discarded.
+    /// Disconnects and ends the thread; what is still queued or unacknowledged is
+    /// discarded and counted as dropped.
     pub fn close(&self) {
-        lock(&self.shared.inner).stopping = true;
+        {
+            let mut inner = lock(&self.shared.inner);
+            inner.stopping = true;
+            inner.interrupted = true;
+        }
         self.shared.stop.notify_one();
+        self.shared.changed.notify_all();
         let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             let _ = thread.join();
         }
+        lock(&self.shared.inner).outbox.give_up();
     }
 }
 

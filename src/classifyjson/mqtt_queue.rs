@@ -23,7 +23,8 @@ pub struct Outbox {
     /// Sent with QoS 1, by packet id, until the PUBACK.
     unacked: BTreeMap<u16, VecDeque<Message>>,
     next_seq: u64,
-    /// Dropped because the queue was full, since start.
+    /// Dropped since start: the queue was full, or the element stopped before the
+    /// broker acknowledged them.
     pub dropped: u64,
     /// Acknowledged by the broker (QoS 1) or written to it (QoS 0), since start.
     pub delivered: u64,
@@ -127,6 +128,18 @@ impl Outbox {
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty() && self.in_flight() == 0
     }
+
+    /// The element stops: whatever waits or is not acknowledged will never be, and is
+    /// counted as dropped, so that delivered plus dropped is every message queued.
+    /// Returns how many that was.
+    pub fn give_up(&mut self) -> u64 {
+        let n = (self.waiting() + self.in_flight()) as u64;
+        self.waiting.clear();
+        self.handed.clear();
+        self.unacked.clear();
+        self.dropped += n;
+        n
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +206,23 @@ mod tests {
         o.push(msg(2));
         assert_eq!(o.requeue(), 1);
         assert_eq!(o.take(10).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn giving_up_counts_the_waiting_and_the_unacknowledged_as_dropped() {
+        let mut o = Outbox::new(10);
+        for i in 0..4 {
+            o.push(msg(i));
+        }
+        o.take(10);
+        o.take(10);
+        o.sent(1);
+        o.acked(1);
+        o.sent(2);
+        assert_eq!(o.give_up(), 3);
+        assert_eq!((o.delivered, o.dropped), (1, 3));
+        assert!(o.is_empty());
+        assert_eq!(o.give_up(), 0);
     }
 
     #[test]

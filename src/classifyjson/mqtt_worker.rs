@@ -47,13 +47,15 @@ pub(super) struct Inner {
     /// The answer to the first connection attempt.
     pub(super) started: Option<Result<(), Failure>>,
     pub(super) stopping: bool,
+    /// The element is going down: EOS stops waiting for acknowledgements.
+    pub(super) interrupted: bool,
     /// `outbox.dropped` when the current outage began.
     pub(super) dropped_before_outage: u64,
 }
 
 pub(super) struct Shared {
     pub(super) inner: Mutex<Inner>,
-    /// Signalled when `started` is set and when messages are delivered.
+    /// Signalled when `started` is set, when messages are delivered and on `interrupted`.
     pub(super) changed: Condvar,
     /// New messages to hand over.
     pub(super) wake: Notify,
