@@ -491,6 +491,37 @@ fn null_during_an_eos_flush_ends_it_at_once_and_counts_the_rest_as_dropped() {
 }
 
 #[test]
+fn long_model_names_and_labels_are_cut_with_a_marker() {
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port, TOPIC);
+    let (e, bus) = element(&format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port), &[]);
+    let mut h = start(&e, &bus).expect("connects");
+    let mut long = result(1);
+    long.model = "m".repeat(2_500_000);
+    // Two bytes a character: the cut must fall between characters.
+    long.labels[0] = "ł".repeat(5000);
+    push_one(&mut h, frame_of(1, &long));
+    assert!(h.push_event(gst::event::Eos::new()));
+    let got = sub.take(1);
+    assert_eq!(got.len(), 1, "the message arrives");
+    let v: Value = serde_json::from_slice(&got[0]).expect("JSON");
+    let model = format!("{}…", "m".repeat(253));
+    let label = format!("{}…", "ł".repeat(126));
+    for entry in [&v, &v["classifications"][0]] {
+        assert_eq!(entry["model"], model.as_str());
+        assert_eq!(entry["labels"][0], label.as_str());
+        assert_eq!(entry["labels"][1], "espresso");
+    }
+    drop(h);
+    e.set_state(gst::State::Null).expect("stops");
+}
+
+fn push_one(h: &mut gst_check::Harness, buffer: gst::Buffer) {
+    h.push(buffer).expect("the element takes the buffer");
+    h.pull().expect("the buffer passes through");
+}
+
+#[test]
 fn a_password_with_a_slash_in_the_location_is_refused_and_never_shown() {
     let log = LogCapture::start("s3cret");
     let broker = Broker::start();
