@@ -64,6 +64,28 @@ fn frame_of(n: u64, result: &Classification) -> gst::Buffer {
     buffer
 }
 
+/// `result(n)` with an embedding of `floats` values: each float is 6 bytes of JSON
+/// ("0.125,"), written twice (at the top and in `classifications`).
+fn with_embedding(n: u64, floats: usize) -> Classification {
+    Classification {
+        embedding: Some(vec![0.125; floats]),
+        ..result(n)
+    }
+}
+
+/// The JSON line of `result` on buffer `n` pushed through the harness: its segment
+/// starts at 0, so running and stream time are the PTS.
+fn line_of(n: u64, result: &Classification) -> String {
+    let pts = Some(n * 1_000_000);
+    let times = gstimgclassify::testing::jsonlines::Times {
+        pts,
+        running_time: pts,
+        stream_time: pts,
+        ..Default::default()
+    };
+    gstimgclassify::testing::jsonlines::line(std::slice::from_ref(result), &times).expect("a line")
+}
+
 fn element(location: &str, props: &[(&str, &dyn ToValue)]) -> (gst::Element, gst::Bus) {
     init();
     let e = gst::ElementFactory::make("classifyjson")
@@ -345,6 +367,32 @@ fn beyond_the_queue_the_oldest_are_dropped_and_counted_exactly() {
     assert!(info.contains("15 messages were dropped"), "{info}");
 }
 
+/// Floats in the embedding of the frames of the `queue-bytes` test: lines of about 96 KB.
+const FLOATS_96K: usize = 8000;
+const QUEUE_BYTES: u32 = 1 << 20;
+
+#[test]
+fn beyond_queue_bytes_the_oldest_are_dropped_and_counted_exactly() {
+    // Two-digit frame numbers, so that every line has the same length.
+    let line = line_of(10, &with_embedding(10, FLOATS_96K)).len() as u64;
+    let kept = u64::from(QUEUE_BYTES) / line;
+    assert!((2..30).contains(&kept), "{line} bytes a line, {kept} kept");
+    let (e, got, info) = restart_mid_stream(&Outage {
+        props: &[("queue-bytes", &QUEUE_BYTES)],
+        frame: |n| frame_of(n, &with_embedding(n, FLOATS_96K)),
+        before: 10..15,
+        during: 15..45,
+        kept,
+    });
+    let expected: Vec<u64> = (10..15).chain(45 - kept..45).collect();
+    assert_eq!(got, expected);
+    assert_eq!(e.property::<u64>("messages-dropped"), 30 - kept);
+    assert!(
+        info.contains(&format!("{} messages were dropped", 30 - kept)),
+        "{info}"
+    );
+}
+
 #[test]
 fn a_broker_stopped_with_messages_in_flight_gets_them_all_after_restarting() {
     let mut broker = Broker::start();
@@ -488,6 +536,43 @@ fn null_during_an_eos_flush_ends_it_at_once_and_counts_the_rest_as_dropped() {
     assert_eq!(e.property::<u64>("messages-dropped"), 10);
     drop(h);
     assert_eq!(warnings(&bus), Vec::<String>::new());
+}
+
+/// 400 000 floats: 4.8 MB of JSON, beyond the 4 MiB an MQTT message may have here.
+const FLOATS_TOO_MANY: usize = 400_000;
+
+#[test]
+fn a_message_too_large_for_mqtt_is_dropped_with_one_warning_and_the_rest_arrive() {
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port, TOPIC);
+    let (e, bus) = element(&format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port), &[]);
+    let mut h = start(&e, &bus).expect("connects");
+    let huge = line_of(3, &with_embedding(3, FLOATS_TOO_MANY)).len();
+    for n in 0..10 {
+        let buffer = match n {
+            3 | 6 => frame_of(n, &with_embedding(n, FLOATS_TOO_MANY)),
+            _ => frame(n),
+        };
+        h.push(buffer).expect("the element takes the buffer");
+        h.pull().expect("the buffer passes through");
+    }
+    assert!(h.push_event(gst::event::Eos::new()));
+    assert_eq!(pts_of(&sub.take(8)), [0, 1, 2, 4, 5, 7, 8, 9]);
+    assert_eq!(delivered(&e), 8);
+    assert_eq!(e.property::<u64>("messages-dropped"), 2);
+    drop(h);
+    e.set_state(gst::State::Null).expect("stops");
+    let warnings = warnings(&bus);
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, not one per message: {warnings:?}"
+    );
+    assert!(
+        warnings[0].contains(&format!("a JSON line of {huge} bytes is too large"))
+            && warnings[0].contains("messages-dropped"),
+        "{warnings:?}"
+    );
 }
 
 #[test]

@@ -14,8 +14,9 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use super::mqtt::{self, MqttSink, Stats};
+use super::mqtt::{self, MqttSink, Stats, TooLarge};
 use super::mqtt_location::{self, Broker};
+use super::mqtt_queue::Bounds;
 use super::output::Output;
 use super::state::{Destination, State, WriteFailure};
 use crate::core::lock::lock;
@@ -36,6 +37,8 @@ const STDOUT: &str = "-";
 
 const DEFAULT_QOS: u32 = 1;
 const DEFAULT_QUEUE_SIZE: u32 = 1000;
+/// 16 of the largest messages, or 1000 lines with a 1280-float embedding each.
+const DEFAULT_QUEUE_BYTES: u32 = 64 << 20;
 const DEFAULT_FLUSH_TIMEOUT_S: u32 = 5;
 
 /// The password: kept out of `Debug` so that no log line can show it.
@@ -65,6 +68,7 @@ struct Settings {
     client_id: String,
     retain: bool,
     queue_size: u32,
+    queue_bytes: u32,
     flush_timeout_s: u32,
 }
 
@@ -82,6 +86,7 @@ impl Default for Settings {
             client_id: mqtt::unique_client_id(),
             retain: false,
             queue_size: DEFAULT_QUEUE_SIZE,
+            queue_bytes: DEFAULT_QUEUE_BYTES,
             flush_timeout_s: DEFAULT_FLUSH_TIMEOUT_S,
         }
     }
@@ -117,7 +122,10 @@ impl Settings {
             },
             client_id: self.client_id.clone(),
             retain: self.retain,
-            queue_size: self.queue_size as usize,
+            queue: Bounds {
+                messages: self.queue_size as usize,
+                bytes: self.queue_bytes as usize,
+            },
         }
     }
 }
@@ -172,7 +180,11 @@ impl ClassifyJson {
         let written = run.write(results, &times);
         drop(state);
         match written {
-            Ok(()) => Ok(gst::FlowSuccess::Ok),
+            Ok(None) => Ok(gst::FlowSuccess::Ok),
+            Ok(Some(too_large)) => {
+                self.warn_too_large(too_large);
+                Ok(gst::FlowSuccess::Ok)
+            }
             Err(WriteFailure { output, error }) => {
                 gst::element_imp_error!(
                     self,
@@ -183,6 +195,24 @@ impl ClassifyJson {
                 Err(gst::FlowError::Error)
             }
         }
+    }
+
+    /// Once per run: every later line that large is only counted.
+    fn warn_too_large(&self, t: TooLarge) {
+        gst::element_imp_warning!(
+            self,
+            gst::ResourceError::Write,
+            (
+                "a JSON line of {} bytes is too large for an MQTT message to this topic (at most {} bytes): \
+                 it was dropped and counted in messages-dropped, as every later one that large will be",
+                t.bytes,
+                t.limit
+            ),
+            [
+                "lines grow with regions, zones and attach-embedding: classify fewer regions or zones, \
+              or leave attach-embedding off"
+            ]
+        );
     }
 
     fn flush_output(&self) -> Result<(), gst::ErrorMessage> {
@@ -359,6 +389,15 @@ impl ObjectImpl for ClassifyJson {
                     .default_value(DEFAULT_QUEUE_SIZE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("queue-bytes")
+                    .nick("Queue bytes")
+                    .blurb("Bytes of MQTT messages kept, waiting or not yet acknowledged; beyond that the \
+                            oldest waiting are dropped and counted in messages-dropped (the newest is always \
+                            kept). Read at start")
+                    .minimum(1)
+                    .default_value(DEFAULT_QUEUE_BYTES)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("flush-timeout")
                     .nick("Flush timeout")
                     .blurb("Seconds EOS waits for the MQTT broker to acknowledge queued messages")
@@ -372,7 +411,8 @@ impl ObjectImpl for ClassifyJson {
                     .build(),
                 glib::ParamSpecUInt64::builder("messages-dropped")
                     .nick("Messages dropped")
-                    .blurb("MQTT messages dropped since start: beyond queue-size, or not acknowledged by the broker when the element stopped")
+                    .blurb("MQTT messages dropped since start: beyond queue-size or queue-bytes, too large for MQTT, \
+                            or not acknowledged by the broker when the element stopped")
                     .read_only()
                     .build(),
             ]
@@ -418,6 +458,7 @@ impl ObjectImpl for ClassifyJson {
             }
             "retain" => s.retain = value.get().unwrap_or(false),
             "queue-size" => s.queue_size = value.get().unwrap_or(DEFAULT_QUEUE_SIZE),
+            "queue-bytes" => s.queue_bytes = value.get().unwrap_or(DEFAULT_QUEUE_BYTES),
             "flush-timeout" => s.flush_timeout_s = value.get().unwrap_or(DEFAULT_FLUSH_TIMEOUT_S),
             other => gst::warning!(CAT, imp = self, "unknown property '{}'", other),
         }
@@ -455,6 +496,7 @@ impl ObjectImpl for ClassifyJson {
             "client-id" => s.client_id.to_value(),
             "retain" => s.retain.to_value(),
             "queue-size" => s.queue_size.to_value(),
+            "queue-bytes" => s.queue_bytes.to_value(),
             "flush-timeout" => s.flush_timeout_s.to_value(),
             // The password is write-only and never read back.
             _ => pspec.default_value().clone(),

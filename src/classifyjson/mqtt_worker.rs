@@ -12,7 +12,7 @@ use rumqttc::{
 };
 use tokio::sync::Notify;
 
-use super::mqtt_queue::Outbox;
+use super::mqtt_queue::{Bounds, Outbox};
 use crate::core::lock::lock;
 
 /// Messages handed to the client and not yet acknowledged, at most. Below rumqttc's
@@ -103,7 +103,7 @@ pub(super) struct Worker {
     pub(super) topic: String,
     pub(super) qos: QoS,
     pub(super) retain: bool,
-    pub(super) queue_size: usize,
+    pub(super) queue: Bounds,
     pub(super) tls: bool,
     pub(super) name: String,
     pub(super) element: glib::WeakRef<gst::Element>,
@@ -266,9 +266,11 @@ impl Worker {
                 gst::ResourceError::Write,
                 ("lost the connection to MQTT broker {}: {}", self.name, e),
                 [
-                    "reconnecting; up to {} messages wait (queue-size) and are sent after reconnecting, \
-                     older ones are dropped and counted in messages-dropped",
-                    self.queue_size
+                    "reconnecting; up to {} messages of at most {} bytes in all wait (queue-size, \
+                     queue-bytes) and are sent after reconnecting, older ones are dropped and \
+                     counted in messages-dropped",
+                    self.queue.messages,
+                    self.queue.bytes
                 ]
             );
         }
