@@ -640,3 +640,28 @@ fn a_password_with_a_slash_in_the_location_is_refused_and_never_shown() {
     let leaked = log.found();
     assert!(leaked.is_empty(), "the secret is in the log: {leaked:?}");
 }
+
+#[test]
+fn qos_is_an_alias_of_mqtt_qos_that_warns_once() {
+    init();
+    let pipeline = gst::Pipeline::new();
+    let e = gst::ElementFactory::make("classifyjson")
+        .build()
+        .expect("classifyjson");
+    pipeline.add(&e).expect("added");
+    let bus = pipeline.bus().expect("bus");
+    assert_eq!(e.property::<u32>("mqtt-qos"), 1);
+    e.set_property("mqtt-qos", 0u32);
+    assert_eq!(e.property::<u32>("qos"), 0);
+    assert_eq!(warnings(&bus), Vec::<String>::new());
+    e.set_property("qos", 1u32);
+    assert_eq!(e.property::<u32>("mqtt-qos"), 1);
+    e.set_property("qos", 0u32);
+    assert_eq!(e.property::<u32>("mqtt-qos"), 0);
+    let got = warnings(&bus);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("'qos' is deprecated") && got[0].contains("mqtt-qos"),
+        "{got:?}"
+    );
+}

@@ -3,8 +3,8 @@
 //! flushes at EOS and stop. Every I/O failure is an element error naming the file or
 //! broker; nothing here panics.
 
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -15,8 +15,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::mqtt::{self, MqttSink, Stats, TooLarge};
-use super::mqtt_location::{self, Broker};
-use super::mqtt_queue::Bounds;
+use super::mqtt_location::Broker;
 use super::output::Output;
 use super::state::{Destination, State, WriteFailure};
 use crate::core::lock::lock;
@@ -32,103 +31,9 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-/// `location` values that mean standard output.
-const STDOUT: &str = "-";
-
-const DEFAULT_QOS: u32 = 1;
-const DEFAULT_QUEUE_SIZE: u32 = 1000;
-/// 16 of the largest messages, or 1000 lines with a 1280-float embedding each.
-const DEFAULT_QUEUE_BYTES: u32 = 64 << 20;
-const DEFAULT_FLUSH_TIMEOUT_S: u32 = 5;
-
-/// The password: kept out of `Debug` so that no log line can show it.
-#[derive(Clone, Default)]
-struct Secret(Option<String>);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Some(<hidden>)"
-        } else {
-            "None"
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Settings {
-    location: Option<PathBuf>,
-    append: bool,
-    new_results_only: bool,
-    changes_only: bool,
-    username: Option<String>,
-    password: Secret,
-    ca_file: Option<PathBuf>,
-    qos: u32,
-    client_id: String,
-    retain: bool,
-    queue_size: u32,
-    queue_bytes: u32,
-    flush_timeout_s: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            location: None,
-            append: false,
-            new_results_only: false,
-            changes_only: false,
-            username: None,
-            password: Secret::default(),
-            ca_file: None,
-            qos: DEFAULT_QOS,
-            client_id: mqtt::unique_client_id(),
-            retain: false,
-            queue_size: DEFAULT_QUEUE_SIZE,
-            queue_bytes: DEFAULT_QUEUE_BYTES,
-            flush_timeout_s: DEFAULT_FLUSH_TIMEOUT_S,
-        }
-    }
-}
-
-impl Settings {
-    /// The file to write, or `None` for standard output.
-    fn path(&self) -> Option<&Path> {
-        self.location
-            .as_deref()
-            .filter(|l| !l.as_os_str().is_empty() && *l != Path::new(STDOUT))
-    }
-
-    /// Whether the location names an MQTT broker. Decided on its bytes: one that is not
-    /// UTF-8 must still be refused as a URL, not opened as a file named after it (whose
-    /// error would repeat it, credentials and all).
-    fn is_mqtt(&self) -> bool {
-        self.location
-            .as_deref()
-            .is_some_and(|l| mqtt_location::is_mqtt(l.as_os_str().as_bytes()))
-    }
-
-    fn mqtt_config(&self, broker: Broker) -> mqtt::Config {
-        mqtt::Config {
-            broker,
-            username: self.username.clone().filter(|u| !u.is_empty()),
-            password: self.password.0.clone(),
-            ca_file: self.ca_file.clone(),
-            qos: if self.qos == 0 {
-                rumqttc::QoS::AtMostOnce
-            } else {
-                rumqttc::QoS::AtLeastOnce
-            },
-            client_id: self.client_id.clone(),
-            retain: self.retain,
-            queue: Bounds {
-                messages: self.queue_size as usize,
-                bytes: self.queue_bytes as usize,
-            },
-        }
-    }
-}
+use super::settings::{
+    DEFAULT_FLUSH_TIMEOUT_S, DEFAULT_QOS, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_SIZE, Secret, Settings,
+};
 
 #[derive(Default)]
 pub struct ClassifyJson {
@@ -137,6 +42,8 @@ pub struct ClassifyJson {
     state: Mutex<Option<State>>,
     /// The MQTT counters of the last run, for the read-only properties after stop.
     last_stats: Mutex<Stats>,
+    /// The deprecated `qos` was set: warned about once, then applied silently.
+    qos_warned: AtomicBool,
 }
 
 impl ClassifyJson {
@@ -363,12 +270,22 @@ impl ObjectImpl for ClassifyJson {
                             against; unset: the system's CAs. Read at start")
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecUInt::builder("qos")
+                glib::ParamSpecUInt::builder("mqtt-qos")
                     .nick("MQTT QoS")
                     .blurb("0: at most once; 1: at least once (acknowledged, sent again after a reconnect). Read at start")
                     .maximum(1)
                     .default_value(DEFAULT_QOS)
                     .mutable_ready()
+                    .build(),
+                // On imgclassify and classifyoverlay `qos` is GStreamer's QoS; kept here
+                // so that pipelines written before mqtt-qos still run.
+                glib::ParamSpecUInt::builder("qos")
+                    .nick("MQTT QoS (deprecated)")
+                    .blurb("Deprecated: use mqtt-qos, of which it is an alias; setting it posts a warning once. Read at start")
+                    .maximum(1)
+                    .default_value(DEFAULT_QOS)
+                    .mutable_ready()
+                    .deprecated()
                     .build(),
                 glib::ParamSpecString::builder("client-id")
                     .nick("MQTT client id")
@@ -448,7 +365,7 @@ impl ObjectImpl for ClassifyJson {
                 }
             }
             "ca-file" => s.ca_file = property::path(value),
-            "qos" => s.qos = value.get().unwrap_or(DEFAULT_QOS),
+            "mqtt-qos" | "qos" => s.qos = value.get().unwrap_or(DEFAULT_QOS),
             "client-id" => {
                 if let Some(id) = text(value) {
                     s.client_id = id
@@ -466,6 +383,15 @@ impl ObjectImpl for ClassifyJson {
         if let Some(text) = refused {
             property::refuse(self.obj().upcast_ref(), *CAT, &text);
             return;
+        }
+        if name == "qos" && !self.qos_warned.swap(true, Ordering::Relaxed) {
+            property::deprecated(
+                self.obj().upcast_ref(),
+                *CAT,
+                "'qos' is deprecated on classifyjson, where it is the MQTT quality of service: \
+                 set mqtt-qos instead (the value was applied). On imgclassify and classifyoverlay, \
+                 qos is GStreamer's QoS",
+            );
         }
         let running = lock(&self.state).is_some();
         if running && pspec.name() != "flush-timeout" {
@@ -492,7 +418,7 @@ impl ObjectImpl for ClassifyJson {
             "changes-only" => s.changes_only.to_value(),
             "username" => s.username.to_value(),
             "ca-file" => s.ca_file.to_value(),
-            "qos" => s.qos.to_value(),
+            "mqtt-qos" | "qos" => s.qos.to_value(),
             "client-id" => s.client_id.to_value(),
             "retain" => s.retain.to_value(),
             "queue-size" => s.queue_size.to_value(),
