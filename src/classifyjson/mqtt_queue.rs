@@ -29,7 +29,8 @@ pub struct Bounds {
 pub struct Outbox {
     bounds: Bounds,
     waiting: VecDeque<Message>,
-    /// Payload bytes of `waiting`, and of `handed` plus `unacked`.
+    /// Payload bytes of `waiting`, and of `handed` plus `unacked`. Subtracted saturating:
+    /// `push` runs on the streaming thread, which must never panic.
     waiting_bytes: usize,
     flight_bytes: usize,
     /// Given to the client, in order, before it assigned a packet id.
@@ -82,7 +83,7 @@ impl Outbox {
                 && self.waiting_bytes + self.flight_bytes > self.bounds.bytes)
         {
             if let Some(m) = self.waiting.pop_front() {
-                self.waiting_bytes -= m.payload.len();
+                self.waiting_bytes = self.waiting_bytes.saturating_sub(m.payload.len());
             }
             n += 1;
         }
@@ -97,7 +98,7 @@ impl Outbox {
         }
         let m = self.waiting.pop_front()?;
         let payload = m.payload.clone();
-        self.waiting_bytes -= payload.len();
+        self.waiting_bytes = self.waiting_bytes.saturating_sub(payload.len());
         self.flight_bytes += payload.len();
         self.handed.push_back(m);
         Some(payload)
@@ -106,7 +107,7 @@ impl Outbox {
     /// The client could not take the last message from `take`: it waits again.
     pub fn untake(&mut self) {
         if let Some(m) = self.handed.pop_back() {
-            self.flight_bytes -= m.payload.len();
+            self.flight_bytes = self.flight_bytes.saturating_sub(m.payload.len());
             self.waiting_bytes += m.payload.len();
             self.waiting.push_front(m);
         }
@@ -118,7 +119,7 @@ impl Outbox {
             return;
         };
         if pkid == 0 {
-            self.flight_bytes -= m.payload.len();
+            self.flight_bytes = self.flight_bytes.saturating_sub(m.payload.len());
             self.delivered += 1;
         } else {
             self.unacked.entry(pkid).or_default().push_back(m);
@@ -129,7 +130,7 @@ impl Outbox {
     pub fn acked(&mut self, pkid: u16) {
         if let Some(q) = self.unacked.get_mut(&pkid) {
             if let Some(m) = q.pop_front() {
-                self.flight_bytes -= m.payload.len();
+                self.flight_bytes = self.flight_bytes.saturating_sub(m.payload.len());
                 self.delivered += 1;
             }
             if q.is_empty() {
