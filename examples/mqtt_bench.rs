@@ -160,14 +160,14 @@ fn main() {
     for (name, loc, props) in [
         ("file (baseline)", file.as_str(), vec![]),
         (
-            "mqtt qos=0",
+            "mqtt mqtt-qos=0",
             location.as_str(),
-            vec![("qos", 0), ("queue-size", queue)],
+            vec![("mqtt-qos", 0), ("queue-size", queue)],
         ),
         (
-            "mqtt qos=1",
+            "mqtt mqtt-qos=1",
             location.as_str(),
-            vec![("qos", 1), ("queue-size", queue)],
+            vec![("mqtt-qos", 1), ("queue-size", queue)],
         ),
     ] {
         let r = run(loc, &props, &frames, None);
@@ -194,7 +194,11 @@ fn main() {
     let every = Some(Duration::from_micros(33_333));
     for (name, loc, props) in [
         ("file 30/s", file.as_str(), vec![]),
-        ("mqtt qos=1 30/s", location.as_str(), vec![("qos", 1)]),
+        (
+            "mqtt mqtt-qos=1 30/s",
+            location.as_str(),
+            vec![("mqtt-qos", 1)],
+        ),
     ] {
         let r = run(loc, &props, paced, every);
         println!(

@@ -5,12 +5,54 @@
 //! backslashes and control characters are escaped, non-ASCII is written as UTF-8.
 //! Scores that are not finite (NaN, ±infinity) are written as `null`: JSON has no
 //! number for them, and `null` keeps the arrays aligned with `labels` and `class-ids`.
-//! Timestamps are integers in nanoseconds, `null` when unknown.
+//! Timestamps are integers in nanoseconds, `null` when unknown. Names and labels are cut
+//! to [`MAX_TEXT_BYTES`], so that a 2.5 MB model name cannot make a line no MQTT broker
+//! takes.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Serialize, Serializer};
 
 use crate::core::changes::{CHANGE_NAME, Change};
 use crate::result::{Classification, RegionResult};
+
+/// The longest model, classifier, provider or region name (zone or ROI type) and the
+/// longest label a line holds, in bytes of UTF-8: far beyond any real one (ImageNet's
+/// longest label is under 100). A longer one is cut at a character boundary and ends
+/// with [`CUT`], within the limit.
+pub const MAX_TEXT_BYTES: usize = 256;
+/// Ends a text that was cut.
+pub const CUT: &str = "…";
+
+/// `text`, or its start and [`CUT`] if it is longer than [`MAX_TEXT_BYTES`].
+fn capped(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_TEXT_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let mut end = MAX_TEXT_BYTES - CUT.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{CUT}", &text[..end]))
+}
+
+/// A name or label as written: [`capped`].
+struct Text<'a>(&'a str);
+
+impl Serialize for Text<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&capped(self.0))
+    }
+}
+
+/// Labels as written: each [`capped`].
+struct Texts<'a>(&'a [String]);
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|l| capped(l)))
+    }
+}
 
 /// Where the frame sits in time; every field is nanoseconds, `None` when unknown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,14 +85,14 @@ struct Line<'a> {
 /// One classifier's result.
 #[derive(Serialize)]
 struct Entry<'a> {
-    classifier: &'a str,
+    classifier: Text<'a>,
     target: &'static str,
-    model: &'a str,
-    labels: &'a [String],
+    model: Text<'a>,
+    labels: Texts<'a>,
     #[serde(rename = "class-ids")]
     class_ids: &'a [u32],
     scores: Vec<Option<f64>>,
-    provider: &'a str,
+    provider: Text<'a>,
     #[serde(rename = "inference-time")]
     inference_time: u64,
     fresh: bool,
@@ -66,13 +108,13 @@ struct Entry<'a> {
 impl<'a> From<&'a Classification> for Entry<'a> {
     fn from(result: &'a Classification) -> Self {
         Entry {
-            classifier: &result.classifier,
+            classifier: Text(&result.classifier),
             target: result.target.name(),
-            model: &result.model,
-            labels: &result.labels,
+            model: Text(&result.model),
+            labels: Texts(&result.labels),
             class_ids: &result.class_ids,
             scores: finite(&result.scores),
-            provider: &result.provider,
+            provider: Text(&result.provider),
             inference_time: result.inference_time_ns,
             fresh: result.fresh,
             source_pts: result.source_pts.map(|t| t.nseconds()),
@@ -89,12 +131,12 @@ struct Region<'a> {
     #[serde(rename = "roi-id")]
     roi_id: i32,
     #[serde(rename = "roi-type")]
-    roi_type: &'a str,
+    roi_type: Text<'a>,
     x: u32,
     y: u32,
     width: u32,
     height: u32,
-    labels: &'a [String],
+    labels: Texts<'a>,
     #[serde(rename = "class-ids")]
     class_ids: &'a [u32],
     scores: Vec<Option<f64>>,
@@ -110,12 +152,12 @@ impl<'a> From<&'a RegionResult> for Region<'a> {
     fn from(r: &'a RegionResult) -> Self {
         Region {
             roi_id: r.roi_id,
-            roi_type: &r.roi_type,
+            roi_type: Text(&r.roi_type),
             x: r.rect.0,
             y: r.rect.1,
             width: r.rect.2,
             height: r.rect.3,
-            labels: &r.labels,
+            labels: Texts(&r.labels),
             class_ids: &r.class_ids,
             scores: finite(&r.scores),
             embedding: r.embedding.as_deref(),
@@ -152,13 +194,13 @@ struct ChangeLine<'a> {
     running_time: Option<u64>,
     #[serde(rename = "stream-time")]
     stream_time: Option<u64>,
-    classifier: &'a str,
+    classifier: Text<'a>,
     target: &'static str,
-    zone: Option<&'a str>,
+    zone: Option<Text<'a>>,
     #[serde(rename = "old-label")]
-    old_label: Option<&'a str>,
+    old_label: Option<Text<'a>>,
     #[serde(rename = "new-label")]
-    new_label: Option<&'a str>,
+    new_label: Option<Text<'a>>,
     score: Option<f64>,
 }
 
@@ -170,11 +212,11 @@ pub fn change_line(change: &Change, times: &Times) -> String {
         pts: times.pts,
         running_time: times.running_time,
         stream_time: times.stream_time,
-        classifier: &change.classifier,
+        classifier: Text(&change.classifier),
         target: change.target.name(),
-        zone: change.zone.as_deref(),
-        old_label: change.old_label.as_deref(),
-        new_label: change.new_label.as_deref(),
+        zone: change.zone.as_deref().map(Text),
+        old_label: change.old_label.as_deref().map(Text),
+        new_label: change.new_label.as_deref().map(Text),
         score: change.score.filter(|s| s.is_finite()),
     };
     serde_json::to_string(&line).unwrap_or_else(|e| {
@@ -279,6 +321,25 @@ mod tests {
             .map(|l| l.as_str().unwrap())
             .collect();
         assert_eq!(back, labels);
+    }
+
+    #[test]
+    fn long_names_and_labels_are_cut_at_a_character_with_a_marker() {
+        let mut r = result(&["ł".repeat(5000).as_str(), "cup"], &[0.6, 0.4]);
+        r.model = "m".repeat(2_500_000);
+        r.classifier = "c".repeat(256);
+        r.provider = "p".repeat(257);
+        let v = parse(&one(&r, &Times::default()));
+        for entry in [&v, &v["classifications"][0]] {
+            assert_eq!(entry["model"], format!("{}{CUT}", "m".repeat(253)));
+            // 126 two-byte characters and the marker: 255 bytes, the cut between two.
+            assert_eq!(entry["labels"][0], format!("{}{CUT}", "ł".repeat(126)));
+            assert_eq!(entry["labels"][1], "cup");
+            assert_eq!(entry["classifier"], "c".repeat(256), "at the limit: whole");
+            assert_eq!(entry["provider"], format!("{}{CUT}", "p".repeat(253)));
+        }
+        assert_eq!(capped("").len(), 0);
+        assert_eq!(capped(&"é".repeat(1000)).len(), 255);
     }
 
     #[test]

@@ -69,6 +69,12 @@ pub fn refuse(element: &gst::Element, cat: gst::DebugCategory, text: &str) {
     gst::element_warning!(element, gst::LibraryError::Settings, ("{}", text));
 }
 
+/// A deprecated property was set: the value applies, and the user is told as a refusal
+/// is, logged and posted. Call with no lock held.
+pub fn deprecated(element: &gst::Element, cat: gst::DebugCategory, text: &str) {
+    refuse(element, cat, text);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,24 @@
 //! `classifyjson location=mqtt://…` against a real broker (`mosquitto`, see
 //! `mqtt/broker.rs`): every message arrives and parses, refused credentials, an absent
 //! broker, a restart mid-stream with and without overflowing the queue, TLS with a CA
-//! made here, and the password kept out of every log line and message.
+//! made here, and the password kept out of every log line and message. A fake broker
+//! that never acknowledges (`mqtt/silent_broker.rs`) stands for one that hangs.
 
 #[path = "mqtt/broker.rs"]
 mod broker;
 mod common;
+#[path = "mqtt/silent_broker.rs"]
+mod silent_broker;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use broker::{Broker, Certs, PASSWORD, Subscriber, USER, wait_for};
 use gst::prelude::*;
 use gstimgclassify::gst;
 use gstimgclassify::{Classification, Target};
 use serde_json::Value;
+use silent_broker::SilentBroker;
 
 const TOPIC: &str = "imgclassify/cam1/classification";
 
@@ -45,13 +50,40 @@ fn result(n: u64) -> Classification {
 
 /// Buffer `n`: PTS n ms, carrying `result(n)`.
 fn frame(n: u64) -> gst::Buffer {
+    frame_of(n, &result(n))
+}
+
+/// Buffer `n`: PTS n ms, carrying `result`.
+fn frame_of(n: u64, result: &Classification) -> gst::Buffer {
     let mut buffer = gst::Buffer::new();
     {
         let b = buffer.get_mut().expect("writable");
         b.set_pts(gst::ClockTime::from_mseconds(n));
-        result(n).attach(b).expect("meta attaches");
+        result.attach(b).expect("meta attaches");
     }
     buffer
+}
+
+/// `result(n)` with an embedding of `floats` values: each float is 6 bytes of JSON
+/// ("0.125,"), written twice (at the top and in `classifications`).
+fn with_embedding(n: u64, floats: usize) -> Classification {
+    Classification {
+        embedding: Some(vec![0.125; floats]),
+        ..result(n)
+    }
+}
+
+/// The JSON line of `result` on buffer `n` pushed through the harness: its segment
+/// starts at 0, so running and stream time are the PTS.
+fn line_of(n: u64, result: &Classification) -> String {
+    let pts = Some(n * 1_000_000);
+    let times = gstimgclassify::testing::jsonlines::Times {
+        pts,
+        running_time: pts,
+        stream_time: pts,
+        ..Default::default()
+    };
+    gstimgclassify::testing::jsonlines::line(std::slice::from_ref(result), &times).expect("a line")
 }
 
 fn element(location: &str, props: &[(&str, &dyn ToValue)]) -> (gst::Element, gst::Bus) {
@@ -131,23 +163,60 @@ fn next_message(bus: &gst::Bus, kind: gst::MessageType) -> String {
     }
 }
 
+/// Every log line of every level (`GST_DEBUG=9`) that contains a secret, while it lives;
+/// one at a time, as the threshold is the process's. Dropping it, also when a test
+/// fails, turns logging off again.
+struct LogCapture {
+    found: Arc<Mutex<Vec<String>>>,
+    function: Option<gst::log::DebugLogFunction>,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl LogCapture {
+    fn start(secret: &'static str) -> LogCapture {
+        static ONE: Mutex<()> = Mutex::new(());
+        let one_at_a_time = ONE.lock().unwrap_or_else(|e| e.into_inner());
+        init();
+        let found = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = found.clone();
+        gst::log::set_active(true);
+        gst::log::set_default_threshold(gst::DebugLevel::Memdump);
+        let function =
+            gst::log::add_log_function(move |cat, level, _file, _fn, _line, _obj, msg| {
+                if let Some(text) = msg.get()
+                    && text.contains(secret)
+                {
+                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    seen.push(format!("{} {level:?}: {text}", cat.name()));
+                }
+            });
+        gst::log::remove_default_log_function();
+        LogCapture {
+            found,
+            function: Some(function),
+            _one_at_a_time: one_at_a_time,
+        }
+    }
+
+    /// The log lines that held the secret.
+    fn found(&self) -> Vec<String> {
+        self.found.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        gst::log::set_default_threshold(gst::DebugLevel::None);
+        if let Some(function) = self.function.take() {
+            gst::log::remove_log_function(function);
+        }
+    }
+}
+
 #[test]
 fn every_frame_arrives_as_one_json_message_and_the_password_is_never_logged() {
-    init();
     // Every log line of every level, from the moment the password is set.
-    let leaked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = leaked.clone();
-    gst::log::set_active(true);
-    gst::log::set_default_threshold(gst::DebugLevel::Memdump);
-    gst::log::add_log_function(move |cat, level, _file, _fn, _line, _obj, msg| {
-        if let Some(text) = msg.get()
-            && text.contains(PASSWORD)
-        {
-            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.push(format!("{} {level:?}: {text}", cat.name()));
-        }
-    });
-    gst::log::remove_default_log_function();
+    let log = LogCapture::start(PASSWORD);
 
     let broker = Broker::start();
     let sub = Subscriber::connect(broker.port, TOPIC);
@@ -178,8 +247,7 @@ fn every_frame_arrives_as_one_json_message_and_the_password_is_never_logged() {
             _ => {}
         }
     }
-    gst::log::set_default_threshold(gst::DebugLevel::None);
-    let leaked = leaked.lock().unwrap_or_else(|e| e.into_inner());
+    let leaked = log.found();
     assert!(leaked.is_empty(), "the password is in the log: {leaked:?}");
 }
 
@@ -207,21 +275,33 @@ fn nothing_listening_is_an_error_naming_the_broker() {
     );
 }
 
-/// Streams `before` frames, stops the broker, streams `during` frames while it is away,
-/// restarts it; returns the element, what arrived and the reconnect message.
-fn restart_mid_stream(
-    queue_size: u32,
-    before: u64,
-    during: u64,
-) -> (gst::Element, Vec<u64>, String) {
+/// A broker outage in the middle of a stream: the frames of `before` go out, the broker
+/// stops, those of `during` are pushed while it is away, it restarts; the newest `kept`
+/// of `during` must then be delivered.
+struct Outage<'a> {
+    props: &'a [(&'a str, &'a dyn ToValue)],
+    frame: fn(u64) -> gst::Buffer,
+    before: std::ops::Range<u64>,
+    during: std::ops::Range<u64>,
+    kept: u64,
+}
+
+/// Runs `outage`; returns the element, the PTS (ms) of what arrived and the reconnect
+/// message.
+fn restart_mid_stream(outage: &Outage) -> (gst::Element, Vec<u64>, String) {
     let mut broker = Broker::start();
     let sub = Subscriber::connect(broker.port, TOPIC);
     let (e, bus) = element(
         &format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port),
-        &[("queue-size", &queue_size)],
+        outage.props,
     );
     let mut h = start(&e, &bus).expect("connects");
-    push(&mut h, 0..before);
+    let before = outage.before.end - outage.before.start;
+    for n in outage.before.clone() {
+        h.push((outage.frame)(n))
+            .expect("the element takes the buffer");
+        h.pull().expect("the buffer passes through");
+    }
     wait_for("the first frames to be acknowledged", || {
         delivered(&e) == before
     });
@@ -230,21 +310,24 @@ fn restart_mid_stream(
     let warning = next_message(&bus, gst::MessageType::Warning);
     assert!(warning.contains("lost the connection"), "{warning}");
     // Pushing never waits for the broker.
-    let pushed = std::time::Instant::now();
-    push(&mut h, before..before + during);
+    let pushed = Instant::now();
+    for n in outage.during.clone() {
+        h.push((outage.frame)(n))
+            .expect("the element takes the buffer");
+        h.pull().expect("the buffer passes through");
+    }
     assert!(
-        pushed.elapsed() < std::time::Duration::from_secs(5),
+        pushed.elapsed() < Duration::from_secs(5),
         "the stream was blocked"
     );
 
     broker.restart();
     let info = next_message(&bus, gst::MessageType::Info);
-    let kept = during.min(queue_size as u64);
     wait_for("the queue to be delivered", || {
-        delivered(&e) == before + kept
+        delivered(&e) == before + outage.kept
     });
     assert!(h.push_event(gst::event::Eos::new()));
-    let got = pts_of(&sub.take((before + kept) as usize));
+    let got = pts_of(&sub.take((before + outage.kept) as usize));
     drop(h);
     e.set_state(gst::State::Null).expect("stops");
     assert!(
@@ -256,7 +339,13 @@ fn restart_mid_stream(
 
 #[test]
 fn a_broker_restart_loses_nothing_within_the_queue() {
-    let (e, got, info) = restart_mid_stream(20, 5, 15);
+    let (e, got, info) = restart_mid_stream(&Outage {
+        props: &[("queue-size", &20u32)],
+        frame,
+        before: 0..5,
+        during: 5..20,
+        kept: 15,
+    });
     assert_eq!(got, (0..20).collect::<Vec<_>>());
     assert_eq!(e.property::<u64>("messages-dropped"), 0);
     assert!(info.contains("0 messages were dropped"), "{info}");
@@ -264,12 +353,44 @@ fn a_broker_restart_loses_nothing_within_the_queue() {
 
 #[test]
 fn beyond_the_queue_the_oldest_are_dropped_and_counted_exactly() {
-    let (e, got, info) = restart_mid_stream(10, 5, 25);
+    let (e, got, info) = restart_mid_stream(&Outage {
+        props: &[("queue-size", &10u32)],
+        frame,
+        before: 0..5,
+        during: 5..30,
+        kept: 10,
+    });
     // The first five before the outage, then the newest ten of the 25 sent during it.
     let expected: Vec<u64> = (0..5).chain(20..30).collect();
     assert_eq!(got, expected);
     assert_eq!(e.property::<u64>("messages-dropped"), 15);
     assert!(info.contains("15 messages were dropped"), "{info}");
+}
+
+/// Floats in the embedding of the frames of the `queue-bytes` test: lines of about 96 KB.
+const FLOATS_96K: usize = 8000;
+const QUEUE_BYTES: u32 = 1 << 20;
+
+#[test]
+fn beyond_queue_bytes_the_oldest_are_dropped_and_counted_exactly() {
+    // Two-digit frame numbers, so that every line has the same length.
+    let line = line_of(10, &with_embedding(10, FLOATS_96K)).len() as u64;
+    let kept = u64::from(QUEUE_BYTES) / line;
+    assert!((2..30).contains(&kept), "{line} bytes a line, {kept} kept");
+    let (e, got, info) = restart_mid_stream(&Outage {
+        props: &[("queue-bytes", &QUEUE_BYTES)],
+        frame: |n| frame_of(n, &with_embedding(n, FLOATS_96K)),
+        before: 10..15,
+        during: 15..45,
+        kept,
+    });
+    let expected: Vec<u64> = (10..15).chain(45 - kept..45).collect();
+    assert_eq!(got, expected);
+    assert_eq!(e.property::<u64>("messages-dropped"), 30 - kept);
+    assert!(
+        info.contains(&format!("{} messages were dropped", 30 - kept)),
+        "{info}"
+    );
 }
 
 #[test]
@@ -354,5 +475,193 @@ fn a_password_in_plain_text_to_another_host_is_warned_about() {
         w.error().message().contains("travels unencrypted"),
         "{}",
         w.error()
+    );
+}
+
+/// Runs `f` on its own thread; its answer, or None if there is none within `patience`
+/// (the thread is then left to itself: a hang becomes a failure, not a stuck test).
+fn within<T: Send + 'static>(
+    patience: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(patience).ok()
+}
+
+/// Every warning on `bus`, as text.
+fn warnings(bus: &gst::Bus) -> Vec<String> {
+    std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+        .filter_map(|m| match m.view() {
+            gst::MessageView::Warning(w) => Some(format!("{} {:?}", w.error(), w.debug())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn null_during_an_eos_flush_ends_it_at_once_and_counts_the_rest_as_dropped() {
+    let broker = SilentBroker::start();
+    let (e, bus) = element(
+        &format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port),
+        &[("flush-timeout", &120u32)],
+    );
+    let mut h = start(&e, &bus).expect("connects: the fake broker answers CONNECT");
+    push(&mut h, 0..10);
+    wait_for("the ten messages to reach the broker", || {
+        broker.publishes() == 10
+    });
+    let sink = e.static_pad("sink").expect("sink pad");
+    let eos = std::thread::spawn(move || sink.send_event(gst::event::Eos::new()));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!eos.is_finished(), "EOS waits for the acknowledgements");
+
+    let stopping = e.clone();
+    let began = Instant::now();
+    let stopped = within(Duration::from_secs(10), move || {
+        stopping.set_state(gst::State::Null)
+    });
+    let took = began.elapsed();
+    if stopped.is_none() {
+        // Its teardown would wait for the same state change.
+        std::mem::forget(h);
+        panic!("NULL still waits for the flush after {took:?}");
+    }
+    stopped.expect("answered").expect("stops");
+    assert!(took < Duration::from_secs(2), "NULL took {took:?}");
+    wait_for("EOS to return", || eos.is_finished());
+    assert_eq!(delivered(&e), 0);
+    assert_eq!(e.property::<u64>("messages-dropped"), 10);
+    drop(h);
+    assert_eq!(warnings(&bus), Vec::<String>::new());
+}
+
+/// 400 000 floats: 4.8 MB of JSON, beyond the 4 MiB an MQTT message may have here.
+const FLOATS_TOO_MANY: usize = 400_000;
+
+#[test]
+fn a_message_too_large_for_mqtt_is_dropped_with_one_warning_and_the_rest_arrive() {
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port, TOPIC);
+    let (e, bus) = element(&format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port), &[]);
+    let mut h = start(&e, &bus).expect("connects");
+    let huge = line_of(3, &with_embedding(3, FLOATS_TOO_MANY)).len();
+    for n in 0..10 {
+        let buffer = match n {
+            3 | 6 => frame_of(n, &with_embedding(n, FLOATS_TOO_MANY)),
+            _ => frame(n),
+        };
+        h.push(buffer).expect("the element takes the buffer");
+        h.pull().expect("the buffer passes through");
+    }
+    assert!(h.push_event(gst::event::Eos::new()));
+    assert_eq!(pts_of(&sub.take(8)), [0, 1, 2, 4, 5, 7, 8, 9]);
+    assert_eq!(delivered(&e), 8);
+    assert_eq!(e.property::<u64>("messages-dropped"), 2);
+    drop(h);
+    e.set_state(gst::State::Null).expect("stops");
+    let warnings = warnings(&bus);
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, not one per message: {warnings:?}"
+    );
+    assert!(
+        warnings[0].contains(&format!("a JSON line of {huge} bytes is too large"))
+            && warnings[0].contains("messages-dropped"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn long_model_names_and_labels_are_cut_with_a_marker() {
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port, TOPIC);
+    let (e, bus) = element(&format!("mqtt://127.0.0.1:{}/{TOPIC}", broker.port), &[]);
+    let mut h = start(&e, &bus).expect("connects");
+    let mut long = result(1);
+    long.model = "m".repeat(2_500_000);
+    // Two bytes a character: the cut must fall between characters.
+    long.labels[0] = "ł".repeat(5000);
+    push_one(&mut h, frame_of(1, &long));
+    assert!(h.push_event(gst::event::Eos::new()));
+    let got = sub.take(1);
+    assert_eq!(got.len(), 1, "the message arrives");
+    let v: Value = serde_json::from_slice(&got[0]).expect("JSON");
+    let model = format!("{}…", "m".repeat(253));
+    let label = format!("{}…", "ł".repeat(126));
+    for entry in [&v, &v["classifications"][0]] {
+        assert_eq!(entry["model"], model.as_str());
+        assert_eq!(entry["labels"][0], label.as_str());
+        assert_eq!(entry["labels"][1], "espresso");
+    }
+    drop(h);
+    e.set_state(gst::State::Null).expect("stops");
+}
+
+fn push_one(h: &mut gst_check::Harness, buffer: gst::Buffer) {
+    h.push(buffer).expect("the element takes the buffer");
+    h.pull().expect("the buffer passes through");
+}
+
+#[test]
+fn a_password_with_a_slash_in_the_location_is_refused_and_never_shown() {
+    let log = LogCapture::start("s3cret");
+    let broker = Broker::start();
+    // As a URL reads it: host `cam`, port 8883, path `/s3cretTail@127.0.0.1:…`.
+    let (e, bus) = element(
+        &format!(
+            "mqtt://cam:8883/s3cretTail@127.0.0.1:{}/{TOPIC}",
+            broker.port
+        ),
+        &[],
+    );
+    let began = Instant::now();
+    assert!(e.set_state(gst::State::Playing).is_err(), "refused");
+    let took = began.elapsed();
+    let _ = e.set_state(gst::State::Null);
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Error])
+        .expect("an error message");
+    let gst::MessageView::Error(err) = msg.view() else {
+        unreachable!()
+    };
+    let text = format!("{} {:?}", err.error(), err.debug());
+    assert!(err.error().matches(gst::ResourceError::Settings), "{text}");
+    assert!(
+        text.contains("username and password properties") && text.contains("%40"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    // Refused before any connection: `cam` is never looked up.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let leaked = log.found();
+    assert!(leaked.is_empty(), "the secret is in the log: {leaked:?}");
+}
+
+#[test]
+fn qos_is_an_alias_of_mqtt_qos_that_warns_once() {
+    init();
+    let pipeline = gst::Pipeline::new();
+    let e = gst::ElementFactory::make("classifyjson")
+        .build()
+        .expect("classifyjson");
+    pipeline.add(&e).expect("added");
+    let bus = pipeline.bus().expect("bus");
+    assert_eq!(e.property::<u32>("mqtt-qos"), 1);
+    e.set_property("mqtt-qos", 0u32);
+    assert_eq!(e.property::<u32>("qos"), 0);
+    assert_eq!(warnings(&bus), Vec::<String>::new());
+    e.set_property("qos", 1u32);
+    assert_eq!(e.property::<u32>("mqtt-qos"), 1);
+    e.set_property("qos", 0u32);
+    assert_eq!(e.property::<u32>("mqtt-qos"), 0);
+    let got = warnings(&bus);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("'qos' is deprecated") && got[0].contains("mqtt-qos"),
+        "{got:?}"
     );
 }

@@ -106,6 +106,25 @@ fn a_password_that_is_not_utf8_is_refused_without_showing_it() {
     );
 }
 
+#[test]
+fn an_mqtt_location_that_is_not_utf8_fails_the_start_without_showing_it() {
+    let (pipeline, element) = in_pipeline("classifyjson");
+    element.set_property_from_value("location", &raw(b"mqtt://cam:8883/s3cr\xe9t@127.0.0.1:1/t"));
+    assert!(element.set_state(gst::State::Playing).is_err());
+    let _ = element.set_state(gst::State::Null);
+    let bus = pipeline.bus().expect("bus");
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Error])
+        .expect("an error");
+    let gst::MessageView::Error(err) = msg.view() else {
+        unreachable!()
+    };
+    let text = format!("{} {:?}", err.error(), err.debug());
+    assert!(err.error().matches(gst::ResourceError::Settings), "{text}");
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert!(!text.contains("s3cr"), "{text}");
+}
+
 /// A model and labels under a Latin-1 folder name load and classify.
 #[test]
 fn a_latin1_model_path_loads_and_classifies() {

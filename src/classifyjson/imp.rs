@@ -3,7 +3,8 @@
 //! flushes at EOS and stop. Every I/O failure is an element error naming the file or
 //! broker; nothing here panics.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use super::mqtt::{self, MqttSink, Stats};
-use super::mqtt_location::{self, Broker};
+use super::mqtt::{self, MqttSink, Stats, TooLarge};
+use super::mqtt_location::Broker;
 use super::output::Output;
 use super::state::{Destination, State, WriteFailure};
 use crate::core::lock::lock;
@@ -30,95 +31,9 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-/// `location` values that mean standard output.
-const STDOUT: &str = "-";
-
-const DEFAULT_QOS: u32 = 1;
-const DEFAULT_QUEUE_SIZE: u32 = 1000;
-const DEFAULT_FLUSH_TIMEOUT_S: u32 = 5;
-
-/// The password: kept out of `Debug` so that no log line can show it.
-#[derive(Clone, Default)]
-struct Secret(Option<String>);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Some(<hidden>)"
-        } else {
-            "None"
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Settings {
-    location: Option<PathBuf>,
-    append: bool,
-    new_results_only: bool,
-    changes_only: bool,
-    username: Option<String>,
-    password: Secret,
-    ca_file: Option<PathBuf>,
-    qos: u32,
-    client_id: String,
-    retain: bool,
-    queue_size: u32,
-    flush_timeout_s: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            location: None,
-            append: false,
-            new_results_only: false,
-            changes_only: false,
-            username: None,
-            password: Secret::default(),
-            ca_file: None,
-            qos: DEFAULT_QOS,
-            client_id: mqtt::unique_client_id(),
-            retain: false,
-            queue_size: DEFAULT_QUEUE_SIZE,
-            flush_timeout_s: DEFAULT_FLUSH_TIMEOUT_S,
-        }
-    }
-}
-
-impl Settings {
-    /// The file to write, or `None` for standard output.
-    fn path(&self) -> Option<&Path> {
-        self.location
-            .as_deref()
-            .filter(|l| !l.as_os_str().is_empty() && *l != Path::new(STDOUT))
-    }
-
-    /// The location, if it names an MQTT broker (URLs are UTF-8; file names need not be).
-    fn mqtt_location(&self) -> Option<&str> {
-        self.location
-            .as_deref()
-            .and_then(Path::to_str)
-            .filter(|l| mqtt_location::is_mqtt(l))
-    }
-
-    fn mqtt_config(&self, broker: Broker) -> mqtt::Config {
-        mqtt::Config {
-            broker,
-            username: self.username.clone().filter(|u| !u.is_empty()),
-            password: self.password.0.clone(),
-            ca_file: self.ca_file.clone(),
-            qos: if self.qos == 0 {
-                rumqttc::QoS::AtMostOnce
-            } else {
-                rumqttc::QoS::AtLeastOnce
-            },
-            client_id: self.client_id.clone(),
-            retain: self.retain,
-            queue_size: self.queue_size as usize,
-        }
-    }
-}
+use super::settings::{
+    DEFAULT_FLUSH_TIMEOUT_S, DEFAULT_QOS, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_SIZE, Secret, Settings,
+};
 
 #[derive(Default)]
 pub struct ClassifyJson {
@@ -127,6 +42,8 @@ pub struct ClassifyJson {
     state: Mutex<Option<State>>,
     /// The MQTT counters of the last run, for the read-only properties after stop.
     last_stats: Mutex<Stats>,
+    /// The deprecated `qos` was set: warned about once, then applied silently.
+    qos_warned: AtomicBool,
 }
 
 impl ClassifyJson {
@@ -170,7 +87,11 @@ impl ClassifyJson {
         let written = run.write(results, &times);
         drop(state);
         match written {
-            Ok(()) => Ok(gst::FlowSuccess::Ok),
+            Ok(None) => Ok(gst::FlowSuccess::Ok),
+            Ok(Some(too_large)) => {
+                self.warn_too_large(too_large);
+                Ok(gst::FlowSuccess::Ok)
+            }
             Err(WriteFailure { output, error }) => {
                 gst::element_imp_error!(
                     self,
@@ -183,6 +104,24 @@ impl ClassifyJson {
         }
     }
 
+    /// Once per run: every later line that large is only counted.
+    fn warn_too_large(&self, t: TooLarge) {
+        gst::element_imp_warning!(
+            self,
+            gst::ResourceError::Write,
+            (
+                "a JSON line of {} bytes is too large for an MQTT message to this topic (at most {} bytes): \
+                 it was dropped and counted in messages-dropped, as every later one that large will be",
+                t.bytes,
+                t.limit
+            ),
+            [
+                "lines grow with regions, zones and attach-embedding: classify fewer regions or zones, \
+              or leave attach-embedding off"
+            ]
+        );
+    }
+
     fn flush_output(&self) -> Result<(), gst::ErrorMessage> {
         lock(&self.state).as_mut().map_or(Ok(()), State::flush)
     }
@@ -192,11 +131,15 @@ impl ClassifyJson {
         running.unwrap_or_else(|| *lock(&self.last_stats))
     }
 
-    fn start_mqtt(
-        &self,
-        settings: &Settings,
-        location: &str,
-    ) -> Result<MqttSink, gst::ErrorMessage> {
+    fn start_mqtt(&self, settings: &Settings) -> Result<MqttSink, gst::ErrorMessage> {
+        let location = settings.location.as_deref().and_then(Path::to_str);
+        let Some(location) = location else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("invalid MQTT location: it is not valid UTF-8"),
+                ["write the location in UTF-8; other bytes of the topic are written %XX"]
+            ));
+        };
         let broker = Broker::parse(location).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::Settings,
@@ -229,26 +172,47 @@ impl ClassifyJson {
         Ok(sink)
     }
 
-    /// At EOS: waits (bounded by flush-timeout) for the broker to acknowledge the queue.
+    /// At EOS: waits (bounded by flush-timeout, ended by a change to NULL) for the broker
+    /// to acknowledge the queue.
     fn drain_mqtt(&self) {
         let timeout = Duration::from_secs(lock(&self.settings).flush_timeout_s.into());
         let Some(sink) = lock(&self.state).as_ref().and_then(State::mqtt) else {
             return;
         };
-        let left = sink.drain(timeout);
-        if left > 0 {
-            let name = &sink.name;
+        let drained = sink.drain(timeout);
+        if drained.interrupted {
+            // The element is stopping, which counts what is left as dropped.
+            gst::info!(
+                CAT,
+                imp = self,
+                "stopped waiting at EOS for MQTT broker {}: stopping with {} messages not acknowledged",
+                sink.name,
+                drained.left
+            );
+        } else if drained.left > 0 {
             gst::element_imp_warning!(
                 self,
                 gst::ResourceError::Write,
                 (
                     "{} messages were not delivered to MQTT broker {} within {} s of EOS",
-                    left,
-                    name,
+                    drained.left,
+                    sink.name,
                     timeout.as_secs()
                 ),
-                ["check the broker; flush-timeout sets how long EOS waits"]
+                [
+                    "check the broker; flush-timeout sets how long EOS waits; messages still \
+                  unacknowledged when the element stops are counted in messages-dropped"
+                ]
             );
+        }
+    }
+
+    /// On the way down, before the pads are deactivated: an EOS waiting for the broker
+    /// holds the stream lock that deactivating them takes.
+    fn interrupt_drain(&self) {
+        let sink = lock(&self.state).as_ref().and_then(State::mqtt);
+        if let Some(sink) = sink {
+            sink.interrupt();
         }
     }
 }
@@ -306,12 +270,22 @@ impl ObjectImpl for ClassifyJson {
                             against; unset: the system's CAs. Read at start")
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecUInt::builder("qos")
+                glib::ParamSpecUInt::builder("mqtt-qos")
                     .nick("MQTT QoS")
                     .blurb("0: at most once; 1: at least once (acknowledged, sent again after a reconnect). Read at start")
                     .maximum(1)
                     .default_value(DEFAULT_QOS)
                     .mutable_ready()
+                    .build(),
+                // On imgclassify and classifyoverlay `qos` is GStreamer's QoS; kept here
+                // so that pipelines written before mqtt-qos still run.
+                glib::ParamSpecUInt::builder("qos")
+                    .nick("MQTT QoS (deprecated)")
+                    .blurb("Deprecated: use mqtt-qos, of which it is an alias; setting it posts a warning once. Read at start")
+                    .maximum(1)
+                    .default_value(DEFAULT_QOS)
+                    .mutable_ready()
+                    .deprecated()
                     .build(),
                 glib::ParamSpecString::builder("client-id")
                     .nick("MQTT client id")
@@ -332,6 +306,15 @@ impl ObjectImpl for ClassifyJson {
                     .default_value(DEFAULT_QUEUE_SIZE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("queue-bytes")
+                    .nick("Queue bytes")
+                    .blurb("Bytes of MQTT messages kept, waiting or not yet acknowledged; beyond that the \
+                            oldest waiting are dropped and counted in messages-dropped (the newest is always \
+                            kept). Read at start")
+                    .minimum(1)
+                    .default_value(DEFAULT_QUEUE_BYTES)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("flush-timeout")
                     .nick("Flush timeout")
                     .blurb("Seconds EOS waits for the MQTT broker to acknowledge queued messages")
@@ -345,7 +328,8 @@ impl ObjectImpl for ClassifyJson {
                     .build(),
                 glib::ParamSpecUInt64::builder("messages-dropped")
                     .nick("Messages dropped")
-                    .blurb("MQTT messages dropped since start because queue-size was exceeded")
+                    .blurb("MQTT messages dropped since start: beyond queue-size or queue-bytes, too large for MQTT, \
+                            or not acknowledged by the broker when the element stopped")
                     .read_only()
                     .build(),
             ]
@@ -381,7 +365,7 @@ impl ObjectImpl for ClassifyJson {
                 }
             }
             "ca-file" => s.ca_file = property::path(value),
-            "qos" => s.qos = value.get().unwrap_or(DEFAULT_QOS),
+            "mqtt-qos" | "qos" => s.qos = value.get().unwrap_or(DEFAULT_QOS),
             "client-id" => {
                 if let Some(id) = text(value) {
                     s.client_id = id
@@ -391,6 +375,7 @@ impl ObjectImpl for ClassifyJson {
             }
             "retain" => s.retain = value.get().unwrap_or(false),
             "queue-size" => s.queue_size = value.get().unwrap_or(DEFAULT_QUEUE_SIZE),
+            "queue-bytes" => s.queue_bytes = value.get().unwrap_or(DEFAULT_QUEUE_BYTES),
             "flush-timeout" => s.flush_timeout_s = value.get().unwrap_or(DEFAULT_FLUSH_TIMEOUT_S),
             other => gst::warning!(CAT, imp = self, "unknown property '{}'", other),
         }
@@ -398,6 +383,15 @@ impl ObjectImpl for ClassifyJson {
         if let Some(text) = refused {
             property::refuse(self.obj().upcast_ref(), *CAT, &text);
             return;
+        }
+        if name == "qos" && !self.qos_warned.swap(true, Ordering::Relaxed) {
+            property::deprecated(
+                self.obj().upcast_ref(),
+                *CAT,
+                "'qos' is deprecated on classifyjson, where it is the MQTT quality of service: \
+                 set mqtt-qos instead (the value was applied). On imgclassify and classifyoverlay, \
+                 qos is GStreamer's QoS",
+            );
         }
         let running = lock(&self.state).is_some();
         if running && pspec.name() != "flush-timeout" {
@@ -424,10 +418,11 @@ impl ObjectImpl for ClassifyJson {
             "changes-only" => s.changes_only.to_value(),
             "username" => s.username.to_value(),
             "ca-file" => s.ca_file.to_value(),
-            "qos" => s.qos.to_value(),
+            "mqtt-qos" | "qos" => s.qos.to_value(),
             "client-id" => s.client_id.to_value(),
             "retain" => s.retain.to_value(),
             "queue-size" => s.queue_size.to_value(),
+            "queue-bytes" => s.queue_bytes.to_value(),
             "flush-timeout" => s.flush_timeout_s.to_value(),
             // The password is write-only and never read back.
             _ => pspec.default_value().clone(),
@@ -450,6 +445,16 @@ impl ElementImpl for ClassifyJson {
             )
         });
         Some(&*META)
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::PausedToReady {
+            self.interrupt_drain();
+        }
+        self.parent_change_state(transition)
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
@@ -477,13 +482,12 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let destination = match settings.mqtt_location() {
-            Some(location) => Destination::Mqtt(Arc::new(self.start_mqtt(&settings, location)?)),
-            None => {
-                let output = Output::open(settings.path(), settings.append)?;
-                gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
-                Destination::Output(output)
-            }
+        let destination = if settings.is_mqtt() {
+            Destination::Mqtt(Arc::new(self.start_mqtt(&settings)?))
+        } else {
+            let output = Output::open(settings.path(), settings.append)?;
+            gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
+            Destination::Output(output)
         };
         let state = State::new(
             destination,
@@ -510,9 +514,10 @@ impl BaseTransformImpl for ClassifyJson {
                 gst::debug!(CAT, imp = self, "wrote {} lines to {}", out.lines, out.name);
             }
             Destination::Mqtt(sink) => {
+                // After closing: what the broker never acknowledged counts as dropped.
+                sink.close();
                 let stats = sink.stats();
                 *lock(&self.last_stats) = stats;
-                sink.close();
                 gst::debug!(
                     CAT,
                     imp = self,

@@ -13,6 +13,7 @@ mod mqtt_tls;
 mod mqtt_worker;
 mod new_results;
 mod output;
+mod settings;
 mod state;
 
 glib::wrapper! {

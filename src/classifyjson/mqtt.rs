@@ -6,6 +6,7 @@
 //! formatted.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use rumqttc::{AsyncClient, MqttOptions, QoS, TlsConfiguration, Transport};
 use tokio::sync::Notify;
 
 use super::mqtt_location::Broker;
-use super::mqtt_queue::Outbox;
+use super::mqtt_queue::{Bounds, Outbox};
 use super::mqtt_tls;
 use super::mqtt_worker::{CONNECT_TIMEOUT_S, Failure, Inner, Link, Shared, WINDOW, Worker};
 use crate::core::lock::lock;
@@ -23,8 +24,17 @@ use crate::core::lock::lock;
 /// How long `connect` waits for the first answer: connecting plus the thread's start.
 const START_WAIT: Duration = Duration::from_secs(CONNECT_TIMEOUT_S + 5);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// A line with many regions can be long; rumqttc's default limit is 10 KiB.
-const MAX_PACKET: usize = 4 << 20;
+/// The largest MQTT packet sent or taken: a line with many regions or embeddings can be
+/// long (rumqttc's default limit is 10 KiB), and brokers take this much by default
+/// (mosquitto: up to the protocol's 256 MiB). A larger message is dropped, not sent: the
+/// client would fail on it, reconnect and fail again, forever.
+pub const MAX_PACKET: usize = 4 << 20;
+
+/// The largest payload whose PUBLISH to `topic` fits in `MAX_PACKET`: the fixed header
+/// (at most 5 bytes), the topic with its 2-byte length and the 2-byte packet id.
+pub fn max_payload(topic: &str) -> usize {
+    MAX_PACKET.saturating_sub(5 + 2 + topic.len() + 2)
+}
 
 /// A client id no other `classifyjson` uses: process id, time and a counter, hashed
 /// into the 23 characters MQTT 3.1.1 brokers must accept.
@@ -49,7 +59,24 @@ pub struct Config {
     pub qos: QoS,
     pub client_id: String,
     pub retain: bool,
-    pub queue_size: usize,
+    pub queue: Bounds,
+}
+
+/// A line `publish` dropped because no MQTT message may be that large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge {
+    pub bytes: usize,
+    /// The largest payload this topic takes.
+    pub limit: usize,
+    /// The first since start: the one to warn about.
+    pub first: bool,
+}
+
+/// What `drain` left undelivered, and whether `interrupt` ended it.
+#[derive(Debug, Clone, Copy)]
+pub struct Drained {
+    pub left: usize,
+    pub interrupted: bool,
 }
 
 /// Counters for the element's read-only properties.
@@ -61,6 +88,9 @@ pub struct Stats {
 
 pub struct MqttSink {
     pub name: String,
+    max_payload: usize,
+    /// A line was too large: warned about once, then only counted.
+    too_large_seen: AtomicBool,
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -78,10 +108,11 @@ impl MqttSink {
             .set_connection_timeout(CONNECT_TIMEOUT_S);
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
-                outbox: Outbox::new(cfg.queue_size),
+                outbox: Outbox::new(cfg.queue),
                 link: Link::Connecting,
                 started: None,
                 stopping: false,
+                interrupted: false,
                 dropped_before_outage: 0,
             }),
             changed: Condvar::new(),
@@ -94,7 +125,7 @@ impl MqttSink {
             topic: cfg.broker.topic.clone(),
             qos: cfg.qos,
             retain: cfg.retain,
-            queue_size: cfg.queue_size,
+            queue: cfg.queue,
             tls: cfg.broker.tls,
             name: name.clone(),
             element,
@@ -109,6 +140,8 @@ impl MqttSink {
             })?;
         let sink = MqttSink {
             name,
+            max_payload: max_payload(&cfg.broker.topic),
+            too_large_seen: AtomicBool::new(false),
             shared,
             thread: Mutex::new(Some(thread)),
         };
@@ -143,22 +176,43 @@ impl MqttSink {
         }
     }
 
-    /// Queues one message; never blocks on the network.
-    pub fn publish(&self, line: &str) {
+    /// Queues one message; never blocks on the network. One too large for MQTT is
+    /// dropped and counted instead.
+    pub fn publish(&self, line: &str) -> Result<(), TooLarge> {
+        if line.len() > self.max_payload {
+            lock(&self.shared.inner).outbox.dropped += 1;
+            return Err(TooLarge {
+                bytes: line.len(),
+                limit: self.max_payload,
+                first: !self.too_large_seen.swap(true, Ordering::Relaxed),
+            });
+        }
         lock(&self.shared.inner).outbox.push(Arc::from(line));
         self.shared.wake.notify_one();
+        Ok(())
     }
 
-    /// Waits at most `timeout` until every queued message is delivered; returns how many
-    /// are still undelivered.
-    pub fn drain(&self, timeout: Duration) -> usize {
+    /// Waits at most `timeout` until every queued message is delivered, or until
+    /// `interrupt`; says how many are still undelivered.
+    pub fn drain(&self, timeout: Duration) -> Drained {
         let inner = lock(&self.shared.inner);
         let (inner, _) = self
             .shared
             .changed
-            .wait_timeout_while(inner, timeout, |i| !i.outbox.is_empty())
+            .wait_timeout_while(inner, timeout, |i| !i.outbox.is_empty() && !i.interrupted)
             .unwrap_or_else(|e| e.into_inner());
-        inner.outbox.waiting() + inner.outbox.in_flight()
+        Drained {
+            left: inner.outbox.waiting() + inner.outbox.in_flight(),
+            interrupted: inner.interrupted,
+        }
+    }
+
+    /// Ends a `drain` at once, and every later one. Called on the way to NULL: a
+    /// waiting EOS holds the stream lock that deactivating the pads must take, so the
+    /// state change would otherwise wait out `flush-timeout`.
+    pub fn interrupt(&self) {
+        lock(&self.shared.inner).interrupted = true;
+        self.shared.changed.notify_all();
     }
 
     pub fn stats(&self) -> Stats {
@@ -169,14 +223,21 @@ impl MqttSink {
         }
     }
 
-    /// Disconnects and ends the thread; what is still queued is discarded.
+    /// Disconnects and ends the thread; what is still queued or unacknowledged is
+    /// discarded and counted as dropped.
     pub fn close(&self) {
-        lock(&self.shared.inner).stopping = true;
+        {
+            let mut inner = lock(&self.shared.inner);
+            inner.stopping = true;
+            inner.interrupted = true;
+        }
         self.shared.stop.notify_one();
+        self.shared.changed.notify_all();
         let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             let _ = thread.join();
         }
+        lock(&self.shared.inner).outbox.give_up();
     }
 }
 

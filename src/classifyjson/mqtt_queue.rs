@@ -1,6 +1,6 @@
-//! The MQTT messages `classifyjson` still owes the broker: waiting ones in a bounded
-//! queue (the oldest dropped and counted when it overflows), and those handed to the
-//! client until the broker acknowledges them. rumqttc forgets unacknowledged messages
+//! The MQTT messages `classifyjson` still owes the broker: waiting ones in a queue
+//! bounded in messages and in bytes (the oldest dropped and counted when it overflows),
+//! and those handed to the client until the broker acknowledges them. rumqttc forgets unacknowledged messages
 //! when it reconnects with a clean session, so they are kept here and go back to the
 //! front of the queue on every disconnect: QoS 1 is then at least once.
 
@@ -14,27 +14,48 @@ struct Message {
     payload: Arc<str>,
 }
 
+/// How much the queue holds at most (`queue-size`, `queue-bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Messages waiting.
+    pub messages: usize,
+    /// Bytes of the messages waiting and of those not yet acknowledged: the counted
+    /// bound on memory that messages of any size need (a count alone let 90 lines of
+    /// 4 MiB take 800 MB).
+    pub bytes: usize,
+}
+
 #[derive(Debug)]
 pub struct Outbox {
-    capacity: usize,
+    bounds: Bounds,
     waiting: VecDeque<Message>,
+    /// Payload bytes of `waiting`, and of `handed` plus `unacked`. Subtracted saturating:
+    /// `push` runs on the streaming thread, which must never panic.
+    waiting_bytes: usize,
+    flight_bytes: usize,
     /// Given to the client, in order, before it assigned a packet id.
     handed: VecDeque<Message>,
     /// Sent with QoS 1, by packet id, until the PUBACK.
     unacked: BTreeMap<u16, VecDeque<Message>>,
     next_seq: u64,
-    /// Dropped because the queue was full, since start.
+    /// Dropped since start: the queue was full, or the element stopped before the
+    /// broker acknowledged them.
     pub dropped: u64,
     /// Acknowledged by the broker (QoS 1) or written to it (QoS 0), since start.
     pub delivered: u64,
 }
 
 impl Outbox {
-    /// `capacity` messages may wait (at least one).
-    pub fn new(capacity: usize) -> Outbox {
+    /// Holds at most `bounds`, but always the newest message.
+    pub fn new(bounds: Bounds) -> Outbox {
         Outbox {
-            capacity: capacity.max(1),
+            bounds: Bounds {
+                messages: bounds.messages.max(1),
+                bytes: bounds.bytes,
+            },
             waiting: VecDeque::new(),
+            waiting_bytes: 0,
+            flight_bytes: 0,
             handed: VecDeque::new(),
             unacked: BTreeMap::new(),
             next_seq: 0,
@@ -47,14 +68,23 @@ impl Outbox {
     pub fn push(&mut self, payload: Arc<str>) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.waiting_bytes += payload.len();
         self.waiting.push_back(Message { seq, payload });
         self.trim()
     }
 
+    /// Drops the oldest waiting messages while over a bound, keeping at least the newest:
+    /// messages in flight count towards the bytes, but only the broker or a disconnect
+    /// takes them out.
     fn trim(&mut self) -> u64 {
         let mut n = 0;
-        while self.waiting.len() > self.capacity {
-            self.waiting.pop_front();
+        while self.waiting.len() > self.bounds.messages
+            || (self.waiting.len() > 1
+                && self.waiting_bytes + self.flight_bytes > self.bounds.bytes)
+        {
+            if let Some(m) = self.waiting.pop_front() {
+                self.waiting_bytes = self.waiting_bytes.saturating_sub(m.payload.len());
+            }
             n += 1;
         }
         self.dropped += n;
@@ -68,6 +98,8 @@ impl Outbox {
         }
         let m = self.waiting.pop_front()?;
         let payload = m.payload.clone();
+        self.waiting_bytes = self.waiting_bytes.saturating_sub(payload.len());
+        self.flight_bytes += payload.len();
         self.handed.push_back(m);
         Some(payload)
     }
@@ -75,6 +107,8 @@ impl Outbox {
     /// The client could not take the last message from `take`: it waits again.
     pub fn untake(&mut self) {
         if let Some(m) = self.handed.pop_back() {
+            self.flight_bytes = self.flight_bytes.saturating_sub(m.payload.len());
+            self.waiting_bytes += m.payload.len();
             self.waiting.push_front(m);
         }
     }
@@ -85,6 +119,7 @@ impl Outbox {
             return;
         };
         if pkid == 0 {
+            self.flight_bytes = self.flight_bytes.saturating_sub(m.payload.len());
             self.delivered += 1;
         } else {
             self.unacked.entry(pkid).or_default().push_back(m);
@@ -94,7 +129,8 @@ impl Outbox {
     /// The broker acknowledged packet id `pkid`.
     pub fn acked(&mut self, pkid: u16) {
         if let Some(q) = self.unacked.get_mut(&pkid) {
-            if q.pop_front().is_some() {
+            if let Some(m) = q.pop_front() {
+                self.flight_bytes = self.flight_bytes.saturating_sub(m.payload.len());
                 self.delivered += 1;
             }
             if q.is_empty() {
@@ -109,6 +145,7 @@ impl Outbox {
         let mut back: Vec<Message> = self.handed.drain(..).collect();
         back.extend(std::mem::take(&mut self.unacked).into_values().flatten());
         back.sort_by_key(|m| m.seq);
+        self.waiting_bytes += std::mem::take(&mut self.flight_bytes);
         for m in back.into_iter().rev() {
             self.waiting.push_front(m);
         }
@@ -127,6 +164,20 @@ impl Outbox {
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty() && self.in_flight() == 0
     }
+
+    /// The element stops: whatever waits or is not acknowledged will never be, and is
+    /// counted as dropped, so that delivered plus dropped is every message queued.
+    /// Returns how many that was.
+    pub fn give_up(&mut self) -> u64 {
+        let n = (self.waiting() + self.in_flight()) as u64;
+        self.waiting.clear();
+        self.handed.clear();
+        self.unacked.clear();
+        self.waiting_bytes = 0;
+        self.flight_bytes = 0;
+        self.dropped += n;
+        n
+    }
 }
 
 #[cfg(test)]
@@ -137,9 +188,69 @@ mod tests {
         i.to_string().into()
     }
 
+    /// Bounded in messages only.
+    fn count(messages: usize) -> Bounds {
+        Bounds {
+            messages,
+            bytes: usize::MAX,
+        }
+    }
+
+    /// A message of `len` bytes, all `tag`.
+    fn sized(tag: char, len: usize) -> Arc<str> {
+        tag.to_string().repeat(len).into()
+    }
+
+    #[test]
+    fn beyond_the_bytes_the_oldest_are_dropped_and_the_newest_always_kept() {
+        let mut o = Outbox::new(Bounds {
+            messages: 100,
+            bytes: 10,
+        });
+        assert_eq!(o.push(sized('a', 4)) + o.push(sized('b', 4)), 0);
+        assert_eq!(o.push(sized('c', 4)), 1, "12 bytes > 10: 'a' goes");
+        assert_eq!(
+            o.push(sized('d', 30)),
+            2,
+            "alone over the bound, but the newest"
+        );
+        assert_eq!((o.waiting(), o.dropped), (1, 3));
+        assert_eq!(o.take(10).as_deref(), Some(&*sized('d', 30)));
+    }
+
+    #[test]
+    fn messages_in_flight_count_towards_the_bytes_until_acknowledged() {
+        let mut o = Outbox::new(Bounds {
+            messages: 100,
+            bytes: 10,
+        });
+        o.push(sized('a', 6));
+        o.take(10);
+        o.sent(1);
+        o.push(sized('b', 3));
+        assert_eq!(
+            o.push(sized('c', 3)),
+            1,
+            "6 in flight + 6 waiting > 10: 'b' goes"
+        );
+        o.acked(1);
+        assert_eq!(o.push(sized('d', 3)) + o.push(sized('e', 3)), 0);
+        o.take(10);
+        o.sent(2);
+        // Back to waiting, in order: the bytes held do not change, so nothing goes.
+        assert_eq!(o.requeue(), 0);
+        let order: Vec<String> =
+            std::iter::from_fn(|| o.take(100).map(|p| p.to_string())).collect();
+        assert_eq!(order, ["ccc", "ddd", "eee"]);
+        assert_eq!(o.dropped, 1);
+        o.untake();
+        assert_eq!(o.give_up(), 3);
+        assert_eq!((o.waiting_bytes, o.flight_bytes), (0, 0));
+    }
+
     #[test]
     fn overflow_drops_the_oldest_and_counts_them() {
-        let mut o = Outbox::new(3);
+        let mut o = Outbox::new(count(3));
         let dropped: u64 = (0..5).map(|i| o.push(msg(i))).sum();
         assert_eq!((dropped, o.dropped, o.waiting()), (2, 2, 3));
         assert_eq!(o.take(10).as_deref(), Some("2"));
@@ -147,7 +258,7 @@ mod tests {
 
     #[test]
     fn acked_messages_are_delivered_and_the_window_limits_flight() {
-        let mut o = Outbox::new(10);
+        let mut o = Outbox::new(count(10));
         for i in 0..3 {
             o.push(msg(i));
         }
@@ -166,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_disconnect_requeues_unacked_in_stream_order_ahead_of_new_ones() {
-        let mut o = Outbox::new(10);
+        let mut o = Outbox::new(count(10));
         for i in 0..4 {
             o.push(msg(i));
         }
@@ -185,7 +296,7 @@ mod tests {
 
     #[test]
     fn requeue_beyond_the_bound_drops_the_oldest() {
-        let mut o = Outbox::new(2);
+        let mut o = Outbox::new(count(2));
         o.push(msg(0));
         o.take(10);
         o.sent(1);
@@ -196,8 +307,25 @@ mod tests {
     }
 
     #[test]
+    fn giving_up_counts_the_waiting_and_the_unacknowledged_as_dropped() {
+        let mut o = Outbox::new(count(10));
+        for i in 0..4 {
+            o.push(msg(i));
+        }
+        o.take(10);
+        o.take(10);
+        o.sent(1);
+        o.acked(1);
+        o.sent(2);
+        assert_eq!(o.give_up(), 3);
+        assert_eq!((o.delivered, o.dropped), (1, 3));
+        assert!(o.is_empty());
+        assert_eq!(o.give_up(), 0);
+    }
+
+    #[test]
     fn qos0_is_delivered_when_written() {
-        let mut o = Outbox::new(2);
+        let mut o = Outbox::new(count(2));
         o.push(msg(0));
         o.take(10);
         o.sent(0);

@@ -12,7 +12,7 @@ use rumqttc::{
 };
 use tokio::sync::Notify;
 
-use super::mqtt_queue::Outbox;
+use super::mqtt_queue::{Bounds, Outbox};
 use crate::core::lock::lock;
 
 /// Messages handed to the client and not yet acknowledged, at most. Below rumqttc's
@@ -47,13 +47,15 @@ pub(super) struct Inner {
     /// The answer to the first connection attempt.
     pub(super) started: Option<Result<(), Failure>>,
     pub(super) stopping: bool,
+    /// The element is going down: EOS stops waiting for acknowledgements.
+    pub(super) interrupted: bool,
     /// `outbox.dropped` when the current outage began.
     pub(super) dropped_before_outage: u64,
 }
 
 pub(super) struct Shared {
     pub(super) inner: Mutex<Inner>,
-    /// Signalled when `started` is set and when messages are delivered.
+    /// Signalled when `started` is set, when messages are delivered and on `interrupted`.
     pub(super) changed: Condvar,
     /// New messages to hand over.
     pub(super) wake: Notify,
@@ -101,7 +103,7 @@ pub(super) struct Worker {
     pub(super) topic: String,
     pub(super) qos: QoS,
     pub(super) retain: bool,
-    pub(super) queue_size: usize,
+    pub(super) queue: Bounds,
     pub(super) tls: bool,
     pub(super) name: String,
     pub(super) element: glib::WeakRef<gst::Element>,
@@ -264,9 +266,11 @@ impl Worker {
                 gst::ResourceError::Write,
                 ("lost the connection to MQTT broker {}: {}", self.name, e),
                 [
-                    "reconnecting; up to {} messages wait (queue-size) and are sent after reconnecting, \
-                     older ones are dropped and counted in messages-dropped",
-                    self.queue_size
+                    "reconnecting; up to {} messages of at most {} bytes in all wait (queue-size, \
+                     queue-bytes) and are sent after reconnecting, older ones are dropped and \
+                     counted in messages-dropped",
+                    self.queue.messages,
+                    self.queue.bytes
                 ]
             );
         }

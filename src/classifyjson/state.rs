@@ -5,7 +5,7 @@
 use std::io;
 use std::sync::Arc;
 
-use super::mqtt::{MqttSink, Stats};
+use super::mqtt::{MqttSink, Stats, TooLarge};
 use super::new_results::NewResults;
 use super::output::Output;
 use crate::core::changes::Tracker;
@@ -46,42 +46,45 @@ impl State {
     }
 
     /// Writes what `results` bring: with `changes-only` a line per change, otherwise one
-    /// line for the results (with `new-results-only`, those not written before).
+    /// line for the results (with `new-results-only`, those not written before). Returns
+    /// the first line too large for MQTT since start, for the caller to warn about once
+    /// this state's lock is released.
     pub fn write(
         &mut self,
         mut results: Vec<Classification>,
         times: &Times,
-    ) -> Result<(), WriteFailure> {
+    ) -> Result<Option<TooLarge>, WriteFailure> {
         if let Some(tracker) = self.changes.as_mut() {
             let changes: Vec<_> = results.iter().flat_map(|r| tracker.update(r)).collect();
+            let mut first = None;
             for change in &changes {
-                self.write_line(&jsonlines::change_line(change, times))?;
+                first = first.or(self.write_line(&jsonlines::change_line(change, times))?);
             }
-            return Ok(());
+            return Ok(first);
         }
         if let Some(new) = self.new_results.as_mut() {
             results = new.keep(results);
         }
         match jsonlines::line(&results, times) {
             Some(line) => self.write_line(&line),
-            None => Ok(()),
+            None => Ok(None),
         }
     }
 
-    fn write_line(&mut self, line: &str) -> Result<(), WriteFailure> {
+    fn write_line(&mut self, line: &str) -> Result<Option<TooLarge>, WriteFailure> {
         match &mut self.destination {
-            Destination::Mqtt(sink) => {
-                sink.publish(line);
-                Ok(())
-            }
-            Destination::Output(out) => out.write_line(line).map_err(|error| {
-                // What could not be written is dropped, so stopping does not fail on it again.
-                out.writer = Box::new(io::sink());
-                WriteFailure {
-                    output: out.name.clone(),
-                    error,
+            Destination::Mqtt(sink) => Ok(sink.publish(line).err().filter(|t| t.first)),
+            Destination::Output(out) => match out.write_line(line) {
+                Ok(()) => Ok(None),
+                Err(error) => {
+                    // What could not be written is dropped, so stopping does not fail on it again.
+                    out.writer = Box::new(io::sink());
+                    Err(WriteFailure {
+                        output: out.name.clone(),
+                        error,
+                    })
                 }
-            }),
+            },
         }
     }
 
