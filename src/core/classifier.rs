@@ -427,7 +427,7 @@ mod tests {
             frame,
             result,
             calls,
-        } = c.run_prepared(Prepared { job, tensors })
+        } = c.run_prepared(Prepared { job, tensors }, &AtomicBool::new(false))
         else {
             panic!("no result")
         };
@@ -450,7 +450,8 @@ mod tests {
             what: What::Frame,
             ..zones_job(&[], 1)
         };
-        let mut pass = c.start(job);
+        let go = AtomicBool::new(false);
+        let mut pass = c.start(job, &go);
         pass.run(&backend.images(&[1]), 1).unwrap();
         let Outcome::Done { result, .. } = pass.finish() else {
             panic!("no result")
@@ -464,10 +465,13 @@ mod tests {
     fn tensors_that_do_not_fit_the_job_and_a_silent_server_are_outcomes_not_panics() {
         let (c, backend) = classifier(Fake::new(3, true, None));
         let tensors = backend.images(&[0]);
-        let outcome = c.run_prepared(Prepared {
-            job: zones_job(&["a", "b"], 8),
-            tensors,
-        });
+        let outcome = c.run_prepared(
+            Prepared {
+                job: zones_job(&["a", "b"], 8),
+                tensors,
+            },
+            &AtomicBool::new(false),
+        );
         assert!(matches!(outcome, Outcome::Unreadable(_)), "{outcome:?}");
         assert!(backend.calls.lock().unwrap().is_empty());
 
@@ -475,10 +479,13 @@ mod tests {
         silent.unavailable = Some("no server".into());
         let (c, backend) = classifier(silent);
         let tensors = backend.images(&[0, 1]);
-        let outcome = c.run_prepared(Prepared {
-            job: zones_job(&["a", "b"], 8),
-            tensors,
-        });
+        let outcome = c.run_prepared(
+            Prepared {
+                job: zones_job(&["a", "b"], 8),
+                tensors,
+            },
+            &AtomicBool::new(false),
+        );
         assert!(matches!(outcome, Outcome::Unavailable(ref why) if why == "no server"));
     }
 }

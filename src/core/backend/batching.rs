@@ -72,8 +72,8 @@ mod tests {
 
     #[test]
     fn a_cancelled_batch_stops_between_images() {
-        let backend = echo(false);
-        let tensors = three_images(backend.info.spec.tensor.len());
+        let backend = Fake::new(3, false, None);
+        let tensors = backend.images(&[0, 1, 2]);
         let cancel = std::sync::atomic::AtomicBool::new(true);
         let batch = Batch {
             cancel: Some(&cancel),
