@@ -64,3 +64,135 @@ show_labels() {
             fflush()
         }'
 }
+
+# Reads classifyjson's JSON lines, prints one line per classified region of the first
+# classifier, "face 0 (175,64 97x97): suit 0.41, lab coat 0.12", labels and scores as
+# show_labels prints them ("-" for a region without labels). Frames without regions
+# print nothing. A small JSON reader in awk (strings with their escapes, any nesting),
+# so that a label with a quote, a comma or a bracket in it comes out whole; the
+# top-level "regions" is the first classifier's, the copy under "classifications" is
+# skipped with the rest.
+show_regions() {
+    LC_ALL=C awk '
+        function ws() { while (pos <= n && index(" \t\r\n", substr(s, pos, 1)) > 0) pos++ }
+        function hex(h,    i, v) {
+            v = 0
+            for (i = 1; i <= 4; i++) v = v * 16 + index("0123456789abcdef", tolower(substr(h, i, 1))) - 1
+            return v
+        }
+        # A code point as UTF-8; control characters as a space, so that a line stays one line.
+        function utf8(v) {
+            if (v < 32) return " "
+            if (v < 128) return sprintf("%c", v)
+            if (v < 2048) return sprintf("%c%c", 192 + int(v / 64), 128 + v % 64)
+            if (v >= 55296 && v < 57344) return "?"
+            return sprintf("%c%c%c", 224 + int(v / 4096), 128 + int(v / 64) % 64, 128 + v % 64)
+        }
+        # The string that starts at pos (a double quote), decoded; pos moves past it.
+        function str(    out, c) {
+            out = ""; pos++
+            while (pos <= n) {
+                c = substr(s, pos, 1)
+                if (c == "\"") { pos++; return out }
+                if (c == "\\") {
+                    c = substr(s, pos + 1, 1); pos += 2
+                    if (c == "u") { out = out utf8(hex(substr(s, pos, 4))); pos += 4 }
+                    else if (c == "n" || c == "r" || c == "t" || c == "b" || c == "f") out = out " "
+                    else out = out c
+                } else { out = out c; pos++ }
+            }
+            return out
+        }
+        # A string, number, true, false or null, as text.
+        function scalar(    start) {
+            ws()
+            if (substr(s, pos, 1) == "\"") return str()
+            start = pos
+            while (pos <= n && index(",:{}[] \t\r\n", substr(s, pos, 1)) == 0) pos++
+            return substr(s, start, pos - start)
+        }
+        # Any value, skipped.
+        function skip(    c, depth) {
+            ws(); c = substr(s, pos, 1)
+            if (c != "{" && c != "[") { scalar(); return }
+            depth = 0
+            while (pos <= n) {
+                c = substr(s, pos, 1)
+                if (c == "\"") { str(); continue }
+                if (c == "{" || c == "[") depth++
+                else if (c == "}" || c == "]") depth--
+                pos++
+                if (depth == 0) return
+            }
+        }
+        # The array of scalars at pos into the global array named by which; returns the count.
+        function list(which,    k, c, start) {
+            k = 0; ws()
+            if (substr(s, pos, 1) != "[") { skip(); return 0 }
+            pos++
+            while (pos <= n) {
+                ws(); c = substr(s, pos, 1)
+                if (c == "]") { pos++; break }
+                if (c == ",") { pos++; continue }
+                start = pos
+                if (which == "labels") labels[++k] = scalar(); else scores[++k] = scalar()
+                if (pos == start) pos++
+            }
+            return k
+        }
+        # One region object: its line.
+        function region(    key, nl, out, i, c, start) {
+            split("", f); split("", labels); split("", scores); nl = 0
+            ws()
+            if (substr(s, pos, 1) != "{") { skip(); return }
+            pos++
+            while (pos <= n) {
+                ws(); c = substr(s, pos, 1)
+                if (c == "}") { pos++; break }
+                if (c == ",") { pos++; continue }
+                start = pos
+                key = scalar(); ws()
+                if (substr(s, pos, 1) == ":") pos++
+                if (key == "labels") nl = list("labels")
+                else if (key == "scores") list("scores")
+                else if (key == "embedding" || key == "class-ids") skip()
+                else f[key] = scalar()
+                if (pos == start) pos++
+            }
+            out = sprintf("%s %s (%s,%s %sx%s): ", f["roi-type"], f["roi-id"], f["x"], f["y"], f["width"], f["height"])
+            if (nl == 0) out = out "-"
+            for (i = 1; i <= nl; i++) out = out (i > 1 ? ", " : "") sprintf("%s %.2f", labels[i], scores[i])
+            print out
+        }
+        {
+            s = $0; n = length(s); pos = 1
+            ws()
+            if (substr(s, pos, 1) != "{") next
+            pos++
+            while (pos <= n) {
+                ws(); c = substr(s, pos, 1)
+                if (c == "}") break
+                if (c == ",") { pos++; continue }
+                start = pos
+                key = scalar(); ws()
+                if (substr(s, pos, 1) == ":") pos++
+                if (key == "regions") {
+                    ws()
+                    if (substr(s, pos, 1) != "[") break
+                    pos++
+                    while (pos <= n) {
+                        ws(); c = substr(s, pos, 1)
+                        if (c == "]") break
+                        if (c == ",") { pos++; continue }
+                        start = pos
+                        region()
+                        if (pos == start) pos++
+                    }
+                    break
+                }
+                skip()
+                if (pos == start) pos++
+            }
+            fflush()
+        }'
+}

@@ -113,19 +113,129 @@ fn show_labels_reads_quoted_and_escaped_labels() {
     );
 }
 
+/// One line of regions-facedetect.sh, `face ID (X,Y WxH): LABEL SCORE, LABEL SCORE, …`,
+/// as (id, [x, y, width, height], [(label, score)]); None when the line is not of that
+/// form. A score is written `d.dd`; a label may itself hold ", " (ImageNet's do).
+fn face_line(line: &str) -> Option<(i64, [u32; 4], Vec<(String, f64)>)> {
+    let rest = line.strip_prefix("face ")?;
+    let (id, rest) = rest.split_once(" (")?;
+    let (rect, labels) = rest.split_once("): ")?;
+    let (xy, wh) = rect.split_once(' ')?;
+    let (x, y) = xy.split_once(',')?;
+    let (w, h) = wh.split_once('x')?;
+    let rect = [
+        x.parse().ok()?,
+        y.parse().ok()?,
+        w.parse().ok()?,
+        h.parse().ok()?,
+    ];
+    let is_score = |s: &str| {
+        let b = s.as_bytes();
+        b.len() == 4
+            && b[0].is_ascii_digit()
+            && b[1] == b'.'
+            && b[2..].iter().all(u8::is_ascii_digit)
+    };
+    let mut pairs = Vec::new();
+    let mut pending = String::new();
+    for piece in labels.split(", ") {
+        if !pending.is_empty() {
+            pending.push_str(", ");
+        }
+        pending.push_str(piece);
+        if let Some((label, score)) = pending.rsplit_once(' ')
+            && !label.is_empty()
+            && is_score(score)
+        {
+            pairs.push((label.to_string(), score.parse().ok()?));
+            pending.clear();
+        }
+    }
+    (pending.is_empty() && !pairs.is_empty()).then_some((id.parse().ok()?, rect, pairs))
+}
+
 /// Detector → classifier: OpenCV's facedetect (Debian: gstreamer1.0-opencv, opencv-data;
 /// scripts/setup.sh --dev installs them) marks the astronaut's face as a
-/// GstVideoRegionOfInterestMeta, and imgclassify target=regions labels it.
+/// GstVideoRegionOfInterestMeta, imgclassify target=regions labels it, and the script
+/// prints it as one line: `face 0 (175,64 97x97): suit 0.10, lab coat 0.08, …`.
 #[test]
-fn regions_facedetect_sh_labels_the_face() {
+fn regions_facedetect_sh_prints_one_line_per_face() {
     let out = script("regions-facedetect.sh")
         .arg(common::data("astronaut.png"))
         .output()
         .expect("bash runs");
     let stdout = ok("pipelines/regions-facedetect.sh astronaut.png", out);
-    assert!(
-        stdout.contains("roi-type=(string)face") && stdout.contains("labels=(string)<"),
-        "{stdout}"
+    assert!(stdout.ends_with('\n'), "{stdout:?}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(!lines.is_empty(), "no face found: {stdout:?}");
+    for line in lines {
+        let (_, [x, y, w, h], pairs) = face_line(line)
+            .unwrap_or_else(|| panic!("not `face ID (X,Y WxH): LABEL SCORE, …`: {line:?}"));
+        assert!(
+            w > 0 && h > 0 && x + w <= 512 && y + h <= 512,
+            "{line:?}: the rectangle lies in the 512x512 photo"
+        );
+        for (label, score) in pairs {
+            assert!((0.0..=1.0).contains(&score), "{line:?}: {label} {score}");
+        }
+    }
+}
+
+#[test]
+fn face_line_reads_the_scripts_lines() {
+    assert_eq!(
+        face_line("face 0 (175,64 97x97): suit 0.10, caf\u{e9}, au lait 0.08"),
+        Some((
+            0,
+            [175, 64, 97, 97],
+            vec![("suit".into(), 0.10), ("caf\u{e9}, au lait".into(), 0.08)]
+        ))
+    );
+    for wrong in [
+        "regions=(structure)< \"imgclassify-region, roi-id=(int)0",
+        "face 0 (175,64 97x97): -",
+        "face 0 (175,64 97x97): suit",
+        "face 0 (175,64 97x97): suit 0.10, lab coat",
+        "face x (175,64 97x97): suit 0.10",
+        "face 0 (175,64): suit 0.10",
+    ] {
+        assert_eq!(face_line(wrong), None, "{wrong}");
+    }
+}
+
+/// show_regions (pipelines/common.sh) reads classifyjson's JSON: escaped quotes, commas
+/// and brackets in labels come out whole, a region without labels gets `-`, a line
+/// without regions prints nothing, and the copy of the regions under `classifications`
+/// is not printed again.
+#[test]
+fn show_regions_reads_json_lines_with_awkward_labels() {
+    let input = concat!(
+        r#"{"pts":0,"target":"regions","labels":[],"regions":[{"roi-id":0,"roi-type":"face","x":175,"y":64,"width":97,"height":97,"labels":["say \"cheese\", [x]","caf\u00e9","soup bowl"],"class-ids":[1,2,3],"scores":[0.5,0.25,0.125]},{"roi-id":3,"roi-type":"face","x":1,"y":2,"width":3,"height":4,"labels":[],"class-ids":[],"scores":[],"embedding":[0.5,0.5]}],"classifications":[{"regions":[{"roi-id":9,"roi-type":"copy","x":0,"y":0,"width":1,"height":1,"labels":["no"],"class-ids":[1],"scores":[1]}]}]}"#,
+        "\n",
+        r#"{"pts":40,"regions":[],"classifications":[]}"#,
+        "\n",
+    );
+    let mut child = command("bash")
+        .args([
+            "-c",
+            "set -euo pipefail; source pipelines/common.sh; show_regions",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let stdout = ok("show_regions", child.wait_with_output().expect("bash ends"));
+    assert_eq!(
+        stdout,
+        "face 0 (175,64 97x97): say \"cheese\", [x] 0.50, caf\u{e9} 0.25, soup bowl 0.12\n\
+         face 3 (1,2 3x4): -\n"
     );
 }
 
