@@ -18,6 +18,7 @@ mod core;
 mod imgclassify;
 mod jsonlines;
 pub mod meta;
+mod pads;
 mod property;
 mod result;
 mod roi;

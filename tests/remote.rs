@@ -35,26 +35,6 @@ use gstimgclassify::Classification;
 use gstimgclassify::gst;
 use server::Triton;
 
-/// The coffee photo decoded to RGB, and its caps.
-fn coffee() -> (gst::Caps, gst::Buffer) {
-    common::init();
-    let pipeline = common::pipeline(&format!(
-        "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink",
-        common::data("coffee.png").display()
-    ));
-    let sink = pipeline
-        .by_name("sink")
-        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
-        .expect("appsink");
-    pipeline.set_state(gst::State::Playing).expect("plays");
-    let sample = sink.pull_sample().expect("a frame");
-    let _ = pipeline.set_state(gst::State::Null);
-    (
-        sample.caps().expect("caps").to_owned(),
-        sample.buffer().expect("buffer").copy_deep().expect("copy"),
-    )
-}
-
 /// Pushes frame `n` (PTS n × 40 ms) and returns what comes out with its result.
 fn classify(
     h: &mut gst_check::Harness,
@@ -107,7 +87,7 @@ fn element(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus) {
 /// `imgclassify` with these properties, playing with the coffee photo's caps, and the
 /// photo's frame to push.
 fn playing(props: &[(&str, &str)]) -> (gst_check::Harness, gst::Bus, gst::Buffer) {
-    let (caps, frame) = coffee();
+    let (caps, frame) = common::coffee_rgb();
     let (mut h, bus) = element(props);
     h.play();
     h.set_src_caps(caps);
@@ -173,7 +153,7 @@ fn one_ready_endpoint_is_enough_and_the_other_is_warned_about() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let (caps, frame) = coffee();
+    let (caps, frame) = common::coffee_rgb();
     app.block_on(async {
         let port = free_port();
         let nobody = format!("grpc://127.0.0.1:{port}");
@@ -468,7 +448,7 @@ enum Cut {
 /// `frames` copies of the coffee photo pushed at 100 fps through `mode=async` with
 /// `max-in-flight=depth`, classified whole or as a zone or region covering it.
 fn stream_async(endpoint: &str, depth: u32, frames: u64, cut: Cut) -> Streamed {
-    let (caps, frame) = coffee();
+    let (caps, frame) = common::coffee_rgb();
     let depth = depth.to_string();
     let target = match cut {
         Cut::Frame => "frame",
@@ -628,7 +608,7 @@ fn solo_model(repository: &std::path::Path) {
 #[test]
 fn a_malformed_answer_takes_the_endpoint_out_and_a_refused_batch_is_split() {
     let triton = Triton::start_with_models(&[], solo_model);
-    let (caps, frame) = coffee();
+    let (caps, frame) = common::coffee_rgb();
     let bad = Gateway::start(triton.grpc_port, &["--bad-answers-after", "1"]);
     let servers = format!("{},{}", bad.endpoint(), triton.endpoint());
     let (mut h, bus) = element(&[("inference-server", &servers)]);

@@ -19,26 +19,6 @@ use gstimgclassify::Classification;
 use gstimgclassify::gst;
 use server::Triton;
 
-/// The coffee photo decoded to RGB, and its caps.
-fn coffee() -> (gst::Caps, gst::Buffer) {
-    common::init();
-    let pipeline = common::pipeline(&format!(
-        "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink",
-        common::data("coffee.png").display()
-    ));
-    let sink = pipeline
-        .by_name("sink")
-        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
-        .expect("appsink");
-    pipeline.set_state(gst::State::Playing).expect("plays");
-    let sample = sink.pull_sample().expect("a frame");
-    let _ = pipeline.set_state(gst::State::Null);
-    (
-        sample.caps().expect("caps").to_owned(),
-        sample.buffer().expect("buffer").copy_deep().expect("copy"),
-    )
-}
-
 fn warnings(bus: &gst::Bus) -> Vec<String> {
     std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
         .map(|m| match m.view() {
@@ -122,7 +102,7 @@ fn null_with_a_request_in_flight_returns_at_once() {
 fn an_answer_larger_than_the_client_accepts_fails_over_to_the_other_endpoint() {
     let triton = Triton::start();
     let padded = Gateway::start(triton.grpc_port, &["--pad-answers-bytes", "5000000"]);
-    let (caps, frame) = coffee();
+    let (caps, frame) = common::coffee_rgb();
     // Triton first: the warm-up at READY goes to the first endpoint.
     let servers = format!("{},{}", triton.endpoint(), padded.endpoint());
     // Set in code: a launch line would split the endpoint list at its comma.

@@ -90,23 +90,7 @@ fn show_labels_reads_quoted_and_escaped_labels() {
         labels=(string)< \"soup\\ bowl\", espresso, \"caf\\303\\251\\,\\ au\\ lait\" >, \
         class-ids=(uint)< 809, 967, 1 >, scores=(double)< 0.5, 0.25, 0.125 >, \
         inference-time=(guint64)1;\n";
-    let mut child = command("bash")
-        .args([
-            "-c",
-            "set -euo pipefail; source pipelines/common.sh; show_labels",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("bash runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(line.as_bytes())
-        .expect("write");
-    let stdout = ok("show_labels", child.wait_with_output().expect("bash ends"));
+    let stdout = formatted("show_labels", line);
     assert_eq!(
         stdout,
         "         mobilenet: soup bowl 0.50, espresso 0.25, café, au lait 0.12\n"
@@ -116,7 +100,10 @@ fn show_labels_reads_quoted_and_escaped_labels() {
 /// One line of regions-facedetect.sh, `face ID (X,Y WxH): LABEL SCORE, LABEL SCORE, …`,
 /// as (id, [x, y, width, height], [(label, score)]); None when the line is not of that
 /// form. A score is written `d.dd`; a label may itself hold ", " (ImageNet's do).
-fn face_line(line: &str) -> Option<(i64, [u32; 4], Vec<(String, f64)>)> {
+/// A face's id, its rectangle (x, y, w, h) and its labels with their scores.
+type FaceLine = (i64, [u32; 4], Vec<(String, f64)>);
+
+fn face_line(line: &str) -> Option<FaceLine> {
     let rest = line.strip_prefix("face ")?;
     let (id, rest) = rest.split_once(" (")?;
     let (rect, labels) = rest.split_once("): ")?;
@@ -215,23 +202,7 @@ fn show_regions_reads_json_lines_with_awkward_labels() {
         r#"{"pts":40,"regions":[],"classifications":[]}"#,
         "\n",
     );
-    let mut child = command("bash")
-        .args([
-            "-c",
-            "set -euo pipefail; source pipelines/common.sh; show_regions",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("bash runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let stdout = ok("show_regions", child.wait_with_output().expect("bash ends"));
+    let stdout = formatted("show_regions", input);
     assert_eq!(
         stdout,
         "face 0 (175,64 97x97): say \"cheese\", [x] 0.50, caf\u{e9} 0.25, soup bowl 0.12\n\
@@ -315,4 +286,25 @@ fn zones_sh_prints_a_change_event_when_the_cat_leaves_the_sofa() {
     );
     assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 0));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the formatter `function` of pipelines/common.sh prints for `input`.
+fn formatted(function: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut child = command("bash")
+        .args([
+            "-c",
+            &format!("set -euo pipefail; source pipelines/common.sh; {function}"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    ok(function, child.wait_with_output().expect("bash ends"))
 }

@@ -458,18 +458,8 @@ impl ElementImpl for ClassifyJson {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst::Caps::new_any();
-            [
-                ("src", gst::PadDirection::Src),
-                ("sink", gst::PadDirection::Sink),
-            ]
-            .into_iter()
-            .filter_map(|(name, dir)| {
-                gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps).ok()
-            })
-            .collect()
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| crate::pads::src_and_sink(&gst::Caps::new_any()));
         TEMPLATES.as_ref()
     }
 }

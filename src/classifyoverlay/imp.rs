@@ -14,7 +14,6 @@ use super::Position;
 use super::layout::{self, RenderKey, Rgba};
 use super::render::{self, Image, Style};
 use crate::core::lock::lock;
-use crate::core::preprocess::PixelFormat;
 use crate::property;
 use crate::result::{Classification, Target};
 
@@ -83,25 +82,6 @@ pub struct ClassifyOverlay {
 
 fn has_overlay_feature(features: &gst::CapsFeaturesRef) -> bool {
     !features.is_any() && features.contains(OVERLAY_FEATURE)
-}
-
-/// The raw video caps of imgclassify, with the given features.
-fn raw_caps(features: Option<&[&glib::GStr]>) -> gst::Caps {
-    let structure = gst::Structure::builder("video/x-raw")
-        .field("format", gst::List::new(PixelFormat::ALL.map(|f| f.name())))
-        .field("width", gst::IntRange::new(1, i32::MAX))
-        .field("height", gst::IntRange::new(1, i32::MAX))
-        .field(
-            "framerate",
-            gst::FractionRange::new(gst::Fraction::new(0, 1), gst::Fraction::new(i32::MAX, 1)),
-        )
-        .build();
-    let mut caps = gst::Caps::new_empty();
-    caps.make_mut().append_structure_full(
-        structure,
-        features.map(|f| gst::CapsFeatures::new(f.iter().copied())),
-    );
-    caps
 }
 
 /// Wraps rendered pixels as an overlay rectangle.
@@ -366,13 +346,13 @@ impl ElementImpl for ClassifyOverlay {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let sink = raw_caps(None);
-            let mut src = raw_caps(None);
+            let sink = crate::pads::raw_video(None);
+            let mut src = crate::pads::raw_video(None);
             {
                 let src = src.make_mut();
                 let sysmem = gst::CAPS_FEATURE_MEMORY_SYSTEM_MEMORY;
-                src.append(raw_caps(Some(&[sysmem, OVERLAY_FEATURE])));
-                src.append(raw_caps(Some(&[OVERLAY_FEATURE])));
+                src.append(crate::pads::raw_video(Some(&[sysmem, OVERLAY_FEATURE])));
+                src.append(crate::pads::raw_video(Some(&[OVERLAY_FEATURE])));
             }
             [
                 gst::PadTemplate::new(

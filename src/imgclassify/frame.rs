@@ -93,26 +93,7 @@ fn yuv_matrix(info: &gst_video::VideoInfo) -> YuvMatrix {
 
 /// The same caps on both pads: every pixel format the preprocessing reads, any size.
 pub fn pad_templates() -> &'static [gst::PadTemplate] {
-    static TEMPLATES: std::sync::LazyLock<Vec<gst::PadTemplate>> = std::sync::LazyLock::new(|| {
-        let formats = PixelFormat::ALL.map(|f| f.name());
-        let caps = gst::Caps::builder("video/x-raw")
-            .field("format", gst::List::new(formats))
-            .field("width", gst::IntRange::new(1, i32::MAX))
-            .field("height", gst::IntRange::new(1, i32::MAX))
-            .field(
-                "framerate",
-                gst::FractionRange::new(gst::Fraction::new(0, 1), gst::Fraction::new(i32::MAX, 1)),
-            )
-            .build();
-        [
-            ("src", gst::PadDirection::Src),
-            ("sink", gst::PadDirection::Sink),
-        ]
-        .into_iter()
-        .filter_map(|(name, dir)| {
-            gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps).ok()
-        })
-        .collect()
-    });
+    static TEMPLATES: std::sync::LazyLock<Vec<gst::PadTemplate>> =
+        std::sync::LazyLock::new(|| crate::pads::src_and_sink(&crate::pads::raw_video(None)));
     TEMPLATES.as_ref()
 }

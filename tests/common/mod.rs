@@ -424,3 +424,23 @@ pub fn byom(name: &str) -> String {
     });
     dir.join(name).display().to_string()
 }
+
+/// The coffee photo decoded to RGB, and its caps.
+pub fn coffee_rgb() -> (gst::Caps, gst::Buffer) {
+    init();
+    let pipeline = pipeline(&format!(
+        "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink",
+        data("coffee.png").display()
+    ));
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .expect("appsink");
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    let sample = sink.pull_sample().expect("a frame");
+    let _ = pipeline.set_state(gst::State::Null);
+    (
+        sample.caps().expect("caps").to_owned(),
+        sample.buffer().expect("buffer").copy_deep().expect("copy"),
+    )
+}
