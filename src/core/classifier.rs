@@ -4,7 +4,7 @@
 //! worker in `async` mode; both the same way.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -69,9 +69,6 @@ pub struct Pass<'c> {
 impl Pass<'_> {
     /// Runs the next `images` tensors of the job.
     pub fn run(&mut self, tensors: &[f32], images: usize) -> Result<(), Outcome> {
-        if self.cancel.load(Ordering::Acquire) {
-            return Err(Outcome::Cancelled);
-        }
         let c = self.classifier;
         let batch = Batch {
             tensors,

@@ -15,7 +15,7 @@ pub fn run(backend: &dyn Backend, batch: &Batch<'_>) -> Result<Scores, BackendEr
         });
     }
     if batch.images <= 1 || info.batchable {
-        return backend.run(batch);
+        return call(backend, batch);
     }
     let mut all = Scores {
         rows: Vec::with_capacity(batch.images * info.spec.classes),
@@ -24,20 +24,29 @@ pub fn run(backend: &dyn Backend, batch: &Batch<'_>) -> Result<Scores, BackendEr
         embeddings: Vec::new(),
     };
     for one in batch.tensors.chunks(len) {
-        if batch.cancelled() {
-            return Err(BackendError::Cancelled);
-        }
-        let scores = backend.run(&Batch {
-            tensors: one,
-            images: 1,
-            ..*batch
-        })?;
+        let scores = call(
+            backend,
+            &Batch {
+                tensors: one,
+                images: 1,
+                ..*batch
+            },
+        )?;
         all.rows.extend(scores.rows);
         all.embeddings.extend(scores.embeddings);
         all.calls += scores.calls;
         all.provider = scores.provider.or(all.provider);
     }
     Ok(all)
+}
+
+/// One backend call, unless the batch was cancelled before it: the one place the cancel
+/// flag is checked, so a frame ends between any two calls.
+fn call(backend: &dyn Backend, batch: &Batch<'_>) -> Result<Scores, BackendError> {
+    if batch.cancelled() {
+        return Err(BackendError::Cancelled);
+    }
+    backend.run(batch)
 }
 
 #[cfg(test)]
