@@ -260,7 +260,8 @@ in_root() {
         PATH="$CARGO_HOME/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" LANG=C.UTF-8 TERM="${TERM:-dumb}" \
         HOME="$TARGET/home" CARGO_HOME="$CARGO_HOME" RUSTUP_HOME="$RUSTUP_HOME" \
         CARGO_TARGET_DIR="$TARGET/cargo" GST_REGISTRY="$TARGET/gst-registry.bin" \
-        ${CARGO_BUILD_JOBS:+CARGO_BUILD_JOBS="$CARGO_BUILD_JOBS"} "${proxy_env[@]}" "$@"
+        ${CARGO_BUILD_JOBS:+CARGO_BUILD_JOBS="$CARGO_BUILD_JOBS"} \
+        ${CARGO_INCREMENTAL:+CARGO_INCREMENTAL="$CARGO_INCREMENTAL"} "${proxy_env[@]}" "$@"
 }
 
 gst_version=$(in_root pkg-config --modversion gstreamer-1.0)
@@ -312,18 +313,14 @@ chown -R "$BUILD_USER" "$byom"
 say "tests (features: analytics)"
 log="$TARGET/test.log"
 set +e
-# tests/remote.rs's and tests/remote_limits.rs's Triton and tests/kserve.rs's KServe run from deps/triton-venv and
-# deps/kserve-venv, made with the host's Python, which this root lacks; the remote
-# backend has no GStreamer code, and scripts/test.sh runs those tests. They are left out
-# here (counted as filtered out, not as passed).
+# tests/remote.rs's and tests/remote_limits.rs's Triton and tests/kserve.rs's KServe run
+# from deps/triton-venv and deps/kserve-venv, made with the host's Python, which this root
+# lacks; the remote backend has no GStreamer code, and scripts/test.sh runs those tests.
+# Their modules are left out here (counted as filtered out, not as passed).
 remote_tests=()
-for file in remote remote_limits kserve; do
-    found=0
-    while read -r name; do
-        remote_tests+=(--skip "$name")
-        found=1
-    done < <(grep -A1 '#\[test\]' "$ROOT/tests/$file.rs" | sed -n 's/^fn \([a-z0-9_]*\).*/\1/p')
-    [ "$found" -eq 1 ] || die "found no test in tests/$file.rs to leave out"
+for module in remote remote_limits kserve; do
+    grep -q '#\[test\]' "$ROOT/tests/$module.rs" || die "found no test in tests/$module.rs to leave out"
+    remote_tests+=(--skip "$module::")
 done
 in_root IMGCLASSIFY_BYOM_DIR="$byom" cargo test --locked --no-fail-fast --features analytics -- "${remote_tests[@]}" 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}

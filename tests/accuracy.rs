@@ -1,6 +1,6 @@
 //! Real photos through a real pipeline give the ImageNet class they show.
 
-mod common;
+use crate::common;
 
 fn top1(model: &str, photo: &str, extra: &str) -> (String, f64) {
     let path = common::data(photo).display().to_string();

@@ -3,7 +3,7 @@
 //! photo through the element; the normalisation and activation properties; and the
 //! models and values that must be refused.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! Caps: what the element refuses at negotiation, and a stream whose size and format
 //! change while it plays.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::Classification;

@@ -1,7 +1,7 @@
 //! Several classifiers on one stream: every result names its classifier, none overwrites
 //! another, and every consumer (meta readers, messages, JSON, overlay) sees all of them.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! The examples and `gst-launch-1.0` run in their own processes and load the plugin
 //! that `cargo test` has just built (target/<profile>/libgstimgclassify.so).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! the format by `VideoConverter`, then preprocessed (a) straight from the format and
 //! (b) after `VideoConverter` turned it into RGB, must give the same tensor.
 
-mod common;
+use crate::common;
 
 use gst_video::prelude::*;
 use gstimgclassify::gst;

@@ -2,7 +2,7 @@
 //! held-back photo in tests/data/classes-heldback getting its class; bad examples and
 //! folders; the embeddings cache; regions and zones; `attach-embedding`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

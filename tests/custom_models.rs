@@ -1,6 +1,6 @@
 //! Custom models: logits vs. probabilities, labels from metadata or defaults, NaN output.
 
-mod common;
+use crate::common;
 
 /// The fixtures' weights (tests/data/models/make_fixtures.py) and the scores they give
 /// for a black frame under ImageNet normalisation.

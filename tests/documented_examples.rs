@@ -1,7 +1,7 @@
 //! The JSON lines shown in the README and docs/consumers.md have exactly the fields, of
 //! the types, that `classifyjson` writes today, so they cannot go out of date unnoticed.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

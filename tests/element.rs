@@ -1,7 +1,7 @@
 //! The element on its own: every format and size passes bit-identical and labelled, and
 //! its messages carry the result.
 
-mod common;
+use crate::common;
 
 use gstimgclassify::Classification;
 use gstimgclassify::gst;

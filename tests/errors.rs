@@ -1,6 +1,6 @@
 //! Every bad model, labels file or name stops NULL→READY with an error that names it.
 
-mod common;
+use crate::common;
 
 #[test]
 fn missing_model_file() {
@@ -131,7 +131,7 @@ fn runtime_library_not_found_names_the_place_and_the_fix() {
     let out = std::process::Command::new(exe)
         .args([
             "--exact",
-            "runtime_library_not_found_names_the_place_and_the_fix",
+            "errors::runtime_library_not_found_names_the_place_and_the_fix",
             "--nocapture",
         ])
         .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")

@@ -1,7 +1,7 @@
 //! `input-size`: a model with dynamic height and width runs at another square size; a
 //! fixed-size model accepts only its own; sizes out of range stop NULL→READY.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::Classification;

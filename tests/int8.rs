@@ -2,7 +2,7 @@
 //! models on the sample photos (none of which was a calibration photo), the meta naming
 //! the int8 model, and the same session sharing and `input-size` behaviour as fp32.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::gst;

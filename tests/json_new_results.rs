@@ -2,7 +2,7 @@
 //! and target, where the default writes one line per buffer. Results are told apart by
 //! their `seq`.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

@@ -4,8 +4,8 @@
 //! answered; two zones go in one batched request and get the labels and scores the
 //! local model gives them. Afterwards no process of that server or its Ray is left.
 
-mod common;
-#[path = "kserve/server.rs"]
+use crate::common;
+
 mod server;
 
 use gstimgclassify::{Classification, Target};

@@ -1,6 +1,6 @@
 //! Live video: inference interval, async mode, smoothing, QoS, latency and statistics.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

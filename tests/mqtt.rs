@@ -4,10 +4,9 @@
 //! made here, and the password kept out of every log line and message. A fake broker
 //! that never acknowledges (`mqtt/silent_broker.rs`) stands for one that hangs.
 
-#[path = "mqtt/broker.rs"]
-mod broker;
-mod common;
-#[path = "mqtt/silent_broker.rs"]
+use crate::common;
+
+pub mod broker;
 mod silent_broker;
 
 use std::sync::{Arc, Mutex, MutexGuard};

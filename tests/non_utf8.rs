@@ -2,7 +2,7 @@
 //! must never abort the process: paths keep their bytes, other text is refused with a
 //! warning that names the property.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

@@ -4,7 +4,7 @@
 //! re-rendering only when the shown labels change; then the whole chain on a photo.
 //! Region outlines and labels are in `overlay_regions.rs`.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::gst;

@@ -2,7 +2,7 @@
 //! and labelled inside the frame, drawn once for identical frames, and nothing below
 //! `min-score`.
 
-mod common;
+use crate::common;
 
 use gstimgclassify::Classification;
 use gstimgclassify::gst;

@@ -2,7 +2,7 @@
 //! thread classifies: per-frame ones apply from the next frame, load-time ones warn on
 //! the bus and wait for the next NULL→READY, and nothing races or deadlocks.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Execution providers on a machine without a GPU: explicit requests fall back to the
 //! CPU loudly (or fail when told to), `auto` quietly.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::gst;

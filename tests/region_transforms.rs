@@ -2,7 +2,7 @@
 //! `videocrop` the `ImgClassifyMeta` regions still lie on their ROI metas, and
 //! `classifyoverlay` outlines them where the objects now are.
 
-mod common;
+use crate::common;
 
 use gstimgclassify::Classification;
 use gstimgclassify::gst;

@@ -1,6 +1,6 @@
 //! Region mode: detections upstream (ROI metas) are classified in one batch each frame.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::Classification;

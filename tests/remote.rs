@@ -16,15 +16,9 @@
 //! their own element type; the production repository's configs parse as Triton's
 //! ModelConfig.
 
-mod common;
-#[path = "triton/gateway.rs"]
-mod gateway;
-#[path = "triton/server.rs"]
-mod server;
-// Its test certificates (a CA, a server certificate for 127.0.0.1, another CA).
-#[allow(dead_code)]
-#[path = "mqtt/broker.rs"]
-mod broker;
+use crate::common;
+use crate::mqtt::broker;
+use crate::triton::{gateway, server};
 
 use std::time::{Duration, Instant};
 

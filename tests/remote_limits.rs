@@ -3,13 +3,8 @@
 //! stops answering while the element goes to NULL, and one whose answers are larger than
 //! the client accepts. tests/remote.rs has the rest.
 
-mod common;
-#[path = "triton/gateway.rs"]
-mod gateway;
-// Shared with tests/remote.rs, which uses all of it.
-#[allow(dead_code)]
-#[path = "triton/server.rs"]
-mod server;
+use crate::common;
+use crate::triton::{gateway, server};
 
 use std::time::{Duration, Instant};
 

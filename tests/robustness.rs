@@ -2,7 +2,7 @@
 //! in every state, and state cycles that must not leak sessions or file descriptors.
 //! Every step that could hang is bounded, so a deadlock fails instead of hanging.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};

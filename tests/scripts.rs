@@ -1,7 +1,7 @@
 //! The shell scripts in pipelines/ behave as tools: they exit with the pipeline's
 //! status, and they write nothing into the checkout unless told to.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

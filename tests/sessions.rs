@@ -2,7 +2,7 @@
 //! one; no first-frame stall. The session count is process-wide, so these tests run
 //! one at a time.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

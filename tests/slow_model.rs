@@ -2,7 +2,7 @@
 //! not stall anything around it: property setters and getters, the LATENCY query, and
 //! loads of other models in the same process.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,7 +2,7 @@
 //! result lands on its own stream's buffer, and what one stream does (EOS, flushing
 //! seeks, state changes) never disturbs the others.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};

@@ -1,7 +1,7 @@
 //! `target=zones`: fixed, named rectangles classified without a detector, and the
 //! `imgclassify-change` events when a zone's top label changes.
 
-mod common;
+use crate::common;
 
 use gst::prelude::*;
 use gstimgclassify::gst;

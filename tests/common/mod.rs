@@ -73,8 +73,8 @@ pub fn pipeline(description: &str) -> gst::Pipeline {
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Held by the tests of one test binary that count process-wide things (sessions, file
-/// descriptors), so that they run one at a time.
+/// Held by every test of `tests/serial.rs` (they count process-wide things: sessions,
+/// threads, file descriptors; or time the element), so that they run one at a time.
 pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }

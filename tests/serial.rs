@@ -1,0 +1,15 @@
+//! The tests that count process-wide things (ONNX Runtime sessions, threads, file
+//! descriptors) or time the element, in a test binary of their own: each holds
+//! `common::serial()`, so they run one at a time and no test of another file runs in the
+//! same process beside them.
+//!
+//! One file's tests: `cargo test --test serial sessions::`.
+
+mod common;
+
+mod int8;
+mod live;
+mod properties;
+mod robustness;
+mod sessions;
+mod streams;
