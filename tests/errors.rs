@@ -36,6 +36,22 @@ fn random_bytes_and_truncated_models_are_not_onnx() {
     }
 }
 
+/// PyTorch's exporter writes the weights to a second file by default; without it the
+/// error names that file and the fix, not just "cannot load".
+#[test]
+fn a_model_whose_weights_file_is_missing_names_it_and_the_one_file_export() {
+    let path = common::fixture("external_data.onnx");
+    common::assert_error(
+        &format!("model-file={path}"),
+        &[
+            &path,
+            "external_data.onnx.data', which is missing",
+            "external_data=False",
+            "docs/custom-models.md#pytorch",
+        ],
+    );
+}
+
 #[test]
 fn non_image_input() {
     let path = common::fixture("rank2_input.onnx");

@@ -138,7 +138,7 @@ fn cap_threads(engine: &EngineRequest, notes: &mut Vec<Note>) -> (u32, u32) {
 pub fn engine_error(e: EngineError) -> LoadError {
     let kind = match e {
         EngineError::Runtime(_) => Kind::Init,
-        EngineError::ModelFile { .. } => Kind::NotFound,
+        EngineError::ModelFile { .. } | EngineError::ExternalData { .. } => Kind::NotFound,
         _ => Kind::Settings,
     };
     LoadError::new(kind, e)

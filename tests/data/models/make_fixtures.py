@@ -179,6 +179,16 @@ nodes, inits = pooled_linear(W, [])
 save("metadata_nul_label.onnx", nodes, [image_input()], [scores("scores", 4)], inits,
      {"imgclassify.labels": "zero\none\ntwo\nthree\0four"})
 
+# What PyTorch's exporter writes by default (the weights in a second file beside the
+# graph), shipped without that second file.
+nodes, inits = pooled_linear(W, [])
+graph = helper.make_graph(nodes, "external_data", [image_input()], [scores("scores", 4)], inits)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 9
+onnx.save(model, HERE / "external_data.onnx", save_as_external_data=True,
+          location="external_data.onnx.data", size_threshold=0)
+(HERE / "external_data.onnx.data").unlink()
+
 (HERE / "random_bytes.onnx").write_bytes(np.random.default_rng(7).bytes(4096))
 good = (HERE / "four_classes.onnx").read_bytes()
 (HERE / "truncated.onnx").write_bytes(good[: len(good) // 2])

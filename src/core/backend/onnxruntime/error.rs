@@ -19,12 +19,51 @@ pub enum EngineError {
     NotOnnx { path: PathBuf, source: LoadError },
     #[error("model '{}' cannot be used: {source}", path.display())]
     Model { path: PathBuf, source: LoadError },
+    /// PyTorch's exporter writes the weights beside the graph by default; only the small
+    /// graph file is often copied.
+    #[error(
+        "model file '{}' keeps its weights in a separate file, {data}, which is missing: \
+         copy that file beside the model, or export one self-contained file \
+         (torch.onnx.export(..., external_data=False); see docs/custom-models.md#pytorch)",
+        path.display()
+    )]
+    ExternalData { path: PathBuf, data: String },
     /// The requested provider failed and fallback is off.
     #[error(
         "{} (set fallback=true to run on the next provider, or see the README's GPU section)",
         listed(failures)
     )]
     Provider { failures: Vec<Failure> },
+}
+
+impl EngineError {
+    /// The error for a model file the CPU provider could not load.
+    pub fn unloadable(path: &std::path::Path, source: LoadError) -> EngineError {
+        match missing_external_data(&source.to_string()) {
+            Some(data) => EngineError::ExternalData {
+                path: path.to_path_buf(),
+                data,
+            },
+            None => EngineError::NotOnnx {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
+    }
+}
+
+/// The weights file named in ONNX Runtime's "External data path does not exist: \"…\""
+/// (quoted as ONNX Runtime wrote it), or a description when the message has no path.
+fn missing_external_data(message: &str) -> Option<String> {
+    const MARK: &str = "External data path does not exist: ";
+    let at = message.find(MARK)? + MARK.len();
+    let rest = message[at..].trim();
+    Some(
+        match rest.strip_prefix('"').and_then(|r| r.split('"').next()) {
+            Some(path) if !path.is_empty() => format!("'{path}'"),
+            _ => "named inside the model".to_string(),
+        },
+    )
 }
 
 fn listed(failures: &[Failure]) -> String {
@@ -84,4 +123,25 @@ impl From<ort::Error<ort::session::builder::SessionBuilder>> for LoadError {
 pub struct Failure {
     pub kind: Kind,
     pub reason: Arc<LoadError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_external_data;
+
+    #[test]
+    fn the_missing_weights_file_is_read_from_onnx_runtimes_message() {
+        let message = "Fail: External data path validation failed for initializer: conv_1.weight. \
+            Error: tensorprotoutils.cc:461 ValidateExternalDataPathFromDir External data path \
+            does not exist: \"/models/my_model.onnx.data\"";
+        assert_eq!(
+            missing_external_data(message).as_deref(),
+            Some("'/models/my_model.onnx.data'")
+        );
+        assert_eq!(
+            missing_external_data("External data path does not exist: ").as_deref(),
+            Some("named inside the model")
+        );
+        assert_eq!(missing_external_data("Protobuf parsing failed."), None);
+    }
 }

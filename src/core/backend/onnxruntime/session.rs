@@ -380,13 +380,8 @@ fn commit_on(
 pub fn describe(path: &Path, options: &EngineOptions) -> Result<ModelInfo, EngineError> {
     runtime()?;
     check_file(path)?;
-    let session =
-        commit_on(Kind::Cpu, path, options, &PrepackedWeights::new()).map_err(|source| {
-            EngineError::NotOnnx {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
+    let session = commit_on(Kind::Cpu, path, options, &PrepackedWeights::new())
+        .map_err(|source| EngineError::unloadable(path, source))?;
     let seen = inspect(&session, path, options).map_err(|source| EngineError::Model {
         path: path.to_path_buf(),
         source,
@@ -411,10 +406,7 @@ impl SharedModel {
                 }
                 // On CPU nothing is left to fall back to: the model itself is at fault.
                 Err(source) if kind == Kind::Cpu => {
-                    return Err(EngineError::NotOnnx {
-                        path: path.to_path_buf(),
-                        source,
-                    });
+                    return Err(EngineError::unloadable(path, source));
                 }
                 Err(reason) => failures.push(Failure {
                     kind,
