@@ -181,8 +181,17 @@ fn affinities() -> Vec<(String, String)> {
         .collect()
 }
 
-/// ONNX Runtime's intra-op helper threads: started by this test's thread, they carry its
-/// name; the thread itself is not counted.
+/// Gives the calling test's thread a name no other thread of the process has. The test
+/// harness names a thread after its test, cut to 15 bytes, which is only `sessions::thre`
+/// for several of these tests (and the one waiting for `serial()` runs beside them).
+fn name_this_thread() {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::fs::write("/proc/thread-self/comm", format!("count-threads{n}")).expect("comm");
+}
+
+/// ONNX Runtime's intra-op helper threads: started by this test's thread after
+/// `name_this_thread()`, they carry its name; the thread itself is not counted.
 fn helper_threads() -> usize {
     let me = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
     let me = me.trim();
@@ -192,6 +201,7 @@ fn helper_threads() -> usize {
 #[test]
 fn threads_zero_leaves_every_session_thread_free_to_run_on_any_core() {
     let _serial = common::serial();
+    name_this_thread();
     let process = std::fs::read_to_string("/proc/self/status")
         .expect("status")
         .lines()
@@ -218,6 +228,7 @@ fn threads_zero_leaves_every_session_thread_free_to_run_on_any_core() {
 #[test]
 fn threads_zero_divides_the_cores_among_the_sessions_of_the_pool() {
     let _serial = common::serial();
+    name_this_thread();
     let cores = default_threads();
     for sessions in [1, 2, 4] {
         let p = common::pipeline(&branches(2, |_| format!("threads=0 sessions={sessions}")));
@@ -239,6 +250,7 @@ fn threads_zero_divides_the_cores_among_the_sessions_of_the_pool() {
 #[test]
 fn threads_times_sessions_is_held_to_four_per_core_with_a_warning() {
     let _serial = common::serial();
+    name_this_thread();
     let limit = 4 * cores();
     if limit >= 512 {
         eprintln!(
