@@ -23,6 +23,21 @@ fn photo_sh_prints_the_labels() {
     assert!(stdout.contains("mobilenet: espresso 0."), "{stdout}");
 }
 
+/// A path instead of a built-in name runs that file (`model-file`), as the PyTorch recipe
+/// of docs/custom-models.md does with its export.
+#[test]
+fn photo_sh_takes_a_model_file() {
+    let file = gstimgclassify::testing::model::zoo::resolve("efficientnet").expect("efficientnet");
+    let out = script("photo.sh")
+        .arg(common::data("coffee.png"))
+        .arg(&file)
+        .output()
+        .expect("bash runs");
+    let stdout = ok("pipelines/photo.sh coffee.png efficientnet.onnx", out);
+    assert!(stdout.contains(": espresso 0."), "{stdout}");
+    assert!(!stdout.contains("mobilenet"), "{stdout}");
+}
+
 #[test]
 fn photo_sh_fails_for_a_missing_file() {
     let out = script("photo.sh")
