@@ -97,8 +97,13 @@ impl Pass<'_> {
         let head = c.result(took, self.job.pts, self.provider);
         let result = match &self.job.what {
             What::Frame => c.label_frame(rows, self.job.params, head),
-            What::Regions { target, inputs, .. } => c.label_regions(
+            What::Regions {
+                target,
                 inputs,
+                unchanged,
+                ..
+            } => c.label_regions(
+                (inputs, unchanged),
                 rows,
                 self.job.params,
                 Classification {
@@ -299,10 +304,11 @@ impl Classifier {
 
     /// Each region's labels, smoothed per object where the object is known: a zone by
     /// its name, an ROI by its id where the id is unique on the frame.
-    /// `head` holds the target: regions or zones.
+    /// `head` holds the target: regions or zones. `unchanged`: the frame's zones not
+    /// classified this time.
     fn label_regions(
         &self,
-        regions: &[RegionInput],
+        (regions, unchanged): (&[RegionInput], &[String]),
         rows: Rows,
         params: Params,
         head: Classification,
@@ -322,7 +328,9 @@ impl Classifier {
         // frame (removed, or outside it) forgets its history too.
         smoothers.retain(|k, _| match k {
             RegionKey::Roi(id) => !zones && unique_id(regions, *id),
-            RegionKey::Zone(name) => zones && regions.iter().any(|r| r.roi_type == *name),
+            RegionKey::Zone(name) => {
+                zones && (regions.iter().any(|r| r.roi_type == *name) || unchanged.contains(name))
+            }
         });
         let results = regions
             .iter()
@@ -411,6 +419,7 @@ mod tests {
                 target: Target::Zones,
                 inputs: names.iter().map(|n| zone(n)).collect(),
                 max_batch,
+                unchanged: Vec::new(),
             },
         }
     }
@@ -438,6 +447,34 @@ mod tests {
             .map(|r| (r.roi_type.as_str(), r.labels[0].as_str()))
             .collect();
         assert_eq!(labels, vec![("a", "car"), ("b", "cat"), ("c", "dog")]);
+    }
+
+    #[test]
+    fn a_zone_left_unclassified_because_it_did_not_change_keeps_its_smoothing_history() {
+        for keep in [true, false] {
+            let (c, backend) = classifier(Fake::new(3, true, None));
+            let smoothed = Params {
+                smoothing: 0.5,
+                ..params()
+            };
+            let run = |names: &[&str], ids: &[usize], unchanged: &[&str]| {
+                let mut job = zones_job(names, 8);
+                job.params = smoothed;
+                if let What::Regions { unchanged: u, .. } = &mut job.what {
+                    *u = unchanged.iter().map(|n| n.to_string()).collect();
+                }
+                let tensors = backend.images(ids);
+                match c.run_prepared(Prepared { job, tensors }, &AtomicBool::new(false)) {
+                    Outcome::Done { result, .. } => result.regions[0].labels[0].clone(),
+                    other => panic!("{other:?}"),
+                }
+            };
+            run(&["a", "b"], &[0, 0], &[]);
+            run(&["a"], &[0], if keep { &["b"] } else { &[] });
+            // With its history, b's cat and dog average to a tie: the sticky top-1 stays.
+            let label = run(&["b"], &[1], &["a"]);
+            assert_eq!(label, if keep { "cat" } else { "dog" }, "kept: {keep}");
+        }
     }
 
     #[test]

@@ -244,6 +244,7 @@ impl Stream {
                 target: settings.target.into(),
                 inputs,
                 max_batch: settings.max_batch,
+                unchanged: Vec::new(),
             },
         };
         Some(Job {
