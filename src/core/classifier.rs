@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Telemetry, batching};
 use crate::core::classes::{ClassSet, normalise, or_unknown};
-use crate::core::job::{Job, Outcome, Prepared, What};
+use crate::core::job::{Job, Outcome, What};
 use crate::core::lock::lock;
 use crate::core::postprocess::{Labelled, Params, Postprocessor, Smoother, all_finite};
 use crate::core::regions::{RegionInput, unique_id};
@@ -182,19 +182,20 @@ impl Classifier {
         }
     }
 
-    /// A job whose tensors are all prepared (the async worker's), `max-batch` images
-    /// per inference, until `cancel` is set.
-    pub fn run_prepared(&self, prepared: Prepared, cancel: &AtomicBool) -> Outcome {
+    /// A job whose tensors are all prepared (the async worker's, or with
+    /// `unchanged-threshold`), `max-batch` images per inference, until `cancel` is set.
+    /// The tensors are only read, so their memory can serve the next frame.
+    pub fn run_prepared(&self, job: Job, tensors: &[f32], cancel: &AtomicBool) -> Outcome {
         let len = self.backend.info().spec.tensor.len().max(1);
-        let (images, per_batch) = (prepared.job.images(), prepared.job.batch_size());
-        if prepared.tensors.len() != images * len {
+        let (images, per_batch) = (job.images(), job.batch_size());
+        if tensors.len() != images * len {
             return Outcome::Unreadable(format!(
                 "{} region tensors were prepared for {images} regions",
-                prepared.tensors.len() / len
+                tensors.len() / len
             ));
         }
-        let mut pass = self.start(prepared.job, cancel);
-        for chunk in prepared.tensors.chunks(per_batch * len) {
+        let mut pass = self.start(job, cancel);
+        for chunk in tensors.chunks(per_batch * len) {
             if let Err(outcome) = pass.run(chunk, chunk.len() / len) {
                 return outcome;
             }
@@ -433,7 +434,7 @@ mod tests {
             frame,
             result,
             calls,
-        } = c.run_prepared(Prepared { job, tensors }, &AtomicBool::new(false))
+        } = c.run_prepared(job, &tensors, &AtomicBool::new(false))
         else {
             panic!("no result")
         };
@@ -464,7 +465,7 @@ mod tests {
                     *u = unchanged.iter().map(|n| n.to_string()).collect();
                 }
                 let tensors = backend.images(ids);
-                match c.run_prepared(Prepared { job, tensors }, &AtomicBool::new(false)) {
+                match c.run_prepared(job, &tensors, &AtomicBool::new(false)) {
                     Outcome::Done { result, .. } => result.regions[0].labels[0].clone(),
                     other => panic!("{other:?}"),
                 }
@@ -499,13 +500,7 @@ mod tests {
     fn tensors_that_do_not_fit_the_job_and_a_silent_server_are_outcomes_not_panics() {
         let (c, backend) = classifier(Fake::new(3, true, None));
         let tensors = backend.images(&[0]);
-        let outcome = c.run_prepared(
-            Prepared {
-                job: zones_job(&["a", "b"], 8),
-                tensors,
-            },
-            &AtomicBool::new(false),
-        );
+        let outcome = c.run_prepared(zones_job(&["a", "b"], 8), &tensors, &AtomicBool::new(false));
         assert!(matches!(outcome, Outcome::Unreadable(_)), "{outcome:?}");
         assert!(backend.calls.lock().unwrap().is_empty());
 
@@ -513,13 +508,7 @@ mod tests {
         silent.unavailable = Some("no server".into());
         let (c, backend) = classifier(silent);
         let tensors = backend.images(&[0, 1]);
-        let outcome = c.run_prepared(
-            Prepared {
-                job: zones_job(&["a", "b"], 8),
-                tensors,
-            },
-            &AtomicBool::new(false),
-        );
+        let outcome = c.run_prepared(zones_job(&["a", "b"], 8), &tensors, &AtomicBool::new(false));
         assert!(matches!(outcome, Outcome::Unavailable(ref why) if why == "no server"));
     }
 }

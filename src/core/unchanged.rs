@@ -154,9 +154,11 @@ pub struct Unchanged {
     frame: Option<Vec<f32>>,
     /// Per zone, by its place in `zones`.
     zones: HashMap<i32, ZoneReference>,
-    /// Oldest first. In `async` mode as many as the worker runs at once, and the one
-    /// waiting; older ones whose answer can no longer be taken are dropped.
+    /// Oldest first: in `async` mode those the worker runs and the one waiting for a
+    /// thread, and those answered but not yet taken, until a newer answer is taken.
     pending: VecDeque<Pending>,
+    /// Beyond this the oldest goes: an answer with no inputs here only costs the next
+    /// frame an inference.
     capacity: usize,
 }
 
@@ -168,8 +170,14 @@ impl Unchanged {
             frame: None,
             zones: HashMap::new(),
             pending: VecDeque::new(),
-            capacity: in_flight.max(1),
+            capacity: 2 * in_flight.max(1),
         }
+    }
+
+    /// The job of `frame` will never be answered (a newer one replaced it before it
+    /// ran): its inputs go now, so they cannot push out those of a job still running.
+    pub fn dropped(&mut self, frame: u64) {
+        self.pending.retain(|p| p.frame != frame);
     }
 
     /// Forgets everything: flush, caps change, new zones.
@@ -510,18 +518,29 @@ mod tests {
     }
 
     #[test]
-    fn waiting_inputs_are_bounded_by_the_jobs_in_flight() {
+    fn waiting_inputs_are_bounded_and_those_of_replaced_jobs_go_first() {
         let spec = spec(2, Layout::Nchw);
-        let mut u = Unchanged::new(&spec, 2);
+        let frames = |u: &Unchanged| u.pending.iter().map(|p| p.frame).collect::<Vec<_>>();
+        let mut u = Unchanged::new(&spec, 1);
         for n in 0..5 {
             u.check(frame_job(&spec, n, n as f32), 0.5);
         }
-        let frames: Vec<u64> = u.pending.iter().map(|p| p.frame).collect();
-        assert_eq!(frames, vec![3, 4]);
+        assert_eq!(frames(&u), vec![3, 4]);
         // The answer of a job no longer waiting leaves no reference.
         u.classified(2, &mut Classification::for_test(&["a"], &[1.0]));
         assert!(u.frame.is_none());
-        assert_eq!(u.pending.len(), 2);
+        assert_eq!(frames(&u), vec![3, 4]);
+        // One worker thread runs frame 5's job; 6, 7 and 8 each replace the one waiting.
+        let mut u = Unchanged::new(&spec, 2);
+        for n in 5..9 {
+            u.check(frame_job(&spec, n, 1.0), 0.5);
+            if n > 6 {
+                u.dropped(n - 1);
+            }
+        }
+        assert_eq!(frames(&u), vec![5, 8]);
+        u.classified(5, &mut Classification::for_test(&["a"], &[1.0]));
+        assert!(is_unchanged(&u.check(frame_job(&spec, 9, 1.0), 0.5)));
     }
 
     fn zone(id: i32, name: &str) -> RegionInput {
