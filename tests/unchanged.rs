@@ -187,6 +187,7 @@ fn a_scene_cut_under_compression_noise_is_classified_on_the_frame_it_happens() {
 /// classified frame, so every third frame (3/255 = 0.0118) is classified.
 #[test]
 fn a_slow_drift_adds_up_from_the_last_classified_frame() {
+    common::init();
     let caps = gst::Caps::builder("video/x-raw")
         .field("format", "RGB")
         .field("width", 320)
