@@ -3,10 +3,13 @@
 //! `cargo bench --bench preprocess [-- FILTER]`; the filter is
 //! `format/resolution/size/mode`, e.g. `NV12/1920x1080` or, to compare a format with
 //! its neighbours in one run, `'^preprocess/(NV12|NV21|P010_10LE)/1920x1080'`.
+//! The `unchanged` group is what `unchanged-threshold` adds per due frame at each
+//! tensor size: the comparison with the reference, and on a classified frame the copy
+//! that becomes the next reference (`-- unchanged`).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gstimgclassify::testing::preprocess::{
-    FrameView, PixelFormat, Preprocessor, ResizeMode, TensorSpec, YuvMatrix,
+    FrameView, PixelFormat, Preprocessor, ResizeMode, Scale, TensorSpec, YuvMatrix,
 };
 use std::time::Duration;
 
@@ -71,5 +74,33 @@ fn preprocess(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, preprocess);
+/// Two tensors of one frame size, as two frames of a still camera give: the
+/// comparison's cost does not depend on their content, and nothing stops it early.
+fn unchanged(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unchanged");
+    group
+        .sample_size(50)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for size in SIZES {
+        let spec = TensorSpec::imagenet(size);
+        let scale = Scale::new(&spec);
+        let tensor = |seed| -> Vec<f32> {
+            frame_bytes(spec.len(), seed)
+                .into_iter()
+                .map(|v| f32::from(v) / 255.0)
+                .collect()
+        };
+        let (a, b) = (tensor(1), tensor(2));
+        group.bench_function(BenchmarkId::new("difference", size), |bench| {
+            bench.iter(|| scale.mean_abs_difference(&a, &b))
+        });
+        group.bench_function(BenchmarkId::new("copy", size), |bench| {
+            bench.iter(|| a.clone())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, preprocess, unchanged);
 criterion_main!(benches);

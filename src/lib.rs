@@ -54,6 +54,7 @@ pub mod testing {
         pub use crate::core::preprocess::{
             FrameView, PixelFormat, Preprocessor, Region, ResizeMode, YuvMatrix,
         };
+        pub use crate::core::unchanged::Scale;
     }
 
     pub mod classes {

@@ -33,4 +33,5 @@ mod remote;
 mod remote_limits;
 mod scripts;
 mod slow_model;
+mod unchanged;
 mod zones;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Telemetry, batching};
 use crate::core::classes::{ClassSet, normalise, or_unknown};
-use crate::core::job::{Job, Outcome, Prepared, What};
+use crate::core::job::{Job, Outcome, What};
 use crate::core::lock::lock;
 use crate::core::postprocess::{Labelled, Params, Postprocessor, Smoother, all_finite};
 use crate::core::regions::{RegionInput, unique_id};
@@ -97,8 +97,13 @@ impl Pass<'_> {
         let head = c.result(took, self.job.pts, self.provider);
         let result = match &self.job.what {
             What::Frame => c.label_frame(rows, self.job.params, head),
-            What::Regions { target, inputs, .. } => c.label_regions(
+            What::Regions {
+                target,
                 inputs,
+                unchanged,
+                ..
+            } => c.label_regions(
+                (inputs, unchanged),
                 rows,
                 self.job.params,
                 Classification {
@@ -177,19 +182,20 @@ impl Classifier {
         }
     }
 
-    /// A job whose tensors are all prepared (the async worker's), `max-batch` images
-    /// per inference, until `cancel` is set.
-    pub fn run_prepared(&self, prepared: Prepared, cancel: &AtomicBool) -> Outcome {
+    /// A job whose tensors are all prepared (the async worker's, or with
+    /// `unchanged-threshold`), `max-batch` images per inference, until `cancel` is set.
+    /// The tensors are only read, so their memory can serve the next frame.
+    pub fn run_prepared(&self, job: Job, tensors: &[f32], cancel: &AtomicBool) -> Outcome {
         let len = self.backend.info().spec.tensor.len().max(1);
-        let (images, per_batch) = (prepared.job.images(), prepared.job.batch_size());
-        if prepared.tensors.len() != images * len {
+        let (images, per_batch) = (job.images(), job.batch_size());
+        if tensors.len() != images * len {
             return Outcome::Unreadable(format!(
                 "{} region tensors were prepared for {images} regions",
-                prepared.tensors.len() / len
+                tensors.len() / len
             ));
         }
-        let mut pass = self.start(prepared.job, cancel);
-        for chunk in prepared.tensors.chunks(per_batch * len) {
+        let mut pass = self.start(job, cancel);
+        for chunk in tensors.chunks(per_batch * len) {
             if let Err(outcome) = pass.run(chunk, chunk.len() / len) {
                 return outcome;
             }
@@ -299,10 +305,11 @@ impl Classifier {
 
     /// Each region's labels, smoothed per object where the object is known: a zone by
     /// its name, an ROI by its id where the id is unique on the frame.
-    /// `head` holds the target: regions or zones.
+    /// `head` holds the target: regions or zones. `unchanged`: the frame's zones not
+    /// classified this time.
     fn label_regions(
         &self,
-        regions: &[RegionInput],
+        (regions, unchanged): (&[RegionInput], &[String]),
         rows: Rows,
         params: Params,
         head: Classification,
@@ -322,7 +329,9 @@ impl Classifier {
         // frame (removed, or outside it) forgets its history too.
         smoothers.retain(|k, _| match k {
             RegionKey::Roi(id) => !zones && unique_id(regions, *id),
-            RegionKey::Zone(name) => zones && regions.iter().any(|r| r.roi_type == *name),
+            RegionKey::Zone(name) => {
+                zones && (regions.iter().any(|r| r.roi_type == *name) || unchanged.contains(name))
+            }
         });
         let results = regions
             .iter()
@@ -411,6 +420,7 @@ mod tests {
                 target: Target::Zones,
                 inputs: names.iter().map(|n| zone(n)).collect(),
                 max_batch,
+                unchanged: Vec::new(),
             },
         }
     }
@@ -424,7 +434,7 @@ mod tests {
             frame,
             result,
             calls,
-        } = c.run_prepared(Prepared { job, tensors }, &AtomicBool::new(false))
+        } = c.run_prepared(job, &tensors, &AtomicBool::new(false))
         else {
             panic!("no result")
         };
@@ -438,6 +448,34 @@ mod tests {
             .map(|r| (r.roi_type.as_str(), r.labels[0].as_str()))
             .collect();
         assert_eq!(labels, vec![("a", "car"), ("b", "cat"), ("c", "dog")]);
+    }
+
+    #[test]
+    fn a_zone_left_unclassified_because_it_did_not_change_keeps_its_smoothing_history() {
+        for keep in [true, false] {
+            let (c, backend) = classifier(Fake::new(3, true, None));
+            let smoothed = Params {
+                smoothing: 0.5,
+                ..params()
+            };
+            let run = |names: &[&str], ids: &[usize], unchanged: &[&str]| {
+                let mut job = zones_job(names, 8);
+                job.params = smoothed;
+                if let What::Regions { unchanged: u, .. } = &mut job.what {
+                    *u = unchanged.iter().map(|n| n.to_string()).collect();
+                }
+                let tensors = backend.images(ids);
+                match c.run_prepared(job, &tensors, &AtomicBool::new(false)) {
+                    Outcome::Done { result, .. } => result.regions[0].labels[0].clone(),
+                    other => panic!("{other:?}"),
+                }
+            };
+            run(&["a", "b"], &[0, 0], &[]);
+            run(&["a"], &[0], if keep { &["b"] } else { &[] });
+            // With its history, b's cat and dog average to a tie: the sticky top-1 stays.
+            let label = run(&["b"], &[1], &["a"]);
+            assert_eq!(label, if keep { "cat" } else { "dog" }, "kept: {keep}");
+        }
     }
 
     #[test]
@@ -462,13 +500,7 @@ mod tests {
     fn tensors_that_do_not_fit_the_job_and_a_silent_server_are_outcomes_not_panics() {
         let (c, backend) = classifier(Fake::new(3, true, None));
         let tensors = backend.images(&[0]);
-        let outcome = c.run_prepared(
-            Prepared {
-                job: zones_job(&["a", "b"], 8),
-                tensors,
-            },
-            &AtomicBool::new(false),
-        );
+        let outcome = c.run_prepared(zones_job(&["a", "b"], 8), &tensors, &AtomicBool::new(false));
         assert!(matches!(outcome, Outcome::Unreadable(_)), "{outcome:?}");
         assert!(backend.calls.lock().unwrap().is_empty());
 
@@ -476,13 +508,7 @@ mod tests {
         silent.unavailable = Some("no server".into());
         let (c, backend) = classifier(silent);
         let tensors = backend.images(&[0, 1]);
-        let outcome = c.run_prepared(
-            Prepared {
-                job: zones_job(&["a", "b"], 8),
-                tensors,
-            },
-            &AtomicBool::new(false),
-        );
+        let outcome = c.run_prepared(zones_job(&["a", "b"], 8), &tensors, &AtomicBool::new(false));
         assert!(matches!(outcome, Outcome::Unavailable(ref why) if why == "no server"));
     }
 }

@@ -24,6 +24,9 @@ pub enum What {
         target: Target,
         inputs: Vec<RegionInput>,
         max_batch: usize,
+        /// The names of the frame's other zones, not classified because their input
+        /// did not change (`unchanged-threshold`): they keep their smoothing history.
+        unchanged: Vec<String>,
     },
 }
 

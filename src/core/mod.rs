@@ -19,5 +19,6 @@ pub mod regions;
 pub mod report;
 pub mod schedule;
 pub mod stats;
+pub mod unchanged;
 pub mod worker;
 pub mod zones;

@@ -85,10 +85,15 @@ impl<R: Clone> Scheduler<R> {
         (frame, decision)
     }
 
+    /// Whether a result for `frame` would be taken by `finished`.
+    pub fn takes(&self, frame: u64) -> bool {
+        self.latest.as_ref().is_none_or(|l| frame > l.0)
+    }
+
     /// A finished result for `frame`; one already held for that frame or a later one is
     /// kept (in async mode answers may arrive out of order). Returns whether it was taken.
     pub fn finished(&mut self, frame: u64, result: R) -> bool {
-        let newer = self.latest.as_ref().is_none_or(|l| frame > l.0);
+        let newer = self.takes(frame);
         if newer {
             self.latest = Some((frame, result));
         }
@@ -190,6 +195,7 @@ mod tests {
         let mut s = Scheduler::default();
         let frames: Vec<u64> = (0..3).map(|_| s.next_frame(1, false, true).0).collect();
         s.finished(frames[2], "newest");
+        assert!(!s.takes(frames[1]) && s.takes(frames[2] + 1));
         s.finished(frames[1], "older, answered later");
         let (f3, _) = s.next_frame(1, false, true);
         let c = s.carried(f3).expect("result");

@@ -12,6 +12,11 @@ pub struct Stats {
     pub results_dropped: u64,
     /// Inferences skipped because downstream reported lateness (QoS).
     pub qos_skipped: u64,
+    /// Due frames not classified because their input had not changed
+    /// (`unchanged-threshold`): they carry the last result.
+    pub frames_unchanged: u64,
+    /// Zones not classified on a due frame because their input had not changed.
+    pub zones_unchanged: u64,
     /// ONNX Runtime calls: one per classified frame, or per batch of regions.
     pub inference_calls: u64,
     pub regions_classified: u64,

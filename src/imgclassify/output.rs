@@ -244,7 +244,9 @@ pub fn stats(s: &Stats) -> gst::Structure {
         .field("results-dropped", s.results_dropped)
         .field("qos-skipped", s.qos_skipped)
         .field("inference-calls", s.inference_calls)
-        .field("regions-classified", s.regions_classified);
+        .field("regions-classified", s.regions_classified)
+        .field("frames-unchanged", s.frames_unchanged)
+        .field("zones-unchanged", s.zones_unchanged);
     // Only with `inference-server`: in-process stats keep their fields.
     let builder = match &s.requests {
         Some(r) => builder

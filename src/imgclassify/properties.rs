@@ -315,6 +315,18 @@ fn table() -> Vec<Property> {
             |s, v| put(&mut s.frame.interval, get::<u32>(v)?.max(1)),
         ),
         prop(
+            Double::builder("unchanged-threshold")
+                .nick("Unchanged threshold")
+                .blurb("A frame or zone whose input differs from its last classified one's by less than this (mean absolute RGB difference, 0–1) carries that result (fresh=false); 0 = off")
+                .minimum(0.0)
+                .maximum(1.0)
+                .default_value(0.0)
+                .mutable_playing()
+                .build(),
+            |s| s.frame.unchanged_threshold.to_value(),
+            |s, v| put(&mut s.frame.unchanged_threshold, get(v)?),
+        ),
+        prop(
             Enum::builder_with_default("mode", Mode::default())
                 .nick("Mode")
                 .blurb("sync: a classified frame waits for its result; async: frames never wait. Read at READY→PAUSED")

@@ -18,6 +18,8 @@ use crate::core::zones::Zones;
 pub struct FrameSettings {
     pub params: Params,
     pub interval: u32,
+    /// `unchanged-threshold`: 0 = off.
+    pub unchanged_threshold: f64,
     pub target: Target,
     pub resize_mode: ResizeMode,
     pub post_messages: bool,

@@ -21,6 +21,7 @@ use crate::core::preprocess::{FrameView, Preprocessor};
 use crate::core::regions::RegionInput;
 use crate::core::schedule::{Carried, Decision, Scheduler};
 use crate::core::stats::Stats;
+use crate::core::unchanged::{Check, Unchanged};
 use crate::core::worker::Worker;
 use crate::core::zones::Zones;
 use crate::meta;
@@ -52,6 +53,10 @@ pub struct Stream {
     resize_mode: ResizeMode,
     /// One batch of tensors, reused from frame to frame in `sync` mode.
     batch: Vec<f32>,
+    /// `unchanged-threshold`: the inputs of the result the frames carry.
+    unchanged: Unchanged,
+    /// The frame of the job last handed to the worker (`async` mode).
+    submitted: Option<u64>,
     /// Set by caps; None until negotiated.
     video: Option<VideoInput>,
     /// The zones the frames were last classified with (`target=zones`).
@@ -88,12 +93,20 @@ impl Stream {
                 Some(Worker::start(
                     "imgclassify-infer",
                     classifier.info().placement.concurrency,
-                    move |job: Prepared| runs.run_prepared(job, &cancel),
+                    move |p: Prepared| runs.run_prepared(p.job, &p.tensors, &cancel),
                 )?)
             }
         };
         let spec = model.spec.clone();
+        // In `async` mode a job waits for its answer while the worker runs as many as
+        // the backend's concurrency, and one more waits for a thread.
+        let in_flight = match &worker {
+            Some(_) => classifier.info().placement.concurrency + 1,
+            None => 1,
+        };
         Ok(Stream {
+            unchanged: Unchanged::new(&spec.tensor, in_flight),
+            submitted: None,
             preprocessor: preprocessor(&spec, resize_mode),
             classifier,
             spec,
@@ -131,6 +144,7 @@ impl Stream {
     /// Starts the stream afresh: after a flush, a caps change or a restart.
     pub fn restart(&mut self) {
         self.schedule.reset();
+        self.unchanged.reset();
         self.classifier.reset();
         if let Some(worker) = &self.worker {
             worker.reset();
@@ -166,7 +180,9 @@ impl Stream {
         }
         if decision == Decision::Classify {
             match self.job(input, frame, notices) {
-                Some(job) => self.classify(input.buf, job, notices)?,
+                Some(job) => {
+                    self.classify(input.buf, job, settings.unchanged_threshold, notices)?
+                }
                 None => self.warn_frame("no caps were negotiated", notices),
             }
         }
@@ -216,6 +232,7 @@ impl Stream {
         }
         if self.zones.is_some() {
             self.schedule.start_over();
+            self.unchanged.reset();
             if let Some(worker) = &self.worker {
                 worker.reset();
             }
@@ -244,6 +261,7 @@ impl Stream {
                 target: settings.target.into(),
                 inputs,
                 max_batch: settings.max_batch,
+                unchanged: Vec::new(),
             },
         };
         Some(Job {
@@ -284,11 +302,15 @@ impl Stream {
 
     /// Preprocesses the job's images and runs them: here, one batch at a time, so
     /// memory stays bounded by `max-batch`; or all prepared at once and handed to the
-    /// worker, so the streaming thread never waits for the backend.
+    /// worker, so the streaming thread never waits for the backend. With
+    /// `unchanged-threshold` (whole frame or zones) all are prepared first in `sync`
+    /// mode too, and compared with the inputs of the result carried: what did not
+    /// change is not classified.
     fn classify(
         &mut self,
         buf: &gst::BufferRef,
         job: Job,
+        threshold: f64,
         notices: &mut Vec<Notice>,
     ) -> Result<(), gst::FlowError> {
         let Some(video) = self.video.as_ref() else {
@@ -308,33 +330,86 @@ impl Stream {
             }
             Ok::<_, String>(())
         };
-        let outcome = match &self.worker {
-            Some(worker) => video.with_frame(buf, |view| {
-                let mut tensors = Vec::new();
-                prepare(view, &regions, &mut tensors)?;
-                if worker.submit(Prepared { job, tensors }) {
-                    lock(&self.stats).results_dropped += 1;
+        let checked = threshold > 0.0
+            && !matches!(
+                job.what,
+                What::Regions {
+                    target: ResultTarget::Regions,
+                    ..
                 }
-                Ok(None)
-            }),
-            None => video.with_frame(buf, |view| {
-                let per_batch = job.batch_size();
-                let mut pass = self.classifier.start(job, &self.cancel);
-                for part in regions.chunks(per_batch) {
-                    prepare(view, part, batch)?;
-                    if let Err(outcome) = pass.run(batch, part.len()) {
-                        return Ok(Some(outcome));
-                    }
+            );
+        let by_batch = self.worker.is_none() && !checked;
+        let step = video.with_frame(buf, |view| {
+            if !by_batch {
+                prepare(view, &regions, batch)?;
+                let tensors = std::mem::take(batch);
+                return Ok(Step::Prepared(Prepared { job, tensors }));
+            }
+            let per_batch = job.batch_size();
+            let mut pass = self.classifier.start(job, &self.cancel);
+            for part in regions.chunks(per_batch) {
+                prepare(view, part, batch)?;
+                if let Err(outcome) = pass.run(batch, part.len()) {
+                    return Ok(Step::Done(outcome));
                 }
-                Ok(Some(pass.finish()))
-            }),
-        };
-        match outcome {
-            Ok(Some(outcome)) => self.take(outcome, notices),
-            Ok(None) => Ok(()),
+            }
+            Ok(Step::Done(pass.finish()))
+        });
+        match step {
+            Ok(Step::Done(outcome)) => self.take(outcome, notices),
+            Ok(Step::Prepared(prepared)) => match self.changed(prepared, checked, threshold) {
+                Some(prepared) => self.run(prepared, notices),
+                None => Ok(()),
+            },
             Err(why) => {
                 self.warn_frame(&why, notices);
                 Ok(())
+            }
+        }
+    }
+
+    /// Hands a prepared job to the worker, or runs it here and keeps its tensor memory
+    /// for the next frame.
+    fn run(&mut self, prepared: Prepared, notices: &mut Vec<Notice>) -> Result<(), gst::FlowError> {
+        let Some(worker) = &self.worker else {
+            let Prepared { job, tensors } = prepared;
+            let outcome = self.classifier.run_prepared(job, &tensors, &self.cancel);
+            self.batch = tensors;
+            return self.take(outcome, notices);
+        };
+        let frame = prepared.job.frame;
+        // The job replaced is the one submitted before: no thread had taken it.
+        if worker.submit(prepared) {
+            lock(&self.stats).results_dropped += 1;
+            if let Some(before) = self.submitted {
+                self.unchanged.dropped(before);
+            }
+        }
+        self.submitted = Some(frame);
+        Ok(())
+    }
+
+    /// What is left to classify of a prepared job once compared with the inputs of the
+    /// result carried; None when nothing changed.
+    fn changed(&mut self, prepared: Prepared, checked: bool, threshold: f64) -> Option<Prepared> {
+        if !checked {
+            return Some(prepared);
+        }
+        match self.unchanged.check(prepared, threshold) {
+            Check::Unchanged { prepared, zones } => {
+                let mut stats = lock(&self.stats);
+                stats.frames_unchanged += 1;
+                stats.zones_unchanged += zones;
+                // Its memory serves the next frame.
+                self.batch = prepared.tensors;
+                None
+            }
+            Check::Classify {
+                prepared,
+                unchanged_zones,
+            } => {
+                lock(&self.stats).zones_unchanged += unchanged_zones;
+                Some(prepared)
             }
         }
     }
@@ -364,6 +439,9 @@ impl Stream {
                 self.outage = false;
                 let took = std::time::Duration::from_nanos(result.inference_time_ns);
                 stats.record_inference(took, calls, result.regions.len() as u64);
+                if self.schedule.takes(frame) {
+                    self.unchanged.classified(frame, &mut result);
+                }
                 result.seq = self.results + 1;
                 if self.schedule.finished(frame, *result) {
                     self.results += 1;
@@ -372,6 +450,7 @@ impl Stream {
             }
             Outcome::NonFinite => {
                 self.schedule.forget();
+                self.unchanged.forget();
                 if !self.warned_scores {
                     self.warned_scores = true;
                     notices.push(Notice::NonFinite {
@@ -388,6 +467,7 @@ impl Stream {
             // One warning per outage, not one per frame; the next result ends it.
             Outcome::Unavailable(why) => {
                 self.schedule.forget();
+                self.unchanged.forget();
                 stats.frames_unanswered += 1;
                 if !self.outage {
                     self.outage = true;
@@ -403,6 +483,12 @@ impl Stream {
             Outcome::Cancelled => Ok(()),
         }
     }
+}
+
+/// A frame's tensors: classified batch by batch as they were prepared, or all prepared.
+enum Step {
+    Done(Outcome),
+    Prepared(Prepared),
 }
 
 fn preprocessor(spec: &ModelSpec, mode: ResizeMode) -> Preprocessor {
