@@ -31,10 +31,14 @@ fn copy_plugin() -> PathBuf {
         deps.parent().map(|p| p.join(PLUGIN)),
         Some(deps.join(PLUGIN)),
     ];
+    // `cargo test` writes the library to deps/ only; the copy beside it is what an
+    // earlier `cargo build` left, maybe of older code. The newer of the two is this build.
     let built = candidates
         .into_iter()
         .flatten()
-        .find(|p| p.is_file())
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
         .unwrap_or_else(|| {
             panic!(
                 "{PLUGIN} not found next to {}: run `cargo build` (the tests load the built plugin)",
