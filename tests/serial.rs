@@ -1,7 +1,7 @@
 //! The tests that count process-wide things (ONNX Runtime sessions, threads, file
-//! descriptors) or time the element, in a test binary of their own: each holds
-//! `common::serial()`, so they run one at a time and no test of another file runs in the
-//! same process beside them.
+//! descriptors) or time the element, in a test binary of their own: each of those holds
+//! `common::serial()`, so they run one at a time; beside them run only
+//! `properties.rs`'s documentation checks, which start no pipeline.
 //!
 //! One file's tests: `cargo test --test serial sessions::`.
 
