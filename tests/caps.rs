@@ -53,12 +53,7 @@ fn coffee(format: &str, width: i32, height: i32) -> (gst::Caps, gst::Buffer) {
          ! video/x-raw,format={format},width={width},height={height} ! appsink name=sink"
     ));
     let frame = run.buffers.first().expect("one decoded frame").clone();
-    let caps = gst::Caps::builder("video/x-raw")
-        .field("format", format)
-        .field("width", width)
-        .field("height", height)
-        .field("framerate", gst::Fraction::new(30, 1))
-        .build();
+    let caps = common::raw_caps(format, (width, height), 30);
     (caps, frame)
 }
 

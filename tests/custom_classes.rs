@@ -276,12 +276,7 @@ fn side_by_side(left: &str, right: &str) -> (gst::Caps, Vec<u8>, u32, u32) {
             }
         }
     }
-    let caps = gst::Caps::builder("video/x-raw")
-        .field("format", "RGB")
-        .field("width", (2 * size) as i32)
-        .field("height", size as i32)
-        .field("framerate", gst::Fraction::new(25, 1))
-        .build();
+    let caps = common::raw_caps("RGB", ((2 * size) as i32, size as i32), 25);
     (caps, pixels, size, size)
 }
 

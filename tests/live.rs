@@ -97,12 +97,7 @@ fn photo_frame(name: &str) -> (gst::Caps, gst::Buffer) {
         "filesrc location={path} ! decodebin ! videoconvert ! videoscale \
          ! video/x-raw,format=RGB,width=320,height=240 ! appsink name=sink"
     ));
-    let caps = gst::Caps::builder("video/x-raw")
-        .field("format", "RGB")
-        .field("width", 320)
-        .field("height", 240)
-        .field("framerate", gst::Fraction::new(30, 1))
-        .build();
+    let caps = common::raw_caps("RGB", (320, 240), 30);
     (caps, run.buffers[0].clone())
 }
 

@@ -188,12 +188,7 @@ fn a_scene_cut_under_compression_noise_is_classified_on_the_frame_it_happens() {
 #[test]
 fn a_slow_drift_adds_up_from_the_last_classified_frame() {
     common::init();
-    let caps = gst::Caps::builder("video/x-raw")
-        .field("format", "RGB")
-        .field("width", 320)
-        .field("height", 240)
-        .field("framerate", gst::Fraction::new(30, 1))
-        .build();
+    let caps = common::raw_caps("RGB", (320, 240), 30);
     let (mut h, bus) = common::harness("imgclassify name=c unchanged-threshold=0.01");
     h.play();
     h.set_src_caps(caps);

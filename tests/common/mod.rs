@@ -153,6 +153,17 @@ pub fn try_run_pipeline(pipeline: &gst::Pipeline) -> Result<Run, String> {
     }
 }
 
+/// Raw video caps of `format`, `width` × `height`, at `fps` frames a second: what the
+/// tests that push frames of their own give a harness.
+pub fn raw_caps(format: &str, (width, height): (i32, i32), fps: i32) -> gst::Caps {
+    gst::Caps::builder("video/x-raw")
+        .field("format", format)
+        .field("width", width)
+        .field("height", height)
+        .field("framerate", gst::Fraction::new(fps, 1))
+        .build()
+}
+
 /// A harness around `launch` (one element and its properties, as in a launch line), not
 /// yet playing, and the bus its messages go to: outside a pipeline an element has no bus,
 /// and what it posts would be lost.
