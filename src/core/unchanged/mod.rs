@@ -189,6 +189,14 @@ impl Unchanged {
                 zones: unchanged_zones,
             };
         }
+        // Every zone changed: the job goes as it is, without copying its tensors.
+        if unchanged_zones == 0 {
+            self.wait(job.frame, Waiting::Zones(parts));
+            return Check::Classify {
+                prepared: Prepared { job, tensors },
+                unchanged_zones,
+            };
+        }
         let mut kept = Vec::with_capacity(changed.len() * len);
         for &i in &changed {
             kept.extend_from_slice(&tensors[i * len..(i + 1) * len]);
