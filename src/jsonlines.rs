@@ -142,6 +142,22 @@ struct Region<'a> {
     scores: Vec<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     embedding: Option<&'a [f32]>,
+    /// With `reclassify-interval` only.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    track: Option<Track>,
+}
+
+/// A tracked object's fields, named as in the `imgclassify-region` structure.
+#[derive(Serialize)]
+struct Track {
+    #[serde(rename = "object-id")]
+    object_id: u64,
+    #[serde(rename = "first-seen")]
+    first_seen: Option<u64>,
+    fresh: bool,
+    #[serde(rename = "source-pts")]
+    source_pts: Option<u64>,
+    seq: u64,
 }
 
 fn finite(scores: &[f64]) -> Vec<Option<f64>> {
@@ -161,6 +177,13 @@ impl<'a> From<&'a RegionResult> for Region<'a> {
             class_ids: &r.class_ids,
             scores: finite(&r.scores),
             embedding: r.embedding.as_deref(),
+            track: r.track.as_ref().map(|t| Track {
+                object_id: t.object_id,
+                first_seen: t.first_seen.map(|t| t.nseconds()),
+                fresh: t.fresh,
+                source_pts: t.source_pts.map(|t| t.nseconds()),
+                seq: t.seq,
+            }),
         }
     }
 }
@@ -297,6 +320,7 @@ mod tests {
             class_ids: vec![834],
             scores: vec![0.25],
             embedding: None,
+            track: None,
         });
         let v = parse(&one(&r, &Times::default()));
         assert_eq!(

@@ -212,6 +212,7 @@ mod tests {
                 class_ids: vec![817],
                 scores: vec![0.5],
                 embedding: None,
+                track: None,
             }],
             embedding: None,
         };

@@ -23,4 +23,26 @@ pub mod iou;
 pub mod objects;
 pub mod vote;
 
-pub use objects::{Config, ObjectView, Objects, Shown};
+pub use objects::{Config, Moment, Objects};
+
+/// The properties that turn tracking on for `target=regions`, as set.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Reclassify {
+    /// Frames between two results of one object; 0 = every box of every frame.
+    pub interval: u32,
+    /// Area growth factor that makes an object due at once; 0 = off.
+    pub growth: f64,
+    /// Milliseconds an object is kept while not seen.
+    pub timeout_ms: u32,
+}
+
+impl Reclassify {
+    pub fn config(&self, max_regions: u32) -> Config {
+        Config {
+            interval: self.interval.max(1),
+            growth: self.growth,
+            timeout_ns: u64::from(self.timeout_ms) * 1_000_000,
+            max_objects: max_regions as usize,
+        }
+    }
+}

@@ -55,6 +55,15 @@ struct Object {
     requested: Option<u64>,
 }
 
+/// When a frame was seen: its index in the stream, its time for `timeout_ns` (the PTS,
+/// or one made up where buffers have none) and its PTS.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moment {
+    pub frame: u64,
+    pub now_ns: u64,
+    pub pts: Option<u64>,
+}
+
 /// What the output says of an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectView<'a> {
@@ -83,19 +92,18 @@ impl Objects {
         self.objects.clear();
     }
 
+    #[cfg(test)]
     pub fn tracked(&self) -> usize {
         self.objects.len()
     }
 
-    /// Assigns each box of frame `frame` (seen at `now_ns`, PTS `pts`) to an object:
+    /// Assigns each box of a frame to an object:
     /// by the detector's id where it is on one box of the frame and not 0, else to the
     /// object whose predicted box overlaps it most. Returns each box's object id; None
     /// when `max_objects` objects are all on this frame already.
     pub fn update(
         &mut self,
-        frame: u64,
-        now_ns: u64,
-        pts: Option<u64>,
+        Moment { frame, now_ns, pts }: Moment,
         boxes: &[RegionInput],
         config: &Config,
     ) -> Vec<Option<u64>> {
@@ -310,7 +318,12 @@ mod tests {
 
     fn step(objects: &mut Objects, frame: u64, boxes: &[RegionInput]) -> Vec<Option<u64>> {
         let now = frame * FRAME_NS;
-        objects.update(frame, now, Some(now), boxes, &CONFIG)
+        let at = Moment {
+            frame,
+            now_ns: now,
+            pts: Some(now),
+        };
+        objects.update(at, boxes, &CONFIG)
     }
 
     fn labelled(label: &str) -> Labelled {
@@ -374,12 +387,30 @@ mod tests {
             max_objects: 2,
             ..CONFIG
         };
-        objects.update(0, 0, None, &[bx(1, 0, 0, 10), bx(2, 50, 0, 10)], &config);
-        objects.update(1, FRAME_NS, None, &[bx(2, 50, 0, 10)], &config);
+        objects.update(
+            Moment {
+                frame: 0,
+                now_ns: 0,
+                pts: None,
+            },
+            &[bx(1, 0, 0, 10), bx(2, 50, 0, 10)],
+            &config,
+        );
+        objects.update(
+            Moment {
+                frame: 1,
+                now_ns: FRAME_NS,
+                pts: None,
+            },
+            &[bx(2, 50, 0, 10)],
+            &config,
+        );
         let ids = objects.update(
-            2,
-            2 * FRAME_NS,
-            None,
+            Moment {
+                frame: 2,
+                now_ns: 2 * FRAME_NS,
+                pts: None,
+            },
             &[bx(2, 50, 0, 10), bx(3, 90, 0, 10)],
             &config,
         );
@@ -387,9 +418,11 @@ mod tests {
         assert_eq!(objects.tracked(), 2);
         assert!(objects.view(1).is_none(), "the one seen longest ago went");
         let full = objects.update(
-            3,
-            3 * FRAME_NS,
-            None,
+            Moment {
+                frame: 3,
+                now_ns: 3 * FRAME_NS,
+                pts: None,
+            },
             &[bx(2, 50, 0, 10), bx(3, 90, 0, 10), bx(4, 9, 9, 9)],
             &config,
         );
