@@ -331,6 +331,34 @@ mod tests {
     }
 
     #[test]
+    fn a_tracked_region_says_its_object_and_where_its_labels_come_from() {
+        let mut r = result(&[], &[]);
+        r.regions.push(RegionResult {
+            roi_id: 0,
+            roi_type: "face".into(),
+            rect: (10, 20, 30, 40),
+            labels: vec!["suit".into()],
+            class_ids: vec![834],
+            scores: vec![0.25],
+            embedding: None,
+            track: Some(crate::result::RegionTrack {
+                object_id: 4,
+                first_seen: Some(gst::ClockTime::from_mseconds(40)),
+                fresh: false,
+                source_pts: None,
+                seq: 2,
+            }),
+        });
+        let v = parse(&one(&r, &Times::default()));
+        let region = &v["regions"][0];
+        assert_eq!(region["object-id"], 4);
+        assert_eq!(region["first-seen"], 40_000_000);
+        assert_eq!(region["fresh"], false);
+        assert_eq!(region["source-pts"], serde_json::Value::Null);
+        assert_eq!(region["seq"], 2);
+    }
+
+    #[test]
     fn escapes_quotes_backslashes_and_control_characters() {
         let labels = [
             "say \"cheese\"",

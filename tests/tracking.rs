@@ -107,6 +107,9 @@ fn frame(sprites: &[Sprite], f: u64) -> gst::Buffer {
 /// What each frame carried, and the element's stats at the end.
 struct Outcome {
     frames: Vec<Option<Classification>>,
+    /// Per frame, each ROI meta's rectangle and the `object-id` of its `imgclassify`
+    /// param.
+    rois: Vec<Vec<((u32, u32, u32, u32), Option<u64>)>>,
     stats: gst::Structure,
 }
 
@@ -122,15 +125,28 @@ fn run(sprites: &[Sprite], frames: u64, props: &[(&str, &str)]) -> Outcome {
     h.set_src_caps_str(&format!(
         "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
     ));
-    let frames = (0..frames)
+    let (frames, rois) = (0..frames)
         .map(|f| {
             h.push(frame(sprites, f)).expect("pushed");
             let out = h.pull().expect("buffer");
-            Classification::from_buffer(&out)
+            let rois = out
+                .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+                .map(|roi| {
+                    let id = roi
+                        .param("imgclassify")
+                        .and_then(|p| p.get::<u64>("object-id").ok());
+                    (roi.rect(), id)
+                })
+                .collect();
+            (Classification::from_buffer(&out), rois)
         })
-        .collect();
+        .unzip();
     let stats = element.property::<gst::Structure>("stats");
-    Outcome { frames, stats }
+    Outcome {
+        frames,
+        rois,
+        stats,
+    }
 }
 
 impl Outcome {
@@ -237,6 +253,8 @@ fn check_scene(ids: [i32; 3]) {
     assert!(!track.fresh);
     assert_eq!(track.source_pts, Some(gst::ClockTime::from_seconds(1)));
     assert_eq!(between.rect, (180, 10, 300, 200));
+    // The ROI meta of that box has the object's labels too.
+    assert!(out.rois[45].contains(&((180, 10, 300, 200), Some(track.object_id))));
 }
 
 #[test]

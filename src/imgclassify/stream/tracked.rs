@@ -159,6 +159,7 @@ impl Stream {
             .config(input.inputs.selection.max_regions);
         let pts = input.buf.pts();
         let now = pts.map_or(frame.saturating_mul(FRAME_NS), gst::ClockTime::nseconds);
+        let before = (self.tracked.objects.created, self.tracked.objects.labelled);
         let objects = &mut self.tracked.objects;
         let at = Moment {
             frame,
@@ -216,8 +217,9 @@ impl Stream {
         }
         {
             let mut stats = lock(&self.stats);
-            stats.objects_tracked = self.tracked.objects.created;
-            stats.objects_classified = self.tracked.objects.labelled;
+            // Counted since the model was loaded, across streams.
+            stats.objects_tracked += self.tracked.objects.created - before.0;
+            stats.objects_classified += self.tracked.objects.labelled - before.1;
         }
         Ok(self.tracked.compose(frame, &Plan { boxes, ids }))
     }
