@@ -7,6 +7,9 @@ use gst::prelude::*;
 use gstimgclassify::gst;
 use gstimgclassify::{Classification, RegionResult};
 
+/// x, y, width, height.
+type Rect = (u32, u32, u32, u32);
+
 const W: usize = 960;
 const H: usize = 540;
 
@@ -109,7 +112,7 @@ struct Outcome {
     frames: Vec<Option<Classification>>,
     /// Per frame, each ROI meta's rectangle and the `object-id` of its `imgclassify`
     /// param.
-    rois: Vec<Vec<((u32, u32, u32, u32), Option<u64>)>>,
+    rois: Vec<Vec<(Rect, Option<u64>)>>,
     stats: gst::Structure,
 }
 
