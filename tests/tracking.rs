@@ -372,3 +372,53 @@ fn a_growing_box_is_classified_again() {
             .is_some_and(|t| t.fresh)
     );
 }
+
+/// `mode=async`: the object's answer comes a few frames later; from then on each frame
+/// lists the object's box where it is on that frame, with the labels of the frame it
+/// was first seen on, and no other inference is asked for.
+#[test]
+fn async_answers_label_the_object_where_it_is_now() {
+    let (mut h, bus) =
+        common::harness("imgclassify name=c target=regions mode=async reclassify-interval=1000");
+    h.play();
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
+    ));
+    let sprites = [Sprite {
+        photo: coffee(),
+        frames: 0..460,
+        from: (0, 10),
+        step: (1, 0),
+        roi_id: 0,
+    }];
+    let next = std::cell::Cell::new(0u64);
+    let push = || {
+        let f = next.get();
+        next.set(f + 1);
+        frame(&sprites, f)
+    };
+    let out = common::first_answer(&mut h, &bus, 400, push).expect("an answer within 400 frames");
+    let f = next.get() - 1;
+    let meta = Classification::from_buffer(&out).expect("meta");
+    assert_eq!(meta.regions.len(), 1);
+    let region = &meta.regions[0];
+    assert_eq!(Some(region.rect), sprites[0].rect(f));
+    assert_eq!(region.labels[0], "espresso");
+    let track = region.track.as_ref().expect("tracked");
+    assert_eq!(track.object_id, 1);
+    assert_eq!(track.source_pts, Some(gst::ClockTime::ZERO));
+    assert_eq!(track.fresh, f == 0);
+    for _ in 0..20 {
+        let out = common::push_and_pull(&mut h, &bus, push());
+        let meta = Classification::from_buffer(&out).expect("meta");
+        let r = &meta.regions[0];
+        assert_eq!(Some(r.rect), sprites[0].rect(next.get() - 1));
+        assert_eq!(r.track.as_ref().map(|t| t.object_id), Some(1));
+    }
+    let stats = common::named(&h, "c").property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("regions-classified").ok(),
+        Some(1),
+        "{stats}"
+    );
+}
