@@ -275,6 +275,7 @@ mod tests {
             class_ids: (0..labels.len() as u32).collect(),
             scores: scores.to_vec(),
             embedding: None,
+            track: None,
         }
     }
 

@@ -142,6 +142,22 @@ struct Region<'a> {
     scores: Vec<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     embedding: Option<&'a [f32]>,
+    /// With `reclassify-interval` only.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    track: Option<Track>,
+}
+
+/// A tracked object's fields, named as in the `imgclassify-region` structure.
+#[derive(Serialize)]
+struct Track {
+    #[serde(rename = "object-id")]
+    object_id: u64,
+    #[serde(rename = "first-seen")]
+    first_seen: Option<u64>,
+    fresh: bool,
+    #[serde(rename = "source-pts")]
+    source_pts: Option<u64>,
+    seq: u64,
 }
 
 fn finite(scores: &[f64]) -> Vec<Option<f64>> {
@@ -161,6 +177,13 @@ impl<'a> From<&'a RegionResult> for Region<'a> {
             class_ids: &r.class_ids,
             scores: finite(&r.scores),
             embedding: r.embedding.as_deref(),
+            track: r.track.as_ref().map(|t| Track {
+                object_id: t.object_id,
+                first_seen: t.first_seen.map(|t| t.nseconds()),
+                fresh: t.fresh,
+                source_pts: t.source_pts.map(|t| t.nseconds()),
+                seq: t.seq,
+            }),
         }
     }
 }
@@ -297,6 +320,7 @@ mod tests {
             class_ids: vec![834],
             scores: vec![0.25],
             embedding: None,
+            track: None,
         });
         let v = parse(&one(&r, &Times::default()));
         assert_eq!(
@@ -304,6 +328,34 @@ mod tests {
             serde_json::json!([{"roi-id": 3, "roi-type": "face", "x": 10, "y": 20, "width": 30,
                 "height": 40, "labels": ["suit"], "class-ids": [834], "scores": [0.25]}])
         );
+    }
+
+    #[test]
+    fn a_tracked_region_says_its_object_and_where_its_labels_come_from() {
+        let mut r = result(&[], &[]);
+        r.regions.push(RegionResult {
+            roi_id: 0,
+            roi_type: "face".into(),
+            rect: (10, 20, 30, 40),
+            labels: vec!["suit".into()],
+            class_ids: vec![834],
+            scores: vec![0.25],
+            embedding: None,
+            track: Some(crate::result::RegionTrack {
+                object_id: 4,
+                first_seen: Some(gst::ClockTime::from_mseconds(40)),
+                fresh: false,
+                source_pts: None,
+                seq: 2,
+            }),
+        });
+        let v = parse(&one(&r, &Times::default()));
+        let region = &v["regions"][0];
+        assert_eq!(region["object-id"], 4);
+        assert_eq!(region["first-seen"], 40_000_000);
+        assert_eq!(region["fresh"], false);
+        assert_eq!(region["source-pts"], serde_json::Value::Null);
+        assert_eq!(region["seq"], 2);
     }
 
     #[test]

@@ -23,7 +23,9 @@ mod property;
 mod result;
 mod roi;
 
-pub use result::{Classification, REGION_STRUCTURE_NAME, RegionResult, STRUCTURE_NAME, Target};
+pub use result::{
+    Classification, REGION_STRUCTURE_NAME, RegionResult, RegionTrack, STRUCTURE_NAME, Target,
+};
 
 /// Internals for the crate's own tests, benchmarks, examples and fuzz targets; not an API.
 #[doc(hidden)]

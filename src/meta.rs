@@ -212,9 +212,21 @@ mod tests {
                 class_ids: vec![817],
                 scores: vec![0.5],
                 embedding: None,
+                track: None,
             }],
             embedding: None,
         };
+        // A tracked object's region carries where its labels come from.
+        let mut tracked = result.regions[0].clone();
+        tracked.track = Some(crate::result::RegionTrack {
+            object_id: 12,
+            first_seen: Some(gst::ClockTime::from_mseconds(8)),
+            fresh: false,
+            source_pts: None,
+            seq: 3,
+        });
+        let mut result = result;
+        result.regions.push(tracked);
         let mut buffer = gst::Buffer::new();
         result.attach(buffer.make_mut()).expect("attach");
         assert_eq!(Classification::from_buffer(&buffer), Some(result));

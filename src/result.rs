@@ -20,6 +20,49 @@ pub struct RegionResult {
     pub scores: Vec<f64>,
     /// With `attach-embedding`: the region's unit-length embedding.
     pub embedding: Option<Vec<f32>>,
+    /// With `reclassify-interval`: the object the box belongs to, and where its labels
+    /// come from.
+    pub track: Option<RegionTrack>,
+}
+
+/// A tracked object's part of a region result: its labels may come from an earlier
+/// frame than the box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionTrack {
+    /// Stable for the object's life, never reused while the element streams.
+    pub object_id: u64,
+    /// PTS of the frame the object was first seen on.
+    pub first_seen: Option<gst::ClockTime>,
+    /// The labels were computed on this very frame.
+    pub fresh: bool,
+    /// PTS of the frame the labels were computed on, and that result's `seq`.
+    pub source_pts: Option<gst::ClockTime>,
+    pub seq: u64,
+}
+
+impl RegionTrack {
+    /// Adds the fields to a region structure or an ROI's `imgclassify` param.
+    pub fn write(&self, s: &mut gst::StructureRef) {
+        s.set("object-id", self.object_id);
+        s.set("first-seen", self.first_seen);
+        s.set("fresh", self.fresh);
+        s.set("source-pts", self.source_pts);
+        s.set("seq", self.seq);
+    }
+
+    /// Absent: Some(None); present but malformed: None (the structure is not ours).
+    fn read(s: &gst::StructureRef) -> Option<Option<RegionTrack>> {
+        if !s.has_field("object-id") {
+            return Some(None);
+        }
+        Some(Some(RegionTrack {
+            object_id: s.get("object-id").ok()?,
+            first_seen: s.get("first-seen").ok()?,
+            fresh: s.get("fresh").ok()?,
+            source_pts: s.get("source-pts").ok()?,
+            seq: s.get("seq").ok()?,
+        }))
+    }
 }
 
 pub const REGION_STRUCTURE_NAME: &str = "imgclassify-region";
@@ -36,7 +79,11 @@ impl RegionResult {
             .field("labels", gst::Array::new(&self.labels))
             .field("class-ids", gst::Array::new(&self.class_ids))
             .field("scores", gst::Array::new(&self.scores));
-        with_embedding(builder, self.embedding.as_deref()).build()
+        let mut s = with_embedding(builder, self.embedding.as_deref()).build();
+        if let Some(track) = &self.track {
+            track.write(&mut s);
+        }
+        s
     }
 
     fn from_structure(s: &gst::StructureRef) -> Option<RegionResult> {
@@ -53,6 +100,7 @@ impl RegionResult {
             class_ids: array(s, "class-ids")?,
             scores: array(s, "scores")?,
             embedding: embedding(s)?,
+            track: RegionTrack::read(s)?,
         })
     }
 }

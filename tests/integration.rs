@@ -33,5 +33,6 @@ mod remote;
 mod remote_limits;
 mod scripts;
 mod slow_model;
+mod tracking;
 mod unchanged;
 mod zones;

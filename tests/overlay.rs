@@ -538,6 +538,7 @@ fn region(rect: (u32, u32, u32, u32), label: &str, score: f64) -> RegionResult {
         class_ids: vec![0],
         scores: vec![score],
         embedding: None,
+        track: None,
     }
 }
 

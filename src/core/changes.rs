@@ -107,6 +107,7 @@ mod tests {
                     class_ids: vec![0],
                     scores: vec![0.8],
                     embedding: None,
+                    track: None,
                 })
                 .collect(),
             ..Classification::for_test(&[], &[])

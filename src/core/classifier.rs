@@ -355,6 +355,7 @@ impl Classifier {
                     class_ids: labelled.class_ids,
                     scores: labelled.scores,
                     embedding,
+                    track: None,
                 }
             })
             .collect();

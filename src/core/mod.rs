@@ -19,6 +19,7 @@ pub mod regions;
 pub mod report;
 pub mod schedule;
 pub mod stats;
+pub mod tracking;
 pub mod unchanged;
 pub mod worker;
 pub mod zones;

@@ -17,6 +17,12 @@ pub struct Stats {
     pub frames_unchanged: u64,
     /// Zones not classified on a due frame because their input had not changed.
     pub zones_unchanged: u64,
+    /// With `reclassify-interval`: objects seen and objects that got a result since the
+    /// stream started, and boxes that carried their object's labels instead of being
+    /// classified (the inferences saved against classifying every box of every frame).
+    pub objects_tracked: u64,
+    pub objects_classified: u64,
+    pub regions_carried: u64,
     /// ONNX Runtime calls: one per classified frame, or per batch of regions.
     pub inference_calls: u64,
     pub regions_classified: u64,

@@ -139,6 +139,9 @@ fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
             param.set("labels", gst::Array::new(&r.labels));
             param.set("class-ids", gst::Array::new(&r.class_ids));
             param.set("scores", gst::Array::new(&r.scores));
+            if let Some(track) = &r.track {
+                track.write(&mut param);
+            }
             roi.add_param(param);
         }
     }
@@ -246,7 +249,10 @@ pub fn stats(s: &Stats) -> gst::Structure {
         .field("inference-calls", s.inference_calls)
         .field("regions-classified", s.regions_classified)
         .field("frames-unchanged", s.frames_unchanged)
-        .field("zones-unchanged", s.zones_unchanged);
+        .field("zones-unchanged", s.zones_unchanged)
+        .field("objects-tracked", s.objects_tracked)
+        .field("objects-classified", s.objects_classified)
+        .field("regions-carried", s.regions_carried);
     // Only with `inference-server`: in-process stats keep their fields.
     let builder = match &s.requests {
         Some(r) => builder

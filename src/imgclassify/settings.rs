@@ -10,6 +10,7 @@ use super::{Mode, ResizeMode, Target};
 use crate::core::loading::request::LoadRequest;
 use crate::core::postprocess::Params;
 use crate::core::regions::Selection;
+use crate::core::tracking::Reclassify;
 use crate::core::zones::Zones;
 
 /// The settings read for every frame: small and `Copy`, so taking them costs nothing
@@ -27,6 +28,8 @@ pub struct FrameSettings {
     pub max_batch: usize,
     /// Post an element message when a top-1 label changes (`post-changes`).
     pub post_changes: bool,
+    /// `reclassify-interval`, `reclassify-growth`, `object-timeout`.
+    pub reclassify: Reclassify,
 }
 
 /// Which ROIs `target=regions` classifies: the properties as set, and the filter parsed

@@ -4,6 +4,8 @@
 //! the notices to post. Made at READY→PAUSED; the scheduler and the worker start afresh
 //! at flush and caps change. The only writer of the element's `stats`.
 
+mod tracked;
+
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -72,6 +74,8 @@ pub struct Stream {
     warned_duplicate: bool,
     /// Zones outside the frame (or none set) were warned about, for these zones and size.
     warned_zones: bool,
+    /// `target=regions` with `reclassify-interval`: the objects and their labels.
+    tracked: tracked::Tracked,
 }
 
 impl Stream {
@@ -125,6 +129,7 @@ impl Stream {
             outage: false,
             warned_duplicate: false,
             warned_zones: false,
+            tracked: tracked::Tracked::default(),
         })
     }
 
@@ -144,6 +149,7 @@ impl Stream {
     /// Starts the stream afresh: after a flush, a caps change or a restart.
     pub fn restart(&mut self) {
         self.schedule.reset();
+        self.tracked.reset();
         self.unchanged.reset();
         self.classifier.reset();
         if let Some(worker) = &self.worker {
@@ -168,15 +174,21 @@ impl Stream {
         if settings.target == Target::Zones {
             self.follow_zones(&input.inputs.zones);
         }
+        // Tracked objects are looked at on every frame; each is classified when due.
+        let tracking = settings.target == Target::Regions && settings.reclassify.interval > 0;
+        let interval = if tracking { 1 } else { settings.interval };
         let (frame, decision) =
             self.schedule
-                .next_frame(settings.interval, input.late, self.worker.is_some());
+                .next_frame(interval, input.late, self.worker.is_some());
         {
             let mut stats = lock(&self.stats);
             stats.frames_seen += 1;
             if decision == Decision::SkipLate {
                 stats.qos_skipped += 1;
             }
+        }
+        if tracking {
+            return self.process_tracked(input, (frame, decision), notices);
         }
         if decision == Decision::Classify {
             match self.job(input, frame, notices) {
@@ -439,6 +451,12 @@ impl Stream {
                 self.outage = false;
                 let took = std::time::Duration::from_nanos(result.inference_time_ns);
                 stats.record_inference(took, calls, result.regions.len() as u64);
+                if self.tracked.expects(frame) {
+                    self.results += 1;
+                    result.seq = self.results;
+                    self.tracked.take(frame, &result);
+                    return Ok(());
+                }
                 if self.schedule.takes(frame) {
                     self.unchanged.classified(frame, &mut result);
                 }

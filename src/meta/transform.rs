@@ -106,6 +106,7 @@ mod tests {
                     class_ids: vec![817],
                     scores: vec![0.5],
                     embedding: None,
+                    track: None,
                 })
                 .collect(),
             ..Classification::for_test(&[], &[])

@@ -427,6 +427,7 @@ mod tests {
                 class_ids: vec![0],
                 scores: vec![1.0],
                 embedding: None,
+                track: None,
             })
             .collect();
         Classification {

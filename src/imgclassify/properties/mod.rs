@@ -23,6 +23,7 @@ mod input;
 mod regions;
 mod remote;
 mod schedule;
+mod tracking;
 
 type Get = fn(&Settings) -> glib::Value;
 /// Err: why the value was refused, naming the property and the value; the old value
@@ -162,6 +163,7 @@ fn table() -> Vec<Property> {
         input::properties(),
         schedule::properties(),
         regions::properties(),
+        tracking::properties(),
         remote::properties(),
         classes::properties(),
     ]
