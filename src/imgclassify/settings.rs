@@ -27,6 +27,8 @@ pub struct FrameSettings {
     pub max_batch: usize,
     /// Post an element message when a top-1 label changes (`post-changes`).
     pub post_changes: bool,
+    /// How long a new top-1 label must hold before it is a change (`change-confirm`).
+    pub change_confirm_ms: u32,
 }
 
 /// Which ROIs `target=regions` classifies: the properties as set, and the filter parsed
