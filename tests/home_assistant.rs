@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use gst::prelude::*;
+use gstimgclassify::gst;
+
 use crate::common;
 use crate::mqtt::broker::{Broker, PASSWORD, PATIENCE, USER};
 
@@ -272,4 +275,32 @@ fn a_clean_stop_says_offline_itself() {
         g.topic == AVAILABILITY && g.payload != "online"
     });
     assert_eq!(offline.payload, "offline");
+}
+
+#[test]
+fn home_assistant_without_a_broker_fails_the_start_saying_why() {
+    common::init();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = gst::ElementFactory::make("classifyjson")
+        .property(
+            "location",
+            dir.path().join("out.jsonl").display().to_string(),
+        )
+        .property("home-assistant", true)
+        .build()
+        .expect("classifyjson");
+    let bus = gst::Bus::new();
+    e.set_bus(Some(&bus));
+    assert!(e.set_state(gst::State::Playing).is_err());
+    let msg = bus
+        .pop_filtered(&[gst::MessageType::Error])
+        .expect("an error message");
+    let gst::MessageView::Error(err) = msg.view() else {
+        unreachable!()
+    };
+    assert_eq!(
+        err.error().to_string(),
+        "home-assistant=true needs an MQTT location"
+    );
+    let _ = e.set_state(gst::State::Null);
 }
