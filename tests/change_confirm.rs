@@ -64,13 +64,13 @@ impl Photos {
 /// (pts ms, previous label, new label, how long the previous label held in ms).
 type Event = (u64, Option<String>, String, Option<u64>);
 
-/// Runs the scenes through `imgclassify ! classifyjson` with `confirm` ms on both and
-/// returns the element messages' events and the JSON lines.
-fn run(photos: &Photos, confirm: u32) -> (Vec<Event>, Vec<serde_json::Value>) {
+/// Runs the scenes through `imgclassify {extra} ! classifyjson` with `confirm` ms on both
+/// and returns the element messages' events and the JSON lines.
+fn run(photos: &Photos, confirm: u32, extra: &str) -> (Vec<Event>, Vec<serde_json::Value>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("changes.jsonl");
     let (mut h, bus) = common::harness(&format!(
-        "imgclassify post-changes=true change-confirm={confirm} \
+        "imgclassify post-changes=true change-confirm={confirm} {extra} \
          ! classifyjson changes-only=true change-confirm={confirm} location={}",
         path.display()
     ));
@@ -113,7 +113,7 @@ fn a_label_must_hold_for_change_confirm_before_it_is_a_change() {
     let before = SystemTime::now();
 
     // Without a hold every change of label is an event, flickers included.
-    let (at_once, _) = run(&photos, 0);
+    let (at_once, _) = run(&photos, 0, "");
     let cat = at_once
         .get(1)
         .map(|e| e.2.clone())
@@ -135,7 +135,7 @@ fn a_label_must_hold_for_change_confirm_before_it_is_a_change() {
 
     // With 250 ms: the first label after it held 250 ms (at the frame of 300 ms), the
     // cat at 1300 ms; the espresso held from 0 to 1000 ms. Flickers post nothing.
-    let (held, lines) = run(&photos, 250);
+    let (held, lines) = run(&photos, 250, "");
     let after = SystemTime::now();
     assert_eq!(
         held,
@@ -167,4 +167,28 @@ fn a_label_must_hold_for_change_confirm_before_it_is_a_change() {
             "{wall} not within the test's run"
         );
     }
+}
+
+#[test]
+fn carried_results_confirm_on_the_first_frame_past_the_hold_in_both_elements() {
+    let photos = Photos::load();
+    // Results on frames 0, 4, 8, …: the cat is first classified at 1200 ms and carried
+    // on the frames of 1300 and 1400 ms (held 200 ms), then 1500 ms (held 300 ms).
+    let (events, lines) = run(&photos, 250, "inference-interval=4");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0], (300, None, "espresso".to_string(), None));
+    assert_eq!(
+        (events[1].0, events[1].1.as_deref(), events[1].3),
+        (1500, Some("espresso"), Some(1200))
+    );
+    let in_lines: Vec<(u64, Option<u64>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["pts"].as_u64().expect("pts") / 1_000_000,
+                l["previous-duration"].as_u64().map(|d| d / 1_000_000),
+            )
+        })
+        .collect();
+    assert_eq!(in_lines, vec![(300, None), (1500, Some(1200))]);
 }

@@ -197,7 +197,10 @@ impl Stream {
             self.take(outcome, notices)?;
         }
         let carried = self.schedule.carried(frame);
-        if let Some(c) = carried.as_ref().filter(|c| c.first_sight) {
+        // Every buffer that carries a result is seen, not only the first: a label held
+        // by carried results (`inference-interval`, `mode=async`) confirms on the first
+        // buffer past `change-confirm`, as in `classifyjson`, which sees every buffer.
+        if let Some(c) = carried.as_ref() {
             // Tracked whether posted or not, so turning `post-changes` on mid-stream
             // posts only what changes from then on.
             self.changes
