@@ -1,6 +1,6 @@
 //! What one run of `classifyjson` holds from start to stop: where its lines go and the
-//! filters (`new-results-only`, `changes-only`, `home-assistant`) that remember earlier buffers. They live
-//! together so that writing a buffer takes one lock.
+//! filters (`new-results-only`, `changes-only`, `home-assistant`) that remember earlier
+//! buffers. They live together so that writing a buffer takes one lock.
 
 use std::io;
 use std::sync::Arc;
