@@ -96,6 +96,11 @@ impl Watcher {
     /// The retained message of each of `topics`, as a new subscriber gets them (in any
     /// order).
     fn retained(&self, topics: &[&str]) -> Vec<Got> {
+        self.each_of(topics, true)
+    }
+
+    /// The next message of each of `topics` (in any order), retained ones only or all.
+    fn each_of(&self, topics: &[&str], retained_only: bool) -> Vec<Got> {
         let mut got: Vec<Option<Got>> = vec![None; topics.len()];
         while got.iter().any(Option::is_none) {
             let missing: Vec<&str> = topics
@@ -104,8 +109,9 @@ impl Watcher {
                 .filter(|(_, g)| g.is_none())
                 .map(|(t, _)| *t)
                 .collect();
-            let next = self.until(&format!("retained {missing:?}"), |g| {
-                g.retained && missing.contains(&g.topic.as_str())
+            let what = if retained_only { "retained" } else { "any of" };
+            let next = self.until(&format!("{what} {missing:?}"), |g| {
+                (g.retained || !retained_only) && missing.contains(&g.topic.as_str())
             });
             if let Some(i) = topics.iter().position(|t| *t == next.topic) {
                 got[i] = Some(next);
@@ -303,4 +309,30 @@ fn home_assistant_without_a_broker_fails_the_start_saying_why() {
         "home-assistant=true needs an MQTT location"
     );
     let _ = e.set_state(gst::State::Null);
+}
+
+#[test]
+fn a_broker_restarted_without_its_retained_messages_gets_them_again() {
+    let mut broker = Broker::start_forgetful();
+    let pipeline = Pipeline::start(broker.port, "");
+    {
+        // Connected before or after the pipeline published: its messages come either way.
+        let first = Watcher::connect(broker.port, "first");
+        first.each_of(&[CUP_STATE, AVAILABILITY], false);
+    }
+    // The broker forgets everything; the element reconnects and says it all again.
+    broker.restart();
+    let cup_config = config_topic("cup");
+    // Subscribed before or after the element reconnected: its messages come either way.
+    let live = Watcher::connect(broker.port, "live");
+    live.each_of(&[&cup_config, CUP_STATE, AVAILABILITY], false);
+    let newcomer = Watcher::connect(broker.port, "after-restart");
+    let got = newcomer.retained(&[&cup_config, CUP_STATE, AVAILABILITY]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&got[0].payload).expect("JSON"),
+        config("cup")
+    );
+    assert_eq!(got[1].payload, "espresso");
+    assert_eq!(got[2].payload, "online");
+    drop(pipeline);
 }

@@ -117,6 +117,7 @@ impl MqttSink {
                 stopping: false,
                 interrupted: false,
                 dropped_before_outage: 0,
+                retained: Default::default(),
             }),
             changed: Condvar::new(),
             wake: Notify::new(),
@@ -196,11 +197,14 @@ impl MqttSink {
         Ok(())
     }
 
-    /// Queues one retained message for `topic` (Home Assistant's); never blocks.
+    /// Queues one retained message for `topic` (Home Assistant's), and keeps it to send
+    /// again after a reconnect; never blocks.
     pub fn publish_retained(&self, topic: &str, payload: &str) {
-        lock(&self.shared.inner)
-            .outbox
-            .push_to(Some(Arc::from(topic)), Arc::from(payload));
+        let (topic, payload): (Arc<str>, Arc<str>) = (Arc::from(topic), Arc::from(payload));
+        let mut inner = lock(&self.shared.inner);
+        inner.retained.insert(topic.clone(), payload.clone());
+        inner.outbox.push_to(Some(topic), payload);
+        drop(inner);
         self.shared.wake.notify_one();
     }
 

@@ -3,6 +3,7 @@
 //! acknowledgements, reconnects with back-off, and posts one warning per outage (and an
 //! INFO with the number dropped when it is over). Also what it shares with `mqtt`.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -52,6 +53,9 @@ pub(super) struct Inner {
     pub(super) interrupted: bool,
     /// `outbox.dropped` when the current outage began.
     pub(super) dropped_before_outage: u64,
+    /// The last retained message of each topic of its own (Home Assistant's), sent
+    /// again after a reconnect: a broker restarted without persistence forgot them.
+    pub(super) retained: BTreeMap<Arc<str>, Arc<str>>,
 }
 
 pub(super) struct Shared {
@@ -238,6 +242,12 @@ impl Worker {
                 inner
                     .outbox
                     .push_to(Some(Arc::from(topic.as_str())), Arc::from(ONLINE));
+            }
+            if was_down {
+                let again: Vec<_> = inner.retained.clone().into_iter().collect();
+                for (topic, payload) in again {
+                    inner.outbox.push_to(Some(topic), payload);
+                }
             }
             was_down.then(|| inner.outbox.dropped - inner.dropped_before_outage)
         };
