@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use serde::{Serialize, Serializer};
 
-use crate::core::changes::{CHANGE_NAME, Change};
+use crate::core::changes::{CHANGE_NAME, Change, unix_nanos};
 use crate::result::{Classification, RegionResult};
 
 /// The longest model, classifier, provider or region name (zone or ROI type) and the
@@ -225,6 +225,14 @@ struct ChangeLine<'a> {
     #[serde(rename = "new-label")]
     new_label: Option<Text<'a>>,
     score: Option<f64>,
+    #[serde(rename = "previous-label")]
+    previous_label: Option<Text<'a>>,
+    /// Nanoseconds the old label held; null for the first result.
+    #[serde(rename = "previous-duration")]
+    previous_duration: Option<u64>,
+    /// Nanoseconds since 1970-01-01 UTC when the change was decided.
+    #[serde(rename = "wall-time")]
+    wall_time: u64,
 }
 
 /// One JSON object on one line, without the trailing newline, for one change event seen
@@ -241,6 +249,11 @@ pub fn change_line(change: &Change, times: &Times) -> String {
         old_label: change.old_label.as_deref().map(Text),
         new_label: change.new_label.as_deref().map(Text),
         score: change.score.filter(|s| s.is_finite()),
+        previous_label: change.old_label.as_deref().map(Text),
+        previous_duration: change
+            .old_duration
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        wall_time: unix_nanos(change.wall_time),
     };
     serde_json::to_string(&line).unwrap_or_else(|e| {
         serde_json::json!({ "error": format!("cannot serialise change: {e}") }).to_string()
@@ -274,6 +287,9 @@ mod tests {
             old_label: None,
             new_label: Some("espresso".into()),
             score: Some(0.75),
+            old_duration: None,
+            wall_time: std::time::SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_millis(1_800_000_000_123),
         };
         let times = Times {
             pts: Some(40_000_000),
@@ -284,7 +300,8 @@ mod tests {
             change_line(&change, &times),
             concat!(
                 r#"{"event":"imgclassify-change","pts":40000000,"running-time":40000000,"stream-time":null,"#,
-                r#""classifier":"doors","target":"zones","zone":"back \"door\"","old-label":null,"new-label":"espresso","score":0.75}"#
+                r#""classifier":"doors","target":"zones","zone":"back \"door\"","old-label":null,"new-label":"espresso","score":0.75,"#,
+                r#""previous-label":null,"previous-duration":null,"wall-time":1800000000123000000}"#
             )
         );
     }

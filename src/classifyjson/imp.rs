@@ -14,10 +14,11 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::home_assistant::{self, HomeAssistant};
 use super::mqtt::{self, MqttSink, Stats, TooLarge};
 use super::mqtt_location::Broker;
 use super::output::Output;
-use super::state::{Destination, State, WriteFailure};
+use super::state::{Destination, Filters, State, WriteFailure};
 use crate::core::lock::lock;
 use crate::jsonlines::Times;
 use crate::property;
@@ -131,7 +132,10 @@ impl ClassifyJson {
         running.unwrap_or_else(|| *lock(&self.last_stats))
     }
 
-    fn start_mqtt(&self, settings: &Settings) -> Result<MqttSink, gst::ErrorMessage> {
+    fn start_mqtt(
+        &self,
+        settings: &Settings,
+    ) -> Result<(MqttSink, Option<HomeAssistant>), gst::ErrorMessage> {
         let location = settings.location.as_deref().and_then(Path::to_str);
         let Some(location) = location else {
             return Err(gst::error_msg!(
@@ -158,8 +162,13 @@ impl ClassifyJson {
                 ["use mqtts:// (TLS) for a broker on another machine"]
             );
         }
+        let home_assistant = settings.home_assistant(&broker, &self.obj().name());
+        let availability = home_assistant
+            .as_ref()
+            .map(HomeAssistant::availability_topic);
         let element = self.obj().upcast_ref::<gst::Element>().downgrade();
-        let sink = MqttSink::connect(settings.mqtt_config(broker), element).map_err(|f| {
+        let config = settings.mqtt_config(broker, availability);
+        let sink = MqttSink::connect(config, element).map_err(|f| {
             let domain = if f.refused_credentials {
                 gst::ResourceError::NotAuthorized
             } else {
@@ -169,7 +178,7 @@ impl ClassifyJson {
         })?;
         gst::debug!(CAT, imp = self, "publishing JSON lines to {}", sink.name);
         *lock(&self.last_stats) = Stats::default();
-        Ok(sink)
+        Ok((sink, home_assistant))
     }
 
     /// At EOS: waits (bounded by flush-timeout, ended by a change to NULL) for the broker
@@ -217,6 +226,29 @@ impl ClassifyJson {
     }
 }
 
+/// `home-assistant=true` publishes to a broker, under a prefix MQTT can publish to.
+fn home_assistant_usable(settings: &Settings) -> Result<(), gst::ErrorMessage> {
+    if !settings.is_mqtt() {
+        return Err(gst::error_msg!(
+            gst::ResourceError::Settings,
+            ("home-assistant=true needs an MQTT location"),
+            ["set location=mqtt://HOST:PORT/TOPIC"]
+        ));
+    }
+    let prefix = &settings.home_assistant_prefix;
+    if prefix.is_empty() || prefix.contains(['+', '#']) {
+        return Err(gst::error_msg!(
+            gst::ResourceError::Settings,
+            (
+                "invalid home-assistant-prefix '{}': it must be a topic without '+' or '#'",
+                prefix
+            ),
+            ["leave it unset for Home Assistant's default, homeassistant"]
+        ));
+    }
+    Ok(())
+}
+
 #[glib::object_subclass]
 impl ObjectSubclass for ClassifyJson {
     const NAME: &'static str = "GstClassifyJson";
@@ -250,6 +282,33 @@ impl ObjectImpl for ClassifyJson {
                     .nick("Changes only")
                     .blurb("Write only change events: one line (\"event\":\"imgclassify-change\") each time the top-1 label of a zone, or of the whole frame, changes; the first result counts as a change from none. Overrides new-results-only. Read at start")
                     .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("change-confirm")
+                    .nick("Change confirm")
+                    .blurb("Milliseconds of stream time (PTS) a new top-1 label must hold before it is a change \
+                            (changes-only, home-assistant); shorter flickers write nothing; 0 = at once. Read at start")
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("home-assistant")
+                    .nick("Home Assistant")
+                    .blurb("With an mqtt:// location: publish Home Assistant MQTT discovery configs, one sensor per \
+                            zone or frame classifier whose state is its label, retained states and an availability \
+                            topic with a last will (docs/home-assistant.md). Read at start")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("home-assistant-prefix")
+                    .nick("Home Assistant prefix")
+                    .blurb("Home Assistant's MQTT discovery prefix. Read at start")
+                    .default_value(Some(home_assistant::DEFAULT_PREFIX))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("home-assistant-device")
+                    .nick("Home Assistant device")
+                    .blurb("The device name the sensors belong to, and the start of their ids; unset: the element's \
+                            name. Read at start")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("username")
@@ -354,6 +413,19 @@ impl ObjectImpl for ClassifyJson {
             "append" => s.append = value.get().unwrap_or(false),
             "new-results-only" => s.new_results_only = value.get().unwrap_or(false),
             "changes-only" => s.changes_only = value.get().unwrap_or(false),
+            "change-confirm" => s.change_confirm_ms = value.get().unwrap_or(0),
+            "home-assistant" => s.home_assistant = value.get().unwrap_or(false),
+            "home-assistant-prefix" => {
+                if let Some(prefix) = text(value) {
+                    s.home_assistant_prefix =
+                        prefix.unwrap_or_else(|| home_assistant::DEFAULT_PREFIX.into());
+                }
+            }
+            "home-assistant-device" => {
+                if let Some(device) = text(value) {
+                    s.home_assistant_device = device;
+                }
+            }
             "username" => {
                 if let Some(user) = text(value) {
                     s.username = user;
@@ -416,6 +488,10 @@ impl ObjectImpl for ClassifyJson {
             "append" => s.append.to_value(),
             "new-results-only" => s.new_results_only.to_value(),
             "changes-only" => s.changes_only.to_value(),
+            "change-confirm" => s.change_confirm_ms.to_value(),
+            "home-assistant" => s.home_assistant.to_value(),
+            "home-assistant-prefix" => s.home_assistant_prefix.to_value(),
+            "home-assistant-device" => s.home_assistant_device.to_value(),
             "username" => s.username.to_value(),
             "ca-file" => s.ca_file.to_value(),
             "mqtt-qos" | "qos" => s.qos.to_value(),
@@ -472,18 +548,24 @@ impl BaseTransformImpl for ClassifyJson {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
-        let destination = if settings.is_mqtt() {
-            Destination::Mqtt(Arc::new(self.start_mqtt(&settings)?))
+        if settings.home_assistant {
+            home_assistant_usable(&settings)?;
+        }
+        let (destination, home_assistant) = if settings.is_mqtt() {
+            let (sink, home_assistant) = self.start_mqtt(&settings)?;
+            (Destination::Mqtt(Arc::new(sink)), home_assistant)
         } else {
             let output = Output::open(settings.path(), settings.append)?;
             gst::debug!(CAT, imp = self, "writing JSON lines to {}", output.name);
-            Destination::Output(output)
+            (Destination::Output(output), None)
         };
-        let state = State::new(
-            destination,
-            settings.new_results_only,
-            settings.changes_only,
-        );
+        let filters = Filters {
+            new_results_only: settings.new_results_only,
+            changes_only: settings.changes_only,
+            change_confirm: Duration::from_millis(settings.change_confirm_ms.into()),
+            home_assistant,
+        };
+        let state = State::new(destination, filters);
         // A state left from an earlier run is dropped (its MQTT thread joined) unlocked.
         let earlier = lock(&self.state).replace(state);
         drop(earlier);

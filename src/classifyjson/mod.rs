@@ -5,6 +5,7 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod home_assistant;
 mod imp;
 mod mqtt;
 mod mqtt_location;

@@ -12,9 +12,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use gst::glib;
-use rumqttc::{AsyncClient, MqttOptions, QoS, TlsConfiguration, Transport};
+use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
 use tokio::sync::Notify;
 
+use super::home_assistant::OFFLINE;
 use super::mqtt_location::Broker;
 use super::mqtt_queue::{Bounds, Outbox};
 use super::mqtt_tls;
@@ -60,6 +61,8 @@ pub struct Config {
     pub client_id: String,
     pub retain: bool,
     pub queue: Bounds,
+    /// Home Assistant's availability topic, which gets the last will "offline".
+    pub availability: Option<String>,
 }
 
 /// A line `publish` dropped because no MQTT message may be that large.
@@ -114,6 +117,7 @@ impl MqttSink {
                 stopping: false,
                 interrupted: false,
                 dropped_before_outage: 0,
+                retained: Default::default(),
             }),
             changed: Condvar::new(),
             wake: Notify::new(),
@@ -129,6 +133,7 @@ impl MqttSink {
             tls: cfg.broker.tls,
             name: name.clone(),
             element,
+            availability: cfg.availability.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("classifyjson-mqtt".into())
@@ -190,6 +195,17 @@ impl MqttSink {
         lock(&self.shared.inner).outbox.push(Arc::from(line));
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    /// Queues one retained message for `topic` (Home Assistant's), and keeps it to send
+    /// again after a reconnect; never blocks.
+    pub fn publish_retained(&self, topic: &str, payload: &str) {
+        let (topic, payload): (Arc<str>, Arc<str>) = (Arc::from(topic), Arc::from(payload));
+        let mut inner = lock(&self.shared.inner);
+        inner.retained.insert(topic.clone(), payload.clone());
+        inner.outbox.push_to(Some(topic), payload);
+        drop(inner);
+        self.shared.wake.notify_one();
     }
 
     /// Waits at most `timeout` until every queued message is delivered, or until
@@ -264,6 +280,9 @@ fn options(cfg: &Config) -> Result<MqttOptions, Failure> {
         .set_clean_session(true)
         .set_max_packet_size(MAX_PACKET, MAX_PACKET)
         .set_inflight(100);
+    if let Some(topic) = &cfg.availability {
+        o.set_last_will(LastWill::new(topic, OFFLINE, QoS::AtLeastOnce, true));
+    }
     if cfg.username.is_some() || cfg.password.is_some() {
         o.set_credentials(
             cfg.username.clone().unwrap_or_default(),

@@ -12,7 +12,13 @@ use std::sync::Arc;
 struct Message {
     seq: u64,
     payload: Arc<str>,
+    /// A topic of its own, published retained (Home Assistant's); None for the
+    /// element's topic and `retain` setting.
+    topic: Option<Arc<str>>,
 }
+
+/// A message to hand to the client: its own topic (retained), or None for the element's.
+pub type Handed = (Option<Arc<str>>, Arc<str>);
 
 /// How much the queue holds at most (`queue-size`, `queue-bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,10 +72,19 @@ impl Outbox {
 
     /// Queues `payload`; returns how many old messages were dropped to make room.
     pub fn push(&mut self, payload: Arc<str>) -> u64 {
+        self.push_to(None, payload)
+    }
+
+    /// Queues `payload` for `topic` (retained), or for the element's topic if None.
+    pub fn push_to(&mut self, topic: Option<Arc<str>>, payload: Arc<str>) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.waiting_bytes += payload.len();
-        self.waiting.push_back(Message { seq, payload });
+        self.waiting.push_back(Message {
+            seq,
+            payload,
+            topic,
+        });
         self.trim()
     }
 
@@ -92,16 +107,22 @@ impl Outbox {
     }
 
     /// The next message to hand to the client, while fewer than `window` are in flight.
+    #[cfg(test)]
     pub fn take(&mut self, window: usize) -> Option<Arc<str>> {
+        self.take_to(window).map(|(_, payload)| payload)
+    }
+
+    /// The next message and its own topic, if it has one; see `take`.
+    pub fn take_to(&mut self, window: usize) -> Option<Handed> {
         if self.in_flight() >= window {
             return None;
         }
         let m = self.waiting.pop_front()?;
-        let payload = m.payload.clone();
-        self.waiting_bytes = self.waiting_bytes.saturating_sub(payload.len());
-        self.flight_bytes += payload.len();
+        let handed = (m.topic.clone(), m.payload.clone());
+        self.waiting_bytes = self.waiting_bytes.saturating_sub(m.payload.len());
+        self.flight_bytes += m.payload.len();
         self.handed.push_back(m);
-        Some(payload)
+        Some(handed)
     }
 
     /// The client could not take the last message from `take`: it waits again.
@@ -331,5 +352,17 @@ mod tests {
         o.sent(0);
         assert!(o.is_empty());
         assert_eq!(o.delivered, 1);
+    }
+
+    #[test]
+    fn a_message_for_its_own_topic_keeps_it_through_a_reconnect() {
+        let mut o = Outbox::new(count(10));
+        o.push(msg(1));
+        o.push_to(Some("ha/state".into()), msg(2));
+        assert_eq!(o.take_to(10), Some((None, msg(1))));
+        assert_eq!(o.take_to(10), Some((Some("ha/state".into()), msg(2))));
+        o.requeue();
+        assert_eq!(o.take_to(10), Some((None, msg(1))));
+        assert_eq!(o.take_to(10), Some((Some("ha/state".into()), msg(2))));
     }
 }

@@ -3,6 +3,7 @@
 //! acknowledgements, reconnects with back-off, and posts one warning per outage (and an
 //! INFO with the number dropped when it is over). Also what it shares with `mqtt`.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use rumqttc::{
 };
 use tokio::sync::Notify;
 
-use super::mqtt_queue::{Bounds, Outbox};
+use super::home_assistant::{OFFLINE, ONLINE};
+use super::mqtt_queue::{Bounds, Handed, Outbox};
 use crate::core::lock::lock;
 
 /// Messages handed to the client and not yet acknowledged, at most. Below rumqttc's
@@ -51,6 +53,9 @@ pub(super) struct Inner {
     pub(super) interrupted: bool,
     /// `outbox.dropped` when the current outage began.
     pub(super) dropped_before_outage: u64,
+    /// The last retained message of each topic of its own (Home Assistant's), sent
+    /// again after a reconnect: a broker restarted without persistence forgot them.
+    pub(super) retained: BTreeMap<Arc<str>, Arc<str>>,
 }
 
 pub(super) struct Shared {
@@ -107,6 +112,9 @@ pub(super) struct Worker {
     pub(super) tls: bool,
     pub(super) name: String,
     pub(super) element: glib::WeakRef<gst::Element>,
+    /// Home Assistant's availability topic: "online" on every connect, "offline" on a
+    /// clean stop (and as the last will, set in the options).
+    pub(super) availability: Option<String>,
 }
 
 impl Worker {
@@ -198,21 +206,22 @@ impl Worker {
     /// The lock is not held while handing over: on two busy cores this thread can be
     /// preempted, and the streaming thread must never wait for it.
     fn feed(&self) {
-        let batch: Vec<Arc<str>> = {
+        let batch: Vec<Handed> = {
             let mut inner = lock(&self.shared.inner);
             if inner.link != Link::Up {
                 return;
             }
-            std::iter::from_fn(|| inner.outbox.take(WINDOW)).collect()
+            std::iter::from_fn(|| inner.outbox.take_to(WINDOW)).collect()
         };
         // Only this thread changes what was handed, so a failure can give back the rest.
-        for (i, payload) in batch.iter().enumerate() {
-            let sent = self.client.try_publish(
-                self.topic.as_str(),
-                self.qos,
-                self.retain,
-                payload.as_bytes().to_vec(),
-            );
+        for (i, (topic, payload)) in batch.iter().enumerate() {
+            let (topic, retain) = match topic {
+                Some(own) => (own.as_ref(), true),
+                None => (self.topic.as_str(), self.retain),
+            };
+            let sent =
+                self.client
+                    .try_publish(topic, self.qos, retain, payload.as_bytes().to_vec());
             if sent.is_err() {
                 let mut inner = lock(&self.shared.inner);
                 for _ in i..batch.len() {
@@ -228,6 +237,18 @@ impl Worker {
             let mut inner = lock(&self.shared.inner);
             let was_down = inner.link == Link::Down;
             inner.link = Link::Up;
+            // After the last will may have said "offline": every connect says "online".
+            if let Some(topic) = &self.availability {
+                inner
+                    .outbox
+                    .push_to(Some(Arc::from(topic.as_str())), Arc::from(ONLINE));
+            }
+            if was_down {
+                let again: Vec<_> = inner.retained.clone().into_iter().collect();
+                for (topic, payload) in again {
+                    inner.outbox.push_to(Some(topic), payload);
+                }
+            }
             was_down.then(|| inner.outbox.dropped - inner.dropped_before_outage)
         };
         if first {
@@ -278,7 +299,17 @@ impl Worker {
 
     /// Says DISCONNECT to the broker, waiting briefly for it to go out.
     async fn goodbye(&self, eventloop: &mut EventLoop) {
-        if lock(&self.shared.inner).link != Link::Up || self.client.try_disconnect().is_err() {
+        if lock(&self.shared.inner).link != Link::Up {
+            return;
+        }
+        // Before DISCONNECT, which makes the broker drop the last will: a clean stop
+        // says "offline" itself.
+        if let Some(topic) = &self.availability {
+            let _ = self
+                .client
+                .try_publish(topic.as_str(), QoS::AtLeastOnce, true, OFFLINE);
+        }
+        if self.client.try_disconnect().is_err() {
             return;
         }
         let _ = tokio::time::timeout(DISCONNECT_WAIT, async {

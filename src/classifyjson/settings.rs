@@ -4,6 +4,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::home_assistant::{self, HomeAssistant};
 use super::mqtt;
 use super::mqtt_location::{self, Broker};
 use super::mqtt_queue::Bounds;
@@ -46,6 +47,11 @@ pub struct Settings {
     pub queue_size: u32,
     pub queue_bytes: u32,
     pub flush_timeout_s: u32,
+    pub change_confirm_ms: u32,
+    pub home_assistant: bool,
+    pub home_assistant_prefix: String,
+    /// None: the element's name.
+    pub home_assistant_device: Option<String>,
 }
 
 impl Default for Settings {
@@ -64,6 +70,10 @@ impl Default for Settings {
             queue_size: DEFAULT_QUEUE_SIZE,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             flush_timeout_s: DEFAULT_FLUSH_TIMEOUT_S,
+            change_confirm_ms: 0,
+            home_assistant: false,
+            home_assistant_prefix: home_assistant::DEFAULT_PREFIX.into(),
+            home_assistant_device: None,
         }
     }
 }
@@ -85,7 +95,18 @@ impl Settings {
             .is_some_and(|l| mqtt_location::is_mqtt(l.as_os_str().as_bytes()))
     }
 
-    pub fn mqtt_config(&self, broker: Broker) -> mqtt::Config {
+    /// Home Assistant's sensors for an element named `element` publishing to `broker`.
+    pub fn home_assistant(&self, broker: &Broker, element: &str) -> Option<HomeAssistant> {
+        let device = self
+            .home_assistant_device
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .unwrap_or(element);
+        self.home_assistant
+            .then(|| HomeAssistant::new(&self.home_assistant_prefix, device, &broker.topic))
+    }
+
+    pub fn mqtt_config(&self, broker: Broker, availability: Option<String>) -> mqtt::Config {
         mqtt::Config {
             broker,
             username: self.username.clone().filter(|u| !u.is_empty()),
@@ -102,6 +123,7 @@ impl Settings {
                 messages: self.queue_size as usize,
                 bytes: self.queue_bytes as usize,
             },
+            availability,
         }
     }
 }

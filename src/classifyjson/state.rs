@@ -1,14 +1,16 @@
 //! What one run of `classifyjson` holds from start to stop: where its lines go and the
-//! filters (`new-results-only`, `changes-only`) that remember earlier buffers. They live
-//! together so that writing a buffer takes one lock.
+//! filters (`new-results-only`, `changes-only`, `home-assistant`) that remember earlier
+//! buffers. They live together so that writing a buffer takes one lock.
 
 use std::io;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
+use super::home_assistant::HomeAssistant;
 use super::mqtt::{MqttSink, Stats, TooLarge};
 use super::new_results::NewResults;
 use super::output::Output;
-use crate::core::changes::Tracker;
+use crate::core::changes::{Change, Seen, Tracker};
 use crate::jsonlines::{self, Times};
 use crate::result::Classification;
 
@@ -20,12 +22,27 @@ pub enum Destination {
     Mqtt(Arc<MqttSink>),
 }
 
+/// What a run writes besides its destination, from the properties read at start.
+#[derive(Debug, Default)]
+pub struct Filters {
+    pub new_results_only: bool,
+    pub changes_only: bool,
+    /// `change-confirm`.
+    pub change_confirm: Duration,
+    /// `home-assistant=true` with an MQTT location.
+    pub home_assistant: Option<HomeAssistant>,
+}
+
 pub struct State {
     pub destination: Destination,
     /// With `new-results-only`.
     new_results: Option<NewResults>,
-    /// With `changes-only`, which overrides `new-results-only`.
+    /// With `changes-only` (which overrides `new-results-only`) or `home-assistant`.
     changes: Option<Tracker>,
+    changes_only: bool,
+    home_assistant: Option<HomeAssistant>,
+    /// Stands in for the PTS of buffers that have none, for `change-confirm`.
+    started: Instant,
 }
 
 /// A line the file or standard output did not take.
@@ -37,25 +54,31 @@ pub struct WriteFailure {
 }
 
 impl State {
-    pub fn new(destination: Destination, new_results_only: bool, changes_only: bool) -> State {
+    pub fn new(destination: Destination, filters: Filters) -> State {
+        let track = filters.changes_only || filters.home_assistant.is_some();
         State {
             destination,
-            new_results: new_results_only.then(NewResults::default),
-            changes: changes_only.then(Tracker::default),
+            new_results: filters.new_results_only.then(NewResults::default),
+            changes: track.then(|| Tracker::new(filters.change_confirm)),
+            changes_only: filters.changes_only,
+            home_assistant: filters.home_assistant,
+            started: Instant::now(),
         }
     }
 
     /// Writes what `results` bring: with `changes-only` a line per change, otherwise one
-    /// line for the results (with `new-results-only`, those not written before). Returns
-    /// the first line too large for MQTT since start, for the caller to warn about once
-    /// this state's lock is released.
+    /// line for the results (with `new-results-only`, those not written before). With
+    /// `home-assistant`, changes also publish the sensors' states. Returns the first line
+    /// too large for MQTT since start, for the caller to warn about once this state's
+    /// lock is released.
     pub fn write(
         &mut self,
         mut results: Vec<Classification>,
         times: &Times,
     ) -> Result<Option<TooLarge>, WriteFailure> {
-        if let Some(tracker) = self.changes.as_mut() {
-            let changes: Vec<_> = results.iter().flat_map(|r| tracker.update(r)).collect();
+        let changes = self.changes(&results, times);
+        self.publish_states(&changes, times);
+        if self.changes_only {
             let mut first = None;
             for change in &changes {
                 first = first.or(self.write_line(&jsonlines::change_line(change, times))?);
@@ -68,6 +91,36 @@ impl State {
         match jsonlines::line(&results, times) {
             Some(line) => self.write_line(&line),
             None => Ok(None),
+        }
+    }
+
+    fn changes(&mut self, results: &[Classification], times: &Times) -> Vec<Change> {
+        let Some(tracker) = self.changes.as_mut() else {
+            return Vec::new();
+        };
+        let seen = Seen {
+            at: times
+                .pts
+                .map_or_else(|| self.started.elapsed(), Duration::from_nanos),
+            wall: SystemTime::now(),
+        };
+        results
+            .iter()
+            .flat_map(|r| tracker.update(r, seen))
+            .collect()
+    }
+
+    /// Home Assistant's sensors: each change publishes its place's state.
+    fn publish_states(&mut self, changes: &[Change], times: &Times) {
+        let (Some(ha), Destination::Mqtt(sink)) = (self.home_assistant.as_mut(), &self.destination)
+        else {
+            return;
+        };
+        for change in changes {
+            let line = jsonlines::change_line(change, times);
+            for message in ha.on_change(change, &line) {
+                sink.publish_retained(&message.topic, &message.payload);
+            }
         }
     }
 
@@ -163,7 +216,12 @@ mod tests {
             name: "'test.jsonl'".into(),
             lines: 0,
         };
-        State::new(Destination::Output(output), new_only, changes)
+        let filters = Filters {
+            new_results_only: new_only,
+            changes_only: changes,
+            ..Filters::default()
+        };
+        State::new(Destination::Output(output), filters)
     }
 
     fn result(label: &str, seq: u64) -> Vec<Classification> {

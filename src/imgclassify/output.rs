@@ -7,7 +7,7 @@ use gst::prelude::*;
 use gst_base::prelude::*;
 
 use super::{CAT, Mode};
-use crate::core::changes::{CHANGE_NAME, Change};
+use crate::core::changes::{CHANGE_NAME, Change, unix_nanos};
 use crate::core::postprocess::NON_FINITE;
 use crate::core::regions;
 use crate::core::stats::Stats;
@@ -176,7 +176,9 @@ pub fn post_result(element: &super::ImgClassify, result: &Classification, buf: &
 
 /// Posts an `imgclassify-change` element message. `zone` is NULL for the whole frame,
 /// `old-label` NULL for the first result, `new-label` NULL when no label passes
-/// `threshold`; `score` is the new label's (0 without one).
+/// `threshold`; `score` is the new label's (0 without one). `previous-label` repeats
+/// `old-label` beside `previous-duration`, how long it held (NONE for the first result);
+/// `wall-time` is when the change was decided, in nanoseconds since 1970 (UTC).
 fn post_change(element: &super::ImgClassify, change: &Change, pts: Option<gst::ClockTime>) {
     let s = gst::Structure::builder(CHANGE_NAME)
         .field("classifier", &change.classifier)
@@ -187,6 +189,14 @@ fn post_change(element: &super::ImgClassify, change: &Change, pts: Option<gst::C
         .field("score", change.score.unwrap_or(0.0))
         .field("pts", pts)
         .field("running-time", times(element, pts).0)
+        .field("previous-label", &change.old_label)
+        .field(
+            "previous-duration",
+            change
+                .old_duration
+                .and_then(|d| gst::ClockTime::try_from(d).ok()),
+        )
+        .field("wall-time", unix_nanos(change.wall_time))
         .build();
     let msg = gst::message::Element::builder(s).src(element).build();
     let _ = element.post_message(msg);

@@ -30,6 +30,8 @@ pub struct FrameSettings {
     pub post_changes: bool,
     /// `reclassify-interval`, `reclassify-growth`, `object-timeout`.
     pub reclassify: Reclassify,
+    /// How long a new top-1 label must hold before it is a change (`change-confirm`).
+    pub change_confirm_ms: u32,
 }
 
 /// Which ROIs `target=regions` classifies: the properties as set, and the filter parsed

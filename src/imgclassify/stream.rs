@@ -8,12 +8,13 @@ mod tracked;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::frame::VideoInput;
 use super::output::Notice;
 use super::settings::FrameInputs;
 use super::{Mode, ResizeMode, Target};
-use crate::core::changes::Tracker;
+use crate::core::changes::{Seen, Tracker};
 use crate::core::classifier::Classifier;
 use crate::core::job::{Job, Outcome, Prepared, What};
 use crate::core::loading::Loaded;
@@ -66,6 +67,8 @@ pub struct Stream {
     /// The last top-1 label of the frame and of each zone, for change events. Kept
     /// across flushes and caps changes, so a scene that did not change posts nothing.
     changes: Tracker,
+    /// Stands in for the PTS of buffers that have none, for `change-confirm`.
+    started: Instant,
     /// Warnings already posted this run, so a bad stream does not flood the bus.
     warned_frame: bool,
     warned_scores: bool,
@@ -124,6 +127,7 @@ impl Stream {
             video: None,
             zones: None,
             changes: Tracker::default(),
+            started: Instant::now(),
             warned_frame: false,
             warned_scores: false,
             outage: false,
@@ -205,10 +209,19 @@ impl Stream {
             self.take(outcome, notices)?;
         }
         let carried = self.schedule.carried(frame);
-        if let Some(c) = carried.as_ref().filter(|c| c.first_sight) {
+        // Every buffer that carries a result is seen, not only the first: a label held
+        // by carried results (`inference-interval`, `mode=async`) confirms on the first
+        // buffer past `change-confirm`, as in `classifyjson`, which sees every buffer.
+        if let Some(c) = carried.as_ref() {
             // Tracked whether posted or not, so turning `post-changes` on mid-stream
             // posts only what changes from then on.
-            for change in self.changes.update(&c.result) {
+            self.changes
+                .set_confirm(Duration::from_millis(settings.change_confirm_ms.into()));
+            let seen = Seen {
+                at: self.stream_time(input.buf),
+                wall: SystemTime::now(),
+            };
+            for change in self.changes.update(&c.result, seen) {
                 if settings.post_changes {
                     notices.push(Notice::Change {
                         change,
@@ -218,6 +231,15 @@ impl Stream {
             }
         }
         Ok(carried)
+    }
+
+    /// The time `change-confirm` counts in: the PTS, or for a buffer without one the
+    /// time since the stream started.
+    fn stream_time(&self, buf: &gst::BufferRef) -> Duration {
+        buf.pts().map_or_else(
+            || self.started.elapsed(),
+            |pts| Duration::from_nanos(pts.nseconds()),
+        )
     }
 
     fn check_duplicate(

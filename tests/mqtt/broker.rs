@@ -116,8 +116,17 @@ impl Broker {
         Broker::start_with(|_| None)
     }
 
+    /// A broker that forgets everything when it stops, retained messages included.
+    pub fn start_forgetful() -> Broker {
+        Broker::start_as(|_| None, false)
+    }
+
     /// `tls` makes the certificates in the broker's folder, or none.
     pub fn start_with(tls: impl FnOnce(&Path) -> Option<Certs>) -> Broker {
+        Broker::start_as(tls, true)
+    }
+
+    fn start_as(tls: impl FnOnce(&Path) -> Option<Certs>, persistence: bool) -> Broker {
         let dir = tempfile::tempdir().expect("temporary folder");
         let pw = dir.path().join("passwords");
         run(Command::new("mosquitto_passwd")
@@ -128,7 +137,7 @@ impl Broker {
         // Persistence keeps the subscriber's session and its queued messages over a restart.
         let mut conf = format!(
             "per_listener_settings false\nallow_anonymous false\npassword_file {}\n\
-             persistence true\npersistence_location {}/\nmax_queued_messages 100000\n\
+             persistence {persistence}\npersistence_location {}/\nmax_queued_messages 100000\n\
              listener {port} 127.0.0.1\n",
             pw.display(),
             dir.path().display()

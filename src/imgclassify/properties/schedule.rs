@@ -76,6 +76,16 @@ pub(super) fn properties() -> Vec<Property> {
             |s| s.frame.post_changes.to_value(),
             |s, v| put(&mut s.frame.post_changes, get(v)?),
         ),
+        prop(
+            UInt::builder("change-confirm")
+                .nick("Change confirm")
+                .blurb("Milliseconds of stream time (PTS) a new top-1 label must hold before it is a change (post-changes); shorter flickers post nothing; 0 = at once")
+                .default_value(0)
+                .mutable_playing()
+                .build(),
+            |s| s.frame.change_confirm_ms.to_value(),
+            |s, v| put(&mut s.frame.change_confirm_ms, get(v)?),
+        ),
         Property {
             spec: glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                 .nick("Statistics")
