@@ -23,8 +23,12 @@
 //! gets a ClsMtd related to nothing.
 
 use gst_analytics::prelude::*;
-use gst_analytics::{AnalyticsClassificationMtd, AnalyticsODMtd, AnalyticsRelationMeta, RelTypes};
+use gst_analytics::{
+    AnalyticsClassificationMtd, AnalyticsODMtd, AnalyticsRelationMeta, AnalyticsTrackingMtd,
+    RelTypes,
+};
 
+use crate::core::regions::Candidate;
 use crate::result::{Classification, RegionResult, Target};
 
 /// One ClsMtd's (label, confidence) pairs, best first.
@@ -91,6 +95,44 @@ pub fn detections(buffer: &gst::BufferRef) -> Vec<Detection> {
                 obj_type: od.obj_type().map(|q| q.as_str().to_string()),
                 rect: (loc.x.into(), loc.y.into(), loc.w.into(), loc.h.into()),
             })
+        })
+        .collect()
+}
+
+/// A tracker's id as a region's `roi_id`: negative, so that it never equals a detector's
+/// ROI id, and never 0, which means "no id" to the tracking of `reclassify-interval`.
+pub fn tracked_roi_id(tracking_id: u64) -> i32 {
+    -1 - (tracking_id % i32::MAX as u64) as i32
+}
+
+/// The detections that come only as a `GstAnalyticsODMtd` (GStreamer 1.26's tensor
+/// decoders add no ROI meta), as regions to classify: every ODMtd that no ROI meta in
+/// `rois` covers (IoU below [`MIN_IOU`]). The type is the ODMtd's object type, so
+/// `region-types` matches it. A `GstAnalyticsTrackingMtd` related to the ODMtd (either
+/// way) gives the object its identity through [`tracked_roi_id`]; without one the
+/// region's id is 0 and the element's own tracker follows it.
+pub fn detection_candidates(buffer: &gst::BufferRef, rois: &[Candidate]) -> Vec<Candidate> {
+    let Some(meta) = buffer.meta::<AnalyticsRelationMeta>() else {
+        return Vec::new();
+    };
+    let tracks: Vec<(u32, u64)> = meta
+        .iter::<AnalyticsTrackingMtd>()
+        .map(|t| (t.id(), t.info().0))
+        .collect();
+    let related = |a: u32, b: u32| meta.relation(a, b) != RelTypes::NONE;
+    detections(buffer)
+        .into_iter()
+        .filter(|d| rois.iter().all(|r| iou(r.rect, d.rect) < MIN_IOU))
+        .map(|d| {
+            let track = tracks
+                .iter()
+                .find(|(t, _)| related(d.id, *t) || related(*t, d.id))
+                .map(|(_, id)| *id);
+            Candidate {
+                roi_id: track.map_or(0, tracked_roi_id),
+                roi_type: d.obj_type.unwrap_or_default(),
+                rect: d.rect,
+            }
         })
         .collect()
 }

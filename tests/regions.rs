@@ -317,8 +317,9 @@ fn each_region_gets_a_cls_mtd_related_to_the_detections_od_mtd() {
     let out = h.push_and_pull(input).expect("out");
     assert_eq!(
         classifications(&out).len(),
-        2,
-        "one ClsMtd per region, none for the frame"
+        3,
+        "one ClsMtd per region (the person's box has no ROI meta and is one too), none \
+         for the frame"
     );
     let related = classified_detections(&out);
     let top1 = |od: u32| -> Option<String> {
@@ -333,8 +334,18 @@ fn each_region_gets_a_cls_mtd_related_to_the_detections_od_mtd() {
         ["Egyptian cat", "tiger cat", "tabby"].contains(&cat.as_str()),
         "{cat}"
     );
-    let (_, unrelated) = related.iter().find(|(id, _)| *id == ods[2]).expect("od");
-    assert!(unrelated.is_empty());
+    // The detection with no ROI meta is classified too, as a region of type "person"
+    // with id 0, and its ClsMtd is related to it.
+    let (_, person) = related.iter().find(|(id, _)| *id == ods[2]).expect("od");
+    assert_eq!(person.len(), 1, "{person:?}");
+    let listed = Classification::from_buffer(&out).expect("meta");
+    let region = listed
+        .regions
+        .iter()
+        .find(|r| r.roi_type == "person")
+        .expect("the person's region");
+    assert_eq!((region.roi_id, region.rect), (0, (300, 500, 100, 100)));
+    assert_eq!(person[0][0].0, region.labels[0]);
     // The ClsMtd's levels are the region's scores.
     let meta = Classification::from_buffer(&out).expect("meta");
     let (_, coffee) = related.iter().find(|(id, _)| *id == ods[1]).expect("od");

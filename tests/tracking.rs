@@ -82,6 +82,11 @@ impl Sprite {
 
 /// Frame `f`: the sprites on grey, drawn in order, with one "object" ROI meta each.
 fn frame(sprites: &[Sprite], f: u64) -> gst::Buffer {
+    painted(sprites, f, true)
+}
+
+/// Frame `f`: the sprites on grey, with their ROI metas or without.
+fn painted(sprites: &[Sprite], f: u64, rois: bool) -> gst::Buffer {
     let mut pixels = vec![128u8; W * H * 3];
     for s in sprites {
         let Some((x, y, w, h)) = s.rect(f) else {
@@ -97,7 +102,7 @@ fn frame(sprites: &[Sprite], f: u64) -> gst::Buffer {
     {
         let b = buffer.get_mut().expect("writable");
         b.set_pts(gst::ClockTime::from_nseconds(f * 1_000_000_000 / 30));
-        for s in sprites {
+        for s in sprites.iter().filter(|_| rois) {
             if let Some(rect) = s.rect(f) {
                 let mut roi = gst_video::VideoRegionOfInterestMeta::add(b, "object", rect);
                 roi.set_id(s.roi_id);
@@ -117,6 +122,15 @@ struct Outcome {
 }
 
 fn run(sprites: &[Sprite], frames: u64, props: &[(&str, &str)]) -> Outcome {
+    run_with(sprites, frames, props, frame)
+}
+
+fn run_with(
+    sprites: &[Sprite],
+    frames: u64,
+    props: &[(&str, &str)],
+    frame: impl Fn(&[Sprite], u64) -> gst::Buffer,
+) -> Outcome {
     common::init();
     let mut h = gst_check::Harness::new("imgclassify");
     let element = h.element().expect("element");
@@ -421,4 +435,86 @@ fn async_answers_label_the_object_where_it_is_now() {
         Some(1),
         "{stats}"
     );
+}
+
+/// Frame `f` as GStreamer 1.26's tensor decoders give it: the sprites' boxes only as
+/// `GstAnalyticsODMtd`s (type "object", the last sprite's "vehicle"), no ROI meta, each
+/// with a `GstAnalyticsTrackingMtd` of id 100 + its index when `tracked`.
+#[cfg(feature = "analytics")]
+fn detections_only(sprites: &[Sprite], f: u64, tracked: bool) -> gst::Buffer {
+    use gst_analytics::prelude::*;
+
+    let mut buffer = painted(sprites, f, false);
+    let b = buffer.get_mut().expect("writable");
+    let mut meta = gst_analytics::AnalyticsRelationMeta::add(b);
+    for (i, s) in sprites.iter().enumerate() {
+        let Some((x, y, w, h)) = s.rect(f) else {
+            continue;
+        };
+        let kind = if i + 1 == sprites.len() {
+            "vehicle"
+        } else {
+            "object"
+        };
+        let (x, y, w, h) = (x as i32, y as i32, w as i32, h as i32);
+        let od = meta
+            .add_od_mtd(glib::Quark::from_str(kind), x, y, w, h, 0.9)
+            .expect("od mtd")
+            .id();
+        if tracked {
+            let track = meta
+                .add_tracking_mtd(100 + i as u64, gst::ClockTime::ZERO)
+                .expect("tracking mtd")
+                .id();
+            meta.set_relation(gst_analytics::RelTypes::RELATE_TO, od, track)
+                .expect("related");
+        }
+    }
+    buffer
+}
+
+/// The scene with detections that come only as ODMtds, each with the tracker's id: they
+/// are classified, each object once every 30 frames, with the right labels.
+#[cfg(feature = "analytics")]
+#[test]
+fn detections_with_only_analytics_meta_and_tracker_ids_are_tracked() {
+    let mut sprites = scene([0, 0, 0]);
+    for (i, s) in sprites.iter_mut().enumerate() {
+        s.roi_id = gstimgclassify::analytics::tracked_roi_id(100 + i as u64);
+    }
+    let out = run_with(&sprites, 150, &[("reclassify-interval", "30")], |s, f| {
+        detections_only(s, f, true)
+    });
+    let (boxes, accuracy) = boxes_and_accuracy(&sprites, &out);
+    assert_eq!(boxes, 360);
+    assert_eq!(out.stat("regions-classified"), 12);
+    assert_eq!(out.stat("objects-tracked"), 3);
+    assert!(
+        accuracy >= 0.95,
+        "right labels on {accuracy:.3} of the boxes"
+    );
+    let ids: Vec<Vec<u64>> = sprites.iter().map(|s| out.object_ids(s)).collect();
+    assert_eq!(ids, vec![vec![1], vec![2], vec![3]]);
+    let moped = out.region(&sprites[2], 90).expect("moped labelled");
+    assert_eq!(moped.roi_type, "vehicle");
+}
+
+/// Without tracker ids the element's own tracker follows ODMtd-only detections, and
+/// `region-types` matches the ODMtd's object type: the "vehicle" is left out.
+#[cfg(feature = "analytics")]
+#[test]
+fn detections_with_only_analytics_meta_are_tracked_by_overlap_and_typed() {
+    let sprites = scene([0, 0, 0]);
+    let out = run_with(
+        &sprites,
+        150,
+        &[("reclassify-interval", "30"), ("region-types", "object")],
+        |s, f| detections_only(s, f, false),
+    );
+    assert_eq!(out.stat("regions-classified"), 10);
+    assert_eq!(out.stat("objects-tracked"), 2);
+    let ids: Vec<Vec<u64>> = sprites[..2].iter().map(|s| out.object_ids(s)).collect();
+    assert_eq!(ids, vec![vec![1], vec![2]]);
+    assert!((0..150).all(|f| out.right(&sprites[0], f) && out.right(&sprites[1], f)));
+    assert!(out.region(&sprites[2], 100).is_none());
 }
