@@ -19,6 +19,7 @@ mod custom_models;
 mod documented_examples;
 mod element;
 mod errors;
+mod inbox;
 mod input_size;
 mod json_new_results;
 mod kserve;

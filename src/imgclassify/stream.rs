@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use super::frame::VideoInput;
+use super::inbox::InboxFeed;
 use super::output::Notice;
 use super::settings::FrameInputs;
 use super::{Mode, ResizeMode, Target};
@@ -72,6 +73,8 @@ pub struct Stream {
     warned_duplicate: bool,
     /// Zones outside the frame (or none set) were warned about, for these zones and size.
     warned_zones: bool,
+    /// `inbox-dir`: where unsure results go.
+    inbox: Option<InboxFeed>,
 }
 
 impl Stream {
@@ -125,7 +128,13 @@ impl Stream {
             outage: false,
             warned_duplicate: false,
             warned_zones: false,
+            inbox: None,
         })
+    }
+
+    /// `inbox-dir`, set at READY→PAUSED.
+    pub fn set_inbox(&mut self, inbox: Option<InboxFeed>) {
+        self.inbox = inbox;
     }
 
     /// PAUSED→READY: hands out the worker, to be joined with no lock held.
@@ -203,6 +212,9 @@ impl Stream {
                         pts: input.buf.pts(),
                     });
                 }
+            }
+            if let (Some(inbox), Some(video)) = (self.inbox.as_mut(), self.video.as_ref()) {
+                inbox.offer((video, input.buf), &c.result, &self.stats, notices);
             }
         }
         Ok(carried)

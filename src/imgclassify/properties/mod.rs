@@ -19,6 +19,7 @@ use crate::property::{self, excerpt};
 
 mod classes;
 mod engine;
+mod inbox;
 mod input;
 mod regions;
 mod remote;
@@ -164,6 +165,7 @@ fn table() -> Vec<Property> {
         regions::properties(),
         remote::properties(),
         classes::properties(),
+        inbox::properties(),
     ]
     .into_iter()
     .flatten()
