@@ -119,6 +119,23 @@ fn an_unknown_frame_is_saved_as_it_was_classified_with_its_sidecar() {
         &format!("min-similarity=0.5 inbox-dir={}", known.path().display()),
     );
     assert!(crops(known.path()).is_empty());
+
+    // Unless its two best scores are closer than inbox-margin (1: always).
+    let close = tempfile::tempdir().expect("tempdir");
+    run_photo(
+        "classes-heldback/hammer.jpg",
+        1,
+        &common::data("classes"),
+        &format!(
+            "top-k=2 inbox-margin=1 inbox-dir={}",
+            close.path().display()
+        ),
+    );
+    let saved = crops(close.path());
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].1["reason"], "margin");
+    assert_eq!(saved[0].1["labels"][0], "hammer");
+    assert_eq!(saved[0].1["scores"].as_array().expect("scores").len(), 2);
 }
 
 #[test]
@@ -280,5 +297,20 @@ fn auto_min_similarity_turns_an_unrelated_photo_unknown_and_keeps_a_matching_one
     assert_eq!(
         off.results()[0].as_ref().expect("result").labels,
         ["tape-measure"]
+    );
+}
+
+#[test]
+fn an_inbox_folder_that_cannot_be_made_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").expect("file");
+    let inbox = file.join("inbox");
+    common::assert_error(
+        &format!("inbox-dir={}", inbox.display()),
+        &[
+            &format!("inbox-dir '{}' cannot be made", inbox.display()),
+            "leave inbox-dir empty",
+        ],
     );
 }
