@@ -1,6 +1,6 @@
 //! Feeds `inbox-dir` from the stream: the frame, zones or regions of a fresh result
-//! that are `unknown` or close (`inbox-margin`) are cut from the buffer they were
-//! classified on and queued to the inbox's writer, one per `inbox-interval` per frame,
+//! that are `unknown` or close (`inbox-margin`) are queued to the inbox's writer with a
+//! copy of the buffer's planes they were classified on, one per `inbox-interval` per frame,
 //! zone or object. The work is in `core::inbox`; this holds the GStreamer side.
 
 use std::sync::Mutex;
@@ -9,7 +9,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::frame::VideoInput;
 use super::output::Notice;
 use super::settings::Settings;
-use crate::core::inbox::{self, Candidate, Crop, Inbox, ModelFile, Offered, RateLimit, Sidecar};
+use crate::core::inbox::{
+    self, Candidate, Crop, Inbox, ModelFile, Offered, OwnedFrame, RateLimit, Sidecar,
+};
 use crate::core::lock::lock;
 use crate::core::model::zoo;
 use crate::core::stats::Stats;
@@ -64,7 +66,7 @@ impl InboxFeed {
         }))
     }
 
-    /// Offers the unsure parts of a fresh `result`, cut from `buf`, the buffer it was
+    /// Offers the unsure parts of a fresh `result` in `buf`, the buffer it was
     /// classified on (in `async` mode, the first buffer that carries it).
     pub fn offer(
         &mut self,
@@ -90,15 +92,15 @@ impl InboxFeed {
                 continue;
             }
             let offered = if self.inbox.has_room() {
-                match video.with_frame(buf, |view| inbox::crop_rgb(view, c.rect)) {
-                    Ok((width, height, rgb)) => self.inbox.offer(Crop {
-                        width,
-                        height,
-                        rgb,
-                        sidecar: sidecar(c, (width, height), result, buf.pts(), taken),
+                // A copy of the planes only: the writer thread cuts and converts.
+                match video.with_frame(buf, |view| Ok(OwnedFrame::copy(view))) {
+                    Ok(frame) => self.inbox.offer(Crop {
+                        frame,
+                        rect: c.rect,
+                        sidecar: sidecar(c, result, buf.pts(), taken),
                     }),
                     Err(why) => {
-                        self.warn(format!("inbox-dir: crop not cut: {why}"), notices);
+                        self.warn(format!("inbox-dir: frame not copied: {why}"), notices);
                         continue;
                     }
                 }
@@ -123,15 +125,13 @@ impl InboxFeed {
     }
 }
 
-/// What the JSON beside a crop of `width` x `height` says.
+/// What the JSON beside a crop says, but for what the writer adds.
 fn sidecar(
     c: Candidate,
-    (width, height): (u32, u32),
     result: &Classification,
     pts: Option<gst::ClockTime>,
     taken: SystemTime,
 ) -> Sidecar {
-    let (x, y) = c.rect.map_or((0, 0), |r| (r.0, r.1));
     Sidecar {
         time: humantime::format_rfc3339_millis(taken).to_string(),
         unix_ms: taken
@@ -143,7 +143,6 @@ fn sidecar(
         zone: c.zone,
         roi_id: c.roi.as_ref().map(|r| r.0),
         roi_type: c.roi.map(|r| r.1),
-        rect: [x, y, width, height],
         reason: Some(c.reason),
         labels: c.labels,
         class_ids: c.class_ids,

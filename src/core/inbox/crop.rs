@@ -1,9 +1,43 @@
 //! A part of the frame as upright 8-bit RGB at its own size, read by the element's own
 //! preprocessing (any pixel format it reads, the caps' colour matrix), so the inbox
-//! holds the pixels that were classified, not a copy converted another way.
+//! holds the pixels that were classified, not a copy converted another way. The
+//! streaming thread only copies the frame's planes ([`OwnedFrame`]); the conversion
+//! runs on the writer thread.
 
 use crate::core::model::{ChannelOrder, Layout, TensorSpec};
-use crate::core::preprocess::{FrameView, Preprocessor, Region, ResizeMode};
+use crate::core::preprocess::{
+    FrameView, PixelFormat, Preprocessor, Region, ResizeMode, YuvMatrix,
+};
+
+/// A frame's planes, copied out of the buffer as they are (a memory copy, no
+/// conversion), so the buffer goes on at once.
+#[derive(Debug, Clone)]
+pub struct OwnedFrame {
+    format: PixelFormat,
+    size: (usize, usize),
+    planes: [Vec<u8>; 3],
+    strides: [usize; 3],
+    matrix: YuvMatrix,
+}
+
+impl OwnedFrame {
+    pub fn copy(view: &FrameView<'_>) -> OwnedFrame {
+        OwnedFrame {
+            format: view.format,
+            size: (view.width, view.height),
+            planes: view.planes.map(<[u8]>::to_vec),
+            strides: view.strides,
+            matrix: view.matrix,
+        }
+    }
+
+    /// The copy as a frame to read.
+    pub fn view(&self) -> Result<FrameView<'_>, String> {
+        let planes = [&self.planes[0][..], &self.planes[1], &self.planes[2]];
+        FrameView::new(self.format, self.size, &planes, &self.strides, self.matrix)
+            .map_err(|e| e.to_string())
+    }
+}
 
 /// `rect` (x, y, width, height; None = the whole frame) of `frame` as RGB bytes, with its
 /// width and height; clipped to the frame.
@@ -42,7 +76,6 @@ pub fn crop_rgb(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::preprocess::{PixelFormat, YuvMatrix};
 
     #[test]
     fn an_rgb_region_comes_out_as_it_is() {
@@ -62,7 +95,9 @@ mod tests {
             .flat_map(|row| pixels[(row * w + 2) * 3..(row * w + 5) * 3].to_vec())
             .collect();
         assert_eq!(rgb, expected);
-        let (fw, fh, whole) = crop_rgb(&view, None).expect("frame");
+        // The same from a copy of the frame.
+        let copy = OwnedFrame::copy(&view);
+        let (fw, fh, whole) = crop_rgb(&copy.view().expect("view"), None).expect("frame");
         assert_eq!((fw, fh), (7, 5));
         assert_eq!(whole, pixels);
         // Clipped to the frame; nothing inside is an error.

@@ -1,9 +1,10 @@
 //! `inbox-dir`: the images the classifier was unsure about, kept for the user to look
 //! at and file as examples. A frame, zone or region whose label is `unknown`, or whose
-//! two best scores are closer than `inbox-margin`, is cut from the frame as classified
-//! (native pixels, RGB), and queued to a writer thread that saves it as a JPEG with a
-//! JSON sidecar, and keeps the folder under its caps. The streaming thread never waits:
-//! a full queue drops the crop and counts it. No GStreamer here.
+//! two best scores are closer than `inbox-margin`, is queued with a copy of the frame
+//! it was classified on to a writer thread, which cuts it out (native pixels, RGB),
+//! saves it as a JPEG with a JSON sidecar, and keeps the folder under its caps. The
+//! streaming thread only copies the frame's planes, and never waits: a full queue
+//! drops the crop and counts it. No GStreamer here.
 
 mod caps;
 mod crop;
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
-pub use crop::crop_rgb;
+pub use crop::{OwnedFrame, crop_rgb};
 pub use rate::RateLimit;
 pub use writer::Sidecar;
 
@@ -123,12 +124,13 @@ pub fn candidates(result: &Classification, margin: f64) -> Vec<Candidate> {
         .collect()
 }
 
-/// An image for the writer: upright RGB pixels and what its sidecar says.
+/// An image for the writer: the frame, the part of it to save, and what its sidecar
+/// says (the writer sets the image's name, size and the model's hash).
 #[derive(Debug, Clone)]
 pub struct Crop {
-    pub width: u32,
-    pub height: u32,
-    pub rgb: Vec<u8>,
+    pub frame: OwnedFrame,
+    /// x, y, width, height in frame pixels; None = the whole frame.
+    pub rect: Option<(u32, u32, u32, u32)>,
     pub sidecar: Sidecar,
 }
 
@@ -285,10 +287,18 @@ mod tests {
             failures,
             writer: None,
         };
+        let pixel = [0u8; 3];
+        let view = crate::core::preprocess::FrameView::new(
+            crate::core::preprocess::PixelFormat::Rgb,
+            (1, 1),
+            &[&pixel],
+            &[3],
+            crate::core::preprocess::YuvMatrix::BT601,
+        )
+        .expect("view");
         let crop = Crop {
-            width: 1,
-            height: 1,
-            rgb: vec![0; 3],
+            frame: OwnedFrame::copy(&view),
+            rect: None,
             sidecar: Sidecar::default(),
         };
         for _ in 0..QUEUE {

@@ -1,5 +1,5 @@
-//! The inbox's writer thread: each crop becomes `<name>.jpg` and `<name>.json` in the
-//! folder, written aside under a hidden name and renamed, so a user or a folder watcher
+//! The inbox's writer thread: each crop is cut from its frame and becomes `<name>.jpg`
+//! and `<name>.json` in the folder, written aside under a hidden name and renamed, so a user or a folder watcher
 //! never sees half a file; then the folder is trimmed to its caps.
 
 use std::io::Write;
@@ -12,7 +12,7 @@ use image::ExtendedColorType;
 use image::codecs::jpeg::JpegEncoder;
 
 use super::caps::Kept;
-use super::{Crop, ModelFile, Reason};
+use super::{Crop, ModelFile, Reason, crop_rgb};
 
 /// JPEG quality: high enough that a crop filed as an example embeds as the frame did.
 const QUALITY: u8 = 92;
@@ -35,7 +35,7 @@ pub struct Sidecar {
     pub zone: Option<String>,
     pub roi_id: Option<i32>,
     pub roi_type: Option<String>,
-    /// x, y, width, height in frame pixels.
+    /// x, y, width, height in frame pixels; set by the writer.
     pub rect: [u32; 4],
     pub reason: Option<Reason>,
     pub labels: Vec<String>,
@@ -120,10 +120,17 @@ fn save(dir: &Path, crop: &mut Crop, number: u32) -> std::io::Result<Vec<Written
         file_safe(&s.classifier),
         file_safe(&s.key)
     );
+    let (width, height, rgb) = crop
+        .frame
+        .view()
+        .and_then(|view| crop_rgb(&view, crop.rect))
+        .map_err(std::io::Error::other)?;
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, QUALITY)
-        .encode(&crop.rgb, crop.width, crop.height, ExtendedColorType::Rgb8)
+        .encode(&rgb, width, height, ExtendedColorType::Rgb8)
         .map_err(std::io::Error::other)?;
+    let (x, y) = crop.rect.map_or((0, 0), |r| (r.0, r.1));
+    crop.sidecar.rect = [x, y, width, height];
     crop.sidecar.image = format!("{stem}.jpg");
     let json = serde_json::to_vec_pretty(&crop.sidecar).map_err(std::io::Error::other)?;
     // The sidecar first: whoever sees the JPEG can read what it is.
@@ -145,10 +152,13 @@ mod tests {
     use super::*;
 
     fn crop(unix_ms: u64, key: &str) -> Crop {
+        use crate::core::preprocess::{FrameView, PixelFormat, YuvMatrix};
+        let rgb: Vec<u8> = (0..20 * 8 * 3).map(|i| (i % 251) as u8).collect();
+        let view = FrameView::new(PixelFormat::Rgb, (20, 8), &[&rgb], &[60], YuvMatrix::BT601)
+            .expect("view");
         Crop {
-            width: 16,
-            height: 8,
-            rgb: (0..16 * 8 * 3).map(|i| (i % 251) as u8).collect(),
+            frame: super::super::OwnedFrame::copy(&view),
+            rect: Some((4, 0, 16, 8)),
             sidecar: Sidecar {
                 unix_ms,
                 classifier: "gate cam".into(),
@@ -211,6 +221,7 @@ mod tests {
         assert_eq!(json["image"], names[2].as_str());
         assert_eq!(json["classifier"], "gate cam");
         assert_eq!(json["labels"][0], "unknown");
+        assert_eq!(json["rect"], serde_json::json!([4, 0, 16, 8]));
         assert_eq!(
             json["model-sha256"],
             crate::core::classes::cache::hex(&crate::core::classes::cache::sha256(b"model"))
