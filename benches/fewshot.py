@@ -412,6 +412,86 @@ def open_set(emb, files, classes, splits, args):
                 100 * np.mean(u >= t)))
 
 
+def loo_similarities(e):
+    """Each example's cosine with the unit mean of the class's other examples."""
+    total = e.sum(axis=0)
+    return np.array([float(e[i] @ unit(total - e[i])) for i in range(len(e))])
+
+
+def auto_thresholds(examples, rule):
+    """min-similarity=auto: each class's threshold from its own examples' leave-one-out
+    similarities; a class with one example takes the median of the others' (0 if none)."""
+    own = [rule(loo_similarities(e)) if len(e) > 1 else None for e in examples]
+    known = [t for t in own if t is not None]
+    fallback = float(np.median(known)) if known else 0.0
+    return np.array([fallback if t is None else t for t in own])
+
+
+# The element's rule (src/core/classes/threshold.rs) is "mean - 1 sd"; the others are
+# what it was chosen from.
+AUTO_RULES = {
+    "min": lambda s: s.min(),
+    "mean - 1 sd": lambda s: s.mean() - s.std(),
+    "mean": lambda s: s.mean(),
+}
+# The starting min-similarity docs/custom-classes.md gives per model (the value that
+# keeps 95 % of right answers with 5 examples per class).
+DOC_START = {"mobilenet": 0.63, "efficientnet": 0.38, "efficientnet-lite1": 0.39,
+             "efficientnet-lite2": 0.42, "mobilenet-int8": 0.64, "efficientnet-int8": 0.39,
+             "efficientnet-lite1-int8": 0.39, "efficientnet-lite2-int8": 0.43}
+
+
+def auto_threshold(emb, files, classes, splits, args):
+    """Per-class thresholds from the examples against the best single global
+    min-similarity: each class left out as unknown in turn, as in open_set."""
+    print("\n### min-similarity=auto against one global value (centroid rule, each class left"
+          " out as unknown in turn, %d draws)\n" % args.draws)
+    print("A known photo counts as right when it gets its class and is not turned `unknown`;"
+          " an unknown-class photo when it is turned `unknown`. Balanced = the mean of the two."
+          " The global value is the best for each model and number of examples, chosen on"
+          " the test photos themselves (an oracle), in steps of 0.005.\n")
+    print("| model | examples | threshold | known right | unknown turned `unknown` | balanced |")
+    print("|---|---|---|---|---|---|")
+    grid = np.arange(0.0, 1.0, 0.005)
+    for name in emb:
+        for k in args.auto_shots:
+            best_known, best_unknown = [], []  # per case: (sims, classes, truth) arrays
+            per_rule = {r: ([], []) for r in AUTO_RULES}
+            for split in splits:
+                for out_c in classes:
+                    kept = [c for c in classes if c != out_c]
+                    examples = [emb[name][c][split[c][0][:k]] for c in kept]
+                    test = np.concatenate([emb[name][c][split[c][1]] for c in kept])
+                    truth = np.concatenate([np.full(len(split[c][1]), i) for i, c in enumerate(kept)])
+                    s_known = rule_centroid(test, examples)
+                    s_unknown = rule_centroid(emb[name][out_c], examples)
+                    kb, ks = s_known.argmax(axis=1), s_known.max(axis=1)
+                    ub, us = s_unknown.argmax(axis=1), s_unknown.max(axis=1)
+                    best_known.append((ks, kb == truth))
+                    best_unknown.append(us)
+                    for r, f in AUTO_RULES.items():
+                        t = auto_thresholds(examples, f)
+                        per_rule[r][0].append((kb == truth) & (ks >= t[kb]))
+                        per_rule[r][1].append(us < t[ub])
+            ks = np.concatenate([x[0] for x in best_known])
+            right = np.concatenate([x[1] for x in best_known])
+            us = np.concatenate(best_unknown)
+            scores = [(0.5 * (np.mean(right & (ks >= t)) + np.mean(us < t)), t) for t in grid]
+            _, t = max(scores)
+            kr, ur = np.mean(right & (ks >= t)), np.mean(us < t)
+            print("| %s | %d | best global, %.3f | %.1f %% | %.1f %% | %.1f %% |" % (
+                name, k, t, 100 * kr, 100 * ur, 50 * (kr + ur)))
+            if name in DOC_START:
+                t = DOC_START[name]
+                kr, ur = np.mean(right & (ks >= t)), np.mean(us < t)
+                print("| %s | %d | starting value, %.2f | %.1f %% | %.1f %% | %.1f %% |" % (
+                    name, k, t, 100 * kr, 100 * ur, 50 * (kr + ur)))
+            for r, (kn, un) in per_rule.items():
+                kr, ur = np.mean(np.concatenate(kn)), np.mean(np.concatenate(un))
+                print("| %s | %d | auto, %s | %.1f %% | %.1f %% | %.1f %% |" % (
+                    name, k, r, 100 * kr, 100 * ur, 50 * (kr + ur)))
+
+
 def calibration_by_class_count(emb, files, classes, splits, args):
     """Whether one softmax temperature stays calibrated with fewer or more classes."""
     temperatures = [0.02, 0.025, 0.03, 0.04]
@@ -487,12 +567,16 @@ def main(argv=None):
                    help="examples per class in the unknown-class analysis")
     p.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.65,0.7")
     p.add_argument("--check-test-classes", metavar="DATA_DIR")
+    p.add_argument("--auto-threshold", metavar="SHOTS",
+                   help="only the min-similarity=auto study, with these numbers of examples "
+                        "per class (e.g. 3,5,10)")
     p.add_argument("--no-mean-removed", dest="mean_removed", action="store_false",
                    help="skip the variant that removes each model's mean embedding over "
                         "generic photos before normalising")
     args = p.parse_args(argv)
     names = [n for n in args.names.split(",") if n]
     args.thresholds = [float(t) for t in args.thresholds.split(",")]
+    args.auto_shots = [int(k) for k in (args.auto_threshold or "").split(",") if k]
     if args.check_test_classes:
         return check_test_classes(args.check_test_classes, args.models, names)
     if not os.path.isdir(args.photos):
@@ -527,6 +611,10 @@ def main(argv=None):
             cos = np.concatenate([(emb[name][c] * emb[base][c]).sum(axis=1) for c in classes])
             print("| %s | %d | %.4f | %.4f |" % (name, len(cos), cos.mean(), cos.min()))
     emb.update(centred)
+    if args.auto_shots:
+        auto_threshold(emb, files, classes, draws({c: len(files[c]) for c in classes}, args.draws, args.seed), args)
+        print("\nall done in %.0f s" % (time.time() - start))
+        return 0
     splits = study(emb, files, classes, args)
     confusions(emb, files, classes, splits, args)
     open_set(emb, files, classes, splits, args)

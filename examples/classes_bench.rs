@@ -90,7 +90,11 @@ fn synthetic(n: usize, classes: usize, width: usize) -> ClassSet {
         classes,
         width,
     );
-    ClassSet::new((0..classes).map(|c| format!("class{c}")).collect(), rule)
+    ClassSet::new(
+        (0..classes).map(|c| format!("class{c}")).collect(),
+        rule,
+        Vec::new(),
+    )
 }
 
 /// Median time of `f` over `rounds` runs.

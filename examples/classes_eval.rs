@@ -27,7 +27,8 @@ struct Args {
     tests: PathBuf,
     model: String,
     model_file: Option<PathBuf>,
-    min_similarity: f32,
+    /// -1: each class's own threshold, as `min-similarity=-1`.
+    min_similarity: f64,
     resize_mode: ResizeMode,
     cache_dir: Option<PathBuf>,
 }
@@ -142,13 +143,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 }
             };
-            let similarity = built.set.scores(&embedder.embed(&image)?, &mut scores);
+            let found = built.set.best(&embedder.embed(&image)?, &mut scores);
             let best = scores
                 .iter()
                 .enumerate()
                 .max_by(|a, b| a.1.total_cmp(b.1))
                 .map_or(labels.len(), |(i, _)| i);
-            let column = if similarity < args.min_similarity {
+            let column = if f64::from(found.similarity) < found.threshold(args.min_similarity) {
                 labels.len()
             } else {
                 best

@@ -70,6 +70,10 @@ pub mod testing {
         pub use crate::jsonlines::{Times, line};
     }
 
+    pub mod inbox {
+        pub use crate::core::inbox::{OwnedFrame, crop_rgb};
+    }
+
     pub mod overlay {
         pub use crate::classifyoverlay::layout::Rect;
     }

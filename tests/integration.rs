@@ -21,6 +21,7 @@ mod documented_examples;
 mod element;
 mod errors;
 mod home_assistant;
+mod inbox;
 mod input_size;
 mod json_new_results;
 mod kserve;

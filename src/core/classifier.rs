@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Telemetry, batching};
-use crate::core::classes::{ClassSet, normalise, or_unknown};
+use crate::core::classes::{Best, ClassSet, normalise, or_unknown};
 use crate::core::job::{Job, Outcome, What};
 use crate::core::lock::lock;
 use crate::core::postprocess::{Labelled, Params, Postprocessor, Smoother, all_finite};
@@ -42,11 +42,11 @@ pub struct Classifier {
 }
 
 /// The rows the postprocessor ranks, the embeddings results carry, and with custom
-/// classes each image's best cosine similarity (for `min-similarity`; empty without).
+/// classes each image's best class (for `min-similarity`; empty without).
 struct Rows {
     rows: Vec<f32>,
     embeddings: Vec<Option<Vec<f32>>>,
-    similarities: Vec<f32>,
+    similarities: Vec<Best>,
 }
 
 /// One job's way through the backend: batches go in as they are prepared, under one
@@ -232,7 +232,7 @@ impl Classifier {
             normalise(&mut embedding);
             if let Some(classes) = &self.classes {
                 out.similarities
-                    .push(classes.scores(&embedding, &mut class_row));
+                    .push(classes.best(&embedding, &mut class_row));
                 out.rows.extend(&class_row);
             }
             out.embeddings
@@ -241,21 +241,22 @@ impl Classifier {
         out
     }
 
-    /// Postprocessing, then `unknown` when the best class's cosine `similarity` is
-    /// below `min-similarity`, with custom classes.
+    /// Postprocessing, then `unknown` when the best class's cosine similarity is
+    /// below `min-similarity` (or below the class's own threshold when it is -1), with
+    /// custom classes.
     fn label(
         &self,
         row: &[f32],
-        similarity: Option<f32>,
+        best: Option<Best>,
         smoother: &mut Smoother,
         params: Params,
     ) -> Labelled {
         let labelled = self.post.process(row, smoother, params);
-        match (&self.classes, similarity) {
-            (Some(classes), Some(similarity)) => or_unknown(
+        match (&self.classes, best) {
+            (Some(classes), Some(best)) => or_unknown(
                 labelled,
-                f64::from(similarity),
-                params.min_similarity,
+                f64::from(best.similarity),
+                best.threshold(params.min_similarity),
                 classes.labels.len(),
             ),
             _ => labelled,

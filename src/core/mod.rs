@@ -9,6 +9,7 @@ pub mod changes;
 pub mod classes;
 pub mod classifier;
 pub mod files;
+pub mod inbox;
 pub mod job;
 pub mod loading;
 pub mod lock;

@@ -34,6 +34,9 @@ pub struct Stats {
     pub requests: Option<RequestCounts>,
     /// With `classes-dir`: examples embedded at NULL→READY, and taken from the cache.
     pub examples: Option<(u64, u64)>,
+    /// With `inbox-dir`: crops queued for the writer, and crops dropped because it was
+    /// behind.
+    pub inbox: Option<(u64, u64)>,
 }
 
 impl Stats {

@@ -18,6 +18,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::frame::{VideoInput, pad_templates};
+use super::inbox::InboxFeed;
 use super::output::{self, Notice};
 use super::properties::{self, Access};
 use super::settings::Settings;
@@ -291,22 +292,22 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let (mode, resize_mode) = {
-            let s = lock(&self.settings);
-            (s.mode, s.frame.resize_mode)
-        };
+        let settings = lock(&self.settings).clone();
+        let (mode, resize_mode) = (settings.mode, settings.frame.resize_mode);
         let (loaded, stats) = lock(&self.model)
             .as_ref()
             .map(|m| (Arc::clone(&m.loaded), Arc::clone(&m.stats)))
             .ok_or_else(|| gst::error_msg!(gst::CoreError::StateChange, ("no model loaded")))?;
+        let inbox = InboxFeed::start(&settings, &stats)?;
         let cancel = Arc::new(AtomicBool::new(false));
-        let stream = Stream::start(&loaded, mode, resize_mode, stats, Arc::clone(&cancel))
+        let mut stream = Stream::start(&loaded, mode, resize_mode, stats, Arc::clone(&cancel))
             .map_err(|e| {
                 gst::error_msg!(
                     gst::CoreError::Thread,
                     ("cannot start the inference thread: {}", e)
                 )
             })?;
+        stream.set_inbox(inbox);
         *lock(&self.stream) = Some(stream);
         *lock(&self.running) = Some(mode);
         *lock(&self.cancel) = Some(cancel);

@@ -7,6 +7,7 @@ use gst::prelude::*;
 
 mod frame;
 mod imp;
+mod inbox;
 mod loading;
 mod output;
 mod properties;

@@ -43,6 +43,8 @@ pub enum Notice {
         width: u32,
         height: u32,
     },
+    /// The inbox could not save a crop or keep its folder under its caps.
+    Inbox(String),
     /// A top-1 label changed (`post-changes`), seen on the buffer with this PTS.
     Change {
         change: Change,
@@ -107,6 +109,12 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
                 names.join(", ")
             ),
             ["zones are in frame pixels; those partly outside are clipped"]
+        ),
+        Notice::Inbox(why) => gst::element_warning!(
+            element,
+            gst::ResourceError::Write,
+            ("{}", why),
+            ["check that the folder is writable and has room; frames flow on"]
         ),
         Notice::Change { change, pts } => post_change(element, &change, pts),
         Notice::NotLoaded => {
@@ -277,6 +285,12 @@ pub fn stats(s: &Stats) -> gst::Structure {
         Some((embedded, cached)) => builder
             .field("examples-embedded", embedded)
             .field("examples-cached", cached),
+        None => builder,
+    };
+    let builder = match s.inbox {
+        Some((queued, dropped)) => builder
+            .field("inbox-queued", queued)
+            .field("inbox-dropped", dropped),
         None => builder,
     };
     builder.build()

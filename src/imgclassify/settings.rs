@@ -68,6 +68,8 @@ pub struct Settings {
     pub regions: RegionSettings,
     pub zones: ZoneSettings,
     pub written: Written,
+    /// `inbox-*`, applied at READY→PAUSED.
+    pub inbox: crate::core::inbox::Config,
     /// Values refused since the property was last set well, by property name: NULL→READY
     /// fails while any is left, so a typo on a gst-launch line cannot go unseen.
     pub refused: BTreeMap<String, String>,

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::frame::VideoInput;
+use super::inbox::InboxFeed;
 use super::output::Notice;
 use super::settings::FrameInputs;
 use super::{Mode, ResizeMode, Target};
@@ -79,6 +80,8 @@ pub struct Stream {
     warned_zones: bool,
     /// `target=regions` with `reclassify-interval`: the objects and their labels.
     tracked: tracked::Tracked,
+    /// `inbox-dir`: where unsure results go.
+    inbox: Option<InboxFeed>,
 }
 
 impl Stream {
@@ -134,7 +137,13 @@ impl Stream {
             warned_duplicate: false,
             warned_zones: false,
             tracked: tracked::Tracked::default(),
+            inbox: None,
         })
+    }
+
+    /// `inbox-dir`, set at READY→PAUSED.
+    pub fn set_inbox(&mut self, inbox: Option<InboxFeed>) {
+        self.inbox = inbox;
     }
 
     /// PAUSED→READY: hands out the worker, to be joined with no lock held.
@@ -228,6 +237,9 @@ impl Stream {
                         pts: input.buf.pts(),
                     });
                 }
+            }
+            if let (Some(inbox), Some(video)) = (self.inbox.as_mut(), self.video.as_ref()) {
+                inbox.offer((video, input.buf), &c.result, &self.stats, notices);
             }
         }
         Ok(carried)

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod decode;
 pub mod folder;
 pub mod rule;
+pub mod threshold;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -78,22 +79,67 @@ impl Embedder {
     }
 }
 
-/// The classes in use: their labels (folder names) and the fitted rule.
+/// The classes in use: their labels (folder names), the fitted rule, and each class's
+/// own threshold for `min-similarity=-1` (auto).
 #[derive(Debug, Clone)]
 pub struct ClassSet {
     pub labels: Vec<String>,
     rule: Rule,
+    thresholds: Vec<f32>,
+}
+
+/// An image's best class: its cosine similarity, and that class's own threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Best {
+    pub similarity: f32,
+    pub auto_threshold: f32,
+}
+
+impl Best {
+    /// The threshold `min_similarity` stands for: itself, or the class's own when auto.
+    pub fn threshold(&self, min_similarity: f64) -> f64 {
+        if threshold::is_auto(min_similarity) {
+            f64::from(self.auto_threshold)
+        } else {
+            min_similarity
+        }
+    }
 }
 
 impl ClassSet {
-    pub fn new(labels: Vec<String>, rule: Rule) -> ClassSet {
-        ClassSet { labels, rule }
+    /// `thresholds`: one per class (see [`threshold::derive`]); missing ones are 0.
+    pub fn new(labels: Vec<String>, rule: Rule, thresholds: Vec<f32>) -> ClassSet {
+        ClassSet {
+            labels,
+            rule,
+            thresholds,
+        }
     }
 
     /// Each class's score in [0, 1] for a unit-length embedding, in `labels` order;
     /// returns the best class's cosine similarity (see [`Rule::scores`]).
     pub fn scores(&self, embedding: &[f32], out: &mut Vec<f32>) -> f32 {
         self.rule.scores(embedding, out)
+    }
+
+    /// [`ClassSet::scores`], with the best class's own threshold.
+    pub fn best(&self, embedding: &[f32], out: &mut Vec<f32>) -> Best {
+        let similarity = self.scores(embedding, out);
+        // The softmax keeps the order of the similarities: its largest is the best class.
+        let class = out
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i);
+        Best {
+            similarity,
+            auto_threshold: self.thresholds.get(class).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// Each class's threshold for `min-similarity=-1`, in `labels` order.
+    pub fn thresholds(&self) -> &[f32] {
+        &self.thresholds
     }
 }
 
@@ -369,15 +415,15 @@ pub fn build(
     {
         notes.push(format!("cache '{}' not written: {e}", f.display()));
     }
-    let rule = Rule::fit(
+    let of_class = || {
         examples
             .iter()
-            .map(|&(class, i)| (class, entries[i].embedding.as_slice())),
-        labels.len(),
-        embedder.width(),
-    );
+            .map(|&(class, i)| (class, entries[i].embedding.as_slice()))
+    };
+    let rule = Rule::fit(of_class(), labels.len(), embedder.width());
+    let thresholds = threshold::derive(of_class(), labels.len(), embedder.width());
     Ok(Built {
-        set: ClassSet::new(labels, rule),
+        set: ClassSet::new(labels, rule, thresholds),
         notices,
         embedded,
         cached,

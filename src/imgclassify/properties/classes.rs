@@ -27,8 +27,8 @@ pub(super) fn properties() -> Vec<Property> {
         prop(
             Double::builder("min-similarity")
                 .nick("Minimum similarity")
-                .blurb("With classes-dir: below this cosine similarity the label is 'unknown'; 0 = always the nearest class")
-                .minimum(0.0)
+                .blurb("With classes-dir: below this cosine similarity the label is 'unknown'; 0 = always the nearest class; -1 = each class its own, from its examples")
+                .minimum(-1.0)
                 .maximum(1.0)
                 .default_value(0.0)
                 .mutable_playing()

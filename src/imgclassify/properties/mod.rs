@@ -19,6 +19,7 @@ use crate::property::{self, excerpt};
 
 mod classes;
 mod engine;
+mod inbox;
 mod input;
 mod regions;
 mod remote;
@@ -166,6 +167,7 @@ fn table() -> Vec<Property> {
         tracking::properties(),
         remote::properties(),
         classes::properties(),
+        inbox::properties(),
     ]
     .into_iter()
     .flatten()
