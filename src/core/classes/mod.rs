@@ -7,10 +7,12 @@ pub mod cache;
 pub mod decode;
 pub mod folder;
 pub mod rule;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::core::backend::{Backend, Batch, batching};
 use crate::core::model::ModelSpec;
@@ -79,15 +81,28 @@ impl Embedder {
 }
 
 /// The classes in use: their labels (folder names) and the fitted rule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassSet {
     pub labels: Vec<String>,
     rule: Rule,
+    /// The examples the rule was fitted to, so a rebuilt set can say what changed.
+    pub examples: Vec<Example>,
+}
+
+/// One example in use: its path in the classes folder (`van/a.jpg`) and its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub path: PathBuf,
+    pub sha256: [u8; 32],
 }
 
 impl ClassSet {
     pub fn new(labels: Vec<String>, rule: Rule) -> ClassSet {
-        ClassSet { labels, rule }
+        ClassSet {
+            labels,
+            rule,
+            examples: Vec::new(),
+        }
     }
 
     /// Each class's score in [0, 1] for a unit-length embedding, in `labels` order;
@@ -190,6 +205,9 @@ pub enum ClassesError {
     TooFew { dir: PathBuf, usable: Vec<String> },
     #[error("classes-dir: embedding '{}' failed: {why}", path.display())]
     Inference { path: PathBuf, why: String },
+    /// The element stopped while the classes were being built.
+    #[error("classes-dir: building the classes was stopped")]
+    Cancelled,
 }
 
 /// What building the classes did.
@@ -244,6 +262,17 @@ pub fn build(
     embedder: &mut Embedder,
     options: &CacheOptions,
 ) -> Result<Built, ClassesError> {
+    build_until(dir, embedder, options, &AtomicBool::new(false))
+}
+
+/// [`build`], given up between two examples once `cancel` is set, so stopping the
+/// element waits for one example's inference at most, not for a whole folder's.
+pub fn build_until(
+    dir: &Path,
+    embedder: &mut Embedder,
+    options: &CacheOptions,
+    cancel: &AtomicBool,
+) -> Result<Built, ClassesError> {
     let folder = folder::scan(dir)?;
     let mut notes = Vec::new();
     let mut notices: Vec<Notice> = folder
@@ -291,6 +320,9 @@ pub fn build(
         }
         let before = entries.len();
         for path in &class.files {
+            if cancel.load(Ordering::Acquire) {
+                return Err(ClassesError::Cancelled);
+            }
             let skip = |why: String| Notice::Skipped {
                 path: path.clone(),
                 why,
@@ -376,8 +408,19 @@ pub fn build(
         labels.len(),
         embedder.width(),
     );
+    let examples = entries
+        .iter()
+        .map(|e| Example {
+            path: e.path.clone(),
+            sha256: e.sha256,
+        })
+        .collect();
     Ok(Built {
-        set: ClassSet::new(labels, rule),
+        set: ClassSet {
+            labels,
+            rule,
+            examples,
+        },
         notices,
         embedded,
         cached,
