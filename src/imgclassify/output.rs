@@ -43,6 +43,8 @@ pub enum Notice {
         width: u32,
         height: u32,
     },
+    /// This frame is the first to use a new model or class set.
+    Swapped(crate::core::loading::live::Swapped),
     /// A top-1 label changed (`post-changes`), seen on the buffer with this PTS.
     Change {
         change: Change,
@@ -52,6 +54,7 @@ pub enum Notice {
 
 pub fn post(element: &super::ImgClassify, notice: Notice) {
     match notice {
+        Notice::Swapped(swapped) => super::swap::post(element, &swapped),
         Notice::UnreadableFrame(why) => gst::element_warning!(
             element,
             gst::StreamError::Format,
