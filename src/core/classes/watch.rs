@@ -50,6 +50,16 @@ impl Watch {
         dir: &Path,
         quiet: Duration,
         poll: Duration,
+        changed: impl FnMut() + Send + 'static,
+    ) -> Result<Watch, String> {
+        Watch::start_with(dir, (quiet, poll), true, changed)
+    }
+
+    /// [`Watch::start`], polled without trying inotify when `inotify` is false.
+    fn start_with(
+        dir: &Path,
+        (quiet, poll): (Duration, Duration),
+        inotify: bool,
         mut changed: impl FnMut() + Send + 'static,
     ) -> Result<Watch, String> {
         let (tx, rx) = mpsc::channel::<Message>();
@@ -59,7 +69,11 @@ impl Watch {
                 let _ = sender.send(Message::Changed);
             }
         };
-        let (watcher, polled) = match watch_with_inotify(dir, handler.clone()) {
+        let watched = match inotify {
+            true => watch_with_inotify(dir, handler.clone()),
+            false => Err(notify::Error::generic("inotify not tried")),
+        };
+        let (watcher, polled) = match watched {
             Ok(watcher) => (watcher, false),
             Err(_) => {
                 let config = notify::Config::default().with_poll_interval(poll);
@@ -149,17 +163,18 @@ mod tests {
     }
 
     fn counting(dir: &Path) -> (Watch, Arc<Mutex<usize>>) {
+        counting_with(dir, true)
+    }
+
+    fn counting_with(dir: &Path, inotify: bool) -> (Watch, Arc<Mutex<usize>>) {
         let count = Arc::new(Mutex::new(0));
         let seen = Arc::clone(&count);
-        let watch = Watch::start(
-            dir,
-            Duration::from_millis(100),
-            Duration::from_millis(50),
-            move || {
-                *seen.lock().unwrap() += 1;
-            },
-        )
+        let times = (Duration::from_millis(100), Duration::from_millis(50));
+        let watch = Watch::start_with(dir, times, inotify, move || {
+            *seen.lock().unwrap() += 1;
+        })
         .expect("watches");
+        assert_eq!(watch.polled, !inotify);
         (watch, count)
     }
 
@@ -189,6 +204,23 @@ mod tests {
             after,
             "a stopped watch calls no more"
         );
+    }
+
+    /// Where inotify cannot be used: a photo added, replaced and removed is seen by
+    /// scanning the folder.
+    #[test]
+    fn a_polled_folder_sees_photos_added_replaced_and_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("van")).expect("mkdir");
+        let photo = dir.path().join("van").join("a.jpg");
+        let (_watch, count) = counting_with(dir.path(), false);
+        std::fs::write(&photo, "x").expect("write");
+        assert!(reaches(&count, 1));
+        // Another size, so the scan sees it whatever the file system's time resolution.
+        std::fs::write(&photo, "xy").expect("write");
+        assert!(reaches(&count, 2));
+        std::fs::remove_file(&photo).expect("rm");
+        assert!(reaches(&count, 3));
     }
 
     #[test]
