@@ -244,6 +244,30 @@ fn load_time_properties_warn_and_apply_after_null() {
     p.no_warning();
 }
 
+/// A model set while playing replaces the one in use, and the old one's session is
+/// freed once no frame uses it: one session in the process before and after.
+#[test]
+fn a_model_swapped_while_playing_frees_the_old_one() {
+    let _s = common::serial();
+    let p = Playing::start("");
+    assert_eq!(p.result().model, "mobilenet");
+    assert_eq!(live_sessions(), 1);
+    p.element
+        .set_property("model-file", common::fixture("four_classes.onnx"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while p.result().model != "four_classes" {
+        assert!(
+            Instant::now() < deadline,
+            "the new model never came into use"
+        );
+    }
+    for _ in 0..IN_FLIGHT {
+        assert_eq!(p.result().model, "four_classes");
+    }
+    assert_eq!(live_sessions(), 1);
+    p.no_warning();
+}
+
 #[test]
 fn hammering_properties_during_playback_neither_races_nor_deadlocks() {
     let _s = common::serial();
