@@ -25,6 +25,7 @@ mod inbox;
 mod input_size;
 mod json_new_results;
 mod kserve;
+mod live_classes;
 mod mqtt;
 mod non_utf8;
 mod overlay;

@@ -12,7 +12,7 @@ use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Telemetry, b
 use crate::core::classes::{Best, ClassSet, normalise, or_unknown};
 use crate::core::job::{Job, Outcome, What};
 use crate::core::lock::lock;
-use crate::core::postprocess::{Labelled, Params, Postprocessor, Smoother, all_finite};
+use crate::core::postprocess::{Activation, Labelled, Params, Postprocessor, Smoother, all_finite};
 use crate::core::regions::{RegionInput, unique_id};
 use crate::result::{Classification, RegionResult, Target};
 
@@ -141,12 +141,31 @@ impl Classifier {
         self
     }
 
+    /// The same model and id with another class set, and no smoothing history (the
+    /// class ids changed): what a fresh start with these classes would be.
+    pub fn with_classes(&self, classes: ClassSet) -> Classifier {
+        let labels = classes.labels.clone();
+        // Class scores are similarities in [0, 1] already.
+        let post = Postprocessor::new(Activation::None, labels);
+        Classifier::new(self.id.clone(), Arc::clone(&self.backend), post)
+            .with_embedding(Some(classes), self.attach_embedding)
+    }
+
+    /// The custom classes in use, with `classes-dir`.
+    pub fn classes(&self) -> Option<&ClassSet> {
+        self.classes.as_ref()
+    }
+
     fn needs_embedding(&self) -> bool {
         self.classes.is_some() || self.attach_embedding
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
     }
 
     /// The model and where it runs.
@@ -381,7 +400,6 @@ fn failed(e: BackendError) -> Outcome {
 mod tests {
     use super::*;
     use crate::core::backend::fake::Fake;
-    use crate::core::postprocess::Activation;
     use crate::core::preprocess::Region;
     use std::time::Duration;
 

@@ -177,7 +177,10 @@ impl<J, R> Drop for Worker<J, R> {
         }
         cond.notify_all();
         for t in lock(&self.handles).drain(..) {
-            let _ = t.join();
+            // A job may drop the last hold on its own worker: that thread ends by itself.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }

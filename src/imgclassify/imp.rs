@@ -23,6 +23,7 @@ use super::output::{self, Notice};
 use super::properties::{self, Access};
 use super::settings::Settings;
 use super::stream::{FrameInput, Stream};
+use super::swap::{self, Live};
 use super::{CAT, Mode};
 use crate::core::loading::Loaded;
 use crate::core::lock::lock;
@@ -30,7 +31,8 @@ use crate::core::stats::Stats;
 
 /// What lives from NULL→READY to READY→NULL.
 struct Model {
-    loaded: Arc<Loaded>,
+    /// The model in use, replaced while running when its properties or classes change.
+    live: Live,
     /// Written by the stream only; read by the `stats` getter.
     stats: Arc<Mutex<Stats>>,
 }
@@ -67,7 +69,7 @@ impl Default for ImgClassify {
 
 impl ImgClassify {
     fn loaded(&self) -> Option<Arc<Loaded>> {
-        lock(&self.model).as_ref().map(|m| Arc::clone(&m.loaded))
+        lock(&self.model).as_ref().map(|m| m.live.current())
     }
 
     fn stats(&self) -> gst::Structure {
@@ -108,8 +110,9 @@ impl ImgClassify {
         // included.
         stats.requests = loaded.classifier.telemetry().requests;
         stats.examples = loaded.examples;
+        let live = Live::new(&self.obj(), loaded, &request, resize_mode.into());
         *lock(&self.model) = Some(Model {
-            loaded: Arc::new(loaded),
+            live,
             stats: Arc::new(Mutex::new(stats)),
         });
         self.obj().notify("active-provider");
@@ -144,7 +147,7 @@ impl ObjectImpl for ImgClassify {
             gst::warning!(CAT, imp = self, "property '{}' cannot be set", name);
             return;
         };
-        let (changed, refused) = {
+        let (changed, refused, reload) = {
             let mut s = lock(&self.settings);
             let before = s.clone();
             let refused = set(&mut s, value).err();
@@ -153,12 +156,19 @@ impl ObjectImpl for ImgClassify {
                 Some(why) => s.refused.insert(name.to_string(), why.clone()),
                 None => s.refused.remove(name),
             };
-            (changed, refused)
+            let reload = (changed && swap::RELOADING.contains(&name))
+                .then(|| (s.load.clone(), s.frame.resize_mode.into()));
+            (changed, refused, reload)
         };
         // Posted with no lock held: a bus sync handler runs on this thread and may read
         // this element's properties.
         if let Some(text) = refused {
             crate::property::refuse(self.obj().upcast_ref(), *CAT, &text);
+        }
+        if let Some((request, resize_mode)) = reload
+            && let Some(model) = lock(&self.model).as_ref()
+        {
+            model.live.reload(request, resize_mode);
         }
         if changed {
             let model = self.loaded().map(|l| l.classifier.info().name.clone());
@@ -220,7 +230,9 @@ impl ElementImpl for ImgClassify {
         if transition == gst::StateChange::ReadyToNull
             || result.is_err() && transition == gst::StateChange::NullToReady
         {
-            *lock(&self.model) = None;
+            // Dropped with no lock held: stopping a rebuild posts on this element's bus.
+            let model = lock(&self.model).take();
+            drop(model);
         }
         result
     }
@@ -296,11 +308,11 @@ impl BaseTransformImpl for ImgClassify {
         let (mode, resize_mode) = (settings.mode, settings.frame.resize_mode);
         let (loaded, stats) = lock(&self.model)
             .as_ref()
-            .map(|m| (Arc::clone(&m.loaded), Arc::clone(&m.stats)))
+            .map(|m| (m.live.cell(), Arc::clone(&m.stats)))
             .ok_or_else(|| gst::error_msg!(gst::CoreError::StateChange, ("no model loaded")))?;
         let inbox = InboxFeed::start(&settings, &stats)?;
         let cancel = Arc::new(AtomicBool::new(false));
-        let mut stream = Stream::start(&loaded, mode, resize_mode, stats, Arc::clone(&cancel))
+        let mut stream = Stream::start(loaded, mode, resize_mode, stats, Arc::clone(&cancel))
             .map_err(|e| {
                 gst::error_msg!(
                     gst::CoreError::Thread,

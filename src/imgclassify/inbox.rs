@@ -3,6 +3,7 @@
 //! copy of the buffer's planes they were classified on, one per `inbox-interval` per frame,
 //! zone or object. The work is in `core::inbox`; this holds the GStreamer side.
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +27,8 @@ pub struct InboxFeed {
     started: Instant,
     /// The writer's first failure was posted; later ones would flood the bus.
     warned: bool,
+    /// The model file swapped in while running, if one was.
+    model_file: Option<PathBuf>,
 }
 
 impl InboxFeed {
@@ -63,7 +66,13 @@ impl InboxFeed {
             rate: RateLimit::default(),
             started: Instant::now(),
             warned: false,
+            model_file: None,
         }))
+    }
+
+    /// A model was swapped in while running: later sidecars carry its file's hash.
+    pub fn model_swapped(&mut self, file: &Path) {
+        self.model_file = file.is_file().then(|| file.to_path_buf());
     }
 
     /// Offers the unsure parts of a fresh `result` in `buf`, the buffer it was
@@ -97,7 +106,10 @@ impl InboxFeed {
                     Ok(frame) => self.inbox.offer(Crop {
                         frame,
                         rect: c.rect,
-                        sidecar: sidecar(c, result, buf.pts(), taken),
+                        sidecar: Sidecar {
+                            model_file: self.model_file.clone(),
+                            ..sidecar(c, result, buf.pts(), taken)
+                        },
                     }),
                     Err(why) => {
                         self.warn(format!("inbox-dir: frame not copied: {why}"), notices);

@@ -86,7 +86,7 @@ macro_rules! in_domain {
     };
 }
 
-fn post(element: &super::ImgClassify, note: Note) {
+pub(super) fn post(element: &super::ImgClassify, note: Note) {
     match note {
         Note::Warning { kind, text, hint } => in_domain!(kind, d => match hint {
             Some(hint) => gst::element_warning!(element, d, ("{}", text), ["{}", hint]),
@@ -100,4 +100,10 @@ fn post(element: &super::ImgClassify, note: Note) {
 
 fn error(e: LoadError) -> gst::ErrorMessage {
     in_domain!(e.kind, d => gst::error_msg!(d, ("{}", e.message)))
+}
+
+/// A load or rebuild that failed while the element runs: a warning, since what is in
+/// use goes on; `kept` says what stays.
+pub(super) fn warn_kept(element: &super::ImgClassify, e: LoadError, kept: &str) {
+    in_domain!(e.kind, d => gst::element_warning!(element, d, ("{}; {}", e.message, kept)));
 }

@@ -13,6 +13,7 @@ mod output;
 mod properties;
 mod settings;
 mod stream;
+mod swap;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(

@@ -45,6 +45,8 @@ pub enum Notice {
     },
     /// The inbox could not save a crop or keep its folder under its caps.
     Inbox(String),
+    /// This frame is the first to use a new model or class set.
+    Swapped(crate::core::loading::live::Swapped),
     /// A top-1 label changed (`post-changes`), seen on the buffer with this PTS.
     Change {
         change: Change,
@@ -54,6 +56,7 @@ pub enum Notice {
 
 pub fn post(element: &super::ImgClassify, notice: Notice) {
     match notice {
+        Notice::Swapped(swapped) => super::swap::post(element, &swapped),
         Notice::UnreadableFrame(why) => gst::element_warning!(
             element,
             gst::StreamError::Format,

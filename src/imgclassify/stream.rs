@@ -10,6 +10,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use arc_swap::ArcSwap;
+
 use super::frame::VideoInput;
 use super::inbox::InboxFeed;
 use super::output::Notice;
@@ -40,11 +42,14 @@ pub struct FrameInput<'a> {
 }
 
 pub struct Stream {
+    /// The model in use, replaced whole while running (`swap`); read at each frame's start.
+    model: Arc<ArcSwap<Loaded>>,
+    in_use: Arc<Loaded>,
     classifier: Arc<Classifier>,
     spec: ModelSpec,
     stats: Arc<Mutex<Stats>>,
-    /// Only in `async` mode.
-    worker: Option<Worker<Prepared, Outcome>>,
+    /// Only in `async` mode; each job runs on the model of the frame it came from.
+    worker: Option<Worker<(Arc<Classifier>, Prepared), Outcome>>,
     /// Set by the element when it leaves PAUSED: the frame being classified (here or on
     /// the worker) ends between two batches, so the state change waits for one batch,
     /// not for every zone or region of the frame.
@@ -88,22 +93,25 @@ impl Stream {
     /// READY→PAUSED: in `async` mode the inference threads start. Setting `cancel` ends
     /// the frame in progress early; the stream is then of no more use.
     pub fn start(
-        model: &Loaded,
+        cell: Arc<ArcSwap<Loaded>>,
         mode: Mode,
         resize_mode: ResizeMode,
         stats: Arc<Mutex<Stats>>,
         cancel: Arc<AtomicBool>,
     ) -> std::io::Result<Stream> {
+        let model = cell.load_full();
         let classifier = Arc::clone(&model.classifier);
         classifier.reset();
         let worker = match mode {
             Mode::Sync => None,
             Mode::Async => {
-                let (runs, cancel) = (Arc::clone(&classifier), Arc::clone(&cancel));
+                let cancel = Arc::clone(&cancel);
                 Some(Worker::start(
                     "imgclassify-infer",
                     classifier.info().placement.concurrency,
-                    move |p: Prepared| runs.run_prepared(p.job, &p.tensors, &cancel),
+                    move |(runs, p): (Arc<Classifier>, Prepared)| {
+                        runs.run_prepared(p.job, &p.tensors, &cancel)
+                    },
                 )?)
             }
         };
@@ -115,6 +123,8 @@ impl Stream {
             None => 1,
         };
         Ok(Stream {
+            model: cell,
+            in_use: model,
             unchanged: Unchanged::new(&spec.tensor, in_flight),
             submitted: None,
             preprocessor: preprocessor(&spec, resize_mode),
@@ -147,7 +157,7 @@ impl Stream {
     }
 
     /// PAUSED→READY: hands out the worker, to be joined with no lock held.
-    pub fn stop(mut self) -> Option<Worker<Prepared, Outcome>> {
+    pub fn stop(mut self) -> Option<Worker<(Arc<Classifier>, Prepared), Outcome>> {
         self.worker.take()
     }
 
@@ -178,6 +188,9 @@ impl Stream {
         notices: &mut Vec<Notice>,
     ) -> Result<Option<Carried<Classification>>, gst::FlowError> {
         let settings = input.inputs.settings;
+        if !Arc::ptr_eq(&self.model.load(), &self.in_use) {
+            self.adopt(self.model.load_full(), notices);
+        }
         if self.resize_mode != settings.resize_mode {
             self.preprocessor = preprocessor(&self.spec, settings.resize_mode);
             self.resize_mode = settings.resize_mode;
@@ -252,6 +265,36 @@ impl Stream {
             || self.started.elapsed(),
             |pts| Duration::from_nanos(pts.nseconds()),
         )
+    }
+
+    /// A new model or class set from this frame on, as a fresh start would have it: no
+    /// result of the old one is carried, and answers of it still in flight are dropped.
+    fn adopt(&mut self, loaded: Arc<Loaded>, notices: &mut Vec<Notice>) {
+        self.classifier = Arc::clone(&loaded.classifier);
+        self.classifier.reset();
+        self.spec = loaded.spec.clone();
+        self.preprocessor = preprocessor(&self.spec, self.resize_mode);
+        let in_flight = match &self.worker {
+            Some(_) => self.classifier.info().placement.concurrency + 1,
+            None => 1,
+        };
+        self.unchanged = Unchanged::new(&self.spec.tensor, in_flight);
+        self.schedule.start_over();
+        self.submitted = None;
+        // Labels of the old model must not be voted with the new one's.
+        self.tracked.reset();
+        if let Some(worker) = &self.worker {
+            worker.reset();
+        }
+        lock(&self.stats).examples = loaded.examples;
+        (self.warned_duplicate, self.warned_scores) = (false, false);
+        if let Some(swapped) = &loaded.swapped {
+            notices.push(Notice::Swapped(swapped.clone()));
+            if let Some(inbox) = self.inbox.as_mut() {
+                inbox.model_swapped(&loaded.path);
+            }
+        }
+        self.in_use = loaded;
     }
 
     fn check_duplicate(
@@ -425,7 +468,7 @@ impl Stream {
         };
         let frame = prepared.job.frame;
         // The job replaced is the one submitted before: no thread had taken it.
-        if worker.submit(prepared) {
+        if worker.submit((Arc::clone(&self.classifier), prepared)) {
             lock(&self.stats).results_dropped += 1;
             if let Some(before) = self.submitted {
                 self.unchanged.dropped(before);

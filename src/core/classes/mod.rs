@@ -8,10 +8,12 @@ pub mod decode;
 pub mod folder;
 pub mod rule;
 pub mod threshold;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::core::backend::{Backend, Batch, batching};
 use crate::core::model::ModelSpec;
@@ -79,13 +81,22 @@ impl Embedder {
     }
 }
 
-/// The classes in use: their labels (folder names), the fitted rule, and each class's
-/// own threshold for `min-similarity=-1` (auto).
-#[derive(Debug, Clone)]
+/// The classes in use: their labels (folder names), the fitted rule, each class's own
+/// threshold for `min-similarity=-1` (auto), and the examples.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassSet {
     pub labels: Vec<String>,
     rule: Rule,
     thresholds: Vec<f32>,
+    /// The examples the rule was fitted to, so a rebuilt set can say what changed.
+    pub examples: Vec<Example>,
+}
+
+/// One example in use: its path in the classes folder (`van/a.jpg`) and its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub path: PathBuf,
+    pub sha256: [u8; 32],
 }
 
 /// An image's best class: its cosine similarity, and that class's own threshold.
@@ -113,6 +124,7 @@ impl ClassSet {
             labels,
             rule,
             thresholds,
+            examples: Vec::new(),
         }
     }
 
@@ -236,6 +248,9 @@ pub enum ClassesError {
     TooFew { dir: PathBuf, usable: Vec<String> },
     #[error("classes-dir: embedding '{}' failed: {why}", path.display())]
     Inference { path: PathBuf, why: String },
+    /// The element stopped while the classes were being built.
+    #[error("classes-dir: building the classes was stopped")]
+    Cancelled,
 }
 
 /// What building the classes did.
@@ -290,6 +305,17 @@ pub fn build(
     embedder: &mut Embedder,
     options: &CacheOptions,
 ) -> Result<Built, ClassesError> {
+    build_until(dir, embedder, options, &AtomicBool::new(false))
+}
+
+/// [`build`], given up between two examples once `cancel` is set, so stopping the
+/// element waits for one example's inference at most, not for a whole folder's.
+pub fn build_until(
+    dir: &Path,
+    embedder: &mut Embedder,
+    options: &CacheOptions,
+    cancel: &AtomicBool,
+) -> Result<Built, ClassesError> {
     let folder = folder::scan(dir)?;
     let mut notes = Vec::new();
     let mut notices: Vec<Notice> = folder
@@ -337,6 +363,9 @@ pub fn build(
         }
         let before = entries.len();
         for path in &class.files {
+            if cancel.load(Ordering::Acquire) {
+                return Err(ClassesError::Cancelled);
+            }
             let skip = |why: String| Notice::Skipped {
                 path: path.clone(),
                 why,
@@ -422,8 +451,20 @@ pub fn build(
     };
     let rule = Rule::fit(of_class(), labels.len(), embedder.width());
     let thresholds = threshold::derive(of_class(), labels.len(), embedder.width());
+    let examples = entries
+        .iter()
+        .map(|e| Example {
+            path: e.path.clone(),
+            sha256: e.sha256,
+        })
+        .collect();
     Ok(Built {
-        set: ClassSet::new(labels, rule, thresholds),
+        set: ClassSet {
+            labels,
+            rule,
+            thresholds,
+            examples,
+        },
         notices,
         embedded,
         cached,

@@ -3,7 +3,7 @@
 //! never sees half a file; then the folder is trimmed to its caps.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -47,6 +47,10 @@ pub struct Sidecar {
     /// Whose rate limit and file name: `frame`, `zone:NAME`, `roi:ID`.
     #[serde(skip)]
     pub key: String,
+    /// The model file in use when the crop was taken, where a model was swapped in
+    /// while running; None = the one the inbox started with.
+    #[serde(skip)]
+    pub model_file: Option<PathBuf>,
 }
 
 /// The writer's ends of the channels: crops in, how many wait, failures out.
@@ -66,14 +70,22 @@ pub fn run(
         let _ = failed.send(format!("inbox-dir '{dir}' cannot be listed: {e}"));
         Kept::default()
     });
-    let mut model_sha256: Option<Option<String>> = None;
+    // The file last hashed and its hash: a model swapped in is hashed once too.
+    let mut hashed: Option<(Option<PathBuf>, Option<String>)> = None;
     let mut number = 0u32;
     for mut crop in crops {
         pending.fetch_sub(1, Ordering::AcqRel);
-        // Hashed here, once, so the stream never waits for a large model file.
-        crop.sidecar.model_sha256 = model_sha256
-            .get_or_insert_with(|| model_hash(model))
-            .clone();
+        // Hashed here, once per model, so the stream never waits for a large file.
+        let file = crop
+            .sidecar
+            .model_file
+            .take()
+            .or_else(|| model.file.clone());
+        if hashed.as_ref().is_none_or(|(f, _)| *f != file) {
+            let hash = model_hash(&ModelFile { file: file.clone() });
+            hashed = Some((file, hash));
+        }
+        crop.sidecar.model_sha256 = hashed.as_ref().and_then(|(_, h)| h.clone());
         match save(folder, &mut crop, number) {
             Ok(files) => files
                 .into_iter()
@@ -180,10 +192,15 @@ mod tests {
         let (queue, crops) = std::sync::mpsc::sync_channel(8);
         let (failed, failures) = std::sync::mpsc::channel();
         let pending = Arc::new(AtomicUsize::new(3));
+        // The last crop was taken after a model was swapped in while running.
+        let swapped = dir.path().join("swapped.onnx");
+        std::fs::write(&swapped, b"swapped").expect("model");
         for (i, key) in ["zone:a/b", "zone:c", "frame"].iter().enumerate() {
-            queue
-                .send(Box::new(crop(1_700_000_000_000 + i as u64, key)))
-                .expect("send");
+            let mut crop = crop(1_700_000_000_000 + i as u64, key);
+            if i == 2 {
+                crop.sidecar.model_file = Some(swapped.clone());
+            }
+            queue.send(Box::new(crop)).expect("send");
         }
         drop(queue);
         run(
@@ -222,10 +239,13 @@ mod tests {
         assert_eq!(json["classifier"], "gate cam");
         assert_eq!(json["labels"][0], "unknown");
         assert_eq!(json["rect"], serde_json::json!([4, 0, 16, 8]));
-        assert_eq!(
-            json["model-sha256"],
-            crate::core::classes::cache::hex(&crate::core::classes::cache::sha256(b"model"))
-                .as_str()
-        );
+        let hash = |bytes: &[u8]| {
+            crate::core::classes::cache::hex(&crate::core::classes::cache::sha256(bytes))
+        };
+        assert_eq!(json["model-sha256"], hash(b"swapped").as_str());
+        let before: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(folder.join(&names[1])).expect("json"))
+                .expect("parse");
+        assert_eq!(before["model-sha256"], hash(b"model").as_str());
     }
 }

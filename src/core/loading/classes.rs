@@ -3,12 +3,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::request::ClassesRequest;
 use crate::core::backend::Backend;
 use crate::core::classes::{
-    self, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, Notice, default_cache_dir,
+    self, Built, CacheOptions, ClassSet, ClassesError, Embedder, FolderError, Notice,
+    default_cache_dir,
 };
 use crate::core::model::{MAX_EMBEDDING_WIDTH, ModelSpec};
 use crate::core::preprocess::ResizeMode;
@@ -20,6 +22,38 @@ pub struct Embedding {
     pub classes: Option<ClassSet>,
     /// Examples embedded and taken from the cache.
     pub examples: Option<(u64, u64)>,
+}
+
+/// The cache of `asked`, keyed by the model file `path`.
+pub fn cache_options(asked: &ClassesRequest, path: &Path) -> CacheOptions {
+    CacheOptions {
+        dir: Some(asked.cache_dir.clone().unwrap_or_else(default_cache_dir)),
+        model: path.to_path_buf(),
+    }
+}
+
+pub fn load_error(e: ClassesError) -> LoadError {
+    let kind = match e {
+        ClassesError::Folder(FolderError::Missing(_)) => Kind::NotFound,
+        ClassesError::Folder(_) => Kind::OpenRead,
+        ClassesError::TooFew { .. } => Kind::Settings,
+        ClassesError::Inference { .. } | ClassesError::Cancelled => Kind::Failed,
+    };
+    LoadError::new(kind, e)
+}
+
+/// The build's warnings, and its cache notes for the debug log.
+pub fn report(built: &Built, notes: &mut Vec<Note>) {
+    for note in &built.cache_notes {
+        notes.push(Note::Debug(format!("classes-dir: {note}")));
+    }
+    for notice in &built.notices {
+        let kind = match notice {
+            Notice::CacheRefused { .. } => Kind::Settings,
+            _ => Kind::Read,
+        };
+        notes.push(Note::warning(kind, notice.to_string()));
+    }
 }
 
 /// The remote backend does not return the embedding output yet.
@@ -36,13 +70,13 @@ pub fn refuse_remote(asked: &ClassesRequest) -> Result<(), LoadError> {
 }
 
 /// The examples are embedded as frames are preprocessed: with `spec` and
-/// `resize_mode`.
+/// `resize_mode`; setting `cancel` stops embedding them (the load fails).
 pub fn load(
     asked: &ClassesRequest,
     path: &Path,
     backend: &Arc<dyn Backend>,
     (spec, resize_mode): (&ModelSpec, ResizeMode),
-    notes: &mut Vec<Note>,
+    (cancel, notes): (&AtomicBool, &mut Vec<Note>),
 ) -> Result<Embedding, LoadError> {
     if asked.dir.is_none() && !asked.attach_embedding {
         return Ok(Embedding::default());
@@ -85,29 +119,9 @@ pub fn load(
         return Ok(Embedding::default());
     };
     let started = Instant::now();
-    let options = CacheOptions {
-        dir: Some(asked.cache_dir.clone().unwrap_or_else(default_cache_dir)),
-        model: path.to_path_buf(),
-    };
-    let built = classes::build(dir, &mut embedder, &options).map_err(|e| {
-        let kind = match e {
-            ClassesError::Folder(FolderError::Missing(_)) => Kind::NotFound,
-            ClassesError::Folder(_) => Kind::OpenRead,
-            ClassesError::TooFew { .. } => Kind::Settings,
-            ClassesError::Inference { .. } => Kind::Failed,
-        };
-        LoadError::new(kind, e)
-    })?;
-    for note in &built.cache_notes {
-        notes.push(Note::Debug(format!("classes-dir: {note}")));
-    }
-    for notice in &built.notices {
-        let kind = match notice {
-            Notice::CacheRefused { .. } => Kind::Settings,
-            _ => Kind::Read,
-        };
-        notes.push(Note::warning(kind, notice.to_string()));
-    }
+    let built = classes::build_until(dir, &mut embedder, &cache_options(asked, path), cancel)
+        .map_err(load_error)?;
+    report(&built, notes);
     notes.push(Note::Info(format!(
         "classes-dir '{}': {} classes ({}), {} examples embedded, {} from the cache, in {:?}",
         dir.display(),

@@ -4,10 +4,12 @@
 //! (`report`), which the element posts.
 
 pub mod classes;
+pub mod live;
 pub mod request;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::core::backend::ElementType;
@@ -30,6 +32,10 @@ pub struct Loaded {
     pub latency: Duration,
     /// With `classes-dir`: examples embedded, and taken from the cache.
     pub examples: Option<(u64, u64)>,
+    /// The model file (or the server's model name), which keys the classes cache.
+    pub path: PathBuf,
+    /// Why this replaced the model in use while running; None for a load at NULL→READY.
+    pub swapped: Option<live::Swapped>,
 }
 
 /// Loads what `request` asks for; `id` names the results, `resize_mode` is the one the
@@ -39,6 +45,18 @@ pub fn load(
     request: &LoadRequest,
     id: String,
     resize_mode: ResizeMode,
+    notes: &mut Vec<Note>,
+) -> Result<Loaded, LoadError> {
+    load_until(request, id, resize_mode, &AtomicBool::new(false), notes)
+}
+
+/// [`load`], whose embedding of the custom classes' examples is given up once `cancel`
+/// is set (a load in the background when the element stops).
+pub fn load_until(
+    request: &LoadRequest,
+    id: String,
+    resize_mode: ResizeMode,
+    cancel: &AtomicBool,
     notes: &mut Vec<Note>,
 ) -> Result<Loaded, LoadError> {
     let asked = &request.model;
@@ -111,7 +129,7 @@ pub fn load(
         &path,
         &backend,
         (&spec, resize_mode),
-        notes,
+        (cancel, notes),
     )?;
     if let Some(custom) = &embedding.classes {
         // Class scores are similarities in [0, 1] already.
@@ -125,6 +143,8 @@ pub fn load(
         spec,
         latency: 2 * opened.per_image,
         examples: embedding.examples,
+        path,
+        swapped: None,
     })
 }
 

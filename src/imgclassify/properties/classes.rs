@@ -11,7 +11,8 @@ pub(super) fn properties() -> Vec<Property> {
         prop(
             Str::builder("classes-dir")
                 .nick("Classes folder")
-                .blurb(&read_at_ready("Custom classes from example photos, one sub-folder per class; empty = the model's classes"))
+                .blurb(&reloaded("Custom classes from example photos, one sub-folder per class, watched while running; empty = the model's classes"))
+                .mutable_playing()
                 .build(),
             |s| s.load.classes.dir.to_value(),
             |s, v| put(&mut s.load.classes.dir, property::path(v)),

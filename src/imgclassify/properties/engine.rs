@@ -22,8 +22,9 @@ pub(super) fn properties() -> Vec<Property> {
         prop(
             Str::builder("model")
                 .nick("Model")
-                .blurb(&read_at_ready(&format!("Built-in model: {} (model-file overrides it)", zoo::names())))
+                .blurb(&reloaded(&format!("Built-in model: {} (model-file overrides it)", zoo::names())))
                 .default_value(Some("mobilenet"))
+                .mutable_playing()
                 .build(),
             |s| s.load.model.name.to_value(),
             |s, v| put(&mut s.load.model.name, optional("model", v)?.unwrap_or_else(|| "mobilenet".into())),
@@ -31,7 +32,8 @@ pub(super) fn properties() -> Vec<Property> {
         prop(
             Str::builder("model-file")
                 .nick("Model file")
-                .blurb(&read_at_ready("An ONNX image classifier, input [N,3,H,W], [N,H,W,3] or greyscale; overrides model"))
+                .blurb(&reloaded("An ONNX image classifier, input [N,3,H,W], [N,H,W,3] or greyscale; overrides model"))
+                .mutable_playing()
                 .build(),
             |s| s.load.model.file.to_value(),
             |s, v| put(&mut s.load.model.file, property::path(v)),
@@ -39,7 +41,8 @@ pub(super) fn properties() -> Vec<Property> {
         prop(
             Str::builder("labels-file")
                 .nick("Labels file")
-                .blurb(&read_at_ready("UTF-8 text, line N = the label of class N; overrides the model's labels"))
+                .blurb(&reloaded("UTF-8 text, line N = the label of class N; overrides the model's labels"))
+                .mutable_playing()
                 .build(),
             |s| s.load.model.labels_file.to_value(),
             |s, v| put(&mut s.load.model.labels_file, property::path(v)),

@@ -76,6 +76,13 @@ fn read_at_ready(blurb: &str) -> String {
     format!("{blurb}. Read at NULL→READY")
 }
 
+/// A property whose change while running loads a new model in the background (`swap`).
+fn reloaded(blurb: &str) -> String {
+    format!(
+        "{blurb}. Set while running: the new model loads in the background and replaces the one in use"
+    )
+}
+
 fn requested_provider(r: Requested) -> ExecutionProvider {
     match r {
         Requested::Auto => ExecutionProvider::Auto,
