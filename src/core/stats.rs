@@ -28,6 +28,8 @@ pub struct Stats {
     pub requests: Option<RequestCounts>,
     /// With `classes-dir`: examples embedded at NULL→READY, and taken from the cache.
     pub examples: Option<(u64, u64)>,
+    /// In process: how ONNX Runtime's threads wait for work now (`off`, `on`, `short`).
+    pub spinning: Option<&'static str>,
 }
 
 impl Stats {

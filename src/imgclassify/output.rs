@@ -43,6 +43,8 @@ pub enum Notice {
         width: u32,
         height: u32,
     },
+    /// `spinning` changed, or `auto` decided (debug log).
+    Spinning(String),
     /// A top-1 label changed (`post-changes`), seen on the buffer with this PTS.
     Change {
         change: Change,
@@ -109,6 +111,7 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
             ["zones are in frame pixels; those partly outside are clipped"]
         ),
         Notice::Change { change, pts } => post_change(element, &change, pts),
+        Notice::Spinning(text) => gst::debug!(CAT, obj = element, "{}", text),
         Notice::NotLoaded => {
             gst::element_error!(element, gst::CoreError::Negotiation, ["no model loaded"])
         }
@@ -255,6 +258,10 @@ pub fn stats(s: &Stats) -> gst::Structure {
             .field("requests-failed", r.failed)
             .field("requests-retried", r.retried)
             .field("requests-timed-out", r.timed_out),
+        None => builder,
+    };
+    let builder = match s.spinning {
+        Some(mode) => builder.field("spinning", mode),
         None => builder,
     };
     let builder = match s.examples {

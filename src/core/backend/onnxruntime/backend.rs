@@ -5,7 +5,7 @@ use super::cache::{self, Held};
 use super::error::{EngineError, Failure};
 use super::provider::{Active, Kind};
 use super::session::{EngineOptions, SharedModel, WarmUp};
-use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Scores};
+use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Scores, Telemetry};
 use std::path::Path;
 
 pub struct OnnxRuntime {
@@ -75,5 +75,12 @@ impl Backend for OnnxRuntime {
             provider: None,
             embeddings,
         })
+    }
+
+    fn telemetry(&self) -> Telemetry {
+        Telemetry {
+            spinning: Some(self.model().spinner.report()),
+            ..Telemetry::default()
+        }
     }
 }
