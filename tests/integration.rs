@@ -33,5 +33,6 @@ mod remote;
 mod remote_limits;
 mod scripts;
 mod slow_model;
+mod spinning;
 mod unchanged;
 mod zones;
