@@ -80,7 +80,7 @@ fn auto_rebuilds_the_sessions_without_losing_a_frame() {
     let mut seen = vec![stats_spinning(&element).expect("in process")];
     let mut pushed = 0u32;
     let mut after = None;
-    // After its first step (a second and 30 frames, spinning off) `auto` always tries
+    // After its first step (a second and 10 frames, spinning off) `auto` always tries
     // short spinning; then 100 more frames through the rebuilt sessions.
     while after.is_none_or(|a| pushed < a + 100) {
         assert!(pushed < 20_000, "no switch after {pushed} frames: {seen:?}");

@@ -5,7 +5,7 @@
 //! element, or other busy processes (docs/performance.md, "Spinning"). No fixed setting
 //! wins everywhere, so `auto` measures: it runs the model's pool with spinning off,
 //! then with short spinning, then short again, then off (each step long enough to count
-//! a few dozen inferences), and keeps the one that got through more images per second.
+//! at least ten images), and keeps the one that got through more images per second.
 //! It measures again after a while, as the machine's load changes. This module only
 //! decides; the pool rebuilds its sessions with what it decides (session.rs).
 
@@ -100,7 +100,7 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             step: Duration::from_secs(1),
-            min_images: 30,
+            min_images: 10,
             gap: Duration::from_millis(500),
             margin: 0.03,
             keep: Duration::from_secs(60),
@@ -451,7 +451,7 @@ mod tests {
     fn batches_count_their_images() {
         let mut c = Chooser::new(Tuning::default());
         let mut clock = Instant::now();
-        // 8 images a call, 25 ms a call: 40 calls a step of 1 s pass the 30 images.
+        // 8 images a call, 25 ms a call: after 40 calls the first step of 1 s ends.
         for _ in 0..45 {
             clock += ms(25);
             c.ran(clock, 8);
