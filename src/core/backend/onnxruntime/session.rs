@@ -344,9 +344,10 @@ impl SharedModel {
     }
 
     /// Rebuilds every session of the pool with `mode` (`spinning=auto` measuring or
-    /// deciding). A session that cannot be built leaves the pool as it was, and `auto`
-    /// stays with what the pool has.
-    fn respin(&self, from: SpinMode, mode: SpinMode) {
+    /// deciding); run off the streaming thread, while the old sessions keep running.
+    /// A session that cannot be built leaves the pool as it was, and `auto` stays with
+    /// what the pool has.
+    pub fn respin(&self, from: SpinMode, mode: SpinMode) {
         let built_with = lock(&self.growing);
         let options = EngineOptions {
             spinning: Spinning::Fixed(mode),
@@ -356,7 +357,10 @@ impl SharedModel {
             .map(|_| self.new_session(&options))
             .collect::<Result<Vec<_>, _>>();
         match sessions {
-            Ok(sessions) => self.sessions.replace(sessions),
+            Ok(sessions) => {
+                self.sessions.replace(sessions);
+                self.spinner.rebuilt(mode);
+            }
             Err(_) => self.spinner.give_up(from),
         }
         drop(built_with);
@@ -414,15 +418,7 @@ impl SharedModel {
             });
         }
         let mut session = self.sessions.take();
-        let result = self.run_on(&mut session, tensors, n, embed);
-        drop(session);
-        let before = self.spinner.mode();
-        if result.is_ok()
-            && let Some(mode) = self.spinner.ran(Instant::now(), n as u64)
-        {
-            self.respin(before, mode);
-        }
-        result
+        self.run_on(&mut session, tensors, n, embed)
     }
 
     fn run_on(

@@ -178,6 +178,18 @@ impl Chooser {
         self.decided.as_ref()
     }
 
+    /// The sessions of the new mode are in place: the step counts from the next
+    /// inference, not from the ones that ran while they were built.
+    pub fn restart_step(&mut self) {
+        if let Phase::Measuring {
+            started, images, ..
+        } = &mut self.phase
+        {
+            *started = None;
+            *images = 0;
+        }
+    }
+
     /// An inference of `images` images ended at `now`. Returns the mode to rebuild the
     /// sessions with when it changes.
     pub fn ran(&mut self, now: Instant, images: u64) -> Option<SpinMode> {
@@ -236,8 +248,18 @@ impl Chooser {
 #[derive(Debug)]
 pub struct Spinner {
     asked: Spinning,
+    state: Mutex<SpinState>,
+}
+
+#[derive(Debug)]
+struct SpinState {
+    /// What the pool's sessions are built with.
+    built: SpinMode,
     /// With `auto` on the CPU: the measurement; None once it gave up.
-    state: Mutex<(SpinMode, Option<Chooser>)>,
+    chooser: Option<Chooser>,
+    /// New sessions are being built, off the streaming thread: inferences until they
+    /// are in place run on the old ones and are not counted.
+    rebuilding: bool,
 }
 
 impl Spinner {
@@ -247,38 +269,58 @@ impl Spinner {
         let chooser = (asked == Spinning::Auto && measure).then(|| Chooser::new(Tuning::default()));
         Spinner {
             asked,
-            state: Mutex::new((asked.initial(), chooser)),
+            state: Mutex::new(SpinState {
+                built: asked.initial(),
+                chooser,
+                rebuilding: false,
+            }),
         }
     }
 
     /// The mode the pool's sessions are built with now.
     pub fn mode(&self) -> SpinMode {
-        lock(&self.state).0
+        lock(&self.state).built
     }
 
-    /// An inference of `images` images ended at `now`; the mode to rebuild the pool
-    /// with when `auto` switches.
-    pub fn ran(&self, now: Instant, images: u64) -> Option<SpinMode> {
+    /// An inference of `images` images ended at `now`. When `auto` switches: the mode
+    /// the sessions have and the one to rebuild them with; call [`Spinner::rebuilt`] or
+    /// [`Spinner::give_up`] once done.
+    pub fn ran(&self, now: Instant, images: u64) -> Option<(SpinMode, SpinMode)> {
         let mut state = lock(&self.state);
-        let switched = state.1.as_mut()?.ran(now, images);
-        if let Some(mode) = switched {
-            state.0 = mode;
+        if state.rebuilding {
+            return None;
         }
-        switched
+        let built = state.built;
+        let switched = state.chooser.as_mut()?.ran(now, images)?;
+        state.rebuilding = true;
+        Some((built, switched))
+    }
+
+    /// The pool's sessions now run `mode`: the step measuring it starts.
+    pub fn rebuilt(&self, mode: SpinMode) {
+        let mut state = lock(&self.state);
+        state.built = mode;
+        state.rebuilding = false;
+        if let Some(chooser) = state.chooser.as_mut() {
+            chooser.restart_step();
+        }
     }
 
     /// The pool could not be rebuilt and still runs `kept`: `auto` stops measuring.
     pub fn give_up(&self, kept: SpinMode) {
-        *lock(&self.state) = (kept, None);
+        let mut state = lock(&self.state);
+        state.built = kept;
+        state.chooser = None;
+        state.rebuilding = false;
     }
 
     /// For `stats` and the log.
     pub fn report(&self) -> SpinReport {
         let state = lock(&self.state);
-        let why = match (self.asked, &state.1) {
+        let why = match (self.asked, &state.chooser) {
             (Spinning::Fixed(_), _) => "as set".to_string(),
             (Spinning::Auto, Some(chooser)) => match chooser.decided() {
-                Some(decision) if decision.mode == state.0 => {
+                Some(decision) if decision.mode == state.built => {
                     format!("auto, measured: {}", decision.why)
                 }
                 Some(_) | None => "auto, measuring".to_string(),
@@ -286,7 +328,7 @@ impl Spinner {
             (Spinning::Auto, None) => "auto, not measured".to_string(),
         };
         SpinReport {
-            mode: state.0.name(),
+            mode: state.built.name(),
             why,
         }
     }
@@ -457,6 +499,58 @@ mod tests {
             c.ran(clock, 8);
         }
         assert_eq!(c.mode(), SpinMode::Short, "the first step ended");
+    }
+
+    #[test]
+    fn inferences_during_a_rebuild_are_not_counted() {
+        let spinner = Spinner::new(Spinning::Auto, true);
+        let mut clock = Instant::now();
+        let mut switch = None;
+        while switch.is_none() {
+            clock += ms(5);
+            switch = spinner.ran(clock, 1);
+        }
+        assert_eq!(switch, Some((SpinMode::Off, SpinMode::Short)));
+        assert_eq!(spinner.mode(), SpinMode::Off, "still built off");
+        // The old sessions go on for two seconds while the new ones are built.
+        for _ in 0..400 {
+            clock += ms(5);
+            assert_eq!(spinner.ran(clock, 1), None);
+        }
+        spinner.rebuilt(SpinMode::Short);
+        assert_eq!(spinner.mode(), SpinMode::Short);
+        assert_eq!(spinner.report().mode, "short");
+        assert_eq!(spinner.report().why, "auto, measuring");
+        // The step counts from here: a second more before anything switches.
+        for _ in 0..150 {
+            clock += ms(5);
+            assert_eq!(spinner.ran(clock, 1), None);
+        }
+        spinner.give_up(SpinMode::Short);
+        assert_eq!(spinner.report().why, "auto, not measured");
+        for _ in 0..1000 {
+            clock += ms(5);
+            assert_eq!(spinner.ran(clock, 1), None);
+        }
+    }
+
+    #[test]
+    fn fixed_settings_and_gpus_are_not_measured() {
+        let mut clock = Instant::now();
+        for spinner in [
+            Spinner::new(Spinning::Fixed(SpinMode::On), true),
+            Spinner::new(Spinning::Auto, false),
+        ] {
+            for _ in 0..2000 {
+                clock += ms(5);
+                assert_eq!(spinner.ran(clock, 1), None);
+            }
+        }
+        let on = Spinner::new(Spinning::Fixed(SpinMode::On), true);
+        assert_eq!(
+            (on.report().mode, on.report().why.as_str()),
+            ("on", "as set")
+        );
     }
 
     #[test]
