@@ -23,7 +23,8 @@ import onnxruntime as ort
 def session(model, threads):
     options = ort.SessionOptions()
     # As the plugin's CPU session (src/engine/session.rs, and the ort crate under it):
-    # intra-op threads (0 = ONNX Runtime's default), no spinning, the provider chosen
+    # intra-op threads (0 = ONNX Runtime's default), no spinning (the plugin's
+    # `spinning=off`, where `spinning=auto` starts), the provider chosen
     # by the MAX_EFFICIENCY device policy (the CPU here); graph optimisation and
     # execution mode are ONNX Runtime's defaults on both sides.
     options.intra_op_num_threads = threads

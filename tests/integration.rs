@@ -37,6 +37,7 @@ mod remote;
 mod remote_limits;
 mod scripts;
 mod slow_model;
+mod spinning;
 mod tracking;
 mod unchanged;
 mod zones;

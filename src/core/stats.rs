@@ -37,6 +37,8 @@ pub struct Stats {
     /// With `inbox-dir`: crops queued for the writer, and crops dropped because it was
     /// behind.
     pub inbox: Option<(u64, u64)>,
+    /// In process: how ONNX Runtime's threads wait for work now (`off`, `on`, `short`).
+    pub spinning: Option<&'static str>,
 }
 
 impl Stats {

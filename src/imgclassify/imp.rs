@@ -108,7 +108,9 @@ impl ImgClassify {
         let mut stats = Stats::default();
         // A remote backend's request counters are in `stats` from READY on, zeros
         // included.
-        stats.requests = loaded.classifier.telemetry().requests;
+        let telemetry = loaded.classifier.telemetry();
+        stats.requests = telemetry.requests;
+        stats.spinning = telemetry.spinning.map(|s| s.mode);
         stats.examples = loaded.examples;
         let live = Live::new(&self.obj(), loaded, &request, resize_mode.into());
         *lock(&self.model) = Some(Model {

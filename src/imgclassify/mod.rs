@@ -197,6 +197,47 @@ impl From<ExecutionProvider> for crate::core::backend::onnxruntime::Requested {
     }
 }
 
+/// Whether ONNX Runtime's intra-op threads spin while waiting for work (the `spinning`
+/// property).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstImgClassifySpinning")]
+pub enum Spinning {
+    #[enum_value(
+        name = "Measured while running: short spinning where it is faster, else off",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "Spin as ONNX Runtime does by default", nick = "on")]
+    On = 1,
+    #[default]
+    #[enum_value(name = "Never spin: threads sleep at once", nick = "off")]
+    Off = 2,
+}
+
+impl From<Spinning> for crate::core::backend::onnxruntime::Spinning {
+    fn from(s: Spinning) -> Self {
+        use crate::core::backend::onnxruntime::{SpinMode, Spinning as Core};
+        match s {
+            Spinning::Auto => Core::Auto,
+            Spinning::On => Core::Fixed(SpinMode::On),
+            Spinning::Off => Core::Fixed(SpinMode::Off),
+        }
+    }
+}
+
+impl From<crate::core::backend::onnxruntime::Spinning> for Spinning {
+    fn from(s: crate::core::backend::onnxruntime::Spinning) -> Self {
+        use crate::core::backend::onnxruntime::{SpinMode, Spinning as Core};
+        match s {
+            Core::Fixed(SpinMode::On) => Spinning::On,
+            Core::Fixed(SpinMode::Off) => Spinning::Off,
+            // `short` is only chosen by `auto`.
+            Core::Auto | Core::Fixed(SpinMode::Short) => Spinning::Auto,
+        }
+    }
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     gst::Element::register(
         Some(plugin),

@@ -47,6 +47,8 @@ pub enum Notice {
     Inbox(String),
     /// This frame is the first to use a new model or class set.
     Swapped(crate::core::loading::live::Swapped),
+    /// `spinning` changed, or `auto` decided (debug log).
+    Spinning(String),
     /// A top-1 label changed (`post-changes`), seen on the buffer with this PTS.
     Change {
         change: Change,
@@ -120,6 +122,7 @@ pub fn post(element: &super::ImgClassify, notice: Notice) {
             ["check that the folder is writable and has room; frames flow on"]
         ),
         Notice::Change { change, pts } => post_change(element, &change, pts),
+        Notice::Spinning(text) => gst::debug!(CAT, obj = element, "{}", text),
         Notice::NotLoaded => {
             gst::element_error!(element, gst::CoreError::Negotiation, ["no model loaded"])
         }
@@ -282,6 +285,10 @@ pub fn stats(s: &Stats) -> gst::Structure {
             .field("requests-failed", r.failed)
             .field("requests-retried", r.retried)
             .field("requests-timed-out", r.timed_out),
+        None => builder,
+    };
+    let builder = match s.spinning {
+        Some(mode) => builder.field("spinning", mode),
         None => builder,
     };
     let builder = match s.examples {

@@ -519,6 +519,16 @@ impl Stream {
         if telemetry.requests.is_some() {
             stats.requests = telemetry.requests;
         }
+        if let Some(spin) = telemetry
+            .spinning
+            .filter(|s| stats.spinning != Some(s.mode))
+        {
+            stats.spinning = Some(spin.mode);
+            notices.push(Notice::Spinning(format!(
+                "spinning {} ({})",
+                spin.mode, spin.why
+            )));
+        }
         match outcome {
             Outcome::Done {
                 frame,

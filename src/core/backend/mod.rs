@@ -187,6 +187,15 @@ pub struct Telemetry {
     /// Warnings since the last report (an endpoint that came back serving another
     /// model), each reported once.
     pub warnings: Vec<String>,
+    /// How ONNX Runtime's threads wait for work (`spinning`); None for a server.
+    pub spinning: Option<SpinReport>,
+}
+
+/// The spinning mode in use (`off`, `on`, `short`) and why it is in use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpinReport {
+    pub mode: &'static str,
+    pub why: String,
 }
 
 /// Runs a model. Implementations are shared between threads (the streaming thread and

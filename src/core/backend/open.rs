@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::onnxruntime::{
-    EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions, THREADS_PER_CORE,
+    EngineError, EngineOptions, Int8Kernels, OnnxRuntime, ProviderOptions, Spinning,
+    THREADS_PER_CORE,
 };
 use super::remote::{Endpoint, MAX_TIMEOUT_MS, Remote, RemoteError, RemoteOptions, unencrypted};
 use super::{Backend, Batch, batching};
@@ -20,6 +21,8 @@ pub struct EngineRequest {
     /// Sessions asked of the model's pool; 0 = automatic.
     pub sessions: u32,
     pub provider: ProviderOptions,
+    /// Whether ONNX Runtime's intra-op threads spin (`spinning`).
+    pub spinning: Spinning,
 }
 
 /// `inference-server` and its companions; no endpoint = in process.
@@ -72,6 +75,7 @@ pub fn open(request: &OpenRequest<'_>, notes: &mut Vec<Note>) -> Result<Opened, 
         input_size: request.input_size,
         provider: request.engine.provider.clone(),
         output_name: request.output_name.map(str::to_string),
+        spinning: request.engine.spinning,
     };
     if request.server.is_remote() {
         return connect(request, &options, notes);
@@ -103,6 +107,12 @@ pub fn open(request: &OpenRequest<'_>, notes: &mut Vec<Note>) -> Result<Opened, 
         "scores from output '{}'",
         backend.output_name()
     )));
+    if let Some(spin) = backend.telemetry().spinning {
+        notes.push(Note::Debug(format!(
+            "ONNX Runtime threads spinning: {} ({})",
+            spin.mode, spin.why
+        )));
+    }
     Ok(Opened {
         warm_row: warm_up.row.clone(),
         per_image: warm_up.per_image,

@@ -111,6 +111,14 @@ pub(super) fn properties() -> Vec<Property> {
             |s, v| put(&mut s.load.engine.provider.requested, get::<ExecutionProvider>(v)?.into()),
         ),
         prop(
+            Enum::builder_with_default("spinning", Spinning::default())
+                .nick("Spinning")
+                .blurb(&read_at_ready("Whether ONNX Runtime's threads spin while waiting for work; auto measures which is faster while running"))
+                .build(),
+            |s| Spinning::from(s.load.engine.spinning).to_value(),
+            |s, v| put(&mut s.load.engine.spinning, get::<Spinning>(v)?.into()),
+        ),
+        prop(
             Bool::builder("fallback")
                 .nick("Fallback")
                 .blurb(&read_at_ready("When the provider cannot be used, fall back (TensorRT, CUDA, CPU) with a warning; false = fail"))

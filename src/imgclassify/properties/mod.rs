@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock};
 use gst::glib;
 
 use super::settings::Settings;
-use super::{ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Target};
+use super::{ColorOrder, ExecutionProvider, Mode, OutputActivation, ResizeMode, Spinning, Target};
 use crate::core::backend::onnxruntime::Requested;
 use crate::core::backend::remote::{MAX_TIMEOUT_MS, parse_endpoints};
 use crate::core::model::{self, normalisation, zoo};

@@ -5,8 +5,10 @@ use super::cache::{self, Held};
 use super::error::{EngineError, Failure};
 use super::provider::{Active, Kind};
 use super::session::{EngineOptions, SharedModel, WarmUp};
-use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Scores};
+use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Scores, Telemetry};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
 
 pub struct OnnxRuntime {
     held: Held,
@@ -54,6 +56,21 @@ impl OnnxRuntime {
         &self.model().warm_up
     }
 
+    /// Tells `spinning=auto` of an inference; when it switches, the sessions are
+    /// rebuilt on a thread of their own, so no frame waits for a model load.
+    fn measure_spinning(&self, images: usize) {
+        let Some((from, to)) = self.model().spinner.ran(Instant::now(), images as u64) else {
+            return;
+        };
+        let model = Arc::clone(&self.held.model);
+        let spawned = std::thread::Builder::new()
+            .name("imgclassify-spin".into())
+            .spawn(move || model.respin(from, to));
+        if spawned.is_err() {
+            self.model().spinner.give_up(from);
+        }
+    }
+
     /// Providers that were tried first and failed, with ONNX Runtime's reasons.
     pub fn failures(&self) -> &[Failure] {
         &self.model().failures
@@ -69,11 +86,19 @@ impl Backend for OnnxRuntime {
         let (rows, embeddings) =
             self.model()
                 .run_batch(batch.tensors, batch.images, batch.embed)?;
+        self.measure_spinning(batch.images);
         Ok(Scores {
             rows,
             calls: 1,
             provider: None,
             embeddings,
         })
+    }
+
+    fn telemetry(&self) -> Telemetry {
+        Telemetry {
+            spinning: Some(self.model().spinner.report()),
+            ..Telemetry::default()
+        }
     }
 }

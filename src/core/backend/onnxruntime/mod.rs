@@ -4,6 +4,7 @@
 mod backend;
 mod cache;
 mod error;
+mod inspect;
 mod int8;
 mod io;
 mod pool;
@@ -11,6 +12,7 @@ mod props;
 mod provider;
 mod runtime;
 mod session;
+mod spinning;
 mod threads;
 
 pub use backend::OnnxRuntime;
@@ -21,6 +23,7 @@ pub use pool::pooled_sessions;
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, SHARED_PREPACK_ENV, describe, live_sessions};
+pub use spinning::{SpinMode, Spinning};
 pub use threads::{
     PINNED_THREADS_ENV, THREADS_PER_CORE, capped as capped_threads, default_threads,
 };

@@ -11,16 +11,16 @@ use ort::session::builder::{PrepackedWeights, SessionBuilder};
 use ort::session::{OutputSelector, RunOptions, Session};
 
 use super::error::{EngineError, Failure, LoadError};
+use super::inspect::inspect;
 use super::io;
 use super::pool::{Demand, Pool};
-use super::props;
 use super::provider::{Active, Kind, ProviderOptions, engine_dir};
 use super::runtime::runtime;
+use super::spinning::{SpinMode, Spinner, Spinning};
 use super::threads::{default_threads, divides_cores, intra_threads};
-use crate::core::backend::{BackendError, ElementType, ModelInfo, Placement};
+use crate::core::backend::{BackendError, ElementType, ModelInfo};
 use crate::core::lock::lock;
-use crate::core::model::metadata::LABELS_KEY;
-use crate::core::model::{Layout, ModelMetadata, ModelSpec, ShapeError, TensorSpec, model_spec};
+use crate::core::model::{Layout, TensorSpec};
 
 /// Session settings chosen by the user; equal options share a session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -34,6 +34,8 @@ pub struct EngineOptions {
     pub input_size: Option<usize>,
     /// The output to read scores from (`output-name`); None = the first that fits.
     pub output_name: Option<String>,
+    /// Whether the intra-op threads spin (`spinning`).
+    pub spinning: Spinning,
 }
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -67,6 +69,8 @@ pub struct SharedModel {
     /// Providers tried before `active`, with ONNX Runtime's reasons.
     pub failures: Vec<Failure>,
     pub warm_up: WarmUp,
+    /// How the sessions' threads wait for work, and with `spinning=auto` what decides it.
+    pub spinner: Spinner,
 }
 
 /// The one inference run at load, on all-zero input.
@@ -111,7 +115,10 @@ fn base_builder(
     prepacked: &PrepackedWeights,
 ) -> Result<SessionBuilder, LoadError> {
     let rt = runtime()?;
-    let mut builder = Session::builder(&rt.environment)?.with_intra_op_spinning(false)?;
+    let mut builder = Session::builder(&rt.environment)?;
+    for (key, value) in options.spinning.initial().config_entries() {
+        builder = builder.with_config_entry(key, value)?;
+    }
     if shared_prepack() {
         builder = builder.with_prepacked_weights(prepacked)?;
     }
@@ -138,163 +145,6 @@ fn release_freed_memory() {
 /// set by the user, or ONNX Runtime's own default asked for by the measuring switch.
 fn threads_for(options: &EngineOptions, sessions: usize) -> Option<usize> {
     (options.threads == 0 && divides_cores()).then(|| (default_threads() / sessions.max(1)).max(1))
-}
-
-/// What `inspect` reads of a committed session.
-struct Inspected {
-    input: String,
-    input_type: ElementType,
-    output: String,
-    output_type: ElementType,
-    spec: ModelSpec,
-    meta: ModelMetadata,
-    batchable: bool,
-    /// The embedding output, its type and width, if the model has one.
-    embedding: Option<(String, ElementType, usize)>,
-}
-
-impl Inspected {
-    /// What the element is told of the model at `path`; its name is the metadata's, else
-    /// the file's stem.
-    fn info(&self, path: &Path) -> ModelInfo {
-        ModelInfo {
-            name: self.meta.name.clone().unwrap_or_else(|| {
-                path.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            }),
-            spec: self.spec.clone(),
-            input_type: self.input_type,
-            labels: self.meta.labels.clone(),
-            batchable: self.batchable,
-            quantization: self.meta.quantization.clone(),
-            embedding: self.embedding.as_ref().map(|e| e.2),
-            placement: Placement::default(),
-        }
-    }
-}
-
-/// Reads names, types, shapes and metadata of a committed session of the model at
-/// `path`, at the `input_size` and with the `output_name` of `options`.
-fn inspect(
-    session: &Session,
-    path: &Path,
-    options: &EngineOptions,
-) -> Result<Inspected, LoadError> {
-    let (input_size, output_name) = (options.input_size, options.output_name.as_deref());
-    let meta = read_metadata(session, path)?;
-    if session.inputs().len() != 1 {
-        return Err(ShapeError::InputCount(session.inputs().len()).into());
-    }
-    if session.outputs().is_empty() {
-        return Err(ShapeError::OutputCount(0).into());
-    }
-    let input = &session.inputs()[0];
-    let (input_type, input_shape) = io::input_type(input.dtype())?;
-    let batchable = input_shape.first().is_some_and(|&n| n < 0);
-    let embedding_name = meta.embedding.as_deref().unwrap_or("embedding");
-    let (output, output_type, output_shape) = choose_output(session, output_name, embedding_name)?;
-    let mut spec = model_spec(&input_shape, &output_shape, &meta, input_size)?;
-    let embedding = find_embedding(session, &meta, &output);
-    if input_type == ElementType::Uint8 {
-        // The model normalises inside: it gets the pixels as they are.
-        spec.tensor.scale = 1.0;
-        spec.tensor.mean = [0.0; 3];
-        spec.tensor.std = [1.0; 3];
-    }
-    Ok(Inspected {
-        input: input.name().to_string(),
-        input_type,
-        output,
-        output_type,
-        spec,
-        meta,
-        batchable,
-        embedding,
-    })
-}
-
-/// The output named by `imgclassify.embedding`, else one named `embedding`: per image,
-/// a fixed number of floats (`[N, D]`, or `[N, D, 1, 1]` as some exports pool). One of
-/// another shape is not taken for an embedding, and the model loads as before.
-fn find_embedding(
-    session: &Session,
-    meta: &ModelMetadata,
-    scores: &str,
-) -> Option<(String, ElementType, usize)> {
-    let wanted = meta.embedding.as_deref().unwrap_or("embedding");
-    let output = session
-        .outputs()
-        .iter()
-        .find(|o| o.name() == wanted && o.name() != scores)?;
-    let (ty, shape) = io::output_type(output.dtype()).ok()?;
-    // Saturating: a declared shape can multiply past usize, and the width is checked
-    // against MAX_EMBEDDING_WIDTH where it is used.
-    let width = shape.iter().skip(1).try_fold(1usize, |w, &d| {
-        (d > 0).then(|| w.saturating_mul(d as usize))
-    });
-    width
-        .filter(|&w| shape.len() >= 2 && w > 0)
-        .map(|width| (wanted.to_string(), ty, width))
-}
-
-/// The output named `name`, else the first whose type and shape are class scores,
-/// passing over the embedding output (`[N, D]` too, but features, not scores).
-fn choose_output(
-    session: &Session,
-    name: Option<&str>,
-    embedding: &str,
-) -> Result<(String, ElementType, Vec<i64>), LoadError> {
-    let outputs = session.outputs();
-    if let Some(name) = name {
-        let Some(output) = outputs.iter().find(|o| o.name() == name) else {
-            return Err(LoadError::NoSuchOutput {
-                name: name.to_string(),
-                outputs: outputs
-                    .iter()
-                    .map(|o| format!("'{}'", o.name()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        };
-        let (ty, shape) = io::output_type(output.dtype())?;
-        return Ok((name.to_string(), ty, shape));
-    }
-    let mut first_error = None;
-    for output in outputs.iter().filter(|o| o.name() != embedding) {
-        match io::output_type(output.dtype()) {
-            Ok((ty, shape)) if crate::core::model::classes_of(&shape).is_some() => {
-                return Ok((output.name().to_string(), ty, shape));
-            }
-            Ok((_, shape)) => {
-                first_error.get_or_insert(LoadError::Shape(ShapeError::Output(shape)));
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    Err(first_error.unwrap_or(ShapeError::OutputCount(0).into()))
-}
-
-fn read_metadata(session: &Session, path: &Path) -> Result<ModelMetadata, LoadError> {
-    let metadata = session.metadata()?;
-    let keys = metadata.custom_keys()?;
-    let mut entries: Vec<(String, String)> = keys
-        .into_iter()
-        .filter_map(|k| metadata.custom(&k).map(|v| (k, v)))
-        .collect();
-    // ONNX Runtime cuts values at a NUL byte (props.rs); the labels are taken whole from
-    // the file, so that a NUL in them is refused (labels::choose) instead of cut off.
-    if let Some((_, labels)) = entries.iter_mut().find(|(k, _)| k == LABELS_KEY)
-        && let Some(whole) = props::metadata_value(path, LABELS_KEY)
-        && whole.contains(&0)
-    {
-        *labels = String::from_utf8_lossy(&whole).into_owned();
-    }
-    Ok(ModelMetadata::parse(
-        entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )?)
 }
 
 fn sha256_of(path: &Path) -> Result<String, LoadError> {
@@ -443,6 +293,7 @@ impl SharedModel {
             info,
             active,
             failures,
+            spinner: Spinner::new(options.spinning, kind == Kind::Cpu),
             warm_up: WarmUp {
                 row: Vec::new(),
                 per_image: Duration::ZERO,
@@ -465,10 +316,7 @@ impl SharedModel {
         }
         let threads = threads_for(&self.options, wanted);
         if threads != *built_with {
-            let options = EngineOptions {
-                threads: threads.unwrap_or(self.options.threads),
-                ..self.options.clone()
-            };
+            let options = self.options_now(threads);
             let sessions = (0..wanted)
                 .map(|_| self.new_session(&options))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -477,15 +325,46 @@ impl SharedModel {
             release_freed_memory();
             return Ok(());
         }
-        let options = EngineOptions {
-            threads: built_with.unwrap_or(self.options.threads),
-            ..self.options.clone()
-        };
+        let options = self.options_now(*built_with);
         while self.sessions.size() < wanted {
             let session = self.new_session(&options)?;
             self.sessions.add(session);
         }
         Ok(())
+    }
+
+    /// What a new session is built with: the thread count the pool's sessions have now
+    /// (see [`threads_for`]), and the spinning mode they have now.
+    fn options_now(&self, threads: Option<usize>) -> EngineOptions {
+        EngineOptions {
+            threads: threads.unwrap_or(self.options.threads),
+            spinning: Spinning::Fixed(self.spinner.mode()),
+            ..self.options.clone()
+        }
+    }
+
+    /// Rebuilds every session of the pool with `mode` (`spinning=auto` measuring or
+    /// deciding); run off the streaming thread, while the old sessions keep running.
+    /// A session that cannot be built leaves the pool as it was, and `auto` stays with
+    /// what the pool has.
+    pub fn respin(&self, from: SpinMode, mode: SpinMode) {
+        let built_with = lock(&self.growing);
+        let options = EngineOptions {
+            spinning: Spinning::Fixed(mode),
+            ..self.options_now(*built_with)
+        };
+        let sessions = (0..self.sessions.size())
+            .map(|_| self.new_session(&options))
+            .collect::<Result<Vec<_>, _>>();
+        match sessions {
+            Ok(sessions) => {
+                self.sessions.replace(sessions);
+                self.spinner.rebuilt(mode);
+            }
+            Err(_) => self.spinner.give_up(from),
+        }
+        drop(built_with);
+        release_freed_memory();
     }
 
     /// A session of this model on its provider, warmed up.
@@ -621,6 +500,7 @@ impl SharedModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::{ModelMetadata, model_spec};
 
     #[test]
     fn tensorrt_profile_follows_the_input_size() {

@@ -452,6 +452,7 @@ impl Backend for Remote {
                 timed_out: c.timed_out.load(Ordering::Relaxed),
             }),
             warnings: std::mem::take(&mut *crate::core::lock::lock(&self.shared.warnings)),
+            spinning: None,
         }
     }
 }

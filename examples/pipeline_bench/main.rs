@@ -1,5 +1,6 @@
-//! How close `imgclassify` comes to bare ONNX Runtime, how it compares with the same job
-//! written in Python with OpenCV, and (with `--soak`) whether its memory stays flat.
+//! How close `imgclassify` comes to bare ONNX Runtime (its own session, and ONNX Runtime
+//! with its defaults as Python gets it), how it compares with the same job written in
+//! Python with OpenCV, and (with `--soak`) whether its memory stays flat.
 //!
 //!     cargo run --release --example pipeline_bench -- [OPTIONS]
 //!
@@ -30,10 +31,15 @@ Benchmark (default). Each round runs every variant for --frames frames after --w
 frames, in an order that rotates from round to round, so load on the machine hits all
 variants alike. Prints a Markdown table: median time per frame over the rounds, with the
 fastest and the slowest round in brackets, and the ratios overhead (b/a) and d/b, each
-the median of the ratios within a round.
+the median of the ratios within a round; b/f compares the element with ONNX Runtime as it
+comes.
 
-  ort     bare ONNX Runtime: the very session the element uses, run on a fixed tensor
-          (tests/data/coffee.png, preprocessed once)
+  ort     bare ONNX Runtime: the very session the element uses (its threads and
+          spinning), run on a fixed tensor (tests/data/coffee.png, preprocessed once)
+  ortdef  bare ONNX Runtime with its own defaults, as a Python user gets it:
+          benches/ort_defaults.py, onnxruntime.InferenceSession(model) with no options
+          (ONNX Runtime's thread count, spinning on), the same tensor; --threads does
+          not apply
   nv12    appsrc ! imgclassify ! fakesink, the photo scaled to --size, converted once to
           NV12 and pushed again and again; time per frame between buffers at the sink
   nv12x2  the same with two imgclassify in a row (one model, two classifiers): what a
@@ -52,7 +58,7 @@ Options:
                     ones)  [mobilenet,mobilenet-int8,efficientnet,efficientnet-int8]
   --threads LIST    the element's threads values, comma-separated (0 = ONNX Runtime's
                     default)                                    [0]
-  --variants LIST   of ort,nv12,nv12x2,i420,rgbx,opencv         [all]
+  --variants LIST   of ort,ortdef,nv12,nv12x2,i420,rgbx,opencv  [all]
   --frames N        timed frames per variant and round          [100; soak: 100000]
   --warmup N        untimed frames before them, at least 1      [10]
   --rounds N                                                    [10]
@@ -64,15 +70,27 @@ Options:
 
 const PHOTO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coffee.png");
 const OPENCV_LOOP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/opencv_loop.py");
+const ORT_DEFAULTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/ort_defaults.py");
 const VENV_PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deps/venv/bin/python");
 /// Without a buffer reaching the sink for this long, the pipeline is taken as stuck.
 const STALL: Duration = Duration::from_secs(60);
 
 type Error = Box<dyn std::error::Error>;
 
+mod frames;
+mod pipeline;
+mod python;
+mod soak;
+
+use frames::*;
+use pipeline::*;
+use python::*;
+use soak::*;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
     Ort,
+    OrtDefaults,
     Nv12,
     Nv12Twice,
     I420,
@@ -81,8 +99,9 @@ enum Variant {
 }
 
 impl Variant {
-    const ALL: [Variant; 6] = [
+    const ALL: [Variant; 7] = [
         Variant::Ort,
+        Variant::OrtDefaults,
         Variant::Nv12,
         Variant::Nv12Twice,
         Variant::I420,
@@ -93,6 +112,7 @@ impl Variant {
     fn name(self) -> &'static str {
         match self {
             Variant::Ort => "ort",
+            Variant::OrtDefaults => "ortdef",
             Variant::Nv12 => "nv12",
             Variant::Nv12Twice => "nv12x2",
             Variant::I420 => "i420",
@@ -103,7 +123,8 @@ impl Variant {
 
     fn heading(self) -> &'static str {
         match self {
-            Variant::Ort => "bare ONNX Runtime (a)",
+            Variant::Ort => "bare ONNX Runtime, our session (a)",
+            Variant::OrtDefaults => "bare ONNX Runtime, its defaults, Python (f)",
             Variant::Nv12 => "imgclassify NV12 (b)",
             Variant::Nv12Twice => "two imgclassify NV12 (e)",
             Variant::I420 => "imgclassify I420 (c)",
@@ -118,7 +139,7 @@ impl Variant {
             Variant::Nv12 | Variant::Nv12Twice => Some(PixelFormat::Nv12),
             Variant::I420 => Some(PixelFormat::I420),
             Variant::Rgbx => Some(PixelFormat::Rgbx),
-            Variant::Ort | Variant::OpenCv => None,
+            Variant::Ort | Variant::OrtDefaults | Variant::OpenCv => None,
         }
     }
 }
@@ -233,286 +254,6 @@ fn parse_options() -> Result<Options, Error> {
     Ok(o)
 }
 
-/// The test photo scaled to `width`x`height` (black bars keep its shape) in `format`.
-/// YUV gets BT.601 colours because that is what OpenCV's NV12 conversion assumes.
-fn photo(format: PixelFormat, width: u32, height: u32) -> Result<gst::Sample, Error> {
-    let colorimetry = match format {
-        PixelFormat::Nv12 | PixelFormat::I420 => ",colorimetry=bt601",
-        _ => "",
-    };
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc name=file ! decodebin ! videoconvert ! videoscale \
-         ! video/x-raw,format={},width={width},height={height},pixel-aspect-ratio=1/1{colorimetry} \
-         ! appsink name=sink",
-        format.name()
-    ))?
-    .downcast::<gst::Pipeline>()
-    .map_err(|_| "not a pipeline")?;
-    let by_name = |name| pipeline.by_name(name).ok_or("element missing");
-    by_name("file")?.set_property("location", PHOTO);
-    let sink = by_name("sink")?
-        .downcast::<gst_app::AppSink>()
-        .map_err(|_| "not an appsink")?;
-    pipeline.set_state(gst::State::Playing)?;
-    let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30));
-    // Read before NULL, which flushes the bus.
-    let why = sample.is_none().then(|| bus_error(&pipeline));
-    pipeline.set_state(gst::State::Null)?;
-    sample.ok_or_else(|| {
-        format!(
-            "could not convert {PHOTO} to {}: {}",
-            format.name(),
-            why.unwrap_or_default()
-        )
-        .into()
-    })
-}
-
-fn video_info(sample: &gst::Sample) -> Result<gst_video::VideoInfo, Error> {
-    Ok(gst_video::VideoInfo::from_caps(
-        sample.caps().ok_or("frame without caps")?,
-    )?)
-}
-
-/// NV12 rows without stride padding, as `opencv_loop.py` reads them.
-fn packed_nv12(sample: &gst::Sample) -> Result<Vec<u8>, Error> {
-    let info = video_info(sample)?;
-    let buffer = sample.buffer().ok_or("frame without buffer")?;
-    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)?;
-    let (w, h) = (info.width() as usize, info.height() as usize);
-    let mut packed = Vec::with_capacity(w * h * 3 / 2);
-    for (plane, rows) in [(0, h), (1, h / 2)] {
-        let stride = frame.plane_stride()[plane] as usize;
-        let data = frame.plane_data(plane as u32)?;
-        for row in 0..rows {
-            packed.extend_from_slice(&data[row * stride..row * stride + w]);
-        }
-    }
-    Ok(packed)
-}
-
-/// The photo as the model's input tensor, for the bare ONNX Runtime variant.
-fn tensor(engine: &OnnxRuntime, rgbx: &gst::Sample) -> Result<Vec<f32>, Error> {
-    let info = video_info(rgbx)?;
-    let buffer = rgbx.buffer().ok_or("frame without buffer")?;
-    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)?;
-    let view = FrameView::new(
-        PixelFormat::Rgbx,
-        (info.width() as usize, info.height() as usize),
-        &[frame.plane_data(0)?],
-        &[frame.plane_stride()[0] as usize],
-        YuvMatrix::BT601,
-    )?;
-    let spec = &engine.info().spec;
-    let mut preprocessor = Preprocessor::new(
-        spec.tensor.clone(),
-        ResizeMode::CenterCrop,
-        spec.crop_fraction,
-    );
-    let mut tensor = vec![0.0; spec.tensor.len()];
-    preprocessor.run(&view, &mut tensor)?;
-    Ok(tensor)
-}
-
-fn top1(engine: &OnnxRuntime, scores: &[f32]) -> String {
-    let best = scores
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i);
-    engine
-        .info()
-        .labels
-        .as_ref()
-        .and_then(|labels| labels.get(best))
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn imgclassify(model: &str, threads: u32) -> Result<gst::Element, Error> {
-    // The bench's own sessions are CPU ones; the element must ask for the same to share them.
-    Ok(gst::ElementFactory::make("imgclassify")
-        .property("model", model)
-        .property("threads", threads)
-        .property_from_str("execution-provider", "cpu")
-        .build()?)
-}
-
-/// What a pipeline variant runs: `classifiers` imgclassify elements in a row.
-#[derive(Clone, Copy)]
-struct Chain<'a> {
-    classifiers: usize,
-    model: &'a str,
-    threads: u32,
-}
-
-impl Chain<'_> {
-    /// One classifier is the element itself; more are a bin with ghost pads.
-    fn build(self) -> Result<gst::Element, Error> {
-        if self.classifiers <= 1 {
-            return imgclassify(self.model, self.threads);
-        }
-        let bin = gst::Bin::new();
-        let elements = (0..self.classifiers)
-            .map(|_| imgclassify(self.model, self.threads))
-            .collect::<Result<Vec<_>, _>>()?;
-        bin.add_many(&elements)?;
-        gst::Element::link_many(&elements)?;
-        let (first, last) = (&elements[0], &elements[self.classifiers - 1]);
-        let sink = gst::GhostPad::with_target(&first.static_pad("sink").ok_or("no sink pad")?)?;
-        let src = gst::GhostPad::with_target(&last.static_pad("src").ok_or("no src pad")?)?;
-        bin.add_pad(&sink)?;
-        bin.add_pad(&src)?;
-        Ok(bin.upcast())
-    }
-}
-
-fn engine_options(threads: u32) -> EngineOptions {
-    EngineOptions {
-        threads: threads as usize,
-        input_size: None,
-        provider: ProviderOptions {
-            requested: Requested::Cpu,
-            ..ProviderOptions::default()
-        },
-        ..EngineOptions::default()
-    }
-}
-
-fn bus_error(pipeline: &gst::Pipeline) -> String {
-    let error = pipeline.bus().and_then(|bus| {
-        bus.pop_filtered(&[gst::MessageType::Error])
-            .and_then(|m| match m.view() {
-                gst::MessageView::Error(e) => Some(format!("{} ({:?})", e.error(), e.debug())),
-                _ => None,
-            })
-    });
-    error.unwrap_or_else(|| "the pipeline failed without an error message".into())
-}
-
-/// Pushes `total` frames, fresh buffers sharing the sample's pixels (as a camera hands
-/// over a new buffer per frame), through `appsrc ! element ! fakesink`, all in the
-/// source's streaming thread, and calls `on_buffer` for each one reaching the sink.
-fn stream(
-    sample: &gst::Sample,
-    element: &gst::Element,
-    total: u64,
-    on_buffer: impl FnMut(u64, &gst::BufferRef) + Send + 'static,
-) -> Result<(), Error> {
-    let caps = sample.caps().ok_or("frame without caps")?.to_owned();
-    let buffer = sample.buffer_owned().ok_or("frame without buffer")?;
-    let src = gst_app::AppSrc::builder()
-        .caps(&caps)
-        .format(gst::Format::Time)
-        .build();
-    let sink = gst::ElementFactory::make("fakesink")
-        .property("sync", false)
-        .build()?;
-    let pipeline = gst::Pipeline::new();
-    pipeline.add_many([src.upcast_ref(), element, &sink])?;
-    gst::Element::link_many([src.upcast_ref(), element, &sink])?;
-
-    let period = gst::ClockTime::from_nseconds(1_000_000_000 / 30);
-    let mut pushed = 0u64;
-    src.set_callbacks(
-        gst_app::AppSrcCallbacks::builder()
-            .need_data(move |src, _| {
-                if pushed == total {
-                    let _ = src.end_of_stream();
-                    return;
-                }
-                let mut frame = buffer.copy();
-                let frame_ref = frame.make_mut();
-                frame_ref.set_pts(period * pushed);
-                frame_ref.set_duration(period);
-                pushed += 1;
-                // Fails only while the pipeline shuts down, which ends the stream anyway.
-                let _ = src.push_buffer(frame);
-            })
-            .build(),
-    );
-    let arrived = Arc::new(AtomicU64::new(0));
-    let counter = Arc::clone(&arrived);
-    let on_buffer = Mutex::new(on_buffer);
-    sink.static_pad("sink")
-        .ok_or("fakesink has no sink pad")?
-        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(buffer) = info.buffer() {
-                let index = counter.fetch_add(1, Ordering::Relaxed);
-                (on_buffer.lock().expect("callback panicked"))(index, buffer);
-            }
-            gst::PadProbeReturn::Ok
-        });
-
-    let result = run_to_eos(&pipeline, &arrived);
-    pipeline.set_state(gst::State::Null)?;
-    result?;
-    let seen = arrived.load(Ordering::Relaxed);
-    if seen != total {
-        return Err(format!("{seen} of {total} frames reached the sink").into());
-    }
-    Ok(())
-}
-
-fn run_to_eos(pipeline: &gst::Pipeline, arrived: &AtomicU64) -> Result<(), Error> {
-    if pipeline.set_state(gst::State::Playing).is_err() {
-        return Err(bus_error(pipeline).into());
-    }
-    let bus = pipeline.bus().ok_or("pipeline without bus")?;
-    let mut last = (arrived.load(Ordering::Relaxed), Instant::now());
-    loop {
-        // Every message is popped, the element's own included, so the bus never grows.
-        match bus.timed_pop(gst::ClockTime::from_mseconds(500)) {
-            Some(m) => match m.view() {
-                gst::MessageView::Eos(_) => return Ok(()),
-                gst::MessageView::Error(e) => {
-                    return Err(format!("{} ({:?})", e.error(), e.debug()).into());
-                }
-                _ => {}
-            },
-            None => {
-                let now = arrived.load(Ordering::Relaxed);
-                if now != last.0 {
-                    last = (now, Instant::now());
-                } else if last.1.elapsed() > STALL {
-                    return Err(format!("no frame reached the sink for {STALL:?}").into());
-                }
-            }
-        }
-    }
-}
-
-/// One pipeline variant for one round: time per frame over `frames` frames that follow
-/// `warmup` frames, from the sink's clock, and the element's top-1 on the last frame.
-fn pipeline_round(
-    sample: &gst::Sample,
-    under_test: Chain<'_>,
-    (warmup, frames): (u64, u64),
-    sessions: usize,
-    shared: &Arc<AtomicBool>,
-) -> Result<(Duration, Option<String>), Error> {
-    let total = warmup + frames;
-    let arrivals = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
-    let label = Arc::new(Mutex::new(None));
-    let element = under_test.build()?;
-    let (times, last, shared) = (arrivals.clone(), label.clone(), shared.clone());
-    stream(sample, &element, total, move |index, buffer| {
-        let now = Instant::now();
-        if index == 0 && live_sessions() != sessions {
-            shared.store(false, Ordering::Relaxed);
-        }
-        times.lock().expect("probe panicked").push(now);
-        if index + 1 == total {
-            *last.lock().expect("probe panicked") =
-                Classification::from_buffer(buffer).and_then(|c| c.labels.first().cloned());
-        }
-    })?;
-    let times = arrivals.lock().expect("probe panicked");
-    let elapsed = times[times.len() - 1] - times[warmup as usize - 1];
-    let label = label.lock().expect("probe panicked").clone();
-    Ok((elapsed / frames as u32, label))
-}
-
 fn ort_round(
     engine: &OnnxRuntime,
     tensor: &[f32],
@@ -529,65 +270,6 @@ fn ort_round(
     Ok(started.elapsed() / frames as u32)
 }
 
-struct PythonRun {
-    per_frame: Duration,
-    top1: String,
-    versions: String,
-}
-
-fn opencv_round(
-    python: &Path,
-    frame: &Path,
-    (width, height): (u32, u32),
-    (model, threads): (&Path, u32),
-    (warmup, frames): (u64, u64),
-) -> Result<PythonRun, Error> {
-    let out = Command::new(python)
-        .arg(OPENCV_LOOP)
-        .arg("--frame")
-        .arg(frame)
-        .arg("--model")
-        .arg(model)
-        .args([
-            "--width",
-            &width.to_string(),
-            "--height",
-            &height.to_string(),
-        ])
-        .args(["--threads", &threads.to_string()])
-        .args([
-            "--warmup",
-            &warmup.to_string(),
-            "--frames",
-            &frames.to_string(),
-        ])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{OPENCV_LOOP} failed ({}); scripts/setup.sh installs its packages, or give \
-             --python, or leave out --variants opencv:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let text = |key: &str| report[key].as_str().unwrap_or("?").to_string();
-    let ms = report["ms_per_frame"]
-        .as_f64()
-        .ok_or("opencv_loop.py reported no ms_per_frame")?;
-    Ok(PythonRun {
-        per_frame: Duration::from_secs_f64(ms / 1e3),
-        top1: text("top1"),
-        versions: format!(
-            "Python onnxruntime {}, OpenCV {}",
-            text("onnxruntime"),
-            text("opencv")
-        ),
-    })
-}
-
 /// One row of the table: a model with one thread count.
 struct Row {
     model: String,
@@ -595,6 +277,8 @@ struct Row {
     threads: u32,
     engine: OnnxRuntime,
     tensor: Vec<f32>,
+    /// The same tensor in a file, for `ort_defaults.py`.
+    tensor_file: tempfile::NamedTempFile,
     /// Per variant (in `Variant::ALL` order): time per frame of each round.
     times: [Vec<Duration>; Variant::ALL.len()],
     /// Per variant: the top-1 label it produced.
@@ -670,12 +354,19 @@ fn bench(o: &Options) -> Result<(), Error> {
                 &engine,
                 &engine.run(&Batch::new(&tensor, 1))?.rows,
             ));
+            let tensor_file = tempfile::Builder::new()
+                .prefix("imgclassify-bench-")
+                .suffix(".f32")
+                .tempfile()?;
+            let bytes: Vec<u8> = tensor.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            std::fs::write(tensor_file.path(), bytes)?;
             rows.push(Row {
                 model: model.clone(),
                 path: path.clone(),
                 threads,
                 engine,
                 tensor,
+                tensor_file,
                 times: Default::default(),
                 top1,
             });
@@ -718,6 +409,15 @@ fn bench(o: &Options) -> Result<(), Error> {
             let row = &rows[r];
             let (time, label) = match variant {
                 Variant::Ort => (ort_round(&row.engine, &row.tensor, o.warmup, frames)?, None),
+                Variant::OrtDefaults => {
+                    let run = ort_defaults_round(
+                        &o.python,
+                        row.tensor_file.path(),
+                        &row.path,
+                        (o.warmup, frames),
+                    )?;
+                    (run.per_frame, Some(run.top1))
+                }
                 Variant::OpenCv => {
                     let run = opencv_round(
                         &o.python,
@@ -799,6 +499,12 @@ fn bench(o: &Options) -> Result<(), Error> {
             Variant::Ort,
             (|r| format!("{:+.0} %", (r - 1.0) * 100.0)) as fn(f64) -> String,
         ),
+        (
+            "vs ONNX Runtime's defaults (b/f)",
+            Variant::Nv12,
+            Variant::OrtDefaults,
+            |r| format!("{r:.2}×"),
+        ),
         ("d/b", Variant::OpenCv, Variant::Nv12, |r| {
             format!("{r:.2}×")
         }),
@@ -870,67 +576,6 @@ fn bench(o: &Options) -> Result<(), Error> {
             "Warning: imgclassify loaded a session of its own instead of sharing the bare \
              variant's; their settings may differ."
         );
-    }
-    Ok(())
-}
-
-/// This process's resident set size in KiB.
-fn rss_kib() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn soak(o: &Options) -> Result<(), Error> {
-    let frames = o.frames.unwrap_or(100_000);
-    let (width, height) = o.size.unwrap_or((320, 240));
-    let (model, threads) = (&o.models[0], o.threads[0]);
-    let every = o.every;
-    let sample = photo(PixelFormat::Nv12, width, height)?;
-    let element = imgclassify(model, threads)?;
-    // Messages too, so their path is soaked as well; stream() pops them all.
-    element.set_property("post-messages", true);
-    println!(
-        "soak: {frames} frames of {width}x{height} NV12 through imgclassify model={model} \
-         threads={threads} post-messages=true; VmRSS every {every} frames"
-    );
-    println!(
-        "VmRSS before loading the model: {} KiB",
-        rss_kib().unwrap_or(0)
-    );
-    let rss = Arc::new(Mutex::new(Vec::new()));
-    let samples = Arc::clone(&rss);
-    let started = Instant::now();
-    let mut mark = started;
-    stream(&sample, &element, frames, move |index, _| {
-        let n = index + 1;
-        if n % every == 0 {
-            let now = Instant::now();
-            let kib = rss_kib().unwrap_or(0);
-            println!(
-                "{n:>9} frames {:>8.1} s {:>7.2} ms/frame  VmRSS {kib} KiB",
-                (now - started).as_secs_f64(),
-                ms(now - mark) / every as f64
-            );
-            mark = now;
-            samples.lock().expect("probe panicked").push(kib);
-        }
-    })?;
-    let rss = rss.lock().expect("probe panicked");
-    match (rss.iter().min(), rss.iter().max()) {
-        (Some(lo), Some(hi)) => println!(
-            "VmRSS from frame {every} (after warm-up) to the end: min {lo} KiB, max {hi} KiB, \
-             max-min {} KiB over {} samples",
-            hi - lo,
-            rss.len()
-        ),
-        _ => println!("fewer than {every} frames: no memory samples"),
     }
     Ok(())
 }
