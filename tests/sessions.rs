@@ -147,8 +147,9 @@ fn the_sessions_property_sizes_the_shared_pool_and_the_largest_ask_wins() {
         (&["sessions=1", "sessions=1"], 1),
         (&["sessions=2", "sessions=2"], 2),
         (&["sessions=1", "sessions=3"], 3),
-        // Automatic elements get one each up to cores / threads, beside an ask of one.
-        (&["sessions=1", "", ""], 2.min(cores())),
+        // Automatic elements get one each, beyond cores / threads too, beside an ask
+        // of one.
+        (&["sessions=1", "", "", ""], 3),
     ];
     for (props, expected) in cases {
         let p = common::pipeline(&branches(props.len(), |i| {

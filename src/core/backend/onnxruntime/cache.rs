@@ -21,15 +21,15 @@ use super::session::{EngineOptions, SharedModel};
 pub const SESSIONS_ENV: &str = "IMGCLASSIFY_SESSIONS";
 
 /// How many sessions a model's pool should hold for what its holders ask
-/// ([`Demand`]). Automatic holders (`sessions=0`) get one session each, up to as many as
-/// run side by side on the cores without taking threads from each other, `cores /
-/// threads`; `threads=0` (a thread per core) also gets a session per core: its threads
-/// neither spin nor are pinned (threads.rs), so a session waiting for work leaves its
-/// cores to the others (measured in docs/streams.md). An explicit `sessions=N` is
-/// honoured beyond that. GPU providers keep one session: the device, not the host's
-/// cores, runs the inference, and each session holds its own device memory.
-/// `IMGCLASSIFY_SESSIONS` caps every ask in the process.
-pub fn pool_size(options: &EngineOptions, kind: Kind, demand: &Demand) -> usize {
+/// ([`Demand`]). Automatic holders (`sessions=0`) get one session each, as many as there
+/// are streams, even beyond `cores / threads`: with fewer, each stream waits for a
+/// session while the others preprocess, and 4 streams on 2 cores reached 0.89 of 4
+/// processes (docs/streams.md). The sessions' threads neither spin nor are pinned
+/// (threads.rs), so a session waiting for work leaves its cores to the others. An
+/// explicit `sessions=N` is honoured as it is. GPU providers keep one session: the
+/// device, not the host's cores, runs the inference, and each session holds its own
+/// device memory. `IMGCLASSIFY_SESSIONS` caps every ask in the process.
+pub fn pool_size(kind: Kind, demand: &Demand) -> usize {
     let env = std::env::var(SESSIONS_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
@@ -40,12 +40,7 @@ pub fn pool_size(options: &EngineOptions, kind: Kind, demand: &Demand) -> usize 
     if kind != Kind::Cpu {
         return 1;
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let automatic_limit = match options.threads {
-        0 => cores,
-        threads => (cores / threads).max(1),
-    };
-    demand.wanted(automatic_limit)
+    demand.wanted(usize::MAX)
 }
 
 /// One element's hold on a shared model; letting go withdraws its ask of the pool.
@@ -115,7 +110,7 @@ pub fn shared(path: &Path, options: &EngineOptions, sessions: usize) -> Result<H
     model.demand.join(sessions);
     let held = Held { model, sessions };
     // A session that cannot be added leaves the pool smaller but working.
-    let wanted = pool_size(options, held.model.active.kind, &held.model.demand);
+    let wanted = pool_size(held.model.active.kind, &held.model.demand);
     let _ = held.model.grow_to(wanted);
     Ok(held)
 }
