@@ -137,10 +137,20 @@ pub fn detection_candidates(buffer: &gst::BufferRef, rois: &[Candidate]) -> Vec<
         .collect()
 }
 
+/// The regions of `buffer` to classify: its ROI metas in their order, then the ODMtds
+/// none of them covers ([`detection_candidates`]). The ROI metas come first, so the
+/// n-th candidate is the n-th ROI meta wherever results go back onto those.
+pub fn candidates(buffer: &gst::BufferRef) -> Vec<Candidate> {
+    let mut all = crate::roi::candidates(buffer);
+    let detections = detection_candidates(buffer, &all);
+    all.extend(detections);
+    all
+}
+
 /// The box to match each region by: the rectangle of the ROI meta it belongs to on this
 /// buffer (see `regions::owners`), else the rectangle it was classified in.
 fn region_boxes(buffer: &gst::BufferRef, regions: &[RegionResult]) -> Vec<(i64, i64, i64, i64)> {
-    let rois = crate::roi::candidates(buffer);
+    let rois = candidates(buffer);
     let owners = crate::core::regions::owners(&rois, regions);
     regions
         .iter()

@@ -70,11 +70,23 @@ impl VideoInput {
     /// The regions of interest on the buffer that `selection` picks.
     pub fn regions(&self, buf: &gst::BufferRef, selection: &Selection) -> Vec<RegionInput> {
         selection.select(
-            &crate::roi::candidates(buf),
+            &candidates(buf),
             self.info.width() as usize,
             self.info.height() as usize,
         )
     }
+}
+
+/// The regions on a buffer: its ROI metas, and with the `analytics` feature the
+/// detections that come only as a `GstAnalyticsODMtd`.
+#[cfg(feature = "analytics")]
+pub fn candidates(buf: &gst::BufferRef) -> Vec<crate::core::regions::Candidate> {
+    crate::analytics::candidates(buf)
+}
+
+#[cfg(not(feature = "analytics"))]
+pub fn candidates(buf: &gst::BufferRef) -> Vec<crate::core::regions::Candidate> {
+    crate::roi::candidates(buf)
 }
 
 /// The caps' colorimetry as the Y'CbCr → RGB matrix; BT.601 unless they say otherwise.

@@ -13,7 +13,6 @@ use crate::core::regions;
 use crate::core::stats::Stats;
 use crate::meta::META_NAME;
 use crate::result::{Classification, Target};
-use crate::roi;
 
 /// A bus message decided while the state lock is held and posted once it is released:
 /// an application's bus sync handler runs on the posting thread and may read this
@@ -144,7 +143,7 @@ fn attach_to_rois(result: &Classification, buf: &mut gst::BufferRef) {
     if result.regions.is_empty() || result.target != Target::Regions {
         return;
     }
-    let owners = regions::owners(&roi::candidates(buf), &result.regions);
+    let owners = regions::owners(&super::frame::candidates(buf), &result.regions);
     let rois = buf.iter_meta_mut::<gst_video::VideoRegionOfInterestMeta>();
     for (mut roi, owner) in rois.zip(owners) {
         if let Some(r) = owner.and_then(|i| result.regions.get(i)) {

@@ -8,7 +8,6 @@ use ort::session::Session;
 use super::error::LoadError;
 use super::io;
 use super::props;
-use super::session::EngineOptions;
 use crate::core::backend::{ElementType, ModelInfo, Placement};
 use crate::core::model::metadata::LABELS_KEY;
 use crate::core::model::{ModelMetadata, ModelSpec, ShapeError, model_spec};
@@ -48,13 +47,12 @@ impl Inspected {
 }
 
 /// Reads names, types, shapes and metadata of a committed session of the model at
-/// `path`, at the `input_size` and with the `output_name` of `options`.
+/// `path`, at `input_size` and with `output_name` (the session's options).
 pub(super) fn inspect(
     session: &Session,
     path: &Path,
-    options: &EngineOptions,
+    (input_size, output_name): (Option<usize>, Option<&str>),
 ) -> Result<Inspected, LoadError> {
-    let (input_size, output_name) = (options.input_size, options.output_name.as_deref());
     let meta = read_metadata(session, path)?;
     if session.inputs().len() != 1 {
         return Err(ShapeError::InputCount(session.inputs().len()).into());

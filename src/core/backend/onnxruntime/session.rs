@@ -189,7 +189,11 @@ fn commit_on(
                 .build()
                 .error_on_failure()])?;
             let probe = base_builder(options)?.commit_from_file(path)?;
-            let seen = inspect(&probe, path, options)?;
+            let seen = inspect(
+                &probe,
+                path,
+                (options.input_size, options.output_name.as_deref()),
+            )?;
             drop(probe);
             let t = &seen.spec.tensor;
             let shape = profile_shape(&seen.input, t);
@@ -232,7 +236,12 @@ pub fn describe(path: &Path, options: &EngineOptions) -> Result<ModelInfo, Engin
     check_file(path)?;
     let session = commit_on(Kind::Cpu, path, options, &PrepackedWeights::new())
         .map_err(|source| EngineError::unloadable(path, source))?;
-    let seen = inspect(&session, path, options).map_err(|source| EngineError::Model {
+    let seen = inspect(
+        &session,
+        path,
+        (options.input_size, options.output_name.as_deref()),
+    )
+    .map_err(|source| EngineError::Model {
         path: path.to_path_buf(),
         source,
     })?;
@@ -271,7 +280,12 @@ impl SharedModel {
             path: path.to_path_buf(),
             source,
         };
-        let seen = inspect(&session, path, options).map_err(model_err)?;
+        let seen = inspect(
+            &session,
+            path,
+            (options.input_size, options.output_name.as_deref()),
+        )
+        .map_err(model_err)?;
         let active = Active {
             kind,
             device_id: options.provider.device_id,
