@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 use gstimgclassify::gst;
 use gstimgclassify::gst::prelude::*;
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{cpu_model, median};
+
 const USAGE: &str = "\
 Usage: cargo run --release --example spinning_bench -- [OPTIONS]
 
@@ -302,28 +306,6 @@ fn run(description: &str, warmup: Duration, measure: Duration) -> Result<Outcome
         fps: result?,
         ran_with,
     })
-}
-
-fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(values[n / 2]),
-        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
-    }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn load_average() -> String {

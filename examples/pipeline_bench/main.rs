@@ -78,11 +78,14 @@ const STALL: Duration = Duration::from_secs(60);
 type Error = Box<dyn std::error::Error>;
 
 mod frames;
+#[path = "../common/measure.rs"]
+mod measure;
 mod pipeline;
 mod python;
 mod soak;
 
 use frames::*;
+use measure::{cpu_model, median};
 use pipeline::*;
 use python::*;
 use soak::*;
@@ -291,28 +294,6 @@ fn index(v: Variant) -> usize {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(values[n / 2]),
-        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
-    }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 /// The ONNX Runtime release in use, from the library's file name (its build info string
