@@ -44,18 +44,7 @@ fn composite_with_ids(ids: [i32; 2], extra: &[Roi]) -> gst::Buffer {
 }
 
 fn harness(props: &[(&str, &str)]) -> gst_check::Harness {
-    common::init();
-    let mut h = gst_check::Harness::new("imgclassify");
-    let element = h.element().expect("element");
-    element.set_property_from_str("target", "regions");
-    for (k, v) in props {
-        element.set_property_from_str(k, v);
-    }
-    h.play();
-    h.set_src_caps_str(&format!(
-        "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
-    ));
-    h
+    common::regions_harness(props, (W, H))
 }
 
 /// The ROI ids listed in the frame meta, in the order classified.

@@ -131,17 +131,8 @@ fn run_with(
     props: &[(&str, &str)],
     frame: impl Fn(&[Sprite], u64) -> gst::Buffer,
 ) -> Outcome {
-    common::init();
-    let mut h = gst_check::Harness::new("imgclassify");
+    let mut h = common::regions_harness(props, (W, H));
     let element = h.element().expect("element");
-    element.set_property_from_str("target", "regions");
-    for (k, v) in props {
-        element.set_property_from_str(k, v);
-    }
-    h.play();
-    h.set_src_caps_str(&format!(
-        "video/x-raw,format=RGB,width={W},height={H},framerate=30/1"
-    ));
     let (frames, rois) = (0..frames)
         .map(|f| {
             h.push(frame(sprites, f)).expect("pushed");

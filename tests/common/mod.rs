@@ -167,6 +167,21 @@ pub fn raw_caps(format: &str, (width, height): (i32, i32), fps: i32) -> gst::Cap
 /// A harness around `launch` (one element and its properties, as in a launch line), not
 /// yet playing, and the bus its messages go to: outside a pipeline an element has no bus,
 /// and what it posts would be lost.
+/// A playing `imgclassify target=regions` with `props`, fed RGB frames of `size` at
+/// 30 fps.
+pub fn regions_harness(props: &[(&str, &str)], size: (usize, usize)) -> gst_check::Harness {
+    init();
+    let mut h = gst_check::Harness::new("imgclassify");
+    let element = h.element().expect("element");
+    element.set_property_from_str("target", "regions");
+    for (k, v) in props {
+        element.set_property_from_str(k, v);
+    }
+    h.play();
+    h.set_src_caps(raw_caps("RGB", (size.0 as i32, size.1 as i32), 30));
+    h
+}
+
 pub fn harness(launch: &str) -> (gst_check::Harness, gst::Bus) {
     init();
     let h = gst_check::Harness::new_parse(launch);
