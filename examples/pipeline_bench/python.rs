@@ -15,7 +15,8 @@ pub fn opencv_round(
     (model, threads): (&Path, u32),
     (warmup, frames): (u64, u64),
 ) -> Result<PythonRun, Error> {
-    let out = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(OPENCV_LOOP)
         .arg("--frame")
         .arg(frame)
@@ -27,37 +28,20 @@ pub fn opencv_round(
             "--height",
             &height.to_string(),
         ])
-        .args(["--threads", &threads.to_string()])
-        .args([
-            "--warmup",
-            &warmup.to_string(),
-            "--frames",
-            &frames.to_string(),
-        ])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{OPENCV_LOOP} failed ({}); scripts/setup.sh installs its packages, or give \
-             --python, or leave out --variants opencv:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let text = |key: &str| report[key].as_str().unwrap_or("?").to_string();
-    let ms = report["ms_per_frame"]
-        .as_f64()
-        .ok_or("opencv_loop.py reported no ms_per_frame")?;
-    Ok(PythonRun {
-        per_frame: Duration::from_secs_f64(ms / 1e3),
-        top1: text("top1"),
-        versions: format!(
+        .args(["--threads", &threads.to_string()]);
+    let report = run_script(
+        command,
+        OPENCV_LOOP,
+        (warmup, frames),
+        "scripts/setup.sh installs its packages, or give --python, or leave out \
+         --variants opencv",
+    )?;
+    report.run(|text| {
+        format!(
             "Python onnxruntime {}, OpenCV {}",
             text("onnxruntime"),
             text("opencv")
-        ),
+        )
     })
 }
 
@@ -68,12 +52,55 @@ pub fn ort_defaults_round(
     model: &Path,
     (warmup, frames): (u64, u64),
 ) -> Result<PythonRun, Error> {
-    let out = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(ORT_DEFAULTS)
         .arg("--tensor")
         .arg(tensor)
         .arg("--model")
-        .arg(model)
+        .arg(model);
+    let report = run_script(
+        command,
+        ORT_DEFAULTS,
+        (warmup, frames),
+        "give --python, or leave out --variants ortdef",
+    )?;
+    report.run(|text| format!("Python onnxruntime {}", text("onnxruntime")))
+}
+
+/// What a script printed: one JSON object with `ms_per_frame`, `top1` and versions.
+struct Report {
+    script: String,
+    json: serde_json::Value,
+}
+
+impl Report {
+    /// `versions` gets a reader of the report's text fields.
+    fn run(
+        &self,
+        versions: impl Fn(&dyn Fn(&str) -> String) -> String,
+    ) -> Result<PythonRun, Error> {
+        let text = |key: &str| self.json[key].as_str().unwrap_or("?").to_string();
+        let ms = self.json["ms_per_frame"]
+            .as_f64()
+            .ok_or_else(|| format!("{} reported no ms_per_frame", file_name(&self.script)))?;
+        Ok(PythonRun {
+            per_frame: Duration::from_secs_f64(ms / 1e3),
+            top1: text("top1"),
+            versions: versions(&text),
+        })
+    }
+}
+
+/// Runs `command` (Python on `script` and its arguments) with `--warmup` and `--frames`;
+/// `hint` says how to get past a failure.
+fn run_script(
+    mut command: Command,
+    script: &str,
+    (warmup, frames): (u64, u64),
+    hint: &str,
+) -> Result<Report, Error> {
+    let out = command
         .args([
             "--warmup",
             &warmup.to_string(),
@@ -81,25 +108,28 @@ pub fn ort_defaults_round(
             &frames.to_string(),
         ])
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {e}",
+                command.get_program().to_string_lossy()
+            )
+        })?;
     if !out.status.success() {
         return Err(format!(
-            "{ORT_DEFAULTS} failed ({}); give --python, or leave out --variants ortdef:\n{}",
+            "{script} failed ({}); {hint}:\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         )
         .into());
     }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let ms = report["ms_per_frame"]
-        .as_f64()
-        .ok_or("ort_defaults.py reported no ms_per_frame")?;
-    Ok(PythonRun {
-        per_frame: Duration::from_secs_f64(ms / 1e3),
-        top1: report["top1"].as_str().unwrap_or("?").to_string(),
-        versions: format!(
-            "Python onnxruntime {}",
-            report["onnxruntime"].as_str().unwrap_or("?")
-        ),
+    Ok(Report {
+        script: script.to_string(),
+        json: serde_json::from_slice(&out.stdout)?,
     })
+}
+
+fn file_name(script: &str) -> String {
+    Path::new(script)
+        .file_name()
+        .map_or_else(|| script.to_string(), |n| n.to_string_lossy().into_owned())
 }
