@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use super::home_assistant::{OFFLINE, ONLINE};
 use super::mqtt_queue::{Bounds, Handed, Outbox};
 use crate::core::lock::lock;
+use crate::core::sigpipe;
 
 /// Messages handed to the client and not yet acknowledged, at most. Below rumqttc's
 /// in-flight limit (100), so its packet ids never collide.
@@ -119,6 +120,19 @@ pub(super) struct Worker {
 
 impl Worker {
     pub(super) fn run(self, eventloop: &mut EventLoop) {
+        // A broker that goes away while a write is flushed must give this thread an
+        // error to reconnect on, not end a C host program (gst-launch-1.0) with SIGPIPE.
+        if let (Err(e), Some(element)) = (sigpipe::block_in_this_thread(), self.element.upgrade()) {
+            gst::element_warning!(
+                element,
+                gst::ResourceError::Write,
+                ("cannot block SIGPIPE in the MQTT thread: {}", e),
+                [
+                    "if the connection to {} breaks while writing, the program may end",
+                    self.name
+                ]
+            );
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build();

@@ -19,6 +19,7 @@ pub mod preprocess;
 pub mod regions;
 pub mod report;
 pub mod schedule;
+pub mod sigpipe;
 pub mod stats;
 pub mod tracking;
 pub mod unchanged;
