@@ -34,6 +34,11 @@ impl Runtime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("imgclassify-grpc")
+            // A server that goes away mid-request must give EPIPE, not end a C host
+            // process (core::sigpipe). The mask call fails only for a bad signal number.
+            .on_thread_start(|| {
+                let _ = crate::core::sigpipe::block_in_this_thread();
+            })
             .enable_all()
             .build()
             .map_err(RemoteError::Runtime)?;
