@@ -69,12 +69,31 @@ pub fn refuse_remote(asked: &ClassesRequest) -> Result<(), LoadError> {
     ))
 }
 
+/// Which session the examples are embedded on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedOn {
+    /// The model's own: at NULL→READY, when no frame flows.
+    Model,
+    /// One apart from the frames' ([`Backend::aside`]), while frames flow.
+    Aside,
+}
+
+/// The backend `on` asks for, where `backend` has one apart.
+pub fn embedding_backend(backend: &Arc<dyn Backend>, on: EmbedOn) -> Arc<dyn Backend> {
+    match on {
+        EmbedOn::Model => None,
+        EmbedOn::Aside => backend.aside(),
+    }
+    .unwrap_or_else(|| Arc::clone(backend))
+}
+
 /// The examples are embedded as frames are preprocessed: with `spec` and
-/// `resize_mode`; setting `cancel` stops embedding them (the load fails).
+/// `resize_mode`, on the session `on` says; setting `cancel` stops embedding them (the
+/// load fails).
 pub fn load(
     asked: &ClassesRequest,
     path: &Path,
-    backend: &Arc<dyn Backend>,
+    (backend, on): (&Arc<dyn Backend>, EmbedOn),
     (spec, resize_mode): (&ModelSpec, ResizeMode),
     (cancel, notes): (&AtomicBool, &mut Vec<Note>),
 ) -> Result<Embedding, LoadError> {
@@ -97,7 +116,8 @@ pub fn load(
             ),
         ));
     }
-    let Some(mut embedder) = Embedder::new(Arc::clone(backend), spec, resize_mode) else {
+    let Some(mut embedder) = Embedder::new(embedding_backend(backend, on), spec, resize_mode)
+    else {
         return Err(LoadError::new(
             Kind::Settings,
             format!(
