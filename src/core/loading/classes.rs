@@ -156,3 +156,45 @@ pub fn load(
         examples: Some((built.embedded, built.cached)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::backend::fake::Fake;
+
+    /// A backend with no session apart (a server, the test backend) embeds through
+    /// itself whichever is asked for; one with a session apart gives it only for `Aside`.
+    #[test]
+    fn the_examples_go_apart_only_where_asked_and_possible() {
+        let fake: Arc<dyn Backend> = Arc::new(Fake::new(2, false, None));
+        for on in [EmbedOn::Model, EmbedOn::Aside] {
+            assert!(Arc::ptr_eq(&embedding_backend(&fake, on), &fake), "{on:?}");
+        }
+
+        struct WithAside(Arc<dyn Backend>);
+        impl Backend for WithAside {
+            fn info(&self) -> &crate::core::backend::ModelInfo {
+                self.0.info()
+            }
+            fn run(
+                &self,
+                batch: &crate::core::backend::Batch<'_>,
+            ) -> Result<crate::core::backend::Scores, crate::core::backend::BackendError>
+            {
+                self.0.run(batch)
+            }
+            fn aside(&self) -> Option<Arc<dyn Backend>> {
+                Some(Arc::clone(&self.0))
+            }
+        }
+        let with: Arc<dyn Backend> = Arc::new(WithAside(Arc::clone(&fake)));
+        assert!(Arc::ptr_eq(
+            &embedding_backend(&with, EmbedOn::Model),
+            &with
+        ));
+        assert!(Arc::ptr_eq(
+            &embedding_backend(&with, EmbedOn::Aside),
+            &fake
+        ));
+    }
+}
