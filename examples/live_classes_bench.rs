@@ -3,7 +3,9 @@
 //! classes-dir=…`, and every 2 s a photo is dropped into a new class folder, or `model`
 //! is set. Printed per change: the time from the photo written (or the property set)
 //! to the element message saying the new set (or model) is in use, and the longest gap
-//! between two output buffers around it, against the longest gap with no change.
+//! between two output buffers around it, against the longest gap with no change, and
+//! the process's resident memory (VmRSS) before, at most during and after it. First, the
+//! memory of the session apart that embeds examples while frames run, alone.
 //!
 //! ```sh
 //! cargo run --release --example live_classes_bench -- [rounds, default 5]
@@ -15,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstimgclassify::gst;
+use gstimgclassify::testing::aside_sessions;
+use gstimgclassify::testing::backend::{Backend, Batch, EngineOptions, OnnxRuntime};
 
 const FRAME: Duration = Duration::from_nanos(1_000_000_000 / 30);
 
@@ -52,6 +56,68 @@ struct Change {
     at: Instant,
 }
 
+/// The process's resident memory now, in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What the session apart adds: `mobilenet` loaded as an element loads it, then one
+/// example embedded apart, then the session dropped.
+fn aside_memory() {
+    let path = gstimgclassify::testing::model::zoo::resolve("mobilenet").expect("mobilenet");
+    let model = OnnxRuntime::load(&path, &EngineOptions::default(), 0).expect("loads");
+    let zeros = vec![0.0f32; model.info().spec.tensor.len()];
+    let embed = Batch {
+        embed: true,
+        ..Batch::new(&zeros, 1)
+    };
+    model.run(&embed).expect("runs");
+    let before = rss_kib();
+    let aside = model.aside().expect("a session apart");
+    let started = Instant::now();
+    aside.run(&embed).expect("runs apart");
+    let built = started.elapsed();
+    let during = rss_kib();
+    assert_eq!(aside_sessions().0, 1);
+    drop(aside);
+    let after = rss_kib();
+    println!(
+        "session apart (mobilenet): VmRSS {:.1} MiB before, {:.1} MiB with it ({:+.1} MiB, \
+         built and run once in {:.0} ms), {:.1} MiB after it was dropped",
+        mib(before),
+        mib(during),
+        mib(during) - mib(before),
+        ms(built),
+        mib(after)
+    );
+    println!();
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// VmRSS sampled every millisecond until `stop` is set.
+fn sample_rss(
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(Instant, u64)>> {
+    std::thread::spawn(move || {
+        let mut samples = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            samples.push((Instant::now(), rss_kib()));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        samples
+    })
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
@@ -59,6 +125,7 @@ fn main() {
         .unwrap_or(5);
     gst::init().expect("GStreamer");
     gstimgclassify::plugin_register_static().expect("plugin");
+    aside_memory();
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = tempfile::tempdir().expect("tempdir");
     for class in ["fish", "hammer", "tape-measure", "windmill"] {
@@ -117,6 +184,8 @@ fn main() {
             });
     }
     pipeline.set_state(gst::State::Playing).expect("plays");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_rss(Arc::clone(&stop));
 
     let photos = ["fish", "hammer", "tape-measure", "windmill"];
     let mut changes: Vec<Change> = Vec::new();
@@ -166,6 +235,8 @@ fn main() {
             next_change += Duration::from_secs(2);
         }
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rss = sampler.join().expect("sampler");
     pipeline.set_state(gst::State::Null).expect("stops");
 
     let gap_in = |from: Instant, to: Instant| {
@@ -185,8 +256,23 @@ fn main() {
         ms(quiet)
     );
     println!();
-    println!("| change | in use after | longest gap until then |");
-    println!("|---|---|---|");
+    let rss_before = |at: Instant| {
+        rss.iter()
+            .take_while(|(t, _)| *t < at)
+            .last()
+            .map_or(0, |(_, kib)| *kib)
+    };
+    let rss_peak = |from: Instant, to: Instant| {
+        rss.iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .map(|(_, kib)| *kib)
+            .max()
+            .unwrap_or(0)
+    };
+    println!(
+        "| change | in use after | longest gap until then | VmRSS before, peak until then, 0.5 s after (MiB) |"
+    );
+    println!("|---|---|---|---|");
     let posted = posted.lock().unwrap().clone();
     for change in &changes {
         let Some((name, at)) = posted.iter().find(|(_, at)| *at > change.at) else {
@@ -194,11 +280,15 @@ fn main() {
             continue;
         };
         let gap = gap_in(change.at, *at + FRAME);
+        let after = rss_before(*at + Duration::from_millis(500));
         println!(
-            "| {} | {:.0} ms ({name}) | {:.1} ms |",
+            "| {} | {:.0} ms ({name}) | {:.1} ms | {:.1}, {:.1}, {:.1} |",
             change.what,
             ms(*at - change.at),
-            ms(gap)
+            ms(gap),
+            mib(rss_before(change.at)),
+            mib(rss_peak(change.at, *at)),
+            mib(after)
         );
     }
 }

@@ -31,8 +31,8 @@ pub use result::{
 #[doc(hidden)]
 pub mod testing {
     pub use crate::core::backend::onnxruntime::{
-        PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV, default_threads, live_sessions,
-        pooled_sessions,
+        PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV, aside_sessions, default_threads,
+        live_sessions, pool_lends, pooled_sessions,
     };
     pub use crate::core::lock::lock;
 

@@ -9,6 +9,7 @@ mod common;
 
 mod int8;
 mod live;
+mod live_embedding;
 mod properties;
 mod robustness;
 mod sessions;

@@ -59,7 +59,7 @@ pub struct Live {
     element: glib::WeakRef<super::ImgClassify>,
     /// Reloads asked for: a load that ends after a newer one was asked is dropped.
     asked: Arc<AtomicU64>,
-    /// What loaded the model in use, so a new `classes-dir` alone reuses its session.
+    /// What loaded the model in use, so a new `classes-dir` alone reuses its model.
     loaded_with: Arc<Mutex<LoadRequest>>,
     /// Set when the element stops: a load in progress stops embedding examples.
     cancel: Arc<AtomicBool>,
@@ -206,7 +206,7 @@ impl Drop for Live {
 }
 
 /// Whether `new` asks for the model in use, loaded with `in_use`, with another classes
-/// folder: then the classes are rebuilt on the model's own session.
+/// folder: then the classes are rebuilt for the model in use, with no new load.
 fn only_classes_dir_changed(in_use: &LoadRequest, new: &LoadRequest) -> bool {
     let mut same = new.clone();
     same.classes.dir = in_use.classes.dir.clone();

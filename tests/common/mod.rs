@@ -3,6 +3,7 @@
 //! messages, and the same for one element in a harness.
 #![allow(dead_code)]
 
+pub mod playing;
 pub mod programs;
 pub mod servers;
 

@@ -11,6 +11,7 @@ pub mod onnxruntime;
 pub mod open;
 pub mod remote;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -212,5 +213,13 @@ pub trait Backend: Send + Sync {
     /// Request counters and new warnings.
     fn telemetry(&self) -> Telemetry {
         Telemetry::default()
+    }
+
+    /// A backend of the same model that frames never run on, for the examples embedded
+    /// while frames run (classes rebuilt or a model loaded while playing), so that no
+    /// frame waits for an example's inference. None where an inference through `self`
+    /// holds up no frame: a server's requests do not take the process's sessions.
+    fn aside(&self) -> Option<Arc<dyn Backend>> {
+        None
     }
 }

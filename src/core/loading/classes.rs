@@ -69,12 +69,31 @@ pub fn refuse_remote(asked: &ClassesRequest) -> Result<(), LoadError> {
     ))
 }
 
+/// Which session the examples are embedded on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedOn {
+    /// The model's own: at NULL→READY, when no frame flows.
+    Model,
+    /// One apart from the frames' ([`Backend::aside`]), while frames flow.
+    Aside,
+}
+
+/// The backend `on` asks for, where `backend` has one apart.
+pub fn embedding_backend(backend: &Arc<dyn Backend>, on: EmbedOn) -> Arc<dyn Backend> {
+    match on {
+        EmbedOn::Model => None,
+        EmbedOn::Aside => backend.aside(),
+    }
+    .unwrap_or_else(|| Arc::clone(backend))
+}
+
 /// The examples are embedded as frames are preprocessed: with `spec` and
-/// `resize_mode`; setting `cancel` stops embedding them (the load fails).
+/// `resize_mode`, on the session `on` says; setting `cancel` stops embedding them (the
+/// load fails).
 pub fn load(
     asked: &ClassesRequest,
     path: &Path,
-    backend: &Arc<dyn Backend>,
+    (backend, on): (&Arc<dyn Backend>, EmbedOn),
     (spec, resize_mode): (&ModelSpec, ResizeMode),
     (cancel, notes): (&AtomicBool, &mut Vec<Note>),
 ) -> Result<Embedding, LoadError> {
@@ -97,7 +116,8 @@ pub fn load(
             ),
         ));
     }
-    let Some(mut embedder) = Embedder::new(Arc::clone(backend), spec, resize_mode) else {
+    let Some(mut embedder) = Embedder::new(embedding_backend(backend, on), spec, resize_mode)
+    else {
         return Err(LoadError::new(
             Kind::Settings,
             format!(
@@ -135,4 +155,46 @@ pub fn load(
         classes: Some(built.set),
         examples: Some((built.embedded, built.cached)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::backend::fake::Fake;
+
+    /// A backend with no session apart (a server, the test backend) embeds through
+    /// itself whichever is asked for; one with a session apart gives it only for `Aside`.
+    #[test]
+    fn the_examples_go_apart_only_where_asked_and_possible() {
+        let fake: Arc<dyn Backend> = Arc::new(Fake::new(2, false, None));
+        for on in [EmbedOn::Model, EmbedOn::Aside] {
+            assert!(Arc::ptr_eq(&embedding_backend(&fake, on), &fake), "{on:?}");
+        }
+
+        struct WithAside(Arc<dyn Backend>);
+        impl Backend for WithAside {
+            fn info(&self) -> &crate::core::backend::ModelInfo {
+                self.0.info()
+            }
+            fn run(
+                &self,
+                batch: &crate::core::backend::Batch<'_>,
+            ) -> Result<crate::core::backend::Scores, crate::core::backend::BackendError>
+            {
+                self.0.run(batch)
+            }
+            fn aside(&self) -> Option<Arc<dyn Backend>> {
+                Some(Arc::clone(&self.0))
+            }
+        }
+        let with: Arc<dyn Backend> = Arc::new(WithAside(Arc::clone(&fake)));
+        assert!(Arc::ptr_eq(
+            &embedding_backend(&with, EmbedOn::Model),
+            &with
+        ));
+        assert!(Arc::ptr_eq(
+            &embedding_backend(&with, EmbedOn::Aside),
+            &fake
+        ));
+    }
 }

@@ -1,7 +1,8 @@
 //! While the element runs: a new class set for the model in use when `classes-dir`
 //! changed on disk, and what changed, for the bus message that says when it is in use.
 //! The new set is built as NULL→READY builds one (same folder scan, cache and rule), so
-//! the results from it equal a fresh start's.
+//! the results from it equal a fresh start's; its examples are embedded on a session
+//! apart from the frames' ([`EmbedOn::Aside`]), so no frame waits for one.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::Loaded;
-use super::classes::{cache_options, load_error, report};
+use super::classes::{EmbedOn, cache_options, embedding_backend, load_error, report};
 use super::request::ClassesRequest;
 use crate::core::classes::{self, ClassSet, Embedder, Notice};
 use crate::core::preprocess::ResizeMode;
@@ -103,7 +104,7 @@ pub fn reclass(
 
 /// The model in use with the classes of another folder, `asked.dir`, as a start with it
 /// would build them: for a new `classes-dir` on the same model, which needs no new
-/// session. An error leaves the classes in use.
+/// model load. An error leaves the classes in use.
 pub fn reclass_from(
     current: &Loaded,
     asked: &ClassesRequest,
@@ -129,7 +130,11 @@ fn build(
     let classifier = &current.classifier;
     let (Some(dir), Some(mut embedder)) = (
         &asked.dir,
-        Embedder::new(Arc::clone(classifier.backend()), &current.spec, resize_mode),
+        Embedder::new(
+            embedding_backend(classifier.backend(), EmbedOn::Aside),
+            &current.spec,
+            resize_mode,
+        ),
     ) else {
         return Err(LoadError::new(
             Kind::Settings,

@@ -20,6 +20,7 @@ use crate::core::model::{self, ModelSpec, zoo};
 use crate::core::postprocess::{Activation, Postprocessor};
 use crate::core::preprocess::ResizeMode;
 use crate::core::report::{Kind, LoadError, Note};
+use classes::EmbedOn;
 use request::LoadRequest;
 
 /// A model ready to classify, from NULL→READY to READY→NULL; shared (`Arc`) by the
@@ -47,16 +48,28 @@ pub fn load(
     resize_mode: ResizeMode,
     notes: &mut Vec<Note>,
 ) -> Result<Loaded, LoadError> {
-    load_until(request, id, resize_mode, &AtomicBool::new(false), notes)
+    let never = AtomicBool::new(false);
+    load_on(request, id, resize_mode, (&never, EmbedOn::Model), notes)
 }
 
-/// [`load`], whose embedding of the custom classes' examples is given up once `cancel`
-/// is set (a load in the background when the element stops).
+/// [`load`] while frames flow (a model loaded in the background): the custom classes'
+/// examples are embedded on a session apart from the frames' (where the backend has
+/// one, [`EmbedOn::Aside`]), and given up once `cancel` is set (the element stops).
 pub fn load_until(
     request: &LoadRequest,
     id: String,
     resize_mode: ResizeMode,
     cancel: &AtomicBool,
+    notes: &mut Vec<Note>,
+) -> Result<Loaded, LoadError> {
+    load_on(request, id, resize_mode, (cancel, EmbedOn::Aside), notes)
+}
+
+fn load_on(
+    request: &LoadRequest,
+    id: String,
+    resize_mode: ResizeMode,
+    (cancel, embed_on): (&AtomicBool, EmbedOn),
     notes: &mut Vec<Note>,
 ) -> Result<Loaded, LoadError> {
     let asked = &request.model;
@@ -127,7 +140,7 @@ pub fn load_until(
     let embedding = classes::load(
         &request.classes,
         &path,
-        &backend,
+        (&backend, embed_on),
         (&spec, resize_mode),
         (cancel, notes),
     )?;

@@ -1,6 +1,7 @@
 //! One element's handle on a shared ONNX Runtime session: the [`Backend`] the element
 //! runs its tensors through.
 
+use super::aside::Aside;
 use super::cache::{self, Held};
 use super::error::{EngineError, Failure};
 use super::provider::{Active, Kind};
@@ -93,6 +94,11 @@ impl Backend for OnnxRuntime {
             provider: None,
             embeddings,
         })
+    }
+
+    /// A session of the same model apart from the pool, built at its first inference.
+    fn aside(&self) -> Option<Arc<dyn Backend>> {
+        Some(Arc::new(Aside::new(Arc::clone(&self.held.model))))
     }
 
     fn telemetry(&self) -> Telemetry {

@@ -1,6 +1,7 @@
 //! The in-process ONNX Runtime backend: the process-wide library, execution providers
 //! with explicit fallback, and sessions shared between elements through a cache.
 
+mod aside;
 mod backend;
 mod cache;
 mod error;
@@ -15,11 +16,12 @@ mod session;
 mod spinning;
 mod threads;
 
+pub use aside::aside_sessions;
 pub use backend::OnnxRuntime;
 pub use cache::SESSIONS_ENV;
 pub use error::EngineError;
 pub use int8::{Int8Kernels, int8_kernels};
-pub use pool::pooled_sessions;
+pub use pool::{pool_lends, pooled_sessions};
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, SHARED_PREPACK_ENV, describe, live_sessions};

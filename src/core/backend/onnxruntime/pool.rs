@@ -4,7 +4,7 @@
 //! sessions. Waiters are served in arrival order, so a stream that asks again at once
 //! cannot overtake one that has been waiting.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use ort::session::Session;
@@ -12,10 +12,17 @@ use ort::session::Session;
 use crate::core::lock::lock;
 
 static POOLED: AtomicUsize = AtomicUsize::new(0);
+static LENT: AtomicU64 = AtomicU64::new(0);
 
 /// Sessions in all pools of this process (for tests and measurements).
 pub fn pooled_sessions() -> usize {
     POOLED.load(Ordering::SeqCst)
+}
+
+/// Sessions lent by all pools of this process so far, one per inference (for tests:
+/// while frames flow, every lend is a frame's).
+pub fn pool_lends() -> u64 {
+    LENT.load(Ordering::SeqCst)
 }
 
 /// What the elements holding one model ask of its pool: each automatic holder
@@ -155,6 +162,7 @@ impl Pool {
             state = wait(&self.returned, state);
         }
         state.serving += 1;
+        LENT.fetch_add(1, Ordering::SeqCst);
         let session = state.idle.pop();
         let generation = state.generation;
         let more = !state.idle.is_empty();

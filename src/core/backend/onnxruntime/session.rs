@@ -130,7 +130,7 @@ fn base_builder(
 
 /// Hands the memory of replaced sessions back to the system: glibc keeps freed memory
 /// for reuse, and a replaced session's would stay resident for nothing.
-fn release_freed_memory() {
+pub(super) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps.
     unsafe {
@@ -390,6 +390,19 @@ impl SharedModel {
         Ok(session)
     }
 
+    /// A session of this model apart from the pool ([`super::aside`]): the same file,
+    /// provider and weights, with one intra-op thread that does not spin, since it runs
+    /// beside the pool's sessions on cores the frames use. Not warmed up: its first
+    /// inference is a real one, on a thread no frame waits for.
+    pub(super) fn aside_session(&self) -> Result<Session, LoadError> {
+        let options = EngineOptions {
+            threads: 1,
+            spinning: Spinning::Fixed(SpinMode::Off),
+            ..self.options.clone()
+        };
+        commit_on(self.active.kind, &self.path, &options, &self.prepacked)
+    }
+
     /// Runs the one warm-up inference, so the first real frame is not slow. A model that
     /// declares a batch axis runs it with two images: some exports declare one but fix
     /// the batch at 1 inside, and those are then run one image at a time.
@@ -423,6 +436,24 @@ impl SharedModel {
         n: usize,
         embed: bool,
     ) -> Result<(Vec<f32>, Vec<f32>), BackendError> {
+        self.check_batch(tensors, n)?;
+        let mut session = self.sessions.take();
+        self.run_on(&mut session, tensors, n, embed)
+    }
+
+    /// [`SharedModel::run_batch`] on a session apart from the pool ([`super::aside`]).
+    pub(super) fn run_batch_on(
+        &self,
+        session: &mut Session,
+        tensors: &[f32],
+        n: usize,
+        embed: bool,
+    ) -> Result<(Vec<f32>, Vec<f32>), BackendError> {
+        self.check_batch(tensors, n)?;
+        self.run_on(session, tensors, n, embed)
+    }
+
+    fn check_batch(&self, tensors: &[f32], n: usize) -> Result<(), BackendError> {
         let t = &self.info.spec.tensor;
         if n == 0 || tensors.len() != n * t.len() || (n > 1 && !self.info.batchable) {
             return Err(BackendError::BatchShape {
@@ -431,8 +462,7 @@ impl SharedModel {
                 got: tensors.len(),
             });
         }
-        let mut session = self.sessions.take();
-        self.run_on(&mut session, tensors, n, embed)
+        Ok(())
     }
 
     fn run_on(
