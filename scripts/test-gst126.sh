@@ -37,11 +37,11 @@ PACKAGES=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     libgstreamer-plugins-bad1.0-dev    # gstreamer-analytics-1.0
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-    gstreamer1.0-plugins-bad           # tests: h264parse
+    gstreamer1.0-plugins-bad           # tests: h264parse; examples/decode_bench: onnxinference
     libpango1.0-dev libcairo2-dev fonts-dejavu-core
-    gstreamer1.0-tools python3 python3-gi gir1.2-gstreamer-1.0   # tests/consumers.rs
+    gstreamer1.0-tools python3 python3-gi gir1.2-gstreamer-1.0   # tests/consumers.rs, examples/decode_bench
     meson ninja-build
-    gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264)
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav   # tests: 10-bit H.264 (x264enc, avdec_h264); examples/decode_bench
     mosquitto mosquitto-clients openssl            # tests/mqtt.rs: a real broker, TLS
     gstreamer1.0-opencv opencv-data                # facedetect: the detector → classifier tests
 )
