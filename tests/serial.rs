@@ -12,4 +12,5 @@ mod live;
 mod properties;
 mod robustness;
 mod sessions;
+mod spinning;
 mod streams;

@@ -3,6 +3,7 @@
 
 mod backend;
 mod cache;
+mod chooser;
 mod error;
 mod inspect;
 mod int8;
