@@ -83,7 +83,8 @@ impl OnnxRuntime {
             .spawn(move || model.respin(from, to));
         match spawned {
             Ok(handle) => {
-                // The one before has ended: the spinner switches only once it did.
+                // The one before is done but for freeing memory: the spinner switches
+                // again only after it put its sessions in place.
                 if let Some(done) = lock(&self.respin).replace(handle) {
                     let _ = done.join();
                 }
