@@ -37,7 +37,6 @@ mod remote;
 mod remote_limits;
 mod scripts;
 mod slow_model;
-mod spinning;
 mod tracking;
 mod unchanged;
 mod zones;

@@ -13,4 +13,5 @@ mod live_embedding;
 mod properties;
 mod robustness;
 mod sessions;
+mod spinning;
 mod streams;

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod changes;
 pub mod classes;
 pub mod classifier;
+pub mod cpu_load;
 pub mod files;
 pub mod inbox;
 pub mod job;

@@ -203,14 +203,14 @@ impl From<ExecutionProvider> for crate::core::backend::onnxruntime::Requested {
 #[repr(u32)]
 #[enum_type(name = "GstImgClassifySpinning")]
 pub enum Spinning {
+    #[default]
     #[enum_value(
-        name = "Measured while running: short spinning where it is faster, else off",
+        name = "Measured while running: short spinning where the cores are free and it is faster, else off",
         nick = "auto"
     )]
     Auto = 0,
     #[enum_value(name = "Spin as ONNX Runtime does by default", nick = "on")]
     On = 1,
-    #[default]
     #[enum_value(name = "Never spin: threads sleep at once", nick = "off")]
     Off = 2,
 }

@@ -91,8 +91,10 @@ impl Backend for Aside {
             }
             _ => {
                 drop(state);
-                self.model
-                    .run_batch(batch.tensors, batch.images, batch.embed)?
+                let (rows, embeddings, _) =
+                    self.model
+                        .run_batch(batch.tensors, batch.images, batch.embed)?;
+                (rows, embeddings)
             }
         };
         Ok(Scores {

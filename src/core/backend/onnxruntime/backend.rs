@@ -7,12 +7,25 @@ use super::error::{EngineError, Failure};
 use super::provider::{Active, Kind};
 use super::session::{EngineOptions, SharedModel, WarmUp};
 use crate::core::backend::{Backend, BackendError, Batch, ModelInfo, Scores, Telemetry};
+use crate::core::lock::lock;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 pub struct OnnxRuntime {
     held: Held,
+    /// A rebuild for `spinning=auto` this element started: waited for when the element
+    /// lets go, so no session outlives the pipeline that used it.
+    respin: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for OnnxRuntime {
+    fn drop(&mut self) {
+        if let Some(handle) = lock(&self.respin).take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 impl OnnxRuntime {
@@ -25,6 +38,7 @@ impl OnnxRuntime {
     ) -> Result<OnnxRuntime, EngineError> {
         Ok(OnnxRuntime {
             held: cache::shared(path, options, sessions)?,
+            respin: Mutex::new(None),
         })
     }
 
@@ -59,16 +73,24 @@ impl OnnxRuntime {
 
     /// Tells `spinning=auto` of an inference; when it switches, the sessions are
     /// rebuilt on a thread of their own, so no frame waits for a model load.
-    fn measure_spinning(&self, images: usize) {
-        let Some((from, to)) = self.model().spinner.ran(Instant::now(), images as u64) else {
+    fn measure_spinning(&self, images: usize, took: Duration) {
+        let now = Instant::now();
+        let Some((from, to)) = self.model().spinner.ran(now, images as u64, took) else {
             return;
         };
         let model = Arc::clone(&self.held.model);
         let spawned = std::thread::Builder::new()
             .name("imgclassify-spin".into())
             .spawn(move || model.respin(from, to));
-        if spawned.is_err() {
-            self.model().spinner.give_up(from);
+        match spawned {
+            Ok(handle) => {
+                // The one before is done but for freeing memory: the spinner switches
+                // again only after it put its sessions in place.
+                if let Some(done) = lock(&self.respin).replace(handle) {
+                    let _ = done.join();
+                }
+            }
+            Err(_) => self.model().spinner.give_up(from),
         }
     }
 
@@ -84,10 +106,10 @@ impl Backend for OnnxRuntime {
     }
 
     fn run(&self, batch: &Batch<'_>) -> Result<Scores, BackendError> {
-        let (rows, embeddings) =
+        let (rows, embeddings, took) =
             self.model()
                 .run_batch(batch.tensors, batch.images, batch.embed)?;
-        self.measure_spinning(batch.images);
+        self.measure_spinning(batch.images, took);
         Ok(Scores {
             rows,
             calls: 1,

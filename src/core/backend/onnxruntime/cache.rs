@@ -24,8 +24,9 @@ pub const SESSIONS_ENV: &str = "IMGCLASSIFY_SESSIONS";
 /// ([`Demand`]). Automatic holders (`sessions=0`) get one session each, as many as there
 /// are streams, even beyond `cores / threads`: with fewer, each stream waits for a
 /// session while the others preprocess, and 4 streams on 2 cores reached 0.89 of 4
-/// processes (docs/streams.md). The sessions' threads neither spin nor are pinned
-/// (threads.rs), so a session waiting for work leaves its cores to the others. An
+/// processes (docs/streams.md). The sessions' threads are not pinned (threads.rs), and
+/// spin only where the pool's threads have the cores to themselves (spinning.rs), so a
+/// session waiting for work leaves its cores to the others. An
 /// explicit `sessions=N` is honoured as it is. GPU providers keep one session: the
 /// device, not the host's cores, runs the inference, and each session holds its own
 /// device memory. `IMGCLASSIFY_SESSIONS` caps every ask in the process.

@@ -4,6 +4,7 @@
 mod aside;
 mod backend;
 mod cache;
+mod chooser;
 mod error;
 mod inspect;
 mod int8;

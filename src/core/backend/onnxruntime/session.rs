@@ -315,6 +315,7 @@ impl SharedModel {
             },
         };
         model.warm_up = model.warm_up().map_err(model_err)?;
+        model.reshape(threads_for(options, 1));
         Ok(model)
     }
 
@@ -336,6 +337,7 @@ impl SharedModel {
                 .collect::<Result<Vec<_>, _>>()?;
             self.sessions.replace(sessions);
             *built_with = threads;
+            self.reshape(threads);
             release_freed_memory();
             return Ok(());
         }
@@ -344,7 +346,18 @@ impl SharedModel {
             let session = self.new_session(&options)?;
             self.sessions.add(session);
         }
+        self.reshape(*built_with);
         Ok(())
+    }
+
+    /// Tells the spinner the pool's shape: `spinning=auto` weighs the cores its threads
+    /// would spin on against what others use.
+    fn reshape(&self, built_with: Option<usize>) {
+        let threads = match built_with.unwrap_or(self.options.threads) {
+            0 => default_threads(),
+            n => n,
+        };
+        self.spinner.shaped(threads, self.sessions.size());
     }
 
     /// What a new session is built with: the thread count the pool's sessions have now
@@ -357,10 +370,10 @@ impl SharedModel {
         }
     }
 
-    /// Rebuilds every session of the pool with `mode` (`spinning=auto` measuring or
-    /// deciding); run off the streaming thread, while the old sessions keep running.
+    /// Rebuilds every session of the pool with `mode` (`spinning=auto` trying a mode or
+    /// going back); run off the streaming thread, while the old sessions keep running.
     /// A session that cannot be built leaves the pool as it was, and `auto` stays with
-    /// what the pool has.
+    /// what the pool has. Called only when the mode changes.
     pub fn respin(&self, from: SpinMode, mode: SpinMode) {
         let built_with = lock(&self.growing);
         let options = EngineOptions {
@@ -411,7 +424,7 @@ impl SharedModel {
         let images = if self.info.batchable { 2 } else { 1 };
         let started = Instant::now();
         let scores = match self.run_batch(&vec![0.0f32; images * len], images, false) {
-            Ok((scores, _)) => scores,
+            Ok((scores, _, _)) => scores,
             Err(e) if images > 1 => {
                 self.info.batchable = false;
                 let mut single = self.warm_up()?;
@@ -429,16 +442,19 @@ impl SharedModel {
 
     /// Runs `n` tensors laid one after another in one call (the model must be
     /// `batchable` for n > 1); returns `n` rows of class scores, and with `embed` `n`
-    /// rows of the embedding (empty without).
+    /// rows of the embedding (empty without), and how long the run took once it had a
+    /// session (`spinning=auto` weighs it; the wait for a session is not inference).
     pub fn run_batch(
         &self,
         tensors: &[f32],
         n: usize,
         embed: bool,
-    ) -> Result<(Vec<f32>, Vec<f32>), BackendError> {
+    ) -> Result<(Vec<f32>, Vec<f32>, Duration), BackendError> {
         self.check_batch(tensors, n)?;
         let mut session = self.sessions.take();
-        self.run_on(&mut session, tensors, n, embed)
+        let started = Instant::now();
+        let (scores, embeddings) = self.run_on(&mut session, tensors, n, embed)?;
+        Ok((scores, embeddings, started.elapsed()))
     }
 
     /// [`SharedModel::run_batch`] on a session apart from the pool ([`super::aside`]).

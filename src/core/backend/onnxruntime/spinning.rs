@@ -3,17 +3,21 @@
 //! Spinning makes one inference faster when the element's sessions have the cores to
 //! themselves, and slower when something else needs them: a decoder in front of the
 //! element, or other busy processes (docs/performance.md, "Spinning"). No fixed setting
-//! wins everywhere, so `auto` measures: it runs the model's pool with spinning off,
-//! then with short spinning, then short again, then off (each step long enough to count
-//! at least ten images), and keeps the one that got through more images per second.
-//! It measures again after a while, as the machine's load changes. This module only
-//! decides; the pool rebuilds its sessions with what it decides (session.rs).
+//! wins everywhere, so `auto` watches who uses the cores and tries short spinning only
+//! where they are free ([`Chooser`]). This module holds the pool's mode; the pool
+//! rebuilds its sessions with what the chooser decides (session.rs).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::chooser::{Chooser, Ran, Tuning};
 use crate::core::backend::SpinReport;
+use crate::core::cpu_load::{self, CpuSample};
 use crate::core::lock::lock;
+
+/// Measuring and testing only: `0` makes `auto` act as where the CPU counters cannot
+/// be read (no `/proc`): it tries short spinning whatever the load.
+pub const CPU_LOAD_ENV: &str = "IMGCLASSIFY_CPU_LOAD";
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,11 +28,11 @@ pub enum Spinning {
     Fixed(SpinMode),
 }
 
-/// Off until `auto` is shown to come within 5 % of the better fixed setting in every
-/// case docs/performance.md measures; it did not while measuring (see there).
+/// `auto`: it spins only where that is faster, and where the cores are not free it
+/// costs nothing over `off`, as it never tries (docs/performance.md, "Spinning").
 impl Default for Spinning {
     fn default() -> Self {
-        Spinning::Fixed(SpinMode::Off)
+        Spinning::Auto
     }
 }
 
@@ -85,176 +89,12 @@ impl SpinMode {
     }
 }
 
-/// How `auto` measures.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tuning {
-    /// Each step lasts at least this long…
-    pub step: Duration,
-    /// …and counts at least this many images.
-    pub min_images: u64,
-    /// A pause this long between two inferences (a paused pipeline, a sparse
-    /// `inference-interval`) starts the step again: its rate would say nothing of
-    /// spinning.
-    pub gap: Duration,
-    /// How much faster short spinning must be to be chosen: spinning costs CPU time,
-    /// so a tie goes to off.
-    pub margin: f64,
-    /// How long a choice is kept before measuring again.
-    pub keep: Duration,
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        Tuning {
-            step: Duration::from_secs(1),
-            min_images: 10,
-            gap: Duration::from_millis(500),
-            margin: 0.03,
-            keep: Duration::from_secs(60),
-        }
-    }
-}
-
-/// The candidates, in the order a measurement runs them: A B B A, so a load that
-/// rises or falls steadily during the measurement weighs on both alike.
-const STEPS: [SpinMode; 4] = [
-    SpinMode::Off,
-    SpinMode::Short,
-    SpinMode::Short,
-    SpinMode::Off,
-];
-
-#[derive(Debug, Clone, PartialEq)]
-enum Phase {
-    Measuring {
-        step: usize,
-        /// The end of the first inference of the step: the previous mode's last one,
-        /// and a new session's first, are not counted.
-        started: Option<Instant>,
-        images: u64,
-        /// Images per second of each finished step.
-        rates: Vec<f64>,
-    },
-    Keeping {
-        since: Instant,
-    },
-}
-
-/// A decision, with the rates it was made from, for the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub mode: SpinMode,
-    pub why: String,
-}
-
-/// `spinning=auto` for one model's pool: told of every inference, says when the pool
-/// must be rebuilt with another mode.
-#[derive(Debug, Clone)]
-pub struct Chooser {
-    tuning: Tuning,
-    phase: Phase,
-    mode: SpinMode,
-    last: Option<Instant>,
-    decided: Option<Decision>,
-}
-
-impl Chooser {
-    pub fn new(tuning: Tuning) -> Chooser {
-        Chooser {
-            tuning,
-            phase: Phase::Measuring {
-                step: 0,
-                started: None,
-                images: 0,
-                rates: Vec::new(),
-            },
-            mode: STEPS[0],
-            last: None,
-            decided: None,
-        }
-    }
-
-    /// The mode the pool should run with now.
-    #[cfg(test)]
-    pub fn mode(&self) -> SpinMode {
-        self.mode
-    }
-
-    /// The last decision, once a measurement finished.
-    pub fn decided(&self) -> Option<&Decision> {
-        self.decided.as_ref()
-    }
-
-    /// The sessions of the new mode are in place: the step counts from the next
-    /// inference, not from the ones that ran while they were built.
-    pub fn restart_step(&mut self) {
-        if let Phase::Measuring {
-            started, images, ..
-        } = &mut self.phase
-        {
-            *started = None;
-            *images = 0;
-        }
-    }
-
-    /// An inference of `images` images ended at `now`. Returns the mode to rebuild the
-    /// sessions with when it changes.
-    pub fn ran(&mut self, now: Instant, images: u64) -> Option<SpinMode> {
-        let paused = self
-            .last
-            .is_some_and(|last| now.saturating_duration_since(last) > self.tuning.gap);
-        self.last = Some(now);
-        let before = self.mode;
-        match &mut self.phase {
-            Phase::Keeping { since } => {
-                if now.saturating_duration_since(*since) >= self.tuning.keep {
-                    self.phase = Phase::Measuring {
-                        step: 0,
-                        started: None,
-                        images: 0,
-                        rates: Vec::new(),
-                    };
-                    self.mode = STEPS[0];
-                }
-            }
-            Phase::Measuring {
-                step,
-                started,
-                images: counted,
-                rates,
-            } => match started {
-                Some(start) if !paused => {
-                    *counted += images;
-                    let took = now.saturating_duration_since(*start);
-                    if took >= self.tuning.step && *counted >= self.tuning.min_images {
-                        rates.push(*counted as f64 / took.as_secs_f64());
-                        *step += 1;
-                        *started = None;
-                        *counted = 0;
-                        if *step == STEPS.len() {
-                            let decision = decide(rates, self.tuning.margin);
-                            self.mode = decision.mode;
-                            self.decided = Some(decision);
-                            self.phase = Phase::Keeping { since: now };
-                        } else {
-                            self.mode = STEPS[*step];
-                        }
-                    }
-                }
-                _ => {
-                    *started = Some(now);
-                    *counted = 0;
-                }
-            },
-        }
-        (self.mode != before).then_some(self.mode)
-    }
-}
-
 /// The spinning of one model's pool, shared by the threads that run it.
 #[derive(Debug)]
 pub struct Spinner {
     asked: Spinning,
+    /// Whether the CPU counters are read (see [`CPU_LOAD_ENV`]).
+    read_load: bool,
     state: Mutex<SpinState>,
 }
 
@@ -262,7 +102,10 @@ pub struct Spinner {
 struct SpinState {
     /// What the pool's sessions are built with.
     built: SpinMode,
-    /// With `auto` on the CPU: the measurement; None once it gave up.
+    /// The intra-op threads of each session, and the sessions of the pool.
+    threads: usize,
+    sessions: usize,
+    /// With `auto` on the CPU: the chooser; None once it gave up.
     chooser: Option<Chooser>,
     /// New sessions are being built, off the streaming thread: inferences until they
     /// are in place run on the old ones and are not counted.
@@ -276,8 +119,11 @@ impl Spinner {
         let chooser = (asked == Spinning::Auto && measure).then(|| Chooser::new(Tuning::default()));
         Spinner {
             asked,
+            read_load: std::env::var(CPU_LOAD_ENV).map_or(true, |v| v.trim() != "0"),
             state: Mutex::new(SpinState {
                 built: asked.initial(),
+                threads: 1,
+                sessions: 1,
                 chooser,
                 rebuilding: false,
             }),
@@ -289,21 +135,42 @@ impl Spinner {
         lock(&self.state).built
     }
 
-    /// An inference of `images` images ended at `now`. When `auto` switches: the mode
-    /// the sessions have and the one to rebuild them with; call [`Spinner::rebuilt`] or
-    /// [`Spinner::give_up`] once done.
-    pub fn ran(&self, now: Instant, images: u64) -> Option<(SpinMode, SpinMode)> {
+    /// The pool now holds `sessions` sessions of `threads` intra-op threads each.
+    pub fn shaped(&self, threads: usize, sessions: usize) {
+        let mut state = lock(&self.state);
+        state.threads = threads.max(1);
+        state.sessions = sessions.max(1);
+    }
+
+    /// An inference of `images` images ended at `now` after `took`. When `auto`
+    /// switches: the mode the sessions have and the one to rebuild them with; call
+    /// [`Spinner::rebuilt`] or [`Spinner::give_up`] once done.
+    pub fn ran(&self, now: Instant, images: u64, took: Duration) -> Option<(SpinMode, SpinMode)> {
         let mut state = lock(&self.state);
         if state.rebuilding {
             return None;
         }
-        let built = state.built;
-        let switched = state.chooser.as_mut()?.ran(now, images)?;
+        let (built, threads) = (state.built, state.threads);
+        let ran = Ran {
+            at: now,
+            images,
+            took,
+            threads,
+            need: threads * state.sessions,
+        };
+        let read_load = self.read_load;
+        let mut sampler = move || -> Option<(CpuSample, usize)> {
+            if read_load { cpu_load::sample() } else { None }
+        };
+        let switched = state.chooser.as_mut()?.ran(ran, &mut sampler)?;
+        if switched == built {
+            return None;
+        }
         state.rebuilding = true;
         Some((built, switched))
     }
 
-    /// The pool's sessions now run `mode`: the step measuring it starts.
+    /// The pool's sessions now run `mode`: counting starts again.
     pub fn rebuilt(&self, mode: SpinMode) {
         let mut state = lock(&self.state);
         state.built = mode;
@@ -327,8 +194,8 @@ impl Spinner {
         let why = match (self.asked, &state.chooser) {
             (Spinning::Fixed(_), _) => "as set".to_string(),
             (Spinning::Auto, Some(chooser)) => match chooser.decided() {
-                Some(decision) if decision.mode == state.built => {
-                    format!("auto, measured: {}", decision.why)
+                Some(decision) if decision.mode == state.built && chooser.mode() == state.built => {
+                    format!("auto: {}", decision.why)
                 }
                 Some(_) | None => "auto, measuring".to_string(),
             },
@@ -341,32 +208,6 @@ impl Spinner {
     }
 }
 
-/// The mode of the faster candidate, from the rates of the steps in [`STEPS`] order.
-fn decide(rates: &[f64], margin: f64) -> Decision {
-    let mean_of = |mode: SpinMode| {
-        let of: Vec<f64> = STEPS
-            .iter()
-            .zip(rates)
-            .filter(|(m, _)| **m == mode)
-            .map(|(_, r)| *r)
-            .collect();
-        of.iter().sum::<f64>() / of.len().max(1) as f64
-    };
-    let (off, short) = (mean_of(SpinMode::Off), mean_of(SpinMode::Short));
-    let mode = if short > off * (1.0 + margin) {
-        SpinMode::Short
-    } else {
-        SpinMode::Off
-    };
-    Decision {
-        mode,
-        why: format!(
-            "{:.1} images/s with short spinning, {:.1} with spinning off",
-            short, off
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,182 +216,99 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    /// Runs inferences of one image every `period` until the chooser has passed
-    /// `steps` switches or gives up; returns the modes it switched to.
-    fn drive(
-        chooser: &mut Chooser,
-        clock: &mut Instant,
-        period: impl Fn(SpinMode) -> Duration,
-        inferences: usize,
-    ) -> Vec<SpinMode> {
-        let mut switched = Vec::new();
-        for _ in 0..inferences {
-            *clock += period(chooser.mode());
-            if let Some(mode) = chooser.ran(*clock, 1) {
-                switched.push(mode);
-            }
+    /// A spinner whose `auto` does not read this machine's counters, whose load a test
+    /// cannot know: it tries short spinning whatever the load.
+    fn blind(asked: Spinning) -> Spinner {
+        let spinner = Spinner::new(asked, true);
+        Spinner {
+            read_load: false,
+            ..spinner
         }
-        switched
     }
 
     #[test]
-    fn fixed_settings_are_kept_and_auto_starts_off() {
+    fn auto_is_the_default_and_starts_off() {
+        assert_eq!(Spinning::default(), Spinning::Auto);
         assert_eq!(Spinning::Auto.initial(), SpinMode::Off);
-        assert_eq!(Spinning::default(), Spinning::Fixed(SpinMode::Off));
         for mode in [SpinMode::Off, SpinMode::On, SpinMode::Short] {
             assert_eq!(Spinning::Fixed(mode).initial(), mode);
         }
-        assert_eq!(Chooser::new(Tuning::default()).mode(), SpinMode::Off);
-    }
-
-    #[test]
-    fn short_spinning_wins_where_it_is_faster() {
-        let mut c = Chooser::new(Tuning::default());
-        let mut clock = Instant::now();
-        // Spinning off 5 ms an inference, short 4 ms: an idle machine, no decoder.
-        let period = |m| if m == SpinMode::Short { ms(4) } else { ms(5) };
-        let switched = drive(&mut c, &mut clock, period, 2000);
-        assert_eq!(
-            switched,
-            [SpinMode::Short, SpinMode::Off, SpinMode::Short],
-            "measures off, short, short, off, then keeps short"
-        );
-        assert_eq!(c.mode(), SpinMode::Short);
-        assert_eq!(c.decided().map(|d| d.mode), Some(SpinMode::Short));
-    }
-
-    #[test]
-    fn off_wins_where_spinning_takes_the_decoders_cores() {
-        let mut c = Chooser::new(Tuning::default());
-        let mut clock = Instant::now();
-        let period = |m| if m == SpinMode::Short { ms(12) } else { ms(10) };
-        let switched = drive(&mut c, &mut clock, period, 2000);
-        assert_eq!(switched, [SpinMode::Short, SpinMode::Off]);
-        assert_eq!(c.mode(), SpinMode::Off);
-        let why = &c.decided().expect("decided").why;
-        assert!(
-            why.contains("83.3 images/s with short") && why.contains("100.0 with"),
-            "{why}"
-        );
-    }
-
-    #[test]
-    fn a_tie_goes_to_off() {
-        // A live source at 30 frames per second: spinning cannot make frames come faster.
-        let mut c = Chooser::new(Tuning::default());
-        let mut clock = Instant::now();
-        drive(&mut c, &mut clock, |_| ms(33), 2000);
-        assert_eq!(c.decided().map(|d| d.mode), Some(SpinMode::Off));
-        // 2 % faster is within the margin.
-        let mut c = Chooser::new(Tuning::default());
-        let period = |m| if m == SpinMode::Short { ms(49) } else { ms(50) };
-        drive(&mut c, &mut clock, period, 2000);
-        assert_eq!(c.decided().map(|d| d.mode), Some(SpinMode::Off));
-    }
-
-    #[test]
-    fn sparse_inferences_never_switch() {
-        // One inference a second (`inference-interval`): each pause starts the step
-        // again, so it never ends and the sessions stay as they are, off.
-        let mut c = Chooser::new(Tuning::default());
-        let mut clock = Instant::now();
-        assert!(drive(&mut c, &mut clock, |_| ms(1000), 200).is_empty());
-        assert_eq!(c.mode(), SpinMode::Off);
-        assert_eq!(c.decided(), None);
-    }
-
-    #[test]
-    fn a_pause_does_not_count_as_slowness() {
-        let mut c = Chooser::new(Tuning::default());
-        let mut clock = Instant::now();
-        // Short spinning is faster, but a pause of 10 s falls into its first step.
-        let mut switched = Vec::new();
-        for i in 0..3000 {
-            clock += if c.mode() == SpinMode::Short {
-                ms(4)
-            } else {
-                ms(5)
-            };
-            if i == 300 {
-                clock += Duration::from_secs(10);
-            }
-            switched.extend(c.ran(clock, 1));
-        }
-        assert_eq!(c.decided().map(|d| d.mode), Some(SpinMode::Short));
-        assert_eq!(switched, [SpinMode::Short, SpinMode::Off, SpinMode::Short]);
-    }
-
-    #[test]
-    fn it_measures_again_after_keeping_a_choice() {
-        let tuning = Tuning::default();
-        let mut c = Chooser::new(tuning);
-        let mut clock = Instant::now();
-        let faster_short = |m| if m == SpinMode::Short { ms(4) } else { ms(5) };
-        drive(&mut c, &mut clock, faster_short, 2000);
-        assert_eq!(c.mode(), SpinMode::Short);
-        // The machine gets busy: now spinning loses. After `keep`, it measures again.
-        let slower_short = |m| if m == SpinMode::Short { ms(9) } else { ms(6) };
-        let inferences = (tuning.keep.as_millis() / 6 + 2000) as usize;
-        let switched = drive(&mut c, &mut clock, slower_short, inferences);
-        assert_eq!(switched, [SpinMode::Off, SpinMode::Short, SpinMode::Off]);
-        assert_eq!(c.decided().map(|d| d.mode), Some(SpinMode::Off));
-    }
-
-    #[test]
-    fn batches_count_their_images() {
-        let mut c = Chooser::new(Tuning::default());
-        let mut clock = Instant::now();
-        // 8 images a call, 25 ms a call: after 40 calls the first step of 1 s ends.
-        for _ in 0..45 {
-            clock += ms(25);
-            c.ran(clock, 8);
-        }
-        assert_eq!(c.mode(), SpinMode::Short, "the first step ended");
     }
 
     #[test]
     fn inferences_during_a_rebuild_are_not_counted() {
-        let spinner = Spinner::new(Spinning::Auto, true);
+        let spinner = blind(Spinning::Auto);
+        spinner.shaped(2, 1);
         let mut clock = Instant::now();
         let mut switch = None;
         while switch.is_none() {
             clock += ms(5);
-            switch = spinner.ran(clock, 1);
+            switch = spinner.ran(clock, 1, ms(5));
         }
         assert_eq!(switch, Some((SpinMode::Off, SpinMode::Short)));
         assert_eq!(spinner.mode(), SpinMode::Off, "still built off");
-        // The old sessions go on for two seconds while the new ones are built.
-        for _ in 0..400 {
-            clock += ms(5);
-            assert_eq!(spinner.ran(clock, 1), None);
+        assert_eq!(spinner.report().why, "auto, measuring");
+        // The old sessions go on, far slower, for a second while the new ones are
+        // built: not counted, or the trial would end at once.
+        for _ in 0..25 {
+            clock += ms(40);
+            assert_eq!(spinner.ran(clock, 1, ms(40)), None);
         }
         spinner.rebuilt(SpinMode::Short);
         assert_eq!(spinner.mode(), SpinMode::Short);
         assert_eq!(spinner.report().mode, "short");
-        assert_eq!(spinner.report().why, "auto, measuring");
-        // The step counts from here: a second more before anything switches.
-        for _ in 0..150 {
-            clock += ms(5);
-            assert_eq!(spinner.ran(clock, 1), None);
+        // Short spinning is faster: kept, and no rebuild back.
+        for _ in 0..1000 {
+            clock += ms(4);
+            assert_eq!(spinner.ran(clock, 1, ms(4)), None);
         }
+        let why = spinner.report().why;
+        assert!(why.starts_with("auto: 250.0 images/s with short"), "{why}");
         spinner.give_up(SpinMode::Short);
         assert_eq!(spinner.report().why, "auto, not measured");
-        for _ in 0..1000 {
+        for _ in 0..100_000 {
             clock += ms(5);
-            assert_eq!(spinner.ran(clock, 1), None);
+            assert_eq!(spinner.ran(clock, 1, ms(5)), None);
         }
+    }
+
+    #[test]
+    fn a_switch_to_the_mode_built_is_no_rebuild() {
+        let spinner = blind(Spinning::Auto);
+        let mut clock = Instant::now();
+        let mut switches = Vec::new();
+        // Short spinning slower: one trial, one rebuild there and one back.
+        for _ in 0..5000 {
+            let took = if spinner.mode() == SpinMode::Short {
+                ms(10)
+            } else {
+                ms(5)
+            };
+            clock += took;
+            if let Some((from, to)) = spinner.ran(clock, 1, took) {
+                switches.push((from, to));
+                spinner.rebuilt(to);
+            }
+        }
+        assert_eq!(
+            switches,
+            [
+                (SpinMode::Off, SpinMode::Short),
+                (SpinMode::Short, SpinMode::Off)
+            ]
+        );
     }
 
     #[test]
     fn fixed_settings_and_gpus_are_not_measured() {
         let mut clock = Instant::now();
         for spinner in [
-            Spinner::new(Spinning::Fixed(SpinMode::On), true),
+            blind(Spinning::Fixed(SpinMode::On)),
             Spinner::new(Spinning::Auto, false),
         ] {
             for _ in 0..2000 {
                 clock += ms(5);
-                assert_eq!(spinner.ran(clock, 1), None);
+                assert_eq!(spinner.ran(clock, 1, ms(5)), None);
             }
         }
         let on = Spinner::new(Spinning::Fixed(SpinMode::On), true);
