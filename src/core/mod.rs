@@ -10,6 +10,7 @@ pub mod classes;
 pub mod classifier;
 pub mod files;
 pub mod inbox;
+pub mod inflight;
 pub mod job;
 pub mod loading;
 pub mod lock;
