@@ -304,3 +304,50 @@ fn auto_holds_nothing_when_upstream_is_live() {
     assert!(one.0, "upstream is live");
     assert_eq!(auto, one);
 }
+
+#[test]
+fn a_downstream_flow_error_goes_back_upstream() {
+    common::init();
+    let frames = frames(30);
+    let pipeline = common::pipeline(
+        "appsrc name=src format=time max-bytes=0 ! imgclassify name=c in-flight=3 \
+         ! appsink name=sink sync=false",
+    );
+    let src = pipeline
+        .by_name("src")
+        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        .expect("appsrc");
+    src.set_caps(Some(&caps()));
+    // From the fifth frame on, downstream answers not-linked.
+    let passed = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&passed);
+    pipeline
+        .by_name("c")
+        .and_then(|c| c.static_pad("src"))
+        .expect("src pad")
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if counter.fetch_add(1, Ordering::SeqCst) < 4 {
+                return gst::PadProbeReturn::Ok;
+            }
+            info.flow_res = Err(gst::FlowError::NotLinked);
+            gst::PadProbeReturn::Handled
+        });
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    for frame in &frames {
+        let _ = src.push_buffer(frame.clone());
+    }
+    let _ = src.end_of_stream();
+    let bus = pipeline.bus().expect("bus");
+    let message = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(120),
+        &[gst::MessageType::Error, gst::MessageType::Eos],
+    );
+    pipeline.set_state(gst::State::Null).expect("stops");
+    let Some(gst::MessageView::Error(e)) = message.as_ref().map(|m| m.view()) else {
+        panic!("upstream heard of nothing: {message:?}");
+    };
+    let debug = format!("{:?}", e.debug());
+    assert!(debug.contains("not-linked"), "{debug}");
+    // Frames held when the push failed were let go, not pushed after it.
+    assert_eq!(passed.load(Ordering::SeqCst), 5);
+}

@@ -407,6 +407,11 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        // A serialized query (allocation, drain: a decoder wanting its buffers back)
+        // does not overtake the held buffers either.
+        if direction == gst::PadDirection::Sink && query.is_serialized() {
+            self.inflight.drain();
+        }
         let answered = BaseTransformImplExt::parent_query(self, direction, query);
         if !answered || direction != gst::PadDirection::Src {
             return answered;
