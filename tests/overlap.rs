@@ -45,9 +45,30 @@ fn frames(count: u64) -> Vec<gst::Buffer> {
         .collect()
 }
 
-/// Pushes `frames` through `appsrc ! imgclassify {props} ! appsink` to EOS: each
-/// buffer's PTS and top-1 label, in the order they left.
-fn run(props: &str, frames: &[gst::Buffer]) -> Vec<(gst::ClockTime, String)> {
+/// What a run gave: each buffer's PTS and top-1 label, in the order they left, and
+/// the element messages posted, in order, without their inference times.
+struct Output {
+    buffers: Vec<(gst::ClockTime, String)>,
+    messages: Vec<String>,
+}
+
+/// A message as text, with the values that differ from run to run cut: how long the
+/// inference took and the wall-clock time of a change.
+fn without_times(message: &gst::Structure) -> String {
+    let mut text = message.to_string();
+    for field in ["inference-time=(guint64)", "wall-time=(guint64)"] {
+        let mut parts = text.split(field);
+        let mut kept = parts.next().unwrap_or_default().to_string();
+        for part in parts {
+            kept.push_str(part.trim_start_matches(|c: char| c.is_ascii_digit()));
+        }
+        text = kept;
+    }
+    text
+}
+
+/// Pushes `frames` through `appsrc ! imgclassify {props} ! appsink` to EOS.
+fn run(props: &str, frames: &[gst::Buffer]) -> Output {
     let pipeline = common::pipeline(&format!(
         "appsrc name=src format=time max-bytes=0 ! imgclassify name=c {props} ! appsink name=sink"
     ));
@@ -62,7 +83,8 @@ fn run(props: &str, frames: &[gst::Buffer]) -> Vec<(gst::ClockTime, String)> {
     }
     src.end_of_stream().expect("EOS pushed");
     let run = common::try_run_pipeline(&pipeline).unwrap_or_else(|e| panic!("{props}: {e}"));
-    run.buffers
+    let buffers = run
+        .buffers
         .iter()
         .map(|b| {
             let result = Classification::from_buffer(b).expect("every buffer has a result");
@@ -71,20 +93,32 @@ fn run(props: &str, frames: &[gst::Buffer]) -> Vec<(gst::ClockTime, String)> {
                 result.labels.first().cloned().unwrap_or_default(),
             )
         })
-        .collect()
+        .collect();
+    Output {
+        buffers,
+        messages: run.messages.iter().map(without_times).collect(),
+    }
 }
 
 #[test]
 fn frames_leave_in_order_with_the_results_of_in_flight_1() {
     common::init();
     let frames = frames(40);
-    let alone = run("in-flight=1", &frames);
-    let held = run("in-flight=4", &frames);
+    let messages = "post-messages=true post-changes=true";
+    let alone = run(&format!("in-flight=1 {messages}"), &frames);
+    let held = run(&format!("in-flight=4 {messages}"), &frames);
     let pts: Vec<gst::ClockTime> = frames.iter().map(|f| f.pts().expect("PTS")).collect();
-    assert_eq!(alone.iter().map(|r| r.0).collect::<Vec<_>>(), pts);
-    assert_eq!(held, alone);
-    let labels: std::collections::BTreeSet<&String> = alone.iter().map(|r| &r.1).collect();
+    assert_eq!(alone.buffers.iter().map(|r| r.0).collect::<Vec<_>>(), pts);
+    assert_eq!(held.buffers, alone.buffers);
+    let labels: std::collections::BTreeSet<&String> = alone.buffers.iter().map(|r| &r.1).collect();
     assert!(labels.len() >= 2, "the frames differ: {labels:?}");
+    // A result message per frame, and a change message per change of label.
+    assert!(
+        alone.messages.len() > frames.len(),
+        "{}",
+        alone.messages.len()
+    );
+    assert_eq!(held.messages, alone.messages);
 }
 
 #[test]
@@ -92,7 +126,7 @@ fn eos_drains_every_held_frame() {
     common::init();
     let frames = frames(23);
     for props in ["in-flight=2", "in-flight=7", "in-flight=0"] {
-        assert_eq!(run(props, &frames).len(), 23, "{props}");
+        assert_eq!(run(props, &frames).buffers.len(), 23, "{props}");
     }
 }
 
