@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use gstimgclassify::gst;
 use gstimgclassify::gst::prelude::*;
 
+#[path = "common/h264.rs"]
+mod h264;
 #[path = "common/measure.rs"]
 mod measure;
 use measure::{cpu_model, median};
@@ -185,43 +187,6 @@ impl Drop for Busy {
     }
 }
 
-fn run_to_eos(description: &str) -> Result<(), Error> {
-    let pipeline = gst::parse::launch(description)?;
-    pipeline.set_state(gst::State::Playing)?;
-    let bus = pipeline.bus().ok_or("pipeline without bus")?;
-    let message = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(600),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    pipeline.set_state(gst::State::Null)?;
-    match message.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(()),
-        Some(gst::MessageView::Error(e)) => Err(format!("{} ({:?})", e.error(), e.debug()).into()),
-        _ => Err("no EOS within 600 s".into()),
-    }
-}
-
-/// The 1080p H.264 file of the decoder case, made once per bitrate.
-fn h264_file(bitrate: u32) -> Result<PathBuf, Error> {
-    let path = std::env::temp_dir().join(format!(
-        "imgclassify-bench-snow-1080p-{FILE_FRAMES}-{bitrate}k.mp4"
-    ));
-    if path.exists() {
-        return Ok(path);
-    }
-    let partial = path.with_extension("partial");
-    eprintln!("making {} ...", path.display());
-    run_to_eos(&format!(
-        "videotestsrc num-buffers={FILE_FRAMES} pattern=snow \
-         ! video/x-raw,format=I420,width=1920,height=1080,framerate=30/1 \
-         ! x264enc bitrate={bitrate} speed-preset=ultrafast key-int-max=60 \
-         ! h264parse ! mp4mux ! filesink location={}",
-        partial.display()
-    ))?;
-    std::fs::rename(&partial, &path)?;
-    Ok(path)
-}
-
 fn description(case: Case, model: &str, spinning: &str, h264: &Path) -> String {
     let element =
         format!("imgclassify name=c model={model} spinning={spinning} execution-provider=cpu");
@@ -319,7 +284,7 @@ type Key = (Case, String, String);
 
 fn bench(o: &Options) -> Result<(), Error> {
     let h264 = if o.cases.contains(&Case::Decoder) {
-        h264_file(o.bitrate)?
+        h264::h264_file(FILE_FRAMES, o.bitrate)?
     } else {
         PathBuf::new()
     };

@@ -28,6 +28,7 @@ mod kserve;
 mod live_classes;
 mod mqtt;
 mod non_utf8;
+mod overlap;
 mod overlay;
 mod overlay_regions;
 mod providers;

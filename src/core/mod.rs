@@ -11,6 +11,7 @@ pub mod classifier;
 pub mod cpu_load;
 pub mod files;
 pub mod inbox;
+pub mod inflight;
 pub mod job;
 pub mod loading;
 pub mod lock;

@@ -19,6 +19,7 @@ use gst_base::subclass::prelude::*;
 
 use super::frame::{VideoInput, pad_templates};
 use super::inbox::InboxFeed;
+use super::inflight::{self, InFlight};
 use super::output::{self, Notice};
 use super::properties::{self, Access};
 use super::settings::Settings;
@@ -52,6 +53,8 @@ pub struct ImgClassify {
     cancel: Mutex<Option<Arc<AtomicBool>>>,
     /// Running time before which frames are late, from downstream QoS events.
     qos_earliest: Mutex<Option<gst::ClockTime>>,
+    /// `in-flight` ≥ 2: buffers held while the element's own thread classifies them.
+    inflight: InFlight,
 }
 
 impl Default for ImgClassify {
@@ -63,6 +66,7 @@ impl Default for ImgClassify {
             running: Mutex::new(None),
             cancel: Mutex::new(None),
             qos_earliest: Mutex::new(None),
+            inflight: InFlight::default(),
         }
     }
 }
@@ -91,6 +95,50 @@ impl ImgClassify {
             .downcast_ref::<gst::ClockTime>()
             .and_then(|seg| buf.pts().and_then(|pts| seg.to_running_time(pts)));
         running.is_some_and(|rt| rt < earliest)
+    }
+
+    /// The per-frame path, on the streaming thread (`in-flight=1`) or on the element's
+    /// own thread: classifies the buffer, attaches its result and posts the messages.
+    pub(super) fn classify(
+        &self,
+        buf: &mut gst::BufferRef,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let inputs = lock(&self.settings).frame_inputs();
+        let late = self.is_late(buf);
+        let mut notices = Vec::new();
+        // The stream is taken out for the frame, so no lock is held during inference;
+        // only one thread uses it while streaming.
+        let stream = lock(&self.stream).take();
+        let carried = match stream {
+            Some(mut stream) => {
+                let frame = FrameInput {
+                    buf,
+                    inputs: &inputs,
+                    late,
+                };
+                let carried = stream.process(&frame, &mut notices);
+                *lock(&self.stream) = Some(stream);
+                carried
+            }
+            None => {
+                notices.push(Notice::NotLoaded);
+                Err(gst::FlowError::NotNegotiated)
+            }
+        };
+        for notice in notices {
+            output::post(&self.obj(), notice);
+        }
+        let Some(carried) = carried? else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let fresh = carried.is_fresh();
+        let mut result = carried.result;
+        result.fresh = fresh;
+        output::attach(&self.obj(), &result, buf);
+        if inputs.settings.post_messages && carried.first_sight {
+            output::post_result(&self.obj(), &result, buf);
+        }
+        Ok(gst::FlowSuccess::Ok)
     }
 
     fn load(&self) -> Result<(), gst::ErrorMessage> {
@@ -223,10 +271,12 @@ impl ElementImpl for ImgClassify {
             self.post_error_message(msg);
             return Err(gst::StateChangeError);
         }
-        if transition == gst::StateChange::PausedToReady
-            && let Some(cancel) = lock(&self.cancel).as_ref()
-        {
-            cancel.store(true, Ordering::Release);
+        if transition == gst::StateChange::PausedToReady {
+            if let Some(cancel) = lock(&self.cancel).as_ref() {
+                cancel.store(true, Ordering::Release);
+            }
+            // A streaming thread waiting for room must return before the pads go.
+            self.inflight.close();
         }
         let result = self.parent_change_state(transition);
         if transition == gst::StateChange::ReadyToNull
@@ -247,6 +297,9 @@ impl BaseTransformImpl for ImgClassify {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        // Held buffers are classified with the caps they came with (and the thread
+        // holding the stream gives it back).
+        self.inflight.drain();
         let video =
             VideoInput::from_caps(incaps).map_err(|e| gst::loggable_error!(CAT, "{}", e))?;
         gst::debug!(
@@ -267,42 +320,20 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let inputs = lock(&self.settings).frame_inputs();
-        let late = self.is_late(buf);
-        let mut notices = Vec::new();
-        // The stream is taken out for the frame, so no lock is held during inference;
-        // only this thread uses it while streaming.
-        let stream = lock(&self.stream).take();
-        let carried = match stream {
-            Some(mut stream) => {
-                let frame = FrameInput {
-                    buf,
-                    inputs: &inputs,
-                    late,
-                };
-                let carried = stream.process(&frame, &mut notices);
-                *lock(&self.stream) = Some(stream);
-                carried
-            }
-            None => {
-                notices.push(Notice::NotLoaded);
-                Err(gst::FlowError::NotNegotiated)
-            }
-        };
-        for notice in notices {
-            output::post(&self.obj(), notice);
+        self.classify(buf)
+    }
+
+    fn submit_input_buffer(
+        &self,
+        is_discont: bool,
+        inbuf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        // A held buffer is never queued in the base class, so its `generate_output`
+        // has nothing to push for it.
+        match self.inflight.held(&self.obj()) {
+            Some(held) => inflight::hand_over(&held, inbuf),
+            None => self.parent_submit_input_buffer(is_discont, inbuf),
         }
-        let Some(carried) = carried? else {
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let fresh = carried.is_fresh();
-        let mut result = carried.result;
-        result.fresh = fresh;
-        output::attach(&self.obj(), &result, buf);
-        if inputs.settings.post_messages && carried.first_sight {
-            output::post_result(&self.obj(), &result, buf);
-        }
-        Ok(gst::FlowSuccess::Ok)
     }
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
@@ -322,6 +353,7 @@ impl BaseTransformImpl for ImgClassify {
                 )
             })?;
         stream.set_inbox(inbox);
+        self.inflight.configure(settings.in_flight, mode);
         *lock(&self.stream) = Some(stream);
         *lock(&self.running) = Some(mode);
         *lock(&self.cancel) = Some(cancel);
@@ -329,6 +361,8 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        // The in-flight thread ends first: it may hold the stream.
+        self.inflight.stop();
         // Take the worker out first: joining it must not happen under a lock.
         let stream = lock(&self.stream).take();
         drop(stream.and_then(Stream::stop));
@@ -339,6 +373,13 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::FlushStart(_) => self.inflight.flush_start(),
+            gst::EventView::FlushStop(_) => self.inflight.flush_stop(),
+            // Nothing serialized overtakes a held buffer: EOS, segment, caps, tags...
+            _ if event.is_serialized() => self.inflight.drain(),
+            _ => {}
+        }
         if let gst::EventView::FlushStop(_) = event.view() {
             if let Some(stream) = lock(&self.stream).as_mut() {
                 stream.restart();
@@ -366,14 +407,21 @@ impl BaseTransformImpl for ImgClassify {
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        // A serialized query (allocation, drain: a decoder wanting its buffers back)
+        // does not overtake the held buffers either.
+        if direction == gst::PadDirection::Sink && query.is_serialized() {
+            self.inflight.drain();
+        }
         let answered = BaseTransformImplExt::parent_query(self, direction, query);
         if !answered || direction != gst::PadDirection::Src {
             return answered;
         }
         if let gst::QueryViewMut::Latency(q) = query.view_mut() {
+            // A held buffer may wait behind the others held before its own inference.
+            let held = self.inflight.capacity() as u64;
             let ours = match (self.loaded(), *lock(&self.running)) {
                 (Some(l), mode) if mode != Some(Mode::Async) => {
-                    gst::ClockTime::from_nseconds(l.latency.as_nanos() as u64)
+                    gst::ClockTime::from_nseconds(held * l.latency.as_nanos() as u64)
                 }
                 _ => gst::ClockTime::ZERO,
             };

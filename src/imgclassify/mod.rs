@@ -8,6 +8,7 @@ use gst::prelude::*;
 mod frame;
 mod imp;
 mod inbox;
+mod inflight;
 mod loading;
 mod output;
 mod properties;

@@ -65,6 +65,8 @@ pub struct Settings {
     pub frame: FrameSettings,
     /// Applied at READY→PAUSED.
     pub mode: Mode,
+    /// `in-flight`, applied at READY→PAUSED: 0 = auto.
+    pub in_flight: u32,
     pub regions: RegionSettings,
     pub zones: ZoneSettings,
     pub written: Written,

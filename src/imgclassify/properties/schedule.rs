@@ -44,6 +44,17 @@ pub(super) fn properties() -> Vec<Property> {
             |s, v| put(&mut s.mode, get(v)?),
         ),
         prop(
+            UInt::builder("in-flight")
+                .nick("Frames in flight")
+                .blurb("sync mode: frames held at once while the element's own thread classifies them, so upstream (a decoder) works on the next meanwhile; each frame still leaves in order with its own result. 1 = classify on the streaming thread (lowest latency); 0 = auto: 2 when upstream is not live, else 1. Adds up to in-flight × the inference latency. Read at READY→PAUSED")
+                .maximum(16)
+                .default_value(0)
+                .mutable_ready()
+                .build(),
+            |s| s.in_flight.to_value(),
+            |s, v| put(&mut s.in_flight, get(v)?),
+        ),
+        prop(
             Double::builder("smoothing")
                 .nick("Smoothing")
                 .blurb("Moving average of the scores over classified frames (0 = off, 0.9 = heavy), with hysteresis")
