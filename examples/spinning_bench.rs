@@ -36,7 +36,7 @@ the better of off and on (the median of that ratio within each round).
 Cases:
   idle     filesrc (tests/data/coffee.png) ! pngdec ! videoconvert ! videoscale
            ! 1920x1080 NV12 ! imagefreeze ! imgclassify ! fakesink sync=false
-  decoder  filesrc (1080p H.264, 1200 frames made once with x264enc speed-preset=ultrafast
+  decoder  filesrc (1080p H.264, 4800 frames made once with x264enc speed-preset=ultrafast
            from videotestsrc pattern=snow,
            --bitrate kbit/s) ! qtdemux ! h264parse ! avdec_h264 ! imgclassify
            ! fakesink sync=false
@@ -54,8 +54,8 @@ Options:
 
 const PHOTO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coffee.png");
 const SPINNING: [&str; 3] = ["off", "on", "auto"];
-/// The H.264 file's length: longer than a warm-up and a measurement at 100 fps.
-const FILE_FRAMES: u32 = 1200;
+/// The H.264 file's length: longer than a warm-up and a measurement at 300 fps.
+const FILE_FRAMES: u32 = 4800;
 
 type Error = Box<dyn std::error::Error>;
 
