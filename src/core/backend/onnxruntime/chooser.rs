@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::spinning::SpinMode;
+use super::spin_mode::SpinMode;
 use crate::core::cpu_load::{CpuSample, Load};
 
 /// How `auto` measures.

@@ -14,6 +14,7 @@ mod props;
 mod provider;
 mod runtime;
 mod session;
+mod spin_mode;
 mod spinning;
 mod threads;
 
@@ -26,7 +27,7 @@ pub use pool::{pool_lends, pooled_sessions};
 pub use provider::{ProviderOptions, Requested};
 pub use runtime::{runtime, set_log_sink};
 pub use session::{EngineOptions, SHARED_PREPACK_ENV, describe, live_sessions};
-pub use spinning::{SpinMode, Spinning};
+pub use spin_mode::{SpinMode, Spinning};
 pub use threads::{
     PINNED_THREADS_ENV, THREADS_PER_CORE, capped as capped_threads, default_threads,
 };
