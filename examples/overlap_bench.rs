@@ -117,21 +117,7 @@ fn run(description: &str) -> Result<f64, Error> {
             counter.fetch_add(1, Ordering::Relaxed);
             gst::PadProbeReturn::Ok
         });
-    let bus = pipeline.bus().ok_or("pipeline without bus")?;
-    pipeline.set_state(gst::State::Playing)?;
-    let message = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(600),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    let ended = Instant::now();
-    pipeline.set_state(gst::State::Null)?;
-    match message.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => {}
-        Some(gst::MessageView::Error(e)) => {
-            return Err(format!("{} ({:?})", e.error(), e.debug()).into());
-        }
-        _ => return Err("no EOS within 600 s".into()),
-    }
+    let ended = h264::play_to_eos(pipeline.upcast_ref(), 600)?;
     let first = *first.get().ok_or("no frame reached the sink")?;
     // The first frame starts the clock, so it is not counted.
     let counted = frames.load(Ordering::Relaxed).saturating_sub(1);

@@ -16,6 +16,10 @@ use gstimgclassify::gst;
 use gstimgclassify::gst::prelude::*;
 use gstimgclassify::testing::model::zoo;
 
+// Only its way of playing a pipeline to EOS: this bench makes a file of its own.
+#[path = "../common/h264.rs"]
+#[allow(dead_code)]
+mod h264;
 #[path = "../common/measure.rs"]
 mod measure;
 mod peer;
@@ -260,20 +264,7 @@ fn host_run(description: &str, warmup: u64) -> Result<f64, Error> {
             }
             gst::PadProbeReturn::Ok
         });
-    pipeline.set_state(gst::State::Playing)?;
-    let bus = pipeline.bus().ok_or("pipeline without bus")?;
-    let message = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(600),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    pipeline.set_state(gst::State::Null)?;
-    match message.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => {}
-        Some(gst::MessageView::Error(e)) => {
-            return Err(format!("{description}: {} ({:?})", e.error(), e.debug()).into());
-        }
-        _ => return Err(format!("{description}: no end of stream within 600 s").into()),
-    }
+    h264::play_to_eos(pipeline.upcast_ref(), 600).map_err(|e| format!("{description}: {e}"))?;
     let a = arrivals.lock().map_err(|_| "probe poisoned")?;
     match (a.warm, a.last) {
         (Some(warm), Some(last)) if a.count > warmup + 1 && last > warm => {

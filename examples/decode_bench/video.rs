@@ -1,22 +1,7 @@
 //! The H.264 file every variant decodes, made once per length and bitrate.
 
 use super::*;
-
-fn run_to_eos(description: &str) -> Result<(), Error> {
-    let pipeline = gst::parse::launch(description)?;
-    pipeline.set_state(gst::State::Playing)?;
-    let bus = pipeline.bus().ok_or("pipeline without bus")?;
-    let message = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(1200),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    pipeline.set_state(gst::State::Null)?;
-    match message.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(()),
-        Some(gst::MessageView::Error(e)) => Err(format!("{} ({:?})", e.error(), e.debug()).into()),
-        _ => Err("no end of stream within 1200 s".into()),
-    }
-}
+use crate::h264::run_to_eos;
 
 /// 1920x1080 at 30 fps: `coffee.png` (its shape kept, bars beside it) over
 /// `videotestsrc pattern=ball`, whose ball moves in the bars and shows through the
@@ -32,8 +17,9 @@ pub fn h264_file(frames: u32, bitrate: u32) -> Result<PathBuf, Error> {
     }
     let partial = path.with_extension("partial");
     eprintln!("making {} (once) ...", path.display());
-    run_to_eos(&format!(
-        "compositor name=mix sink_1::alpha=0.85 sink_2::alpha=0.05 \
+    run_to_eos(
+        &format!(
+            "compositor name=mix sink_1::alpha=0.85 sink_2::alpha=0.05 \
          ! video/x-raw,format=I420,width=1920,height=1080,framerate=30/1 \
          ! x264enc bitrate={bitrate} speed-preset=veryfast bframes=0 key-int-max=60 \
          ! h264parse ! mp4mux ! filesink location={} \
@@ -44,8 +30,10 @@ pub fn h264_file(frames: u32, bitrate: u32) -> Result<PathBuf, Error> {
          ! video/x-raw,framerate=30/1 ! mix.sink_1 \
          videotestsrc pattern=snow num-buffers={frames} \
          ! video/x-raw,width=1920,height=1080,framerate=30/1 ! mix.sink_2",
-        partial.display()
-    ))?;
+            partial.display()
+        ),
+        1200,
+    )?;
     std::fs::rename(&partial, &path)?;
     Ok(path)
 }
