@@ -20,6 +20,10 @@ use gstimgclassify::gst;
 use gstimgclassify::testing::aside_sessions;
 use gstimgclassify::testing::backend::{Backend, Batch, EngineOptions, OnnxRuntime};
 
+#[path = "common/memory.rs"]
+mod memory;
+use memory::rss_kib;
+
 const FRAME: Duration = Duration::from_nanos(1_000_000_000 / 30);
 
 fn data(name: &str) -> std::path::PathBuf {
@@ -56,18 +60,6 @@ struct Change {
     at: Instant,
 }
 
-/// The process's resident memory now, in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// What the session apart adds: `mobilenet` loaded as an element loads it, then one
 /// example embedded apart, then the session dropped.
 fn aside_memory() {
@@ -79,15 +71,15 @@ fn aside_memory() {
         ..Batch::new(&zeros, 1)
     };
     model.run(&embed).expect("runs");
-    let before = rss_kib();
+    let before = rss_kib().unwrap_or(0);
     let aside = model.aside().expect("a session apart");
     let started = Instant::now();
     aside.run(&embed).expect("runs apart");
     let built = started.elapsed();
-    let during = rss_kib();
+    let during = rss_kib().unwrap_or(0);
     assert_eq!(aside_sessions().0, 1);
     drop(aside);
-    let after = rss_kib();
+    let after = rss_kib().unwrap_or(0);
     println!(
         "session apart (mobilenet): VmRSS {:.1} MiB before, {:.1} MiB with it ({:+.1} MiB, \
          built and run once in {:.0} ms), {:.1} MiB after it was dropped",
@@ -111,7 +103,7 @@ fn sample_rss(
     std::thread::spawn(move || {
         let mut samples = Vec::new();
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            samples.push((Instant::now(), rss_kib()));
+            samples.push((Instant::now(), rss_kib().unwrap_or(0)));
             std::thread::sleep(Duration::from_millis(1));
         }
         samples

@@ -30,6 +30,10 @@ use gstimgclassify::testing::backend::{
 };
 use gstimgclassify::testing::{PINNED_THREADS_ENV, SESSIONS_ENV, SHARED_PREPACK_ENV};
 
+#[path = "common/memory.rs"]
+mod memory;
+use memory::rss_kib;
+
 type Error = Box<dyn std::error::Error>;
 
 struct Options {
@@ -101,17 +105,6 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn loadavg() -> String {
@@ -197,7 +190,7 @@ fn child(o: &Options, n: usize, start_at: u64) -> Result<(), Error> {
     let after: Vec<u64> = streams.iter().map(|s| classified(&s.element)).collect();
     let took = started.elapsed().as_secs_f64();
     window.store(false, Ordering::Relaxed);
-    let rss = rss_kib();
+    let rss = rss_kib().unwrap_or(0);
     let sessions = gstimgclassify::testing::pooled_sessions();
     let mut lat: Vec<f64> = Vec::new();
     for s in &streams {

@@ -80,12 +80,15 @@ type Error = Box<dyn std::error::Error>;
 mod frames;
 #[path = "../common/measure.rs"]
 mod measure;
+#[path = "../common/memory.rs"]
+mod memory;
 mod pipeline;
 mod python;
 mod soak;
 
 use frames::*;
 use measure::{cpu_model, median};
+use memory::rss_kib;
 use pipeline::*;
 use python::*;
 use soak::*;

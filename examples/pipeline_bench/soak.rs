@@ -2,19 +2,6 @@
 
 use super::*;
 
-/// This process's resident set size in KiB.
-pub fn rss_kib() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
 pub fn soak(o: &Options) -> Result<(), Error> {
     let frames = o.frames.unwrap_or(100_000);
     let (width, height) = o.size.unwrap_or((320, 240));
